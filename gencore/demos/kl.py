@@ -1,0 +1,179 @@
+"""Figures and slider demos of chapter 1 (KL divergence), built on ``gencore.divergences``.
+
+Book: ``book/01_kl.ipynb``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .. import divergences as D
+from .. import viz, widgets
+
+__all__ = ["XS", "gaussian_pair_slider", "ReverseFits", "separation_fits", "separation_slider",
+           "mle_figure", "jsd_normal_shift", "jsd_versus_kl"]
+
+XS = torch.linspace(-10, 10, 1001, dtype=torch.float64)  # the 1D quadrature grid of the chapter
+
+
+def _normal_log_prob(mu, sigma, xs=XS):
+    return torch.distributions.Normal(torch.as_tensor(mu, dtype=xs.dtype), torch.as_tensor(sigma, dtype=xs.dtype)).log_prob(xs)
+
+
+def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
+    """p = N(0, 1) fixed, q = N(μ, σ²) on sliders; both KL integrands shaded and integrated."""
+    mus = [round(-3 + 0.75 * i, 2) for i in range(9)] if mus is None else mus
+    sigmas = [0.5, 0.75, 1.0, 1.5, 2.0] if sigmas is None else sigmas
+    log_p = _normal_log_prob(0.0, 1.0)
+    p = log_p.exp()
+
+    def draw(fig, mu, sigma):
+        log_q = _normal_log_prob(mu, sigma)
+        q = log_q.exp()
+        fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
+        ax1, ax2, ax3 = fig.subplots(1, 3, sharex=True)
+        viz.curve(ax1, XS, p, role="p", label="p = N(0, 1)")
+        viz.curve(ax1, XS, q, role="q", label=f"q = N({mu:g}, {sigma:g}²)")
+        ax1.set_ylim(0, 0.85)
+        ax1.legend(loc="upper left")
+        viz.panel_title(ax1, "densities")
+        for ax, (w, lw, lv), role, name, value in (
+            (ax2, (p, log_p, log_q), "p", "KL(p‖q)", fwd),
+            (ax3, (q, log_q, log_p), "q", "KL(q‖p)", rev),
+        ):
+            integrand = w * (lw - lv)
+            viz.fill(ax, XS, integrand, role=role)
+            viz.curve(ax, XS, integrand, role=role, lw=1.2)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.set_ylim(-0.5, 2.5)
+            viz.panel_title(ax, f"{name} = {value:.3f} nats")
+            ax.set_xlabel("x")
+        ax1.set_xlim(-6, 6)
+        ax2.text(0.02, 0.95, "integrand p log(p/q)", transform=ax2.transAxes, va="top", fontsize=8)
+        ax3.text(0.02, 0.95, "integrand q log(q/p)", transform=ax3.transAxes, va="top", fontsize=8)
+
+    return widgets.slider(
+        draw,
+        figsize=(10.5, 3.0),
+        mu=widgets.Param(tuple(mus), "μ of q", "{:+.2f}", start=len(mus) // 2 + 2),
+        sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(2, len(sigmas) - 1)),
+    )
+
+
+@dataclass(frozen=True)
+class ReverseFits:
+    """Gaussian fits to the bimodal target, one entry per separation.
+
+    Attributes:
+        separations: ``(B,)`` the distances ``d`` between the two modes (unit variances).
+        forward: ``(mu, sigma, kl)`` minimizing KL(p‖q).
+        seek: ``(mu, sigma, kl)`` minimizing KL(q‖p) started on the right mode.
+        centre: ``(mu, sigma, kl)`` minimizing KL(q‖p) started at the centre, as wide as p.
+    """
+
+    separations: torch.Tensor
+    forward: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    seek: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    centre: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def separation_fits(separations=None, steps: int = 300, lr: float = 0.2) -> ReverseFits:
+    """Fit N(μ, σ²) to ½N(−d/2, 1) + ½N(d/2, 1) by forward and by reverse KL, for every ``d``."""
+    seps = torch.linspace(0, 8, 17, dtype=torch.float64) if separations is None else separations
+    log_p = torch.stack([D.bimodal(d).log_prob(XS) for d in seps])
+    wide = (1 + seps**2 / 4).sqrt()  # the standard deviation of p
+    return ReverseFits(
+        separations=seps,
+        forward=D.fit_normal_1d(log_p, XS, "forward", 0.5, 1.0, steps=steps, lr=lr),
+        seek=D.fit_normal_1d(log_p, XS, "reverse", seps / 2, 1.0, steps=steps, lr=lr),
+        centre=D.fit_normal_1d(log_p, XS, "reverse", 0.0, wide, steps=steps, lr=lr),
+    )
+
+
+def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
+    """Slider over the separation d: the target, its forward-KL and reverse-KL fits, and the KLs."""
+    seps = fits.separations
+
+    def draw(fig, d):
+        i = int(torch.argmin((seps - d).abs()))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        viz.curve(ax1, XS, D.bimodal(seps[i]).log_prob(XS).exp(), role="p", label="target p")
+        for (mu, sigma, _), role, name in ((fits.forward, "q", "forward KL fit"), (fits.seek, "q2", "reverse KL fit")):
+            viz.curve(ax1, XS, _normal_log_prob(mu[i], sigma[i]).exp(), role=role, label=name, ls="--")
+        ax1.set_xlim(-7, 7)
+        ax1.set_ylim(0, 0.45)
+        ax1.legend(loc="upper left")
+        viz.panel_title(ax1, f"d = {seps[i].item():.1f}: forward σ = {fits.forward[1][i].item():.2f}, "
+                             f"reverse μ = {fits.seek[0][i].item():.2f}")
+        viz.curve(ax2, seps, fits.seek[2], role="q2", label="KL(q‖p), from a mode")
+        viz.curve(ax2, seps, fits.centre[2], role="aux", label="KL(q‖p), from the centre")
+        viz.curve(ax2, seps, fits.forward[2], role="q", label="KL(p‖q), forward fit")
+        ax2.axhline(math.log(2), color="k", lw=0.8, ls=":")
+        ax2.text(0.1, math.log(2) + 0.04, "log 2", fontsize=8)
+        ax2.axvline(seps[i].item(), color=viz.COLORS["grey"], lw=1)
+        ax2.set_ylim(0, 2.0)
+        ax2.set_xlabel("separation d")
+        ax2.legend(loc="upper left", fontsize=8)
+        viz.panel_title(ax2, "divergence reached")
+
+    labels = tuple(float(d) for d in seps)
+    return widgets.slider(draw, figsize=(10.5, 3.4),
+                          d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
+
+
+def mle_figure(x, model, history, entropy_p, kl_floor):
+    """Left: data and the fitted diagonal Gaussian. Right: held-out NLL against H(p) + KL(p‖q_θ)."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.6, height=3.6)
+    viz.samples(ax1, x[:1500], color=viz.COLORS["p"], size=4, alpha=0.4, label="data from p")
+    mu, sigma = model.mu.detach(), model.sigma.detach()
+    t = torch.linspace(0, 2 * math.pi, 200)
+    for k in (1, 2):
+        ring = mu + k * sigma * torch.stack([t.cos(), t.sin()], -1)
+        ax1.plot(ring[:, 0], ring[:, 1], color=viz.COLORS["q"], lw=1.5, label="q_θ: 1σ, 2σ" if k == 1 else None)
+    ax1.set_xlim(-4, 4)
+    ax1.set_ylim(-4, 4)
+    ax1.legend(loc="upper left")
+    viz.panel_title(ax1, "maximum-likelihood fit of a diagonal Gaussian")
+    steps, nll = history.metric("held-out NLL")
+    _, bound = history.metric("H(p) + KL(p‖q)")
+    viz.curve(ax2, steps, nll, role="q", label="held-out NLL (Monte Carlo)")
+    viz.curve(ax2, steps, bound, role="p", ls="--", label="H(p) + KL(p‖q_θ) (closed form)")
+    ax2.axhline(entropy_p + kl_floor, color="k", lw=0.8, ls=":")
+    ax2.text(steps[-1], entropy_p + kl_floor, "H(p) + min KL ", ha="right", va="bottom", fontsize=8)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("nats")
+    ax2.legend()
+    viz.panel_title(ax2, "the loss is the forward KL, shifted by H(p)")
+    return fig
+
+
+def _cell_masses(mu) -> torch.Tensor:
+    """N(mu, 1) as probabilities of the cells of XS (renormalized midpoint masses)."""
+    m = _normal_log_prob(mu, 1.0).exp()
+    return m / m.sum()
+
+
+def jsd_normal_shift(shifts: torch.Tensor) -> torch.Tensor:
+    """JSD between N(0, 1) and N(d, 1) for each shift d, from their cell masses on XS."""
+    p = _cell_masses(0.0)
+    return torch.stack([D.js_divergence(p, _cell_masses(d)) for d in shifts])
+
+
+def jsd_versus_kl(shifts=None):
+    """Figure: KL and JSD between N(0, 1) and N(d, 1) as d grows; returns ``(fig, shifts, kl, jsd)``."""
+    shifts = torch.linspace(0, 8, 81, dtype=torch.float64) if shifts is None else shifts
+    jsd = jsd_normal_shift(shifts)
+    kl = D.kl_normal(0.0, 1.0, shifts, 1.0)
+    fig, ax = viz.figure(1, width=5.0, height=3.2)
+    viz.curve(ax, shifts, kl, role="q", label="KL(p‖q) = d²/2")
+    viz.curve(ax, shifts, jsd, role="p", label="JSD(p, q)")
+    ax.axhline(math.log(2), color="k", lw=0.8, ls=":")
+    ax.text(0.1, math.log(2) + 0.05, "log 2 ≈ 0.693", fontsize=8)
+    ax.set_ylim(0, 3)
+    ax.set_xlabel("shift d between the means")
+    ax.set_ylabel("nats")
+    ax.legend(loc="upper left")
+    viz.panel_title(ax, "KL grows without bound; JSD saturates at log 2")
+    return fig, shifts, kl, jsd

@@ -1,0 +1,159 @@
+"""One look for every figure in the book: densities, samples, fields, trajectories, curves.
+
+Every plotting helper draws into a given :class:`matplotlib.axes.Axes` and returns it, so a
+notebook cell composes panels and a slider's ``draw(fig, ...)`` can reuse the same calls.
+Colours have fixed roles across chapters: the data (or target) ``p`` is always
+``COLORS["p"]``, the model ``q`` is ``COLORS["q"]``, and so on.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import matplotlib as mpl
+import numpy as np
+import torch
+
+__all__ = [
+    "COLORS",
+    "DENSITY_CMAP",
+    "use_style",
+    "figure",
+    "density",
+    "samples",
+    "vector_field",
+    "trajectories",
+    "curve",
+    "fill",
+    "panel_title",
+]
+
+COLORS = {
+    "p": "#1f4e8c",  # the data / target distribution
+    "q": "#d1495b",  # the model
+    "q2": "#edae49",  # a second model (e.g. the reverse-KL fit next to the forward one)
+    "aux": "#00798c",  # anything else: a baseline, a third curve
+    "grey": "#8d99ae",
+}
+DENSITY_CMAP = "magma"
+_STYLE = {
+    "figure.dpi": 90,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 2.0,
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib defaults (idempotent)."""
+    mpl.rcParams.update(_STYLE)
+
+
+def figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.0, height: float = 3.2, **kw):
+    """``plt.subplots`` with the book's style and panel size; returns ``(fig, axes)``."""
+    import matplotlib.pyplot as plt
+
+    use_style()
+    kw.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kw)
+
+
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x)
+
+
+def density(
+    ax,
+    log_prob: Callable[[torch.Tensor], torch.Tensor],
+    extent: Sequence[float] = (-4, 4, -4, 4),
+    resolution: int = 200,
+    *,
+    cmap: str = DENSITY_CMAP,
+    vmax: float | None = None,
+    log: bool = False,
+):
+    """Heatmap of ``exp(log_prob)`` on a 2D box (``log=True`` shows ``log_prob`` itself).
+
+    Args:
+        log_prob: maps ``(N, 2)`` points to ``(N,)`` log-densities.
+        extent: ``(xmin, xmax, ymin, ymax)``; axis limits are set to it (fixed across frames).
+        vmax: colour-scale maximum, to keep it fixed across a slider's frames.
+    """
+    from .quadrature import grid_log_prob
+
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=torch.float64)
+    img = values if log else values.exp()
+    img = _np(img).reshape(resolution, resolution)
+    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
+              vmax=vmax, aspect="equal", interpolation="bilinear")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.grid(False)
+    return ax
+
+
+def samples(ax, x, *, color: str = COLORS["q"], size: float = 3.0, alpha: float = 0.5,
+            extent: Sequence[float] | None = None, label: str | None = None):
+    """Scatter of 2D samples ``x`` of shape ``(N, 2)`` with equal aspect."""
+    x = _np(x)
+    ax.scatter(x[:, 0], x[:, 1], s=size, c=color, alpha=alpha, linewidths=0, label=label)
+    ax.set_aspect("equal")
+    if extent is not None:
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+    return ax
+
+
+def vector_field(ax, field: Callable[[torch.Tensor], torch.Tensor],
+                 extent: Sequence[float] = (-4, 4, -4, 4), n: int = 20, *,
+                 color: str = "white", normalize: bool = True):
+    """Arrows of ``field`` (``(N, 2) -> (N, 2)``, e.g. a score) on an ``n x n`` grid."""
+    from .quadrature import grid
+
+    pts, _ = grid(extent, n, dtype=torch.float64)
+    with torch.no_grad():
+        v = _np(field(pts))
+    p = _np(pts)
+    if normalize:
+        v = v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-12)
+    ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color=color, angles="xy", pivot="mid",
+              width=0.004, alpha=0.8)
+    ax.set_aspect("equal")
+    return ax
+
+
+def trajectories(ax, paths, *, color: str = COLORS["q"], alpha: float = 0.6, max_paths: int = 30):
+    """Lines through ``paths`` of shape ``(T, N, 2)`` (time first), with end points marked."""
+    paths = _np(paths)[:, :max_paths]
+    for i in range(paths.shape[1]):
+        ax.plot(paths[:, i, 0], paths[:, i, 1], color=color, alpha=alpha, lw=0.8)
+    ax.scatter(paths[-1, :, 0], paths[-1, :, 1], s=8, c=color, zorder=3)
+    ax.set_aspect("equal")
+    return ax
+
+
+def curve(ax, x, y, *, role: str = "p", label: str | None = None, **kw):
+    """A 1D curve in the colour of its role (``"p"``, ``"q"``, ``"q2"``, ``"aux"``)."""
+    ax.plot(_np(x), _np(y), color=COLORS.get(role, role), label=label, **kw)
+    return ax
+
+
+def fill(ax, x, y, *, role: str = "p", alpha: float = 0.25, label: str | None = None):
+    """Shade the area between ``y`` and zero (e.g. a KL integrand)."""
+    ax.fill_between(_np(x), _np(y), 0.0, color=COLORS.get(role, role), alpha=alpha, label=label,
+                    linewidth=0)
+    return ax
+
+
+def panel_title(ax, text: str) -> None:
+    """A panel title in the book's style (left-aligned, one line)."""
+    ax.set_title(text, loc="left")

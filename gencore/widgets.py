@@ -1,0 +1,249 @@
+"""Slider demos that work in both worlds: a live kernel and the static website.
+
+One call, :func:`slider`, returns a :class:`SliderDemo`. Displayed in a notebook, it gives a
+single output that carries two views of the same demo:
+
+* ``application/vnd.jupyter.widget-view+json`` -- live ipywidgets sliders. Moving one calls
+  your ``draw`` function again and swaps the PNG of a single ``ipywidgets.Image`` in place:
+  one figure, updated, never a new plot stacked per move (the known problem of
+  ``interact`` with inline matplotlib in Colab). Works with ipywidgets 7.7 (Colab) and 8.
+* ``text/html`` -- the same sliders as ``<input type="range">`` over frames drawn when the
+  book was built, switched by a few lines of inline JavaScript. This is what the static
+  website shows (the book's ``_config.yml`` ranks ``text/html`` above the widget view, which
+  would be dead without a kernel).
+
+``draw(fig, **values)`` receives an empty :class:`matplotlib.figure.Figure` and the current
+slider values, and draws. Keep it cheap (well under 100 ms): slide over quantities that need
+no retraining (a temperature, a step count, a training snapshot).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from matplotlib.figure import Figure
+
+from . import viz
+
+__all__ = ["Param", "SliderDemo", "slider"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One slider: the values it steps through, a label and how to print a value."""
+
+    values: tuple
+    label: str
+    fmt: str = "{:.3g}"
+    start: int | None = None  # index of the initial value (default: the middle one)
+
+    def text(self, value: Any) -> str:
+        try:
+            return self.fmt.format(value)
+        except (TypeError, ValueError):
+            return str(value)
+
+    @property
+    def initial(self) -> int:
+        return len(self.values) // 2 if self.start is None else self.start
+
+
+def _as_param(name: str, spec) -> Param:
+    if isinstance(spec, Param):
+        param = spec
+    else:
+        try:
+            param = Param(tuple(spec), label=name)
+        except TypeError as err:
+            raise ValueError(f"slider parameter {name!r} must be a sequence of values or a Param") from err
+    if len(param.values) < 2:
+        raise ValueError(f"slider parameter {name!r} needs at least 2 values; got {len(param.values)}")
+    if not 0 <= param.initial < len(param.values):
+        raise ValueError(f"slider parameter {name!r}: start must index its values; got {param.start}")
+    return Param(tuple(param.values), param.label, param.fmt, param.start)
+
+
+class SliderDemo:
+    """A figure driven by one or more sliders; see the module docstring.
+
+    Attributes:
+        params: the sliders, by keyword name, in display order.
+        frames: the static frames as PNG bytes, keyed by a tuple of value indices (one per
+            slider); computed on first display (or by :meth:`render_frames`).
+    """
+
+    def __init__(
+        self,
+        draw: Callable[..., None],
+        params: dict[str, Param],
+        *,
+        figsize: tuple[float, float] = (8.0, 3.2),
+        dpi: int = 90,
+        max_frames: int = 120,
+    ):
+        if not callable(draw):
+            raise ValueError("draw must be a callable draw(fig, **values)")
+        if not params:
+            raise ValueError("slider needs at least one parameter, e.g. t=range(10)")
+        self.draw = draw
+        self.params = params
+        self.figsize = figsize
+        self.dpi = dpi
+        n = 1
+        for p in params.values():
+            n *= len(p.values)
+        if n > max_frames:
+            raise ValueError(
+                f"the sliders make {n} static frames, more than max_frames={max_frames}; "
+                "use fewer values per slider (each frame is a PNG in the page)"
+            )
+        self.frames: dict[tuple[int, ...], bytes] = {}
+        self._fig = Figure(figsize=figsize, dpi=dpi)
+        self._widget = None
+
+    # ---- drawing -------------------------------------------------------------------------
+    def values_at(self, index: Sequence[int]) -> dict[str, Any]:
+        return {name: p.values[i] for (name, p), i in zip(self.params.items(), index)}
+
+    def render(self, index: Sequence[int]) -> bytes:
+        """Draw the frame at ``index`` (one value index per slider) and return it as PNG bytes."""
+        fig = self._fig
+        fig.clear()
+        self.draw(fig, **self.values_at(index))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def render_frames(self) -> dict[tuple[int, ...], bytes]:
+        """Draw every combination of slider values (the static website's frames)."""
+        if not self.frames:
+            ranges = [range(len(p.values)) for p in self.params.values()]
+            for index in itertools.product(*ranges):
+                self.frames[index] = self.render(index)
+        return self.frames
+
+    @property
+    def initial_index(self) -> tuple[int, ...]:
+        return tuple(p.initial for p in self.params.values())
+
+    # ---- the static view -----------------------------------------------------------------
+    def to_html(self) -> str:
+        """The static slider: range inputs, every frame as a hidden ``<img>``, inline JS."""
+        frames = self.render_frames()
+        uid = "gs-" + uuid.uuid4().hex[:12]
+        sizes = [len(p.values) for p in self.params.values()]
+        labels = [[p.text(v) for v in p.values] for p in self.params.values()]
+        start = self.initial_index
+        controls = []
+        for k, (name, p) in enumerate(self.params.items()):
+            controls.append(
+                f'<label class="gs-control">{html.escape(p.label)} '
+                f'<input type="range" min="0" max="{len(p.values) - 1}" step="1" '
+                f'value="{start[k]}" data-k="{k}" aria-label="{html.escape(p.label)}">'
+                f' <output>{html.escape(labels[k][start[k]])}</output></label>'
+            )
+        imgs = []
+        for index, png in frames.items():
+            key = ",".join(map(str, index))
+            hidden = "" if index == start else ' style="display:none"'
+            data = base64.b64encode(png).decode("ascii")
+            imgs.append(
+                f'<img class="gs-frame" data-key="{key}" alt="frame {key}"{hidden} '
+                f'src="data:image/png;base64,{data}">'
+            )
+        meta = html.escape(json.dumps({"sizes": sizes, "labels": labels}))
+        script = (
+            "(function(){var r=document.getElementById('%s');if(!r)return;"
+            "var m=JSON.parse(r.getAttribute('data-meta'));"
+            "var ins=r.querySelectorAll('input[type=range]');"
+            "function show(){var key=[];ins.forEach(function(el){var k=+el.dataset.k;"
+            "key.push(el.value);el.parentNode.querySelector('output').textContent=m.labels[k][+el.value];});"
+            "key=key.join(',');r.querySelectorAll('img.gs-frame').forEach(function(im){"
+            "im.style.display=(im.dataset.key===key)?'':'none';});}"
+            "ins.forEach(function(el){el.addEventListener('input',show);});show();})();"
+        ) % uid
+        return (
+            f'<div class="gencore-slider" id="{uid}" data-meta="{meta}">'
+            f'<div class="gs-controls">{"".join(controls)}</div>'
+            f'<div class="gs-frames">{"".join(imgs)}</div></div>'
+            f"<script>{script}</script>"
+        )
+
+    # ---- the live view -------------------------------------------------------------------
+    def widget(self):
+        """The live ipywidgets view (built once): sliders above one ``Image`` updated in place."""
+        if self._widget is not None:
+            return self._widget
+        import ipywidgets as w
+
+        sliders = []
+        for name, p in self.params.items():
+            options = [(p.text(v), i) for i, v in enumerate(p.values)]
+            s = w.SelectionSlider(
+                options=options,
+                value=p.initial,
+                description=p.label,
+                continuous_update=True,
+                layout=w.Layout(width="420px"),
+                style={"description_width": "initial"},
+            )
+            sliders.append(s)
+        image = w.Image(value=self.render(self.initial_index), format="png")
+        status = w.HTML(value="")
+
+        def update(_change=None):
+            t0 = time.perf_counter()
+            image.value = self.render(tuple(s.value for s in sliders))
+            status.value = f"<small>redrawn in {1000 * (time.perf_counter() - t0):.0f} ms</small>"
+
+        for s in sliders:
+            s.observe(update, names="value")
+        box = w.VBox([w.HBox(sliders, layout=w.Layout(flex_flow="row wrap")), image, status])
+        box.sliders, box.image = sliders, image  # handles for tests and curious readers
+        self._widget = box
+        return box
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {
+            "text/plain": f"<slider demo over {', '.join(self.params)}>",
+            "text/html": self.to_html(),
+        }
+        try:
+            box = self.widget()
+        except ImportError:  # no ipywidgets: the static view still works in any notebook
+            return bundle
+        bundle["application/vnd.jupyter.widget-view+json"] = {
+            "version_major": 2,
+            "version_minor": 0,
+            "model_id": box.model_id,
+        }
+        return bundle
+
+
+def slider(
+    draw: Callable[..., None],
+    *,
+    figsize: tuple[float, float] = (8.0, 3.2),
+    dpi: int = 90,
+    **params: Sequence | Param,
+) -> SliderDemo:
+    """A slider demo over ``params`` that redraws ``draw(fig, **values)``.
+
+    Args:
+        draw: called with an empty figure and one value per slider; draws the frame.
+        figsize, dpi: of every frame (the same for all, so nothing jumps while sliding).
+        **params: each a sequence of values or a :class:`Param` with a label and format.
+
+    Example:
+        >>> demo = slider(lambda fig, t: fig.add_subplot().plot([0, t]), t=Param((1, 2, 3), "t"))
+        >>> demo  # in a notebook: live sliders; on the website: a static slider
+    """
+    viz.use_style()
+    return SliderDemo(draw, {n: _as_param(n, s) for n, s in params.items()}, figsize=figsize, dpi=dpi)

@@ -1,0 +1,194 @@
+"""Chapter 1's identities, each asserted numerically (float64)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gencore import divergences as D
+from gencore.demos import kl as demo
+
+F64 = torch.float64
+
+
+def random_probs(gen, *shape):
+    return torch.distributions.Dirichlet(torch.ones(shape[-1], dtype=F64)).sample(shape[:-1])
+
+
+def test_entropy_of_uniform_is_log_k():
+    for k in (2, 6, 17):
+        assert D.entropy(torch.full((k,), 1 / k, dtype=F64)).item() == pytest.approx(math.log(k), abs=1e-12)
+
+
+def test_cross_entropy_is_entropy_plus_kl(gen):
+    torch.manual_seed(0)
+    p, q = random_probs(gen, 500, 10), random_probs(gen, 500, 10)
+    gap = D.cross_entropy(p, q) - D.entropy(p) - D.kl_divergence(p, q)
+    assert gap.abs().max() < 1e-12
+
+
+def test_gibbs_inequality_and_equality_case():
+    torch.manual_seed(1)
+    p, q = random_probs(None, 2000, 5), random_probs(None, 2000, 5)
+    assert (D.kl_divergence(p, q) > 0).all()
+    assert D.kl_divergence(p, p).abs().max() < 1e-14
+
+
+def test_kl_asymmetry_and_infinity():
+    p, q = torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([0.9, 0.1], dtype=F64)
+    assert D.kl_divergence(p, q).item() == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5), abs=1e-12)
+    assert D.kl_divergence(p, q) != pytest.approx(D.kl_divergence(q, p).item())
+    one_hot = torch.tensor([1.0, 0.0], dtype=F64)
+    assert D.kl_divergence(p, one_hot) == math.inf
+    assert D.kl_divergence(one_hot, p).item() == pytest.approx(math.log(2))
+
+
+def test_jsd_symmetric_and_bounded_by_log2():
+    torch.manual_seed(2)
+    p, q = random_probs(None, 1000, 8), random_probs(None, 1000, 8)
+    j = D.js_divergence(p, q)
+    assert torch.allclose(j, D.js_divergence(q, p), atol=1e-14)
+    assert (j >= 0).all() and (j <= math.log(2)).all()
+    disjoint = D.js_divergence(torch.tensor([0.5, 0.5, 0, 0], dtype=F64), torch.tensor([0, 0, 0.3, 0.7], dtype=F64))
+    assert disjoint.item() == pytest.approx(math.log(2), abs=1e-14)
+
+
+@pytest.mark.parametrize("name,args", [
+    ("p", (torch.tensor([0.5, 0.6]), torch.tensor([0.5, 0.5]))),
+    ("q", (torch.tensor([0.5, 0.5]), torch.tensor([-0.5, 1.5]))),
+])
+def test_discrete_inputs_validated(name, args):
+    with pytest.raises(ValueError, match=name):
+        D.kl_divergence(*args)
+
+
+def test_kl_normal_matches_torch_to_1e10():
+    torch.manual_seed(3)
+    mu_p, mu_q = torch.randn(4, 1, dtype=F64), torch.randn(1, 5, dtype=F64)
+    s_p, s_q = torch.rand(4, 1, dtype=F64) + 0.05, torch.rand(1, 5, dtype=F64) * 3 + 0.05
+    ours = D.kl_normal(mu_p, s_p, mu_q, s_q)
+    ref = torch.distributions.kl_divergence(torch.distributions.Normal(mu_p, s_p), torch.distributions.Normal(mu_q, s_q))
+    assert ours.shape == (4, 5) and ours.dtype == F64
+    assert (ours - ref).abs().max() < 1e-10
+
+
+def test_kl_normal_dtype_and_meta_device():
+    out = D.kl_normal(torch.zeros(3), torch.ones(3), 1.0, 2.0)
+    assert out.dtype == torch.float32
+    meta = D.kl_normal(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 0.0, 1.0)
+    assert meta.device.type == "meta" and meta.shape == (3,)
+
+
+@pytest.mark.parametrize("bad", ["sigma_p", "sigma_q"])
+def test_kl_normal_rejects_non_positive_sigma(bad):
+    kw = dict(mu_p=0.0, sigma_p=1.0, mu_q=0.0, sigma_q=1.0)
+    kw[bad] = torch.tensor([1.0, -0.5])
+    with pytest.raises(ValueError, match=bad):
+        D.kl_normal(**kw)
+
+
+def test_kl_mvn_matches_torch_and_diagonal_sum():
+    torch.manual_seed(4)
+    a, b = torch.randn(3, 3, dtype=F64), torch.randn(3, 3, dtype=F64)
+    cov_p, cov_q = a @ a.T + 0.5 * torch.eye(3, dtype=F64), b @ b.T + 0.5 * torch.eye(3, dtype=F64)
+    mu_p, mu_q = torch.randn(3, dtype=F64), torch.randn(3, dtype=F64)
+    ref = torch.distributions.kl_divergence(torch.distributions.MultivariateNormal(mu_p, cov_p),
+                                            torch.distributions.MultivariateNormal(mu_q, cov_q))
+    assert abs(D.kl_mvn(mu_p, cov_p, mu_q, cov_q) - ref) < 1e-10
+    s_p, s_q = torch.rand(3, dtype=F64) + 0.1, torch.rand(3, dtype=F64) + 0.1
+    diag = D.kl_mvn(mu_p, torch.diag(s_p**2), mu_q, torch.diag(s_q**2))
+    assert abs(diag - D.kl_normal(mu_p, s_p, mu_q, s_q).sum()) < 1e-12
+    with pytest.raises(ValueError, match="cov_q"):
+        D.kl_mvn(mu_p, cov_p, mu_q, -cov_q)
+
+
+def test_monte_carlo_kl_agrees_with_closed_form():
+    torch.manual_seed(5)
+    p = torch.distributions.Normal(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64))
+    q = torch.distributions.Normal(torch.tensor(1.0, dtype=F64), torch.tensor(2.0, dtype=F64))
+    est, se = D.kl_monte_carlo(p.log_prob, q.log_prob, p.sample((100_000,)))
+    assert abs(est - D.kl_normal(0.0, 1.0, 1.0, 2.0)) < 4 * se
+    with pytest.raises(ValueError, match="x"):
+        D.kl_monte_carlo(p.log_prob, q.log_prob, torch.zeros(1, dtype=F64))
+
+
+def test_kl_quadrature_matches_closed_form():
+    xs = demo.XS
+    lp = torch.distributions.Normal(0.3, 0.7).log_prob(xs)
+    lq = torch.distributions.Normal(-1.0, 1.6).log_prob(xs)
+    assert abs(D.kl_quadrature_1d(lp, lq, float(xs[1] - xs[0])) - D.kl_normal(0.3, 0.7, -1.0, 1.6)) < 1e-8
+
+
+def test_bimodal_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="separation"):
+        D.bimodal(-1.0)
+    with pytest.raises(ValueError, match="weight"):
+        D.bimodal(2.0, weight=1.0)
+
+
+def test_fit_normal_1d_checks_arguments():
+    xs = demo.XS
+    lp = D.bimodal(2.0).log_prob(xs)[None]
+    with pytest.raises(ValueError, match="direction"):
+        D.fit_normal_1d(lp, xs, "sideways", 0.0, 1.0)
+    with pytest.raises(ValueError, match="log_p"):
+        D.fit_normal_1d(lp[0], xs, "forward", 0.0, 1.0)
+    with pytest.raises(ValueError, match="sigma0"):
+        D.fit_normal_1d(lp, xs, "forward", 0.0, -1.0)
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return demo.separation_fits()
+
+
+def test_forward_fit_matches_moments(fits):
+    """Proposition prop-moment-matching, as the chapter checks it."""
+    d = fits.separations
+    assert (fits.forward[1] ** 2 - (1 + d**2 / 4)).abs().max() < 1e-2
+    assert fits.forward[0].abs().max() < 1e-3
+
+
+def test_reverse_fit_seeks_a_mode_with_kl_log2(fits):
+    mu, sigma, kl = fits.seek
+    assert mu[-1].item() == pytest.approx(4.0, abs=1e-2) and sigma[-1].item() == pytest.approx(1.0, abs=1e-2)
+    assert kl[-1].item() == pytest.approx(math.log(2), abs=1e-3)
+    # the symmetric solution stays centred, and loses to the mode for far-apart modes only
+    assert fits.centre[0].abs().max() < 1e-6
+    better = fits.separations[fits.centre[2] > fits.seek[2] + 1e-3]
+    assert 5.0 <= better.min().item() <= 6.5
+    assert (fits.centre[2][:9] <= fits.seek[2][:9] + 1e-3).all()  # d <= 4: one solution only
+
+
+def test_jsd_of_shifted_normals_saturates_at_log2():
+    shifts = torch.tensor([0.0, 1.0, 8.0], dtype=F64)
+    j = demo.jsd_normal_shift(shifts)
+    assert j[0].abs() < 1e-12
+    assert 0 < j[1] < math.log(2)
+    assert j[2].item() == pytest.approx(math.log(2), abs=1e-3)
+
+
+def test_maximum_likelihood_reaches_the_forward_kl_floor():
+    """The chapter's MLE demo: a diagonal Gaussian fitted to rho = 0.8 data by maximum likelihood."""
+    from gencore.train import fit
+
+    torch.manual_seed(0)
+    rho = 0.8
+    cov = torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
+    p = torch.distributions.MultivariateNormal(torch.zeros(2, dtype=F64), cov)
+    x, x_test = p.sample((2000,)), p.sample((20_000,))
+    model = D.DiagonalNormal(2).double()
+    fit(lambda s: -model.log_prob(x).mean(), model, 300, lr=0.05, progress=False)
+    with torch.no_grad():
+        kl = D.kl_mvn(torch.zeros(2, dtype=F64), cov, model.mu, model.covariance())
+        nll = -model.log_prob(x_test).mean()
+    floor = -0.5 * math.log(1 - rho**2)
+    assert kl.item() == pytest.approx(floor, abs=0.01)
+    assert nll.item() == pytest.approx((p.entropy() + kl).item(), abs=0.03)  # eq-mle-kl, Monte Carlo
+    assert model.sigma.detach().sub(1).abs().max() < 0.05
+
+
+def test_diagonal_normal_rejects_wrong_shape():
+    with pytest.raises(ValueError, match="x"):
+        D.DiagonalNormal(2).log_prob(torch.zeros(5, 3))
