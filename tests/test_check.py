@@ -1,0 +1,36 @@
+"""Every exercise checker, run on the reference solution and on typical wrong answers."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gencore.check import check_kl_bernoulli
+
+
+def reference(a, b):
+    return torch.xlogy(a, a) - torch.xlogy(a, b) + torch.xlogy(1 - a, 1 - a) - torch.xlogy(1 - a, 1 - b)
+
+
+def test_reference_solution_passes():
+    verdict = check_kl_bernoulli(reference)
+    assert verdict and verdict.ok and str(verdict).startswith("Correct")
+
+
+def test_wrong_answers_fail_with_a_useful_message():
+    cases = {
+        "swapped": lambda a, b: reference(b, a),
+        "bits": lambda a, b: reference(a, b) / math.log(2),
+        "sign": lambda a, b: -reference(a, b),
+        "xlogy": lambda a, b: a * torch.log(a / b) + (1 - a) * torch.log((1 - a) / (1 - b)),
+        "shape": lambda a, b: reference(a, b).sum(),
+        "torch.Tensor": lambda a, b: reference(a, b).tolist(),
+        "raised": lambda a, b: 1 / 0,
+        "broadcast": lambda a, b: reference(a.flatten(), b.flatten()),
+        "float32": lambda a, b: reference(a, b).double(),
+    }
+    for hint, fn in cases.items():
+        verdict = check_kl_bernoulli(fn)
+        assert not verdict, hint
+        assert hint in verdict.message, (hint, verdict.message)
+        assert "Not yet" in verdict._repr_html_()

@@ -1,0 +1,105 @@
+"""The repository agrees with itself: table of contents, notebooks, install cells, links, labels."""
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+import gencore
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+NOTEBOOKS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+
+
+def toc_files(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root"):
+                yield value
+            else:
+                yield from toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from toc_files(item)
+
+
+def test_every_toc_entry_exists():
+    files = list(toc_files(TOC))
+    assert "book/01_kl" in files
+    for f in files:
+        assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb")), f
+
+
+def test_every_chapter_is_in_the_toc():
+    files = set(toc_files(TOC))
+    for nb in NOTEBOOKS:
+        assert f"book/{nb.stem}" in files, nb.name
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stripped(nb):
+    cells = json.loads(nb.read_text())["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs") and not cell.get("execution_count"), f"{nb.name} has stored outputs"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_install_cell_matches_repository_and_version(nb):
+    cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+    first = "".join(cells[0]["source"])
+    urls = re.findall(r"git\+(https://[^@\"']+)@v([0-9][^\"'\s]*)", first)
+    assert urls, f"the first code cell of {nb.name} must install gencore from the repository"
+    url, version = urls[0]
+    assert url.rstrip("/") == REPO_URL, f"{nb.name} installs from {url}, _config.yml says {REPO_URL}"
+    assert version == gencore.__version__, f"{nb.name} pins v{version}, gencore is {gencore.__version__}"
+    assert "gencore.device()" in first
+
+
+def test_colab_launch_buttons_are_configured():
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert REPO_URL.startswith("https://github.com/")
+    assert CONFIG["repository"]["branch"] == "main"
+
+
+def test_built_pages_link_to_colab_at_the_repository():
+    site = ROOT / "_build" / "html" / "book"
+    if not site.exists():
+        pytest.skip("website not built (make book); the browser tests require it anyway")
+    owner_repo = REPO_URL.removeprefix("https://github.com/")
+    branch = CONFIG["repository"]["branch"]
+    for nb in NOTEBOOKS:
+        html = (site / f"{nb.stem}.html").read_text()
+        want = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/book/{nb.name}"
+        assert want in html, f"{nb.stem}.html has no Colab link to {want}"
+
+
+def test_readme_and_intro_use_the_same_repository():
+    for doc in ("README.md", "book/intro.md"):
+        text = (ROOT / doc).read_text()
+        found = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text))
+        assert found and found == {REPO_URL}, (doc, found)
+
+
+def test_docstring_labels_exist_in_the_book():
+    labels = set()
+    for nb in NOTEBOOKS:
+        labels |= set(re.findall(r"\(((?:eq|thm|prop|ex)-[\w-]+)\)", nb.read_text()))
+        labels |= set(re.findall(r":label: ((?:eq|thm|prop|ex)-[\w-]+)", nb.read_text()))
+    for module in (ROOT / "gencore").rglob("*.py"):
+        for ref in re.findall(r"``((?:eq|thm|prop)-[\w-]+)``", module.read_text()):
+            assert ref in labels, f"{module.name} names {ref}, which no chapter defines"
+
+
+def test_requirements_pin_torch_and_jupyter_book_1():
+    req = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^torch==2\.13\.0$", req, re.M)
+    assert re.search(r"^jupyter-book==1\.", req, re.M)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"torch>=2.2"' in pyproject
