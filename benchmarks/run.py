@@ -1,0 +1,102 @@
+"""Measure every chapter: wall time in a fresh kernel, and the quality of its main trained model.
+
+Usage (from the repository root, after `make setup`):
+
+    .venv/bin/python benchmarks/run.py                 # all chapters
+    .venv/bin/python benchmarks/run.py --chapters 01 03
+    .venv/bin/python benchmarks/run.py --no-notebooks  # quality rows only
+
+Prints a table and writes JSON rows ``{chapter, model, dataset, metric, value, floor, seconds,
+device}`` to ``benchmarks/results.json``. For each chapter ``book/NN_name.ipynb``:
+
+* the notebook is executed top to bottom in a fresh kernel (as the website build does); its wall
+  time is a row with ``metric = "notebook wall time"``;
+* if ``benchmarks/bench_NN_name.py`` exists, its ``quality()`` returns the rows for the chapter's
+  main trained model: a quality metric next to its floor (the same metric between two
+  independent samples of the data, or the best value the model family can reach).
+
+Timings are for the machine it runs on; the budget in CHAPTERS.md is for a 2-core CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+OUT = ROOT / "benchmarks" / "results.json"
+
+
+def run_notebook(path: pathlib.Path) -> float:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def quality_rows(stem: str) -> list[dict]:
+    bench = ROOT / "benchmarks" / f"bench_{stem}.py"
+    if not bench.exists():
+        return []
+    spec = importlib.util.spec_from_file_location(f"bench_{stem}", bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    start = time.perf_counter()
+    rows = module.quality()
+    seconds = time.perf_counter() - start
+    for row in rows:
+        row.setdefault("seconds", round(seconds, 2))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chapters", nargs="*", help="chapter numbers, e.g. 01 03 (default: all)")
+    parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    import gencore
+
+    device = str(gencore.device())
+    cpu = f"{os.cpu_count()}-core {platform.machine()}"
+    chapters = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+    if args.chapters:
+        chapters = [c for c in chapters if c.name[:2] in set(args.chapters)]
+    rows = []
+    for nb in chapters:
+        chapter = nb.stem
+        if not args.no_notebooks:
+            seconds = run_notebook(nb)
+            rows.append(dict(chapter=chapter, model="whole notebook", dataset="-", metric="notebook wall time",
+                             value=round(seconds, 1), floor=None, seconds=round(seconds, 1), device=f"{device} ({cpu})"))
+            print(f"{chapter}: executed in {seconds:.1f} s", flush=True)
+        for row in quality_rows(chapter):
+            rows.append(dict(chapter=chapter, device=f"{device} ({cpu})") | row)
+            print(f"{chapter}: {row['model']} on {row['dataset']}: {row['metric']} = {row['value']}"
+                  f" (floor {row['floor']})", flush=True)
+
+    header = ("chapter", "model", "dataset", "metric", "value", "floor", "seconds")
+    widths = [max(len(str(r.get(h))) for r in rows + [dict(zip(header, header))]) for h in header]
+    print()
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("-+-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(str(r.get(h)).ljust(w) for h, w in zip(header, widths)))
+    OUT.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwrote {len(rows)} rows to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
