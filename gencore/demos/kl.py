@@ -56,9 +56,9 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
 
     return widgets.slider(
         draw,
-        figsize=(10.5, 3.0),
+        figsize=(8.6, 2.9),
         mu=widgets.Param(tuple(mus), "μ of q", "{:+.2f}", start=len(mus) // 2 + 2),
-        sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(2, len(sigmas) - 1)),
+        sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(1, len(sigmas) - 1)),
     )
 
 
@@ -77,6 +77,13 @@ class ReverseFits:
     forward: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     seek: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     centre: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+    def crossover(self, tol: float = 1e-3) -> float:
+        """The smallest separation at which sitting on one mode beats the symmetric fit."""
+        better = self.separations[self.centre[2] > self.seek[2] + tol]
+        if better.numel() == 0:
+            raise ValueError("the mode-seeking fit never beats the symmetric one on these separations")
+        return better.min().item()
 
 
 def separation_fits(separations=None, steps: int = 300, lr: float = 0.2) -> ReverseFits:
@@ -107,6 +114,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
         ax1.legend(loc="upper left")
         viz.panel_title(ax1, f"d = {seps[i].item():.1f}: forward σ = {fits.forward[1][i].item():.2f}, "
                              f"reverse μ = {fits.seek[0][i].item():.2f}")
+        ax1.set_xlabel("x")
         viz.curve(ax2, seps, fits.seek[2], role="q2", label="KL(q‖p), from a mode")
         viz.curve(ax2, seps, fits.centre[2], role="aux", label="KL(q‖p), from the centre")
         viz.curve(ax2, seps, fits.forward[2], role="q", label="KL(p‖q), forward fit")
@@ -119,7 +127,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
         viz.panel_title(ax2, "divergence reached")
 
     labels = tuple(float(d) for d in seps)
-    return widgets.slider(draw, figsize=(10.5, 3.4),
+    return widgets.slider(draw, figsize=(8.6, 3.2),
                           d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
 
 
