@@ -33,10 +33,11 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
         log_q = _normal_log_prob(mu, sigma)
         q = log_q.exp()
         fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
-        ax1, ax2, ax3 = fig.subplots(1, 3, sharex=True)
+        ax1, ax2, ax3 = widgets.panels(fig, 3, sharex=True)
         viz.curve(ax1, XS, p, role="p", label="p = N(0, 1)")
         viz.curve(ax1, XS, q, role="q", label=f"q = N({mu:g}, {sigma:g}²)")
         ax1.set_ylim(0, 0.85)
+        ax1.set_xlabel("x")
         ax1.legend(loc="upper left")
         viz.panel_title(ax1, "densities")
         for ax, (w, lw, lv), role, name, value in (
@@ -105,7 +106,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
 
     def draw(fig, d):
         i = int(torch.argmin((seps - d).abs()))
-        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         viz.curve(ax1, XS, D.bimodal(seps[i]).log_prob(XS).exp(), role="p", label="target p")
         for (mu, sigma, _), role, name in ((fits.forward, "q", "forward KL fit"), (fits.seek, "q2", "reverse KL fit")):
             viz.curve(ax1, XS, _normal_log_prob(mu[i], sigma[i]).exp(), role=role, label=name, ls="--")
