@@ -104,3 +104,21 @@ def test_requirements_pin_torch_and_jupyter_book_1():
     assert re.search(r"^jupyter-book==1\.", req, re.M)
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"torch>=2.2"' in pyproject
+
+
+def test_wheel_ships_every_module(tmp_path):
+    """`pip install .` must install the whole package, subpackages included."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    str(ROOT), "-w", str(tmp_path)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("gencore-*.whl")
+    shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".py")}
+    here = {str(p.relative_to(ROOT)) for p in (ROOT / "gencore").rglob("*.py")}
+    assert here <= shipped, f"missing from the wheel: {sorted(here - shipped)}"
+    meta = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("METADATA"))
+    requires = [line for line in zipfile.ZipFile(wheel).read(meta).decode().splitlines()
+                if line.startswith("Requires-Dist")]
+    assert "Requires-Dist: torch>=2.2" in requires and not any("==" in r for r in requires)
