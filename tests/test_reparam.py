@@ -262,8 +262,9 @@ def test_variance_slopes_are_minus_one(study):
     logn = torch.log(torch.tensor(study.ns, dtype=F64))
     design = torch.stack([logn, torch.ones_like(logn)], 1)
     for name in study.names:
-        slope = {est: torch.linalg.lstsq(design, study.variance(name, est)[:, 0].log()[:, None]).solution[0, 0].item()
-                 for est in demo.ESTIMATORS}
+        slope = {est: study.slope(name, est) for est in demo.ESTIMATORS}
+        ref = torch.linalg.lstsq(design, study.variance(name, "score")[:, 0].log()[:, None]).solution[0, 0].item()
+        assert slope["score"] == pytest.approx(ref, abs=1e-12)
         assert abs(slope["pathwise"] + 1) < 0.05 and abs(slope["score"] + 1) < 0.05
         assert -1.25 < slope["score+baseline"] < -1.0  # steeper: the baseline is noisy at small n
 
@@ -277,6 +278,16 @@ def test_peakedness_crossover():
     assert 0.7 < cross < 2.0
     narrow = rv["pathwise"][:7]  # widths up to about 1: pathwise variance grows as f narrows
     assert (narrow[1:] < narrow[:-1]).all()
+
+
+def test_pathwise_variance_grows_like_one_over_width():
+    """For a bump of width w << sigma, E[f'(z)^2] is about q(a) sqrt(pi) / (2 w)."""
+    eps = torch.randn(4_000_000, generator=g(13), dtype=F64)
+    m, s = torch.tensor(1.0, dtype=F64), torch.tensor(1.0, dtype=F64)
+    var = {w: R.pathwise_terms(lambda z: R.bump(z, 0.0, w), m, s, eps)[:, 0].var().item() for w in (0.05, 0.1)}
+    assert 1.7 < var[0.05] / var[0.1] < 2.3
+    q_at_bump = math.exp(-0.5) / math.sqrt(2 * math.pi)
+    assert var[0.05] == pytest.approx(q_at_bump * math.sqrt(math.pi) / (2 * 0.05), rel=0.1)
 
 
 # -------------------------------------------------------------------- noise through a map

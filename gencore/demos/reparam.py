@@ -108,6 +108,13 @@ class VarianceStudy:
         """``(len(ns), 2)`` variance across repeats."""
         return self.estimates[name][estimator].var(1)
 
+    def slope(self, name: str, estimator: str) -> float:
+        """Least-squares slope of log variance (of the ∂/∂μ estimate) against log n; -1 means c/n."""
+        logn = torch.log(torch.tensor(self.ns, dtype=torch.float64))
+        design = torch.stack([logn, torch.ones_like(logn)], 1)
+        logv = self.variance(name, estimator)[:, 0].log().to(torch.float64)[:, None]
+        return torch.linalg.lstsq(design, logv).solution[0, 0].item()
+
 
 def _test_functions(width: float = 0.3):
     return {
@@ -212,13 +219,13 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
 
     def draw(fig, b):
         ax1, ax2 = fig.subplots(1, 2)
-        ax1.scatter(eps[:, 0], eps[:, 1], c=colour, cmap="coolwarm", s=3, lw=0, alpha=0.7)
+        ax1.scatter(eps[:, 0], eps[:, 1], c=colour, cmap="cool", s=3, lw=0, alpha=0.7)
         ax1.set_aspect("equal")
         ax1.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), xlabel="ε₁", ylabel="ε₂")
         viz.panel_title(ax1, "noise ε ~ N(0, I)")
         viz.density(ax2, lambda x: R.banana_log_prob(x, b, s), extent, 160, vmax=0.45)
         x = R.banana_push(eps, b, s)
-        ax2.scatter(x[:800, 0], x[:800, 1], c=colour[:800], cmap="coolwarm", s=5, lw=0)
+        ax2.scatter(x[:800, 0], x[:800, 1], c=colour[:800], cmap="cool", s=5, lw=0)
         ax2.set(xlabel="x₁", ylabel="x₂")
         viz.panel_title(ax2, f"x = T(ε), b = {b:g}, on the exact p(x)")
 
