@@ -206,6 +206,14 @@ def test_estimators_broadcast_and_follow_dtype():
     assert g_mu.shape == ()
 
 
+def test_device_follows_the_inputs():
+    mu = torch.zeros(3, device="meta", dtype=F64)
+    for out in (R.pathwise_grad(z2, mu, 1.0, 10), R.score_function_grad(z2, mu, 1.0, 10, baseline="mean")):
+        assert out.device.type == "meta" and out.shape == (2, 3) and out.dtype == F64
+    z1, _ = R.box_muller(torch.rand(3, device="meta"), torch.rand(3, device="meta"))
+    assert z1.device.type == "meta"
+
+
 @pytest.mark.parametrize("fn", [R.pathwise_grad, R.score_function_grad])
 def test_estimators_reject_bad_arguments(fn):
     with pytest.raises(ValueError, match="sigma"):
