@@ -54,7 +54,8 @@ def _draw(kind: str, shape, generator, dtype, device) -> torch.Tensor:
     """Uniform or standard-normal noise from ``generator`` (drawn on its device, then moved)."""
     where = generator.device if generator is not None else device
     fn = torch.rand if kind == "uniform" else torch.randn
-    return fn(shape, generator=generator, dtype=dtype, device=where).to(device)
+    out = fn(shape, generator=generator, dtype=dtype, device=where)
+    return out if device is None else out.to(device)
 
 
 # ------------------------------------------------------------------------ inverse CDF, 1D
@@ -209,7 +210,7 @@ def normal_box_muller(n: int, generator: torch.Generator | None = None, *,
     """``n`` standard-normal samples, shape ``(n,)``, made by :func:`box_muller` from uniforms."""
     positive_int("n", n)
     half = (n + 1) // 2
-    u = _draw("uniform", (2, half), generator, dtype or torch.get_default_dtype(), device or "cpu")
+    u = _draw("uniform", (2, half), generator, dtype or torch.get_default_dtype(), device)
     z1, z2 = box_muller(1 - u[0], u[1])  # 1 - u lies in (0, 1]
     return torch.cat([z1, z2])[:n]
 
