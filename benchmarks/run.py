@@ -93,8 +93,13 @@ def main(argv=None) -> int:
     print("-+-".join("-" * w for w in widths))
     for r in rows:
         print(" | ".join(str(r.get(h)).ljust(w) for h, w in zip(header, widths)))
-    OUT.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwrote {len(rows)} rows to {OUT.relative_to(ROOT)}")
+    # Keep the rows of chapters not run this time, so `--chapters NN` updates NN only.
+    done = {nb.stem for nb in chapters}
+    kept = [r for r in json.loads(OUT.read_text())] if OUT.exists() else []
+    kept = [r for r in kept if r["chapter"] not in done]
+    merged = sorted(kept + rows, key=lambda r: r["chapter"])
+    OUT.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwrote {len(rows)} rows for {len(done)} chapter(s) to {OUT.relative_to(ROOT)}")
     return 0
 
 

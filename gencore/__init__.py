@@ -10,6 +10,7 @@ Submodules are imported on first use, so ``import gencore`` stays cheap.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import random
 
@@ -19,7 +20,6 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "device", "seed"]
 
-_SUBMODULES = {"data", "metrics", "train", "viz", "widgets", "divergences", "check"}
 
 
 def device() -> torch.device:
@@ -62,6 +62,7 @@ def seed(value: int = 0) -> torch.Generator:
 
 
 def __getattr__(name: str):
-    if name in _SUBMODULES:
+    # Submodules (gencore.data, gencore.vae, ...) load on first use.
+    if not name.startswith("_") and importlib.util.find_spec(f"gencore.{name}") is not None:
         return importlib.import_module(f"gencore.{name}")
     raise AttributeError(f"module 'gencore' has no attribute {name!r}")
