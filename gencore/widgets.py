@@ -53,6 +53,9 @@ def panels(fig, ncols: int = 1, nrows: int = 1, **kw):
                 ax.legend_.remove()
             ax.set_title("", loc="left")
             ax.set_title("")
+            ax.relim()  # forget the previous frame's data limits and autoscale afresh
+            ax.set_autoscale_on(True)
+            ax.set_prop_cycle(None)
         return fig._gencore_panels
     fig._gencore_panels = fig.subplots(nrows, ncols, **kw)
     return fig._gencore_panels

@@ -30,7 +30,7 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
 
     def draw(fig, u):
         xu = float(icdf(torch.tensor([u], dtype=xs.dtype)))
-        ax1, ax2 = fig.subplots(1, 2, sharex=True)
+        ax1, ax2 = widgets.panels(fig, 2, sharex=True)
         viz.curve(ax1, xs, cdf, role="p", label="F(x)")
         ax1.plot([lo, xu], [u, u], color=viz.COLORS["q"], lw=1.5)
         ax1.annotate("", xy=(xu, 0), xytext=(xu, u), arrowprops=dict(arrowstyle="->", color=viz.COLORS["q"], lw=1.5))
@@ -150,7 +150,7 @@ def variance_slider(study: VarianceStudy) -> widgets.SliderDemo:
 
     def draw(fig, n, f):
         i = ns.index(n)
-        ax1, ax2 = fig.subplots(1, 2)
+        ax1, ax2 = widgets.panels(fig, 2)
         exact = float(study.exact[f][0])
         (lo, hi), h = hists[f]
         for est in ESTIMATORS:
@@ -218,7 +218,7 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
     colour = eps[:, 0].numpy()
 
     def draw(fig, b):
-        ax1, ax2 = fig.subplots(1, 2)
+        ax1, ax2 = widgets.panels(fig, 2)
         ax1.scatter(eps[:, 0], eps[:, 1], c=colour, cmap="cool", s=3, lw=0, alpha=0.7)
         ax1.set_aspect("equal")
         ax1.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), xlabel="ε₁", ylabel="ε₂")
