@@ -19,7 +19,8 @@ __all__ = ["WEIGHTS", "far_mixture", "near_mixture", "two_modes", "score_figure"
            "gaussian_family_scan", "sliced_vs_implicit", "dsm_scan", "gaussian_langevin_rows",
            "LangevinRuns", "langevin_runs", "langevin_slider", "uniform_start", "fit_ncsn",
            "sigma_slider", "plain_vs_annealed_figure", "posterior_mean", "diffused_mixture", "BOX",
-           "FAR_EXTENT", "NEAR_EXTENT", "fisher_vs_kl_figure", "gaussian_family_figure"]
+           "FAR_EXTENT", "NEAR_EXTENT", "fisher_vs_kl_figure", "gaussian_family_figure",
+           "score_error_by_density", "share_over_steps"]
 
 WEIGHTS = (0.8, 0.2)  # heavy mode on the left, light mode on the right
 BOX = (-8.0, 8.0, -8.0, 8.0)  # the quadrature box of the chapter
@@ -255,8 +256,13 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
 
 
 def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT) -> widgets.SliderDemo:
-    """Slider over ε and K: paths over the score field (left), all chains after K steps (right)."""
-    score = S.score_of(mix.log_prob)
+    """Slider over ε and K: paths over the score field (left), all chains after K steps over
+    contours of p (right)."""
+    score = S.mixture_score(mix)
+    pts, _ = grid(extent, 100, dtype=torch.float64)
+    lp = mix.log_prob(pts).reshape(100, 100)
+    contour_grid = (*pts.T.reshape(2, 100, 100).numpy(), lp.numpy())
+    levels = [lp.max().item() - d for d in (6, 3, 1)]
 
     def draw(fig, eps, K):
         i, j = runs.step_sizes.index(eps), runs.n_steps.index(K)
@@ -267,7 +273,7 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
         ax1.set_xlim(extent[0], extent[1])
         ax1.set_ylim(extent[2], extent[3])
         viz.panel_title(ax1, f"{runs.paths.shape[2]} paths over the true score field")
-        viz.density(ax2, mix.log_prob, extent, 120, cmap="Greys")
+        ax2.contour(*contour_grid, levels=levels, colors=viz.COLORS["p"], linewidths=0.8)
         viz.samples(ax2, runs.samples[i, j], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
         viz.panel_title(ax2, f"ε = {eps:g}, K = {K}: left-mode share {runs.share[i, j]:.2f} (p: 0.80), "
                              f"SW2 {runs.sw[i, j]:.2f}")
@@ -367,3 +373,24 @@ def diffused_mixture(mix: GaussianMixture, alpha_bar: float) -> GaussianMixture:
     r"""The DDPM marginal :math:`q_t` of ``mix``: means :math:`\sqrt{\bar\alpha}\mu_k`, variance :math:`\bar\alpha s^2 + 1 - \bar\alpha`."""
     s2 = torch.as_tensor(mix.std, dtype=mix.means.dtype) ** 2
     return GaussianMixture(math.sqrt(alpha_bar) * mix.means, torch.sqrt(alpha_bar * s2 + 1 - alpha_bar), mix.weights)
+
+
+def score_error_by_density(model, mix: GaussianMixture, sigma: float, extent=FAR_EXTENT, resolution: int = 120):
+    """Median ‖s_θ(x, σ) − ∇ log p_σ(x)‖ over grid points where p_σ is high (≥ 1e-2) and low (≤ 1e-6)."""
+    pts, _ = grid(extent, resolution, dtype=torch.float64)
+    p_s = S.noised_mixture(mix, sigma)
+    with torch.no_grad():
+        err = (model(pts, torch.full((len(pts),), sigma, dtype=pts.dtype)) - S.mixture_score(p_s)(pts)).norm(dim=-1)
+    dens = p_s.log_prob(pts).exp()
+    return err[dens >= 1e-2].median().item(), err[dens <= 1e-6].median().item()
+
+
+def share_over_steps(score_fn, x0: torch.Tensor, step_size: float, n_steps=(0, 100, 300, 1000, 3000),
+                     generator=None) -> list[float]:
+    """Fraction of chains left of x₁ = 0 (the heavy mode) after each saved number of Langevin steps."""
+    x, done, out = x0, 0, []
+    for K in n_steps:
+        x = S.langevin(score_fn, x, step_size, K - done, generator)
+        done = K
+        out.append((x[:, 0] < 0).to(torch.float64).mean().item())
+    return out
