@@ -296,6 +296,20 @@ def test_plain_langevin_keeps_the_start_split_and_annealed_fixes_it():
         S.annealed_langevin(exact, x0, sig.flip(0), 0.005, 5)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_losses_follow_the_input_dtype(dtype):
+    net = S.ScoreNet(hidden=8).to(dtype)
+    x = torch.randn(6, 2, dtype=dtype)
+    g = torch.Generator().manual_seed(0)
+    for loss in (S.implicit_score_matching_loss(net, x), S.sliced_score_matching_loss(net, x, 2, g),
+                 S.denoising_score_matching_loss(net, x, 0.3, g),
+                 S.fisher_divergence(net, lambda y: -y, x)):
+        assert loss.dtype == dtype and loss.ndim == 0
+    cond = S.ScoreNet(conditional=True).to(dtype)
+    assert S.noise_conditional_dsm_loss(cond, x, S.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), g).dtype == dtype
+    assert S.annealed_langevin(cond, x, S.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), 0.01, 2, g).dtype == dtype
+
+
 def test_mode_share():
     means = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=F64)
     share = S.mode_share(torch.tensor([[-2.0, 0.0], [-0.5, 1.0], [3.0, 0.0], [0.2, 0.0]], dtype=F64), means)
