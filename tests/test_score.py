@@ -1,0 +1,397 @@
+"""Chapter 7's identities, each asserted numerically (float64), and the exercise checker."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gencore import score as S
+from gencore.check import check_implicit_score_matching
+from gencore.data import GaussianMixture
+from gencore.demos import score as demo
+from gencore.quadrature import grid
+
+F64 = torch.float64
+MEAN = torch.tensor([1.0, -1.0], dtype=F64)
+COV = torch.tensor([[1.0, 0.6], [0.6, 0.5]], dtype=F64)
+
+
+def mvn(mean=MEAN, cov=COV):
+    return torch.distributions.MultivariateNormal(mean, cov)
+
+
+# ------------------------------------------------------------------------------ scores
+def test_score_ignores_the_normalizing_constant_and_matches_closed_forms(gen):
+    far = demo.far_mixture()
+    x = torch.randn(500, 2, generator=gen, dtype=F64) * 3
+    by_autograd = S.score_of(far.log_prob)(x)
+    shifted = S.score_of(lambda y: far.log_prob(y) + 123.4)(x)
+    assert torch.equal(by_autograd, shifted)
+    assert (by_autograd - S.mixture_score(far)(x)).abs().max() < 1e-10
+    ref = S.score_of(mvn().log_prob)(x)
+    assert (S.gaussian_score(MEAN, COV)(x) - ref).abs().max() < 1e-12
+
+
+def test_scores_follow_dtype_and_work_under_no_grad():
+    far = demo.far_mixture()
+    x32 = torch.zeros(3, 2)
+    with torch.no_grad():
+        assert S.score_of(far.log_prob)(x32).dtype == torch.float32
+        assert S.mixture_score(far)(x32).dtype == torch.float32
+        assert S.mixture_score(far)(x32.double()).dtype == F64
+    meta = S.gaussian_score(MEAN, COV)(torch.zeros(4, 2, dtype=F64, device="meta"))
+    assert meta.device.type == "meta" and meta.shape == (4, 2)
+
+
+def test_mixture_score_is_stable_far_away():
+    far = demo.far_mixture()
+    x = torch.tensor([[300.0, 0.0], [-1e3, 50.0]], dtype=F64)
+    s = S.mixture_score(far)(x)
+    assert torch.isfinite(s).all()
+    assert s[0, 0] < 0 and s[1, 0] > 0
+
+
+def test_fisher_divergence_of_two_gaussians():
+    p, q = mvn(), mvn(MEAN + torch.tensor([0.5, 1.0], dtype=F64), torch.eye(2, dtype=F64))
+    sp, sq = S.gaussian_score(p.loc, p.covariance_matrix), S.gaussian_score(q.loc, q.covariance_matrix)
+    # closed form: ½ E‖(P_q - P_p)(x - m_p) + P_q (m_q - m_p)‖², x ~ N(m_p, Σ_p)
+    A, b = torch.linalg.inv(q.covariance_matrix) - torch.linalg.inv(COV), q.loc - MEAN
+    closed = 0.5 * (torch.trace(A @ COV @ A) + b @ b)
+    quad = S.fisher_divergence_on_grid(p.log_prob, sp, sq, (-7, 9, -9, 7), 400)
+    assert abs(quad - closed) < 1e-8
+    torch.manual_seed(0)
+    x = p.sample((200_000,))
+    per_point = 0.5 * ((sp(x) - sq(x)) ** 2).sum(-1)
+    assert abs(S.fisher_divergence(sp, sq, x) - closed) < 4 * per_point.std() / math.sqrt(len(x))
+    assert S.fisher_divergence(sp, sp, x) == 0
+
+
+def test_fisher_divergence_blind_to_weights_of_separated_modes():
+    """The connected-support caveat, with the numbers the chapter prints."""
+    seps, fisher, kl = demo.fisher_vs_kl()
+    assert seps[-1] == 7.0 and fisher[-1] < 1e-9 and kl[-1] > 0.19
+    weights_kl = 0.8 * math.log(0.8 / 0.5) + 0.2 * math.log(0.2 / 0.5)
+    assert abs(kl[-1] - weights_kl) < 1e-6
+    assert (fisher[3:].diff() < 0).all()  # decays with the separation
+
+
+# ----------------------------------------------------------------------- score matching
+def test_implicit_loss_equals_fisher_minus_constant_on_gaussians():
+    """p = N(m, Σ), model family s_θ(x) = −P(x − μ): J(θ) = D_F(p‖s_θ) − ½ tr Σ⁻¹, exactly."""
+    p = mvn()
+    pts, area = grid((-7, 9, -9, 7), 400, dtype=F64)
+    w = p.log_prob(pts).exp() * area
+    const = 0.5 * torch.trace(torch.linalg.inv(COV))
+    for mu, prec in [((0.0, 0.0), ((1.0, 0.0), (0.0, 1.0))), ((1.5, -0.5), ((2.0, 0.3), (0.3, 0.8))),
+                     ((-1.0, 2.0), ((0.5, -0.2), (-0.2, 3.0)))]:
+        mu, prec = torch.tensor(mu, dtype=F64), torch.tensor(prec, dtype=F64)
+        s = S.gaussian_score(mu, torch.linalg.inv(prec))
+        J = S.implicit_score_matching_loss(s, pts, weights=w)
+        fisher = S.fisher_divergence_on_grid(p.log_prob, S.gaussian_score(MEAN, COV), s, (-7, 9, -9, 7), 400)
+        assert abs(J - (fisher - const)) < 1e-8
+        # closed form of J for a linear score: ½ E[(x−μ)ᵀP²(x−μ)] − tr P
+        d = MEAN - mu
+        closed = 0.5 * (torch.trace(prec @ prec @ COV) + d @ prec @ prec @ d) - torch.trace(prec)
+        assert abs(J - closed) < 1e-8
+
+
+def test_chapter_scan_constant_gap():
+    near = demo.near_mixture()
+    shifts = torch.linspace(-3, 3, 9, dtype=F64)
+    ism_grid, ism_mc, fisher, const = demo.gaussian_family_scan(near, shifts, generator=torch.Generator().manual_seed(0))
+    gap = fisher - ism_grid
+    assert (gap - const).abs().max() < 1e-6
+    assert abs(const - 1.5905) < 1e-3
+    assert (fisher - ism_mc - const).abs().max() < 0.1  # Monte Carlo, 20k samples
+
+
+def test_score_matching_on_gaussian_family_matches_moments(gen):
+    x = mvn().sample((5000,))
+    mu = x.mean(0).clone().requires_grad_(True)
+    cov_hat = torch.cov(x.T, correction=0)  # the 1/N covariance, as maximum likelihood gives
+    prec = torch.linalg.inv(cov_hat).clone().requires_grad_(True)
+    loss = S.implicit_score_matching_loss(lambda y: -(y - mu) @ prec, x)
+    g_mu, g_prec = torch.autograd.grad(loss, (mu, prec))
+    assert g_mu.abs().max() < 1e-10 and (g_prec + g_prec.T).abs().max() < 1e-8
+
+
+def test_implicit_loss_is_trainable_and_checks_input():
+    net = S.ScoreNet(hidden=8).double()
+    x = torch.randn(16, 2, dtype=F64)
+    loss = S.implicit_score_matching_loss(net, x)
+    loss.backward()
+    assert loss.ndim == 0 and all(p.grad is not None for p in net.parameters())
+    assert S.implicit_score_matching_loss(lambda y: torch.ones_like(y), x).item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="x"):
+        S.implicit_score_matching_loss(net, torch.zeros(3, dtype=F64))
+    with pytest.raises(ValueError, match="score_fn"):
+        S.implicit_score_matching_loss(lambda y: y[:, :1], x)
+    with pytest.raises(ValueError, match="weights"):
+        S.implicit_score_matching_loss(net, x, weights=torch.ones(3, dtype=F64))
+
+
+@pytest.mark.parametrize("variance_reduced", [False, True])
+def test_sliced_agrees_with_implicit_in_expectation(variance_reduced):
+    torch.manual_seed(0)
+    net = S.ScoreNet(hidden=32).double()
+    x = demo.near_mixture().sample((300,), generator=torch.Generator().manual_seed(1))
+    ism = S.implicit_score_matching_loss(net, x).item()
+    g = torch.Generator().manual_seed(2)
+    vals = torch.stack([S.sliced_score_matching_loss(net, x, 50, g, variance_reduced=variance_reduced).detach()
+                        for _ in range(40)])
+    se = vals.std() / math.sqrt(len(vals))
+    assert abs(vals.mean() - ism) < 4 * se + 1e-12
+    assert se < 0.05
+
+
+def test_chapter_sliced_numbers():
+    torch.manual_seed(0)
+    net = S.ScoreNet(hidden=32).double()
+    x = demo.near_mixture().sample((1000,), generator=torch.Generator().manual_seed(1))
+    ism, ssm, ssm_se, vr, vr_se = demo.sliced_vs_implicit(net, x, generator=torch.Generator().manual_seed(2))
+    assert abs(ssm - ism) < 4 * ssm_se and abs(vr - ism) < 4 * vr_se
+    assert vr_se < ssm_se  # the variance-reduced estimator is less noisy
+
+
+def test_sliced_is_deterministic_and_validates(gen):
+    net = S.ScoreNet(hidden=8).double()
+    x = torch.randn(10, 2, dtype=F64)
+    a = S.sliced_score_matching_loss(net, x, 3, torch.Generator().manual_seed(5))
+    b = S.sliced_score_matching_loss(net, x, 3, torch.Generator().manual_seed(5))
+    assert a.ndim == 0 and torch.equal(a, b)
+    with pytest.raises(ValueError, match="n_projections"):
+        S.sliced_score_matching_loss(net, x, 0)
+
+
+def test_denoising_loss_equals_noised_fisher_plus_constant():
+    near = demo.near_mixture()
+    dsm, se, fisher, constant = demo.dsm_scan(near, 0.5, torch.linspace(-2, 2, 5, dtype=F64))
+    assert ((dsm - fisher - constant).abs() < 4 * se).all()
+    assert abs(constant - 2.9541) < 1e-3
+
+
+def test_denoising_minimizer_is_the_noised_score():
+    """p = N(0, v I), model s(x) = −x / w: the DSM loss is minimal at w = v + σ² (noised data)."""
+    v, sigma = 0.5, 0.7
+    x = torch.randn(400_000, 2, generator=torch.Generator().manual_seed(0), dtype=F64) * math.sqrt(v)
+    ws = torch.linspace(0.6, 1.2, 25, dtype=F64)
+    losses = torch.stack([S.denoising_score_matching_loss(lambda y, w=w: -y / w, x, sigma,
+                                                          torch.Generator().manual_seed(1)) for w in ws])
+    assert abs(ws[losses.argmin()] - (v + sigma**2)) <= 0.03
+    with pytest.raises(ValueError, match="sigma"):
+        S.denoising_score_matching_loss(lambda y: y, x[:5], 0.0)
+
+
+def test_noise_conditional_loss_and_noised_mixture():
+    far = demo.far_mixture()
+    p_s = S.noised_mixture(far, 0.3)
+    assert torch.allclose(torch.as_tensor(p_s.std, dtype=F64), torch.tensor(math.sqrt(0.25 + 0.09), dtype=F64))
+    x = far.sample((50_000,), generator=torch.Generator().manual_seed(0))
+    noisy = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=F64)
+    assert abs(noisy[:, 0].var() - p_s.sample((200_000,), generator=torch.Generator().manual_seed(2))[:, 0].var()) < 0.15
+    sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
+    assert sig[0] == pytest.approx(6.0) and sig[-1] == pytest.approx(0.1)
+    exact = lambda y, s: torch.stack([S.mixture_score(S.noised_mixture(far, float(si)))(yi[None])[0]
+                                      for yi, si in zip(y, s)])
+    loss = S.noise_conditional_dsm_loss(exact, x[:200], sig, torch.Generator().manual_seed(0))
+    assert loss.ndim == 0 and 0.2 < loss < 2.0  # ≈ ½ E‖σ s + ε‖² at the optimum, below ½ D = 1 on average
+    with pytest.raises(ValueError, match="sigmas"):
+        S.noise_conditional_dsm_loss(exact, x[:5], torch.tensor([1.0, -1.0], dtype=F64))
+    with pytest.raises(ValueError, match="sigma_max"):
+        S.geometric_sigmas(0.1, 1.0, 5)
+
+
+# ---------------------------------------------------------------------------- Langevin
+def test_langevin_on_a_gaussian_reaches_mean_and_covariance():
+    """Within Monte Carlo error of the exact ULA stationary law, which is within ε/4 of Σ."""
+    eps, n = 0.02, 20_000
+    g = torch.Generator().manual_seed(0)
+    x0 = MEAN + torch.randn(n, 2, generator=g, dtype=F64) * 3
+    x = S.langevin(S.gaussian_score(MEAN, COV), x0, eps, 2000, g)
+    se_mean = torch.sqrt(torch.diagonal(COV) / n)
+    assert ((x.mean(0) - MEAN).abs() < 4 * se_mean).all()
+    cov_hat = torch.cov(x.T)
+    stat = S.ula_stationary_covariance(COV, eps)
+    se_cov = torch.sqrt((COV**2 + torch.outer(torch.diagonal(COV), torch.diagonal(COV))) / n)
+    assert ((cov_hat - stat).abs() < 4 * se_cov).all()
+    assert ((stat - COV).abs() <= eps / 4 * 1.1).all()
+    assert ((cov_hat - COV).abs() < 4 * se_cov + eps / 4).all()
+
+
+def test_ula_stationary_covariance_is_the_fixed_point():
+    eps = 0.3
+    W = S.ula_stationary_covariance(COV, eps)
+    A = torch.eye(2, dtype=F64) - eps / 2 * torch.linalg.inv(COV)
+    assert (A @ W @ A + eps * torch.eye(2, dtype=F64) - W).abs().max() < 1e-12
+    assert S.ula_stationary_covariance(torch.tensor(0.1, dtype=F64), 0.1).item() == pytest.approx(0.1 / 0.75)
+    with pytest.raises(ValueError, match="step_size"):
+        S.ula_stationary_covariance(COV, 4.0)
+
+
+def test_chapter_gaussian_langevin_table():
+    rows = demo.gaussian_langevin_rows(MEAN, COV, [0.02, 0.1, 0.3], [10, 100, 400])
+    for r in rows:
+        assert abs(r["var"] - r["var_pred"]) < 0.1 * r["var_pred"]
+        assert abs(r["mean_err"] - r["mean_err_pred"]) < 4 * r["mean_se"]
+    last = {r["eps"]: r for r in rows if r["K"] == 400}
+    assert last[0.3]["var"] > 3.5 * last[0.3]["var_true"]  # four times too wide at ε = 0.3
+    assert last[0.02]["var"] < 1.1 * last[0.02]["var_true"]
+
+
+def test_chapter_near_mixture_runs():
+    """The claims next to the step-size slider."""
+    near = demo.near_mixture()
+    runs = demo.langevin_runs(near)
+    share, sw = runs.share[:, -1], runs.sw[:, -1]
+    assert runs.step_sizes == (0.01, 0.05, 0.2, 1.0) and runs.n_steps[-1] == 1000
+    assert share[0] < 0.72  # ε = 0.01 has not finished crossing
+    assert abs(share[1] - 0.8) < 0.04 and abs(share[2] - 0.8) < 0.04
+    assert share[3] < 0.77 and sw[3] > 1.3 * min(sw[1], sw[2])  # ε = 1 blurs and gets the weights wrong
+    assert min(sw[1], sw[2]) < 2 * runs.floor
+
+
+def test_far_mixture_barrier():
+    far = demo.far_mixture()
+    barrier = far.log_prob(torch.tensor([[-3.0, 0.0]], dtype=F64)) - far.log_prob(torch.tensor([[0.0, 0.0]], dtype=F64))
+    assert abs(barrier.item() - 17.78) < 0.01  # "about e^-18"
+
+
+def test_langevin_contract(gen):
+    score = S.gaussian_score(MEAN, COV)
+    x0 = torch.zeros(7, 2, dtype=F64)
+    x, traj = S.langevin(score, x0, 0.1, 5, torch.Generator().manual_seed(3), return_trajectory=True)
+    assert x.shape == (7, 2) and traj.shape == (6, 7, 2) and torch.equal(traj[-1], x) and torch.equal(traj[0], x0)
+    assert torch.equal(S.langevin(score, x0, 0.1, 5, torch.Generator().manual_seed(3)), x)
+    assert torch.equal(S.langevin(score, x0, 0.1, 0), x0)
+    per_chain = S.langevin(score, x0, torch.full((7,), 0.1, dtype=F64), 5, torch.Generator().manual_seed(3))
+    assert torch.equal(per_chain, x)
+    assert S.langevin(score, x0.float(), 0.1, 3).dtype == torch.float32
+    for kw, name in [(dict(step_size=-0.1), "step_size"), (dict(n_steps=-1), "n_steps"),
+                     (dict(step_size=torch.ones(3)), "step_size")]:
+        args = dict(step_size=0.1, n_steps=2) | kw
+        with pytest.raises(ValueError, match=name):
+            S.langevin(score, x0, **args)
+    with pytest.raises(ValueError, match="x"):
+        S.langevin(score, torch.zeros(2, dtype=F64), 0.1, 2)
+    with pytest.raises(ValueError, match="score_fn"):
+        S.langevin(lambda y: y[:, 0], x0, 0.1, 2)
+
+
+def test_plain_langevin_keeps_the_start_split_and_annealed_fixes_it():
+    """The benchmark's claim with exact scores: plain ≈ 0.5 from a uniform start, annealed ≥ 0.75."""
+    far = demo.far_mixture()
+    g = torch.Generator().manual_seed(0)
+    x0 = demo.uniform_start(2000, generator=g)
+    plain = S.mode_share(S.langevin(S.mixture_score(far), x0, 0.05, 1000, g), far.means)
+    assert 0.45 < plain[0] < 0.55
+    shares = demo.share_over_steps(S.mixture_score(far), x0, 0.05, (0, 300, 3000), g)
+    assert all(0.45 < s < 0.55 for s in shares)
+    sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
+    exact = lambda y, s: S.mixture_score(S.noised_mixture(far, float(s[0])))(y)
+    x, traj = S.annealed_langevin(exact, x0, sig, 0.005, 50, g, return_trajectory=True)
+    assert traj.shape == (8 * 50 + 1, 2000, 2) and torch.equal(traj[-1], x)
+    assert S.mode_share(x, far.means)[0] >= 0.75
+    with pytest.raises(ValueError, match="decreasing"):
+        S.annealed_langevin(exact, x0, sig.flip(0), 0.005, 5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_losses_follow_the_input_dtype(dtype):
+    net = S.ScoreNet(hidden=8).to(dtype)
+    x = torch.randn(6, 2, dtype=dtype)
+    g = torch.Generator().manual_seed(0)
+    for loss in (S.implicit_score_matching_loss(net, x), S.sliced_score_matching_loss(net, x, 2, g),
+                 S.denoising_score_matching_loss(net, x, 0.3, g),
+                 S.fisher_divergence(net, lambda y: -y, x)):
+        assert loss.dtype == dtype and loss.ndim == 0
+    cond = S.ScoreNet(conditional=True).to(dtype)
+    assert S.noise_conditional_dsm_loss(cond, x, S.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), g).dtype == dtype
+    assert S.annealed_langevin(cond, x, S.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), 0.01, 2, g).dtype == dtype
+
+
+def test_mode_share():
+    means = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=F64)
+    share = S.mode_share(torch.tensor([[-2.0, 0.0], [-0.5, 1.0], [3.0, 0.0], [0.2, 0.0]], dtype=F64), means)
+    assert torch.equal(share, torch.tensor([0.5, 0.5], dtype=F64))
+    with pytest.raises(ValueError, match="means"):
+        S.mode_share(torch.zeros(3, 2), torch.zeros(2, 3))
+
+
+@pytest.mark.slow
+def test_learned_noise_conditional_score_gets_the_weights():
+    far = demo.far_mixture()
+    g = torch.Generator().manual_seed(0)
+    sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
+    model, hist = demo.fit_ncsn(far.sample((4096,), generator=g), sig, progress=False)
+    x0 = demo.uniform_start(2000, generator=g)
+    assert S.mode_share(S.annealed_langevin(model, x0, sig, 0.005, 50, g), far.means)[0] >= 0.75
+    smin = lambda y: model(y, torch.full((len(y),), sig[-1].item(), dtype=y.dtype))
+    assert 0.4 < S.mode_share(S.langevin(smin, x0, 0.01, 500, g), far.means)[0] < 0.6
+    high, low = demo.score_error_by_density(model, far, 0.1)
+    assert high < 1.0 and low > 2.0  # accurate on the data, wrong where there are none
+
+
+def test_score_net_contract():
+    net = S.ScoreNet(conditional=True).double()
+    x = torch.zeros(4, 2, dtype=F64)
+    assert net(x, torch.full((4,), 0.5, dtype=F64)).shape == (4, 2)
+    with pytest.raises(ValueError, match="sigma"):
+        net(x)
+
+
+# ------------------------------------------------------------------ the link to diffusion
+def test_tweedie_and_eps_prediction_is_a_scaled_score():
+    far = demo.far_mixture()
+    for a in (0.9, 0.3, 0.01):
+        q_t = demo.diffused_mixture(far, a)
+        xt = q_t.sample((500,), generator=torch.Generator().manual_seed(0))
+        score = S.mixture_score(q_t)(xt)
+        tweedie = (xt + (1 - a) * score) / math.sqrt(a)
+        assert (tweedie - demo.posterior_mean(far, xt, a)).abs().max() < 1e-10
+        eps_hat = (xt - math.sqrt(a) * demo.posterior_mean(far, xt, a)) / math.sqrt(1 - a)
+        assert (eps_hat + math.sqrt(1 - a) * score).abs().max() < 1e-10
+
+
+# -------------------------------------------------------------------------- the exercise
+def reference_ism(score_fn, x):
+    x = x.detach().requires_grad_(True)
+    s = score_fn(x)
+    trace = sum(torch.autograd.grad(s[:, d].sum(), x, create_graph=True)[0][:, d] for d in range(x.shape[1]))
+    return (0.5 * (s**2).sum(-1) + trace).mean()
+
+
+def test_checker_accepts_reference_and_library():
+    for fn in (reference_ism, S.implicit_score_matching_loss):
+        verdict = check_implicit_score_matching(fn)
+        assert verdict and str(verdict).startswith("Correct")
+
+
+def _variant(which):
+    def fn(score_fn, x):
+        x = x.detach().requires_grad_(True)
+        s = score_fn(x)
+        grads = [torch.autograd.grad(s[:, d].sum(), x, create_graph=which != "no_graph")[0] for d in range(2)]
+        trace = grads[0][:, 0] + grads[1][:, 1]
+        half = 0.5 * (s**2).sum(-1)
+        return {"half": (2 * half + trace).mean(), "sign": (half - trace).mean(), "sum": (half + trace).sum(),
+                "all": (half + grads[0].sum(-1) + grads[1].sum(-1)).mean(), "no_trace": half.mean(),
+                "per_sample": half + trace, "no_graph": (half + trace).mean(),
+                "detached": (half + trace).mean().detach(), "f64": (half + trace).mean().double()}[which]
+    return fn
+
+
+@pytest.mark.parametrize("which,hint", [
+    ("half", "½"), ("sign", "sign"), ("sum", "mean"), ("all", "diagonal"), ("no_trace", "trace term is missing"),
+    ("per_sample", "scalar"), ("no_graph", "create_graph"), ("detached", "detach"), ("f64", "float32"),
+])
+def test_checker_explains_typical_mistakes(which, hint):
+    verdict = check_implicit_score_matching(_variant(which))
+    assert not verdict and hint in verdict.message, verdict.message
+    assert "Not yet" in verdict._repr_html_()
+
+
+def test_checker_survives_errors_and_wrong_types():
+    assert "raised" in check_implicit_score_matching(lambda s, x: 1 / 0).message
+    assert "torch.Tensor" in check_implicit_score_matching(lambda s, x: 0.0).message
+    assert "returned" in check_implicit_score_matching(lambda s, x: torch.zeros((), dtype=x.dtype)).message
