@@ -330,7 +330,7 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
         ax2.contour(*pts.T.reshape(2, 120, 120).numpy(), lp.numpy(), levels=[top - 12, top - 6, top - 2],
                     colors="white", linewidths=0.8)
         ax2.grid(False)
-        fig.colorbar(im, ax=ax2, shrink=0.8, label="log₁₀ ‖s_θ − ∇ log p_σ‖")
+        fig.colorbar(im, cax=ax2.inset_axes([1.03, 0.1, 0.04, 0.8]), label="log₁₀ ‖s_θ − ∇ log p_σ‖")
         viz.panel_title(ax2, f"error (contours: p_σ); Fisher div. = {fisher:.3f}")
 
     values = tuple(round(s, 4) for s in sigmas.tolist())
