@@ -224,7 +224,10 @@ def test_gap_table_is_the_identity(lg):
     elbo, kl, log_px = demo.gap_table(lg, x0, (-1.0, 0.0, 2.0), (0.5, 1.0, 4.0))
     assert ((elbo + kl) - log_px).abs().max() < 1e-10
     assert kl[1, 1].abs() < 1e-12 and (kl >= 0).all()
-    assert kl[1, 0] > kl[1, 2] - 6  # sanity: finite table
+    # the text: four times too narrow costs under one nat, four times too wide more than six
+    assert kl[1, 0] < kl[1, 2]
+    _, kl4, _ = demo.gap_table(lg, x0, (0.0,), (0.25, 4.0))
+    assert kl4[0, 0] < 1.0 and kl4[0, 1] > 6.0
     demo.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(1.0, 2.0)).render((0, 1))
 
 
@@ -249,6 +252,12 @@ def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
                                lambda n, g: moons.sample((n,), generator=g), 1000, generator=gen).item()
     assert sw["autoencoder"] > 2 * sw["VAE (β = 1)"]
     assert sw["VAE (β = 1)"] < 4 * floor
+    # ... but the autoencoder reconstructs better
+    mse = []
+    for i in (0, vae):
+        one = run.model.select(i)
+        mse.append(((one.decode_mean(one.encode(x_test)[0])[0] - x_test) ** 2).sum(-1).mean().item())
+    assert mse[0] < mse[1] / 10
 
 
 @pytest.mark.slow
@@ -286,6 +295,8 @@ def test_beta_identity_and_posterior_collapse(toy):
     assert kl_sorted[4, 1] < 0.01 and kl_sorted[4, 0] > 0.1          # β = 1.4: one collapsed
     assert kl[5:].max() < 0.01                                       # β = 2, 4: all collapsed
     assert el[3] == el[1:].max()                                     # the VAE proper has the best ELBO
+    ll = V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 128, generator=gen).mean(-1)
+    assert ll[1] < ll[3] - 0.5                                       # small β samples poorly
     single = torch.distributions.MultivariateNormal(x_test.mean(0), torch.eye(2) * x_test.var(0).mean())
     assert el[5].item() == pytest.approx(single.log_prob(x_test).mean().item(), abs=0.05)
 

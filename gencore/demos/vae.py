@@ -115,7 +115,7 @@ def elbo_gap_slider(lg: V.LinearGaussian, x0: torch.Tensor, shifts=None, ratios=
         ax2.set_xticks([])
         ax2.set_ylabel("nats")
         ax2.legend(loc="upper left", fontsize=8)
-        viz.panel_title(ax2, f"{e:.2f} + {k:.2f} = {e + k:.2f}")
+        viz.panel_title(ax2, f"ELBO {e:.2f} + KL {k:.2f} = {e + k:.2f}")
         img = kl_fine.T.numpy()
         ax3.pcolormesh(fine_d.numpy(), fine_r.numpy(), img, cmap=viz.DENSITY_CMAP, vmin=0, vmax=4, shading="auto")
         ax3.contour(fine_d.numpy(), fine_r.numpy(), img, levels=[0.1, 0.5, 1, 2], colors="white", linewidths=0.7)
