@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import contourpy  # matplotlib's own contouring library
 import torch
 
 from .. import divergences as D
@@ -81,17 +82,23 @@ def gap_table(lg: V.LinearGaussian, x0: torch.Tensor, shifts, ratios):
 
 def elbo_gap_slider(lg: V.LinearGaussian, x0: torch.Tensor, shifts=None, ratios=None) -> widgets.SliderDemo:
     """Sliders move q's mean and width away from the exact posterior p(z|x0): ELBO + KL = log p(x0)."""
-    shifts = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0) if shifts is None else tuple(shifts)
+    shifts = (-2.0, -1.0, 0.0, 1.0, 2.0) if shifts is None else tuple(shifts)
     ratios = (0.25, 0.5, 1.0, 2.0, 4.0) if ratios is None else tuple(ratios)
     elbo, kl, log_px = gap_table(lg, x0, shifts, ratios)
     fine_d = torch.linspace(-2.2, 2.2, 89, dtype=x0.dtype)
     fine_r = torch.logspace(math.log10(0.2), math.log10(5.0), 81, dtype=x0.dtype)
     _, kl_fine, _ = gap_table(lg, x0, fine_d, fine_r)
+    img = kl_fine.T.numpy()
+    log2_r = torch.log2(fine_r).numpy()
+    # contour lines computed once (not per frame), in (shift, log2 ratio) coordinates
+    levels = (0.1, 0.5, 1.0, 2.0)
+    cgen = contourpy.contour_generator(fine_d.numpy(), log2_r, img)
+    contours = [line for level in levels for line in cgen.lines(level)]
+    box = (fine_d[0].item(), fine_d[-1].item(), float(log2_r[0]), float(log2_r[-1]))
     post = lg.posterior(x0)
     m, s = post.mean[0, 0].item(), post.stddev[0, 0].item()
     zs = torch.linspace(m - 6, m + 6, 400, dtype=x0.dtype)
     lpx = log_px.item()
-
     def draw(fig, shift, ratio):
         i, j = shifts.index(shift), ratios.index(ratio)
         ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.4, 0.9, 1.2]})
@@ -116,13 +123,12 @@ def elbo_gap_slider(lg: V.LinearGaussian, x0: torch.Tensor, shifts=None, ratios=
         ax2.set_ylabel("nats")
         ax2.legend(loc="upper left", fontsize=8)
         viz.panel_title(ax2, f"ELBO {e:.2f} + KL {k:.2f} = {e + k:.2f}")
-        img = kl_fine.T.numpy()
-        ax3.pcolormesh(fine_d.numpy(), fine_r.numpy(), img, cmap=viz.DENSITY_CMAP, vmin=0, vmax=4, shading="auto")
-        ax3.contour(fine_d.numpy(), fine_r.numpy(), img, levels=[0.1, 0.5, 1, 2], colors="white", linewidths=0.7)
-        ax3.plot([shift], [ratio], "o", color=viz.COLORS["q"], ms=8, mec="white")
-        ax3.set_yscale("log")
-        ax3.set_yticks([0.25, 0.5, 1, 2, 4], ["¼", "½", "1", "2", "4"])
-        ax3.set_yticks([], minor=True)
+        ax3.imshow(img, origin="lower", extent=box, aspect="auto", cmap=viz.DENSITY_CMAP, vmin=0, vmax=4,
+                   interpolation="bilinear")
+        for line in contours:
+            ax3.plot(line[:, 0], line[:, 1], color="white", lw=0.7)
+        ax3.plot([shift], [math.log2(ratio)], "o", color=viz.COLORS["q"], ms=8, mec="white")
+        ax3.set_yticks([-2, -1, 0, 1, 2], ["¼", "½", "1", "2", "4"])
         ax3.set_xlabel("shift of q's mean (posterior std)")
         ax3.set_ylabel("q's std / posterior std")
         ax3.grid(False)
@@ -257,7 +263,7 @@ def _decoded_lines(one: V.VAE, values, dim: int):
 def traversal_slider(run: ToyRun, x: torch.Tensor, index: int) -> widgets.SliderDemo:
     """Move a point z in the latent plane; see where the decoder sends it (mean and one-σ circle)."""
     one = run.model.select(index)
-    values = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
+    values = (-2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25)
     values2 = (-2.0, -1.0, 0.0, 1.0, 2.0)
     with torch.no_grad():
         codes = one.encode(x)[0][0]
@@ -296,7 +302,7 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int) -> widgets.Slider
         viz.panel_title(ax2, f"data space: f(z) = ({f[0]:.2f}, {f[1]:.2f})")
 
     return widgets.slider(draw, figsize=(9.6, 3.4),
-                          z1=widgets.Param(values, "z₁", "{:+.1f}", start=values.index(1.0)),
+                          z1=widgets.Param(values, "z₁", "{:+.2f}", start=values.index(0.75)),
                           z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)))
 
 
