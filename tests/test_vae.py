@@ -345,3 +345,16 @@ def test_check_kl_standard_normal_explains_wrong_answers():
         assert not verdict, hint
         assert hint in verdict.message, (hint, verdict.message)
         assert "Not yet" in verdict._repr_html_()
+
+
+def test_beta_vae_loss_is_the_negative_elbo_at_beta_one(lg):
+    x = lg.sample(50, generator=torch.Generator().manual_seed(12))
+    mu, sigma = random_q(50, 1, seed=13)
+    enc = lambda x: (mu, sigma)  # noqa: E731
+    loss = V.beta_vae_loss(x, enc, lg.decoder, 1.0, 4, torch.Generator().manual_seed(0))
+    el = V.elbo(x, enc, lg.decoder, 4, torch.Generator().manual_seed(0))
+    assert loss.item() == pytest.approx(-el.mean().item(), abs=1e-12)
+    terms = V.elbo_terms(x, enc, lg.decoder, 4, torch.Generator().manual_seed(0))
+    loss3 = V.beta_vae_loss(x, enc, lg.decoder, 3.0, 4, torch.Generator().manual_seed(0))
+    want = -(terms.reconstruction - 3.0 * terms.kl.sum(-1)).mean()
+    assert loss3.item() == pytest.approx(want.item(), abs=1e-12)
