@@ -271,6 +271,7 @@ def test_toy_elbo_next_to_the_truth(toy):
     model_error, inference_gap = neg_entropy - tab["log_lik"], tab["log_lik"] - tab["elbo"]
     assert 0.1 < model_error < 0.8
     assert 0.05 < inference_gap < 0.5        # "a few tenths of a nat"
+    assert 0.3 < model_error + inference_gap < 0.8  # "about half a nat below -H(p)"
     assert tab["log_lik_1"] < tab["log_lik"]  # one sample is the ELBO-like estimate
     one = run.model.select(run.index(1.0)).double()
     x_few = x_test[:20].double()
