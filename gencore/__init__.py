@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "device", "seed"]
 
 _SUBMODULES = {"data", "metrics", "train", "viz", "widgets", "divergences", "check"}
+_SUBMODULES |= {"vae"}  # chapter 3
 
 
 def device() -> torch.device:

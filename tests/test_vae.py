@@ -359,3 +359,11 @@ def test_beta_vae_loss_is_the_negative_elbo_at_beta_one(lg):
     loss3 = V.beta_vae_loss(x, enc, lg.decoder, 3.0, 4, torch.Generator().manual_seed(0))
     want = -(terms.reconstruction - 3.0 * terms.kl.sum(-1)).mean()
     assert loss3.item() == pytest.approx(want.item(), abs=1e-12)
+
+
+def test_public_contract_is_reachable_from_the_package():
+    import importlib
+
+    pkg = importlib.import_module("gencore")
+    assert pkg.vae.elbo is V.elbo and pkg.vae.LinearGaussian is V.LinearGaussian
+    assert {"elbo", "LinearGaussian"} <= set(V.__all__)
