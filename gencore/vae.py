@@ -1,0 +1,572 @@
+r"""Chapter 3: variational autoencoders and the evidence lower bound (ELBO).
+
+A latent-variable model :math:`p_\theta(x) = \int p_\theta(x\mid z)\,p(z)\,dz` with the prior
+:math:`p(z) = \mathcal N(0, I)`, an encoder :math:`q_\phi(z\mid x) =
+\mathcal N(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x))` and a decoder
+:math:`p_\theta(x\mid z)`. Everything is in nats.
+
+Conventions shared by every function here:
+
+* an **encoder** is a callable ``x -> (mu, sigma)``, both of shape ``(..., N, K)`` (``K``
+  latent dimensions, ``sigma > 0`` the standard deviations);
+* a **decoder** is a callable ``z -> Distribution`` over ``x`` (event shape ``(D,)``), for
+  ``z`` of shape ``(S, ..., N, K)``; its ``log_prob(x)`` has shape ``(S, ..., N)``;
+* Monte Carlo samples of ``z`` are stacked on a new leading dimension ``S``.
+
+Book: ``book/03_vae.ipynb``.
+
+References:
+    Kingma & Welling (2014), Auto-encoding variational Bayes, arXiv:1312.6114.
+    Rezende, Mohamed & Wierstra (2014), Stochastic backpropagation and approximate inference
+    in deep generative models, arXiv:1401.4082.
+    Burda, Grosse & Salakhutdinov (2016), Importance weighted autoencoders, arXiv:1509.00519.
+    Higgins et al. (2017), beta-VAE: learning basic visual concepts with a constrained
+    variational framework.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import torch
+from torch import nn
+from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
+
+from ._checks import positive, positive_int
+from .divergences import kl_normal
+
+__all__ = [
+    "reparameterize",
+    "ElboTerms",
+    "elbo_terms",
+    "elbo",
+    "beta_vae_loss",
+    "log_likelihood_is",
+    "log_likelihood_quadrature",
+    "kl_per_dim",
+    "gaussian_log_likelihood",
+    "bernoulli_log_likelihood",
+    "LinearGaussian",
+    "StackedMLP",
+    "VAE",
+]
+
+Encoder = Callable[[torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
+Decoder = Callable[[torch.Tensor], Distribution]
+
+
+def _tensor(name: str, x) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point torch.Tensor; got "
+                         f"{type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
+    if x.ndim < 1:
+        raise ValueError(f"{name} must have at least one dimension (..., D); got a scalar")
+    return x
+
+
+def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
+    if not callable(encoder):
+        raise ValueError("encoder must be a callable x -> (mu, sigma)")
+    out = encoder(x)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise ValueError("encoder must return a pair (mu, sigma) of tensors of shape (..., N, K)")
+    mu, sigma = out
+    if mu.shape != sigma.shape:
+        raise ValueError(f"encoder must return mu and sigma of one shape; got {tuple(mu.shape)} "
+                         f"and {tuple(sigma.shape)}")
+    positive("sigma (the encoder's standard deviations)", sigma.detach())
+    return mu, sigma
+
+
+def reparameterize(mu: torch.Tensor, sigma: torch.Tensor, n_samples: int = 1,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Draw :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
+
+    The randomness sits in :math:`\varepsilon`, which does not depend on the parameters, so
+    gradients flow through :math:`\mu` and :math:`\sigma` (chapter 2 treats this at length).
+
+    Args:
+        mu, sigma: ``(..., K)``, broadcastable; ``sigma >= 0``.
+        n_samples: ``S``, the number of draws, stacked on a new leading dimension.
+        generator: optional ``torch.Generator`` on ``mu``'s device.
+
+    Returns:
+        ``(S, ...,  K)`` samples, dtype and device of ``mu``.
+
+    Book: ``eq-vae-reparam``.
+    """
+    positive_int("n_samples", n_samples)
+    positive("sigma", sigma.detach(), allow_zero=True)
+    shape = (n_samples,) + torch.broadcast_shapes(mu.shape, sigma.shape)
+    eps = torch.randn(shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    return mu + sigma * eps
+
+
+class ElboTerms(NamedTuple):
+    """The two terms of the ELBO, per example: ``elbo = reconstruction - kl.sum(-1)``.
+
+    Attributes:
+        reconstruction: ``(..., N)``, the Monte Carlo estimate of :math:`\\mathbb E_q[\\log p_\\theta(x\\mid z)]`.
+        kl: ``(..., N, K)``, :math:`\\mathrm{KL}(q_\\phi(z_k\\mid x)\\,\\|\\,\\mathcal N(0, 1))` per latent dimension, in closed form.
+    """
+
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+
+
+def elbo_terms(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_samples: int = 1,
+               generator: torch.Generator | None = None) -> ElboTerms:
+    r"""Reconstruction term (Monte Carlo, reparameterized) and closed-form KL per latent dimension.
+
+    Args:
+        x: ``(..., N, D)`` data.
+        encoder, decoder: see the module docstring.
+        n_samples: Monte Carlo samples of ``z`` per example for the reconstruction term.
+        generator: for the noise :math:`\varepsilon`.
+
+    Returns:
+        :class:`ElboTerms`.
+
+    Book: ``eq-vae-elbo-terms``, ``eq-vae-kl-prior``.
+    """
+    _tensor("x", x)
+    positive_int("n_samples", n_samples)
+    mu, sigma = _encode(x, encoder)
+    z = reparameterize(mu, sigma, n_samples, generator)
+    px = decoder(z)
+    if not isinstance(px, Distribution):
+        raise ValueError(f"decoder must return a torch.distributions.Distribution; got {type(px).__name__}")
+    reconstruction = px.log_prob(x).mean(0)
+    kl = kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma))
+    return ElboTerms(reconstruction, kl)
+
+
+def elbo(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_samples: int = 1,
+         generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""The per-example ELBO, :math:`\mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)] - \mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))`.
+
+    The expectation is a Monte Carlo average over ``n_samples`` reparameterized draws of ``z``
+    (unbiased, differentiable in the encoder's and decoder's parameters); the KL to the prior
+    :math:`\mathcal N(0, I)` is in closed form (:func:`gencore.divergences.kl_normal`).
+    It never exceeds :math:`\log p_\theta(x)` in expectation; the gap is
+    :math:`\mathrm{KL}(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x))`.
+
+    Args:
+        x: ``(..., N, D)`` data.
+        encoder: ``x -> (mu, sigma)``, each ``(..., N, K)``.
+        decoder: ``z -> Distribution`` with event shape ``(D,)``.
+        n_samples: Monte Carlo samples per example.
+        generator: optional ``torch.Generator`` for the noise.
+
+    Returns:
+        ``(..., N)``: the ELBO of every example, in nats.
+
+    Book: ``eq-vae-elbo``, ``eq-vae-elbo-terms``.
+    """
+    terms = elbo_terms(x, encoder, decoder, n_samples, generator)
+    return terms.reconstruction - terms.kl.sum(-1)
+
+
+def beta_vae_loss(x: torch.Tensor, encoder: Encoder, decoder: Decoder, beta=1.0, n_samples: int = 1,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""The β-VAE training loss, :math:`-\frac1N\sum_n\big(\mathbb E_q[\log p_\theta(x_n\mid z)] - \beta\,\mathrm{KL}(q_\phi(z\mid x_n)\,\|\,p(z))\big)`.
+
+    With ``beta = 1`` it is the negative average ELBO. ``beta`` may be a tensor that broadcasts
+    against the per-example terms (e.g. shape ``(M, 1)`` for ``M`` models trained at once); the
+    losses of all models are then summed, which trains each on its own loss.
+
+    Returns:
+        A scalar tensor (the sum over models of each model's average loss).
+
+    Book: ``eq-vae-beta``.
+    """
+    beta_t = torch.as_tensor(beta)
+    positive("beta", beta_t, allow_zero=True)
+    terms = elbo_terms(x, encoder, decoder, n_samples, generator)
+    per_example = terms.reconstruction - beta_t.to(terms.kl) * terms.kl.sum(-1)
+    return -per_example.mean(-1).sum()
+
+
+def log_likelihood_is(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_samples: int = 1000,
+                      generator: torch.Generator | None = None, chunk: int = 250) -> torch.Tensor:
+    r"""Importance-sampled :math:`\log p_\theta(x) \approx \log \frac1S \sum_s \frac{p_\theta(x\mid z_s)\,p(z_s)}{q_\phi(z_s\mid x)}`, :math:`z_s \sim q_\phi(z\mid x)`.
+
+    The encoder is the proposal. The estimate is a lower bound in expectation (Burda et al.'s
+    :math:`\mathcal L_S`), increases with ``S`` and tends to :math:`\log p_\theta(x)`; with
+    ``S = 1`` it is the single-sample ELBO. Computed in log space, in chunks of ``chunk``
+    samples.
+
+    Args:
+        x: ``(..., N, D)``; encoder, decoder: see the module docstring.
+        n_samples: ``S``.
+
+    Returns:
+        ``(..., N)`` log-likelihood estimates in nats.
+
+    Book: ``eq-vae-iwae``.
+
+    References:
+        Burda, Grosse & Salakhutdinov (2016), Importance weighted autoencoders.
+    """
+    _tensor("x", x)
+    positive_int("n_samples", n_samples)
+    positive_int("chunk", chunk)
+    mu, sigma = _encode(x, encoder)
+    q = Independent(Normal(mu, sigma), 1)
+    prior = Independent(Normal(torch.zeros_like(mu), torch.ones_like(sigma)), 1)
+    parts = []
+    for start in range(0, n_samples, chunk):
+        z = reparameterize(mu, sigma, min(chunk, n_samples - start), generator)
+        parts.append(decoder(z).log_prob(x) + prior.log_prob(z) - q.log_prob(z))
+    log_w = torch.cat(parts, 0)
+    return torch.logsumexp(log_w, 0) - math.log(n_samples)
+
+
+def log_likelihood_quadrature(x: torch.Tensor, decoder: Decoder, latent_dim: int, extent=(-6.0, 6.0, -6.0, 6.0),
+                              resolution: int = 200, chunk: int = 4096) -> torch.Tensor:
+    r"""Exact (to quadrature error) :math:`\log p_\theta(x) = \log \int p_\theta(x\mid z)\,\mathcal N(z; 0, I)\,dz` for ``K <= 2``.
+
+    The integral over the latent space is a midpoint sum on a grid: over ``extent[:2]`` with
+    ``resolution`` nodes when ``K = 1``, over the box ``extent`` with ``resolution**2`` nodes
+    when ``K = 2``, in log space. The reference the importance-sampled estimate is checked against.
+
+    Args:
+        x: ``(..., N, D)``; decoder: ``z -> Distribution`` for ``z`` of shape ``(G, ..., N, K)``.
+        latent_dim: ``K``, 1 or 2.
+
+    Returns:
+        ``(..., N)`` in nats.
+
+    Book: ``eq-vae-marginal``.
+    """
+    _tensor("x", x)
+    if latent_dim not in (1, 2):
+        raise ValueError(f"latent_dim must be 1 or 2 for quadrature; got {latent_dim!r}")
+    positive_int("resolution", resolution, minimum=2)
+    if latent_dim == 2:
+        from .quadrature import grid
+
+        z, area = grid(extent, resolution, dtype=x.dtype, device=x.device)
+    else:
+        lo, hi = float(extent[0]), float(extent[1])
+        if not hi > lo:
+            raise ValueError(f"extent must have extent[1] > extent[0]; got {extent!r}")
+        h = (hi - lo) / resolution
+        z = torch.linspace(lo + h / 2, hi - h / 2, resolution, dtype=x.dtype, device=x.device)[:, None]
+        area = h
+    log_prior = Normal(z.new_zeros(()), z.new_ones(())).log_prob(z).sum(-1)
+    parts = []
+    for start in range(0, len(z), chunk):
+        zc = z[start:start + chunk]
+        zc_full = zc.reshape((len(zc),) + (1,) * (x.ndim - 1) + (latent_dim,)).expand(
+            (len(zc),) + x.shape[:-1] + (latent_dim,))
+        lp = decoder(zc_full).log_prob(x)
+        parts.append(lp + log_prior[start:start + chunk].reshape((-1,) + (1,) * (lp.ndim - 1)))
+    return torch.logsumexp(torch.cat(parts, 0), 0) + math.log(area)
+
+
+def kl_per_dim(x: torch.Tensor, encoder: Encoder) -> torch.Tensor:
+    r"""Average :math:`\mathrm{KL}(q_\phi(z_k\mid x)\,\|\,\mathcal N(0,1))` over the examples, per latent dimension ``k``.
+
+    A dimension whose value is near zero is *collapsed*: its posterior equals the prior for
+    every ``x``, so it carries no information about ``x``.
+
+    Args:
+        x: ``(..., N, D)``.
+
+    Returns:
+        ``(..., K)`` in nats.
+
+    Book: ``eq-vae-kl-prior``.
+    """
+    _tensor("x", x)
+    mu, sigma = _encode(x, encoder)
+    return kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma)).mean(-2)
+
+
+# ------------------------------------------------------------------------- decoder likelihoods
+def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, sigma) -> torch.Tensor:
+    r""":math:`\log \mathcal N(x; m, \sigma^2 I) = -\frac{\lVert x - m\rVert^2}{2\sigma^2} - \frac D2 \log(2\pi\sigma^2)`, summed over the last dimension.
+
+    With :math:`\sigma` fixed, this is minus a scaled squared error plus a constant: the
+    Gaussian decoder's reconstruction term is the MSE loss.
+
+    Args:
+        x, mean: ``(..., D)``; sigma: ``> 0``, a number or a tensor broadcasting to ``(...)``.
+
+    Returns:
+        ``(...)``.
+
+    Book: ``eq-vae-gauss-mse``.
+    """
+    _tensor("x", x)
+    sigma_t = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+    positive("sigma", sigma_t.detach())
+    var = sigma_t**2
+    return -((x - mean) ** 2).sum(-1) / (2 * var) - 0.5 * x.shape[-1] * torch.log(2 * math.pi * var)
+
+
+def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_d x_d \log\pi_d + (1 - x_d)\log(1 - \pi_d)` with :math:`\pi = \operatorname{sigmoid}(\text{logits})`.
+
+    Minus the binary cross-entropy, summed over the last dimension; computed from the logits
+    (``log σ(a) = -softplus(-a)``) so it stays finite when :math:`\pi` is near 0 or 1.
+
+    Args:
+        x: ``(..., D)`` values in ``[0, 1]``; logits: ``(..., D)``.
+
+    Returns:
+        ``(...)``.
+
+    Book: ``eq-vae-bern-bce``.
+    """
+    _tensor("x", x)
+    if bool(((x < 0) | (x > 1)).any()):
+        raise ValueError("x must lie in [0, 1] for a Bernoulli decoder")
+    sp = nn.functional.softplus
+    return -(x * sp(-logits) + (1 - x) * sp(logits)).sum(-1)
+
+
+# ------------------------------------------------------------------------- the tractable model
+class LinearGaussian:
+    r"""The linear Gaussian latent-variable model (probabilistic PCA), where everything is exact.
+
+    .. math::
+        p(z) = \mathcal N(0, I_K), \qquad p(x\mid z) = \mathcal N(Wz + b, s^2 I_D),
+
+    so :math:`p(x) = \mathcal N(b, WW^\top + s^2 I)` and
+    :math:`p(z\mid x) = \mathcal N\big(M^{-1}W^\top(x - b)/s^2,\; M^{-1}\big)` with
+    :math:`M = I + W^\top W / s^2`.
+
+    Args:
+        W: ``(D, K)``; b: ``(D,)``; sigma: ``s > 0`` (number or 0-d tensor).
+        Tensors decide the dtype and device of everything computed.
+
+    Book: ``eq-vae-lg-model``, ``eq-vae-lg-marginal``, ``eq-vae-lg-posterior``.
+
+    References:
+        Tipping & Bishop (1999), Probabilistic principal component analysis.
+    """
+
+    def __init__(self, W: torch.Tensor, b: torch.Tensor, sigma):
+        _tensor("W", W)
+        if W.ndim != 2:
+            raise ValueError(f"W must have shape (D, K); got {tuple(W.shape)}")
+        _tensor("b", b)
+        if b.shape != W.shape[:1]:
+            raise ValueError(f"b must have shape ({W.shape[0]},) to match W; got {tuple(b.shape)}")
+        self.W, self.b = W, b.to(W)
+        self.sigma = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)
+        positive("sigma", self.sigma)
+        if self.sigma.ndim != 0:
+            raise ValueError(f"sigma must be a scalar; got shape {tuple(self.sigma.shape)}")
+
+    @property
+    def data_dim(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def latent_dim(self) -> int:
+        return self.W.shape[1]
+
+    def _x(self, x: torch.Tensor) -> torch.Tensor:
+        _tensor("x", x)
+        if x.shape[-1] != self.data_dim:
+            raise ValueError(f"x must have shape (..., {self.data_dim}); got {tuple(x.shape)}")
+        return x
+
+    def prior(self) -> Independent:
+        zeros = self.W.new_zeros(self.latent_dim)
+        return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
+
+    def decoder(self, z: torch.Tensor) -> Independent:
+        r""":math:`p(x\mid z) = \mathcal N(Wz + b, s^2 I)` for ``z`` of shape ``(..., K)``."""
+        mean = z @ self.W.T + self.b
+        return Independent(Normal(mean, self.sigma.expand_as(mean)), 1)
+
+    def marginal(self) -> MultivariateNormal:
+        cov = self.W @ self.W.T + self.sigma**2 * torch.eye(self.data_dim, dtype=self.W.dtype, device=self.W.device)
+        return MultivariateNormal(self.b, cov)
+
+    def log_marginal(self, x: torch.Tensor) -> torch.Tensor:
+        r"""Exact :math:`\log p(x)`, ``(..., D) -> (...)``.
+
+        Book: ``eq-vae-lg-marginal``.
+        """
+        return self.marginal().log_prob(self._x(x))
+
+    def posterior(self, x: torch.Tensor) -> MultivariateNormal:
+        r"""Exact :math:`p(z\mid x)` for ``x`` of shape ``(..., D)``: a ``MultivariateNormal`` with batch ``(...)``.
+
+        Book: ``eq-vae-lg-posterior``.
+        """
+        x = self._x(x)
+        eye = torch.eye(self.latent_dim, dtype=self.W.dtype, device=self.W.device)
+        cov = torch.linalg.inv(eye + self.W.T @ self.W / self.sigma**2)
+        cov = 0.5 * (cov + cov.T)
+        mean = ((x - self.b) @ self.W / self.sigma**2) @ cov  # cov is symmetric
+        return MultivariateNormal(mean, cov.expand(mean.shape[:-1] + cov.shape))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` draws of ``x`` (ancestral: ``z`` from the prior, then ``x`` given ``z``), ``(n, D)``."""
+        positive_int("n", n)
+        kw = dict(generator=generator, dtype=self.W.dtype, device=self.W.device)
+        z = torch.randn(n, self.latent_dim, **kw)
+        return z @ self.W.T + self.b + self.sigma * torch.randn(n, self.data_dim, **kw)
+
+    def expected_log_likelihood(self, x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        r"""Exact :math:`\mathbb E_{z\sim\mathcal N(\mu,\operatorname{diag}\sigma^2)}[\log p(x\mid z)]`.
+
+        .. math::
+            -\frac{\lVert x - W\mu - b\rVert^2 + \sum_k \sigma_k^2 \lVert W_{:,k}\rVert^2}{2s^2} - \frac D2\log(2\pi s^2)
+
+        Args:
+            x: ``(..., D)``; mu, sigma: ``(..., K)``.
+        """
+        x = self._x(x)
+        positive("sigma", sigma.detach())
+        resid = x - mu @ self.W.T - self.b
+        spread = (sigma**2 * (self.W**2).sum(0)).sum(-1)
+        s2 = self.sigma**2
+        return -((resid**2).sum(-1) + spread) / (2 * s2) - 0.5 * self.data_dim * torch.log(2 * math.pi * s2)
+
+    def elbo_exact(self, x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        r"""The ELBO of :math:`q = \mathcal N(\mu, \operatorname{diag}\sigma^2)` with no Monte Carlo error, ``(...)``.
+
+        Book: ``eq-vae-elbo-terms``.
+        """
+        kl = kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma)).sum(-1)
+        return self.expected_log_likelihood(x, mu, sigma) - kl
+
+
+# ------------------------------------------------------------------------- many small VAEs at once
+class StackedMLP(nn.Module):
+    """``M`` independent MLPs evaluated in one batched computation (``torch.baddbmm``).
+
+    Layer ``l`` of model ``m`` is ``h -> h @ weights[l][m] + biases[l][m]``, with SiLU between
+    layers. Inputs have the model index third from the end: ``(..., M, N, in)`` gives
+    ``(..., M, N, out)``; an input ``(N, in)`` without it is fed to every model.
+
+    Args:
+        n_models: ``M``.
+        sizes: layer widths, e.g. ``(2, 32, 32, 4)``.
+        generator: for the initial weights (PyTorch's default ``Linear`` scheme).
+    """
+
+    def __init__(self, n_models: int, sizes, generator: torch.Generator | None = None):
+        super().__init__()
+        positive_int("n_models", n_models)
+        sizes = tuple(sizes)
+        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+            raise ValueError(f"sizes must be at least two positive ints; got {sizes!r}")
+        self.n_models, self.sizes = n_models, sizes
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1 / math.sqrt(fan_in)
+            w = (torch.rand(n_models, fan_in, fan_out, generator=generator) * 2 - 1) * bound
+            b = (torch.rand(n_models, 1, fan_out, generator=generator) * 2 - 1) * bound
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+
+    def select(self, index) -> "StackedMLP":
+        """A new ``StackedMLP`` holding copies of the models ``index`` (an int or a sequence of ints)."""
+        idx = [index] if isinstance(index, int) else list(index)
+        new = StackedMLP(len(idx), self.sizes)
+        with torch.no_grad():
+            for dst, src in zip(list(new.weights) + list(new.biases), list(self.weights) + list(self.biases)):
+                dst.data = src.data[idx].clone()
+        return new
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        m = self.n_models
+        if h.shape[-1] != self.sizes[0]:
+            raise ValueError(f"input must have last dimension {self.sizes[0]}; got {tuple(h.shape)}")
+        if h.ndim == 2:
+            h = h.expand(m, *h.shape)
+        if h.ndim < 3 or h.shape[-3] != m:
+            raise ValueError(f"input must have shape (..., {m}, N, {self.sizes[0]}) or (N, {self.sizes[0]}); "
+                             f"got {tuple(h.shape)}")
+        lead, n = h.shape[:-3], h.shape[-2]
+        h = h.movedim(-3, 0).reshape(m, -1, h.shape[-1])          # (M, L*N, in)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b.to(h), h, w.to(h))
+            if i < last:
+                h = nn.functional.silu(h)
+        return h.reshape(m, *lead, n, h.shape[-1]).movedim(0, -3)  # (..., M, N, out)
+
+
+class VAE(nn.Module):
+    r"""``M`` independent VAEs with Gaussian encoders and Gaussian decoders, trained at once.
+
+    Encoder: an MLP ``D -> hidden -> hidden -> 2K`` giving :math:`\mu_\phi(x)` and
+    :math:`\log\sigma_\phi(x)`. Decoder: an MLP ``K -> hidden -> hidden -> D`` giving the mean
+    :math:`f_\theta(z)`, and :math:`p_\theta(x\mid z) = \mathcal N(f_\theta(z), s^2 I)` with one
+    learned scale ``s`` per model. ``encode`` and ``decode`` follow the module conventions,
+    with a model dimension ``M`` third from the end.
+
+    Args:
+        n_models: ``M``; data_dim: ``D``; latent_dim: ``K``; hidden: width of hidden layers.
+        generator: for the initial weights.
+
+    Book: ``eq-vae-elbo-terms``.
+    """
+
+    def __init__(self, n_models: int = 1, data_dim: int = 2, latent_dim: int = 2, hidden: int = 32,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        positive_int("data_dim", data_dim)
+        positive_int("latent_dim", latent_dim)
+        positive_int("hidden", hidden)
+        self.latent_dim = latent_dim
+        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator)
+        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator)
+        self.log_scale = nn.Parameter(torch.zeros(n_models, 1, 1))
+
+    @property
+    def n_models(self) -> int:
+        return self.enc.n_models
+
+    def select(self, index) -> "VAE":
+        """A new ``VAE`` holding copies of the models ``index`` (an int or a sequence of ints).
+
+        The copies require gradients only if this model's parameters do.
+        """
+        idx = [index] if isinstance(index, int) else list(index)
+        new = VAE.__new__(VAE)
+        nn.Module.__init__(new)
+        new.latent_dim = self.latent_dim
+        new.enc, new.dec = self.enc.select(idx), self.dec.select(idx)
+        new.log_scale = nn.Parameter(self.log_scale.data[idx].clone())
+        return new.requires_grad_(self.log_scale.requires_grad)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, D)`` or ``(..., M, N, D)`` -> ``(mu, sigma)``, each ``(..., M, N, K)``."""
+        mu, log_sigma = self.enc(x).chunk(2, dim=-1)
+        return mu, log_sigma.exp()
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean :math:`f_\\theta(z)`: ``(..., M, N, K)`` (or ``(N, K)``) -> ``(..., M, N, D)``."""
+        return self.dec(z)
+
+    @property
+    def scale(self) -> torch.Tensor:
+        """The decoder's standard deviation ``s`` per model, shape ``(M, 1, 1)``."""
+        return self.log_scale.exp()
+
+    def decode(self, z: torch.Tensor) -> Independent:
+        """:math:`p_\\theta(x\\mid z)` for ``z`` of shape ``(..., M, N, K)``."""
+        mean = self.decode_mean(z)
+        return Independent(Normal(mean, self.scale.to(mean).expand_as(mean)), 1)
+
+    def sample(self, n: int, generator: torch.Generator | None = None, noise: bool = True) -> torch.Tensor:
+        r"""``n`` draws per model: :math:`z \sim \mathcal N(0, I)`, then :math:`x \sim p_\theta(x\mid z)` (or its mean if ``noise=False``); ``(M, n, D)``."""
+        positive_int("n", n)
+        p = next(self.parameters())
+        z = torch.randn(self.n_models, n, self.latent_dim, generator=generator, dtype=p.dtype, device=p.device)
+        mean = self.decode_mean(z)
+        if not noise:
+            return mean
+        eps = torch.randn(mean.shape, generator=generator, dtype=p.dtype, device=p.device)
+        return mean + self.scale * eps

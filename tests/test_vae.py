@@ -1,0 +1,369 @@
+"""Chapter 3's identities and claims, asserted numerically (float64 unless training)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import gencore
+from gencore import data, metrics
+from gencore import divergences as D
+from gencore import vae as V
+from gencore.check import check_kl_standard_normal
+from gencore.demos import vae as demo
+
+F64 = torch.float64
+
+
+@pytest.fixture
+def lg():
+    return demo.linear_gaussian()
+
+
+def random_q(n, k, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, k, generator=g, dtype=F64), torch.rand(n, k, generator=g, dtype=F64) + 0.1
+
+
+# ------------------------------------------------------------------ the ELBO identity (thm-vae-gap)
+@pytest.mark.parametrize("shape", [(2, 1), (3, 2), (4, 3)])
+def test_elbo_gap_identity_to_1e6_in_float64(shape):
+    """log p(x) = ELBO(q) + KL(q || p(z|x)) for random diagonal q, exactly (eq-vae-gap)."""
+    g = torch.Generator().manual_seed(1)
+    W, b = torch.randn(*shape, generator=g, dtype=F64), torch.randn(shape[0], generator=g, dtype=F64)
+    model = V.LinearGaussian(W, b, 0.7)
+    x = model.sample(500, generator=g)
+    mu, sigma = random_q(500, shape[1])
+    post = model.posterior(x)
+    kl = D.kl_mvn(mu, torch.diag_embed(sigma**2), post.mean, post.covariance_matrix)
+    err = model.log_marginal(x) - model.elbo_exact(x, mu, sigma) - kl
+    assert err.dtype == F64
+    assert err.abs().max() < 1e-6
+    assert err.abs().max() < 1e-10  # in fact to rounding
+
+
+def test_notebook_identity_check(lg):
+    x = lg.sample(1000, generator=torch.Generator().manual_seed(0))
+    mu, sigma = random_q(1000, 1)
+    post = lg.posterior(x)
+    gap = D.kl_mvn(mu, torch.diag_embed(sigma**2), post.mean, post.covariance_matrix)
+    assert (lg.log_marginal(x) - lg.elbo_exact(x, mu, sigma) - gap).abs().max() < 1e-10
+    assert (gap > 0).all()
+
+
+def test_linear_gaussian_against_brute_force(lg):
+    """Marginal and posterior by 1D quadrature over z and by Bayes' rule (eq-vae-lg-marginal, -posterior)."""
+    x = lg.sample(7, generator=torch.Generator().manual_seed(2))
+    quad = V.log_likelihood_quadrature(x, lg.decoder, 1, (-10, 10), 4000)
+    assert (quad - lg.log_marginal(x)).abs().max() < 1e-8
+    z = torch.randn(7, 1, dtype=F64)
+    bayes = lg.decoder(z).log_prob(x) + lg.prior().log_prob(z) - lg.log_marginal(x)
+    assert (bayes - lg.posterior(x).log_prob(z)).abs().max() < 1e-10
+    # torch's own marginal from sampling: mean and covariance
+    xs = lg.sample(200_000, generator=torch.Generator().manual_seed(3))
+    assert (xs.mean(0) - lg.b).abs().max() < 0.02
+    assert (torch.cov(xs.T) - lg.marginal().covariance_matrix).abs().max() < 0.03
+
+
+def test_monte_carlo_elbo_converges_to_exact(lg):
+    x = lg.sample(5, generator=torch.Generator().manual_seed(4))
+    mu, sigma = random_q(5, 1, seed=5)
+    g = torch.Generator().manual_seed(6)
+    mc = V.elbo(x, lambda x: (mu, sigma), lg.decoder, n_samples=100_000, generator=g)
+    exact = lg.elbo_exact(x, mu, sigma)
+    assert mc.shape == (5,) and mc.dtype == F64
+    # per-example standard error of the reconstruction term, from the same kind of samples
+    z = V.reparameterize(mu, sigma, 4000, torch.Generator().manual_seed(7))
+    se = lg.decoder(z).log_prob(x).std(0) / math.sqrt(100_000)
+    assert ((mc - exact).abs() < 5 * se + 1e-9).all()
+
+
+def test_elbo_terms_sum_and_kl_closed_form(lg):
+    x = lg.sample(9, generator=torch.Generator().manual_seed(8))
+    mu, sigma = random_q(9, 1, seed=9)
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    terms = V.elbo_terms(x, lambda x: (mu, sigma), lg.decoder, 3, g1)
+    total = V.elbo(x, lambda x: (mu, sigma), lg.decoder, 3, g2)
+    assert torch.allclose(terms.reconstruction - terms.kl.sum(-1), total, atol=1e-12)
+    closed = 0.5 * (mu**2 + sigma**2 - torch.log(sigma**2) - 1)  # eq-vae-kl-prior
+    assert (terms.kl - closed).abs().max() < 1e-12
+
+
+def test_importance_sampling_exact_at_the_posterior(lg):
+    x = lg.sample(1000, generator=torch.Generator().manual_seed(10))
+    enc = lambda x: (lg.posterior(x).mean, lg.posterior(x).stddev)  # noqa: E731
+    est = V.log_likelihood_is(x, enc, lg.decoder, n_samples=1, generator=torch.Generator().manual_seed(0))
+    assert (est - lg.log_marginal(x)).abs().max() < 1e-10
+
+
+def test_importance_sampling_is_a_tightening_lower_bound(lg):
+    x = lg.sample(200, generator=torch.Generator().manual_seed(11))
+    post = lg.posterior(x)
+    enc = lambda x: (post.mean + 0.5 * post.stddev, 1.5 * post.stddev)  # noqa: E731
+    truth = lg.log_marginal(x).mean()
+    est = [V.log_likelihood_is(x, enc, lg.decoder, n_samples=s, generator=torch.Generator().manual_seed(s)).mean()
+           for s in (1, 10, 1000)]
+    assert est[0] < est[1] < est[2] <= truth + 1e-3
+    assert truth - est[2] < 2e-3
+
+
+def test_reparameterize_shapes_moments_and_gradients():
+    mu = torch.tensor([1.0, -2.0], dtype=F64, requires_grad=True)
+    sigma = torch.tensor([0.5, 2.0], dtype=F64, requires_grad=True)
+    z = V.reparameterize(mu, sigma, 50_000, torch.Generator().manual_seed(0))
+    assert z.shape == (50_000, 2) and z.dtype == F64
+    assert (z.mean(0) - mu).abs().max() < 0.05 and (z.std(0) - sigma).abs().max() < 0.05
+    z.mean().backward()
+    assert torch.allclose(mu.grad, torch.full_like(mu, 0.5))
+    a = V.reparameterize(mu, sigma, 3, torch.Generator().manual_seed(1))
+    b = V.reparameterize(mu, sigma, 3, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+
+
+# ------------------------------------------------------------------ decoders
+def test_gaussian_and_bernoulli_log_likelihoods():
+    g = torch.Generator().manual_seed(0)
+    x, m = torch.rand(6, 4, generator=g, dtype=F64), torch.randn(6, 4, generator=g, dtype=F64)
+    gauss = V.gaussian_log_likelihood(x, m, 0.3)
+    assert (gauss - torch.distributions.Normal(m, 0.3).log_prob(x).sum(-1)).abs().max() < 1e-12
+    sq = torch.nn.functional.mse_loss(m, x, reduction="none").sum(-1)
+    assert (gauss - (-sq / (2 * 0.09) - 2 * math.log(2 * math.pi * 0.09))).abs().max() < 1e-12
+    bern = V.bernoulli_log_likelihood(x, m)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(m, x, reduction="none").sum(-1)
+    assert (bern + bce).abs().max() < 1e-12 and bern.dtype == F64
+    xb = (x > 0.5).to(F64)
+    ref = torch.distributions.Bernoulli(logits=m).log_prob(xb).sum(-1)
+    assert (V.bernoulli_log_likelihood(xb, m) - ref).abs().max() < 1e-12
+    assert torch.isfinite(V.bernoulli_log_likelihood(xb, 200 * m)).all()
+
+
+# ------------------------------------------------------------------ errors, dtypes, devices
+def test_bad_arguments_raise_clear_errors(lg):
+    x = torch.zeros(3, 2, dtype=F64)
+    good = lambda x: (torch.zeros(3, 1, dtype=F64), torch.ones(3, 1, dtype=F64))  # noqa: E731
+    with pytest.raises(ValueError, match="n_samples"):
+        V.elbo(x, good, lg.decoder, n_samples=0)
+    with pytest.raises(ValueError, match="sigma"):
+        V.elbo(x, lambda x: (torch.zeros(3, 1), -torch.ones(3, 1)), lg.decoder)
+    with pytest.raises(ValueError, match="encoder"):
+        V.elbo(x, lambda x: torch.zeros(3, 1), lg.decoder)
+    with pytest.raises(ValueError, match="encoder"):
+        V.elbo(x, lambda x: (torch.zeros(3, 1), torch.ones(3, 2)), lg.decoder)
+    with pytest.raises(ValueError, match="decoder"):
+        V.elbo(x, good, lambda z: z)
+    with pytest.raises(ValueError, match="x"):
+        V.elbo([[0.0, 0.0]], good, lg.decoder)
+    with pytest.raises(ValueError, match="x"):
+        lg.log_marginal(torch.zeros(3, 5, dtype=F64))
+    with pytest.raises(ValueError, match="W"):
+        V.LinearGaussian(torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), 1.0)
+    with pytest.raises(ValueError, match="b"):
+        V.LinearGaussian(torch.zeros(3, 1, dtype=F64), torch.zeros(2, dtype=F64), 1.0)
+    with pytest.raises(ValueError, match="sigma"):
+        V.LinearGaussian(torch.zeros(3, 1, dtype=F64), torch.zeros(3, dtype=F64), 0.0)
+    with pytest.raises(ValueError, match="beta"):
+        V.beta_vae_loss(x, good, lg.decoder, beta=-1.0)
+    with pytest.raises(ValueError, match="latent_dim"):
+        V.log_likelihood_quadrature(x, lg.decoder, 3)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        V.bernoulli_log_likelihood(x + 2, x)
+    with pytest.raises(ValueError, match="sizes"):
+        V.StackedMLP(2, (3,))
+    with pytest.raises(ValueError, match="input"):
+        V.StackedMLP(2, (3, 4))(torch.zeros(5, 2))
+
+
+def test_dtype_follows_inputs():
+    lg32 = demo.linear_gaussian(dtype=torch.float32)
+    x = lg32.sample(4)
+    assert x.dtype == torch.float32 and lg32.log_marginal(x).dtype == torch.float32
+    assert lg32.posterior(x).mean.dtype == torch.float32
+    model = V.VAE(2, 2, 2, 8, generator=torch.Generator().manual_seed(0)).double()
+    x64 = torch.randn(5, 2, dtype=F64)
+    for out in (V.elbo(x64, model.encode, model.decode), V.log_likelihood_is(x64, model.encode, model.decode, 4),
+                V.kl_per_dim(x64, model.encode)):
+        assert out.dtype == F64
+    meta = V.reparameterize(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 2)
+    assert meta.device.type == "meta" and meta.shape == (2, 3)
+
+
+def test_stacked_models_are_independent_and_select_copies_them():
+    g = torch.Generator().manual_seed(0)
+    model = V.VAE(3, 2, 2, 8, generator=g).double()
+    x = torch.randn(6, 2, dtype=F64)
+    z = torch.randn(4, 3, 6, 2, dtype=F64)
+    mean = model.decode_mean(z)
+    assert mean.shape == (4, 3, 6, 2)
+    for i in range(3):
+        one = model.select(i)
+        assert torch.allclose(one.decode_mean(z[:, i:i + 1]), mean[:, i:i + 1], atol=1e-12)
+        assert torch.allclose(one.encode(x)[0][0], model.encode(x)[0][i], atol=1e-12)
+    assert model.select([0, 2]).n_models == 2
+    assert model.sample(5, generator=g).shape == (3, 5, 2)
+
+
+def test_quadrature_and_importance_sampling_agree_on_a_vae():
+    model = V.VAE(1, 2, 2, 8, generator=torch.Generator().manual_seed(0)).double().requires_grad_(False)
+    x = torch.randn(5, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    quad = V.log_likelihood_quadrature(x[None], model.decode, 2, (-7, 7, -7, 7), 300)[0]
+    est = V.log_likelihood_is(x, model.encode, model.decode, 20_000, generator=torch.Generator().manual_seed(2))[0]
+    assert (quad - est).abs().max() < 0.01
+
+
+# ------------------------------------------------------------------ the chapter's demos
+def test_regression_to_the_mean_lands_between_the_branches():
+    u, y, grid, pred = demo.regression_to_the_mean(generator=gencore.seed(0))
+    assert y.abs().min() > 0.35       # no target near zero ...
+    assert pred.abs().mean() < 0.1    # ... but the MSE fit sits there on average
+    assert pred.abs().max() < 0.6
+
+
+def test_gap_table_is_the_identity(lg):
+    x0 = torch.tensor([[1.5, 1.2]], dtype=F64)
+    elbo, kl, log_px = demo.gap_table(lg, x0, (-1.0, 0.0, 2.0), (0.5, 1.0, 4.0))
+    assert ((elbo + kl) - log_px).abs().max() < 1e-10
+    assert kl[1, 1].abs() < 1e-12 and (kl >= 0).all()
+    # the text: four times too narrow costs under one nat, four times too wide more than six
+    assert kl[1, 0] < kl[1, 2]
+    _, kl4, _ = demo.gap_table(lg, x0, (0.0,), (0.25, 4.0))
+    assert kl4[0, 0] < 1.0 and kl4[0, 1] > 6.0
+    demo.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(1.0, 2.0)).render((0, 1))
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The chapter's toy run: same function and arguments as the notebook, its own seed."""
+    torch.set_num_threads(1)
+    gen = gencore.seed(1)
+    moons = data.make("moons")
+    x_train, x_test = moons.sample((1000,), generator=gen), moons.sample((1000,), generator=gen)
+    run = demo.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
+    return run, moons, x_train, x_test, gen
+
+
+@pytest.mark.slow
+def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
+    run, moons, _, x_test, gen = toy
+    vae = run.index(1.0)
+    assert vae == 3 and run.index(0.0) == 0
+    _, sw = demo.latent_figure(run, x_test, vae, generator=gen)
+    floor = metrics.data_floor(lambda a, b: metrics.sliced_wasserstein(a, b, 256, generator=gen),
+                               lambda n, g: moons.sample((n,), generator=g), 1000, generator=gen).item()
+    assert sw["autoencoder"] > 2 * sw["VAE (β = 1)"]
+    assert sw["VAE (β = 1)"] < 4 * floor
+    # ... but the autoencoder reconstructs better
+    mse = []
+    for i in (0, vae):
+        one = run.model.select(i)
+        mse.append(((one.decode_mean(one.encode(x_test)[0])[0] - x_test) ** 2).sum(-1).mean().item())
+    assert mse[0] < mse[1] / 10
+
+
+@pytest.mark.slow
+def test_toy_elbo_next_to_the_truth(toy):
+    """Prop. prop-vae-two-gaps: -H(p) >= E log p_theta >= E ELBO, with both gaps of the sizes the text states."""
+    run, moons, _, x_test, gen = toy
+    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, (-3.5, 3.5, -2.5, 2.5), 300).item()
+    assert neg_entropy == pytest.approx(-1.397, abs=0.002)
+    assert moons.log_prob(x_test).mean().item() == pytest.approx(neg_entropy, abs=0.1)
+    tab = demo.likelihood_table(run, x_test, run.index(1.0), n_samples=1000, generator=gen)
+    model_error, inference_gap = neg_entropy - tab["log_lik"], tab["log_lik"] - tab["elbo"]
+    assert 0.1 < model_error < 0.8
+    assert 0.05 < inference_gap < 0.5        # "a few tenths of a nat"
+    assert 0.3 < model_error + inference_gap < 0.8  # "about half a nat below -H(p)"
+    assert tab["log_lik_1"] < tab["log_lik"]  # one sample is the ELBO-like estimate
+    one = run.model.select(run.index(1.0)).double()
+    x_few = x_test[:20].double()
+    exact = V.log_likelihood_quadrature(x_few[None], one.decode, 2, (-4, 4, -4, 4), 400)[0]
+    is_est = V.log_likelihood_is(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
+    elbo_few = V.elbo(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
+    assert elbo_few.mean() < is_est.mean() <= exact.mean() + 0.005
+    assert exact.mean() - is_est.mean() < 0.05
+
+
+@pytest.mark.slow
+def test_beta_identity_and_posterior_collapse(toy):
+    run, _, x_train, x_test, gen = toy
+    lhs, rhs = demo.decoder_variance_identity(run, x_train.double(), run.index(1.0), 4.0, 0.1, generator=gen)
+    assert lhs == pytest.approx(rhs, abs=1e-9)
+    with torch.no_grad():
+        kl = V.kl_per_dim(x_test, run.model.encode)
+        el = V.elbo(x_test, run.model.encode, run.model.decode, n_samples=16, generator=gen).mean(-1)
+    kl_sorted = kl.sort(-1, descending=True).values
+    assert kl_sorted[1].min() > 1.0 and kl_sorted[2].min() > 1.0   # β = 0.25, 0.5 use both dims heavily
+    assert kl_sorted[3, 0] > 4 * kl_sorted[3, 1]                     # β = 1: one dim carries most
+    assert kl_sorted[4, 1] < 0.01 and kl_sorted[4, 0] > 0.1          # β = 1.4: one collapsed
+    assert kl[5:].max() < 0.01                                       # β = 2, 4: all collapsed
+    assert el[3] == el[1:].max()                                     # the VAE proper has the best ELBO
+    ll = V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 128, generator=gen).mean(-1)
+    assert ll[1] < ll[3] - 0.5                                       # small β samples poorly
+    single = torch.distributions.MultivariateNormal(x_test.mean(0), torch.eye(2) * x_test.var(0).mean())
+    assert el[5].item() == pytest.approx(single.log_prob(x_test).mean().item(), abs=0.05)
+
+
+@pytest.mark.slow
+def test_sliders_render(toy):
+    run, _, _, x_test, gen = toy
+    with torch.no_grad():
+        stats = {"kl_dims": V.kl_per_dim(x_test, run.model.encode),
+                 "elbo": V.elbo(x_test, run.model.encode, run.model.decode, generator=gen).mean(-1),
+                 "log_lik": V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 8, generator=gen).mean(-1)}
+    beta = demo.beta_slider(run, x_test, stats, generator=gen)
+    assert len(beta.params["beta"].values) == 6
+    assert beta.render((0,))[:4] == b"\x89PNG"
+    trav = demo.traversal_slider(run, x_test, run.index(1.0))
+    assert trav.render((0, 0)) != trav.render((6, 4))
+
+
+# ------------------------------------------------------------------ the coding exercise
+def reference_kl(mu, log_var):
+    return 0.5 * (mu**2 + log_var.exp() - log_var - 1).sum(-1)
+
+
+def test_check_kl_standard_normal_passes_the_reference():
+    verdict = check_kl_standard_normal(reference_kl)
+    assert verdict and str(verdict).startswith("Correct")
+
+
+def test_check_kl_standard_normal_explains_wrong_answers():
+    cases = {
+        "log σ": lambda m, v: 0.5 * (m**2 + (2 * v).exp() - 2 * v - 1).sum(-1),
+        "½": lambda m, v: 2 * reference_kl(m, v),
+        "reverse": lambda m, v: 0.5 * ((1 + m**2) / v.exp() + v - 1).sum(-1),
+        "sign": lambda m, v: -reference_kl(m, v),
+        "averages": lambda m, v: reference_kl(m, v) / m.shape[-1],
+        "−1": lambda m, v: 0.5 * (m**2 + v.exp() - v).sum(-1),
+        "one value per latent dimension": lambda m, v: 0.5 * (m**2 + v.exp() - v - 1),
+        "not over the batch": lambda m, v: reference_kl(m, v).sum(),
+        "raised": lambda m, v: 1 / 0,
+        "torch.Tensor": lambda m, v: reference_kl(m, v).tolist(),
+        "float32": lambda m, v: reference_kl(m, v).double(),
+        "it returned": lambda m, v: reference_kl(m, v) + 0.1 * m[..., 0],
+    }
+    for hint, fn in cases.items():
+        verdict = check_kl_standard_normal(fn)
+        assert not verdict, hint
+        assert hint in verdict.message, (hint, verdict.message)
+        assert "Not yet" in verdict._repr_html_()
+
+
+def test_beta_vae_loss_is_the_negative_elbo_at_beta_one(lg):
+    x = lg.sample(50, generator=torch.Generator().manual_seed(12))
+    mu, sigma = random_q(50, 1, seed=13)
+    enc = lambda x: (mu, sigma)  # noqa: E731
+    loss = V.beta_vae_loss(x, enc, lg.decoder, 1.0, 4, torch.Generator().manual_seed(0))
+    el = V.elbo(x, enc, lg.decoder, 4, torch.Generator().manual_seed(0))
+    assert loss.item() == pytest.approx(-el.mean().item(), abs=1e-12)
+    terms = V.elbo_terms(x, enc, lg.decoder, 4, torch.Generator().manual_seed(0))
+    loss3 = V.beta_vae_loss(x, enc, lg.decoder, 3.0, 4, torch.Generator().manual_seed(0))
+    want = -(terms.reconstruction - 3.0 * terms.kl.sum(-1)).mean()
+    assert loss3.item() == pytest.approx(want.item(), abs=1e-12)
+
+
+def test_public_contract_is_reachable_from_the_package():
+    import importlib
+
+    pkg = importlib.import_module("gencore")
+    assert pkg.vae.elbo is V.elbo and pkg.vae.LinearGaussian is V.LinearGaussian
+    assert {"elbo", "LinearGaussian"} <= set(V.__all__)
