@@ -39,6 +39,7 @@ __all__ = [
     "optimal_discriminator",
     "value",
     "jsd_on_grid",
+    "nonsaturating_criterion",
     "discriminator_loss",
     "generator_loss",
     "logit_gradient",
@@ -179,6 +180,31 @@ def jsd_on_grid(
         if not bool(torch.isfinite(torch.logsumexp(lv.to(dtype), 0))):
             raise ValueError(f"{name} must give positive finite mass on the grid over extent={tuple(extent)}")
     return js_divergence(torch.softmax(lp.to(dtype), 0), torch.softmax(lq.to(dtype), 0))
+
+
+def nonsaturating_criterion(
+    log_p_data: LogDensity,
+    log_p_g: LogDensity,
+    extent: Sequence[float],
+    resolution: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    r"""The non-saturating generator loss at the optimal discriminator, :math:`\mathbb{E}_{p_g}[-\log D^*(x)]`.
+
+    Midpoint rule as in :func:`value`. It equals
+    :math:`\mathrm{KL}(p_g\|p_{	ext{data}}) - \mathrm{KL}(p_g\|m) + \log 2`, with
+    :math:`m = 	frac12(p_{	ext{data}} + p_g)`.
+
+    Book: ``eq-gan-ns-kl``.
+    """
+    dstar = optimal_discriminator(log_p_data, log_p_g)
+    points, lq, area = grid_log_prob(log_p_g, extent, resolution, dtype=dtype, device=device)
+    with torch.no_grad():
+        log_d = F.logsigmoid(dstar.logit(points).to(dtype))
+    q = lq.to(dtype).exp()
+    return -torch.where(q > 0, q * log_d, torch.zeros_like(q)).sum() * area
 
 
 # ------------------------------------------------------------------------------ losses
