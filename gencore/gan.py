@@ -35,6 +35,8 @@ from .quadrature import grid, grid_log_prob
 
 __all__ = [
     "LOSSES",
+    "LogitDiscriminator",
+    "from_logit",
     "OptimalDiscriminator",
     "optimal_discriminator",
     "value",
@@ -55,11 +57,38 @@ LOSSES = ("non-saturating", "saturating", "wgan-gp")
 
 
 # ------------------------------------------------------------ Proposition 1, Theorem 1
-class OptimalDiscriminator:
+class LogitDiscriminator:
+    r"""A discriminator given by its logit :math:`a(x)`: calling it returns :math:`D(x) = \sigma(a(x))`.
+
+    :func:`value` reads ``.logit`` when it exists and takes :math:`\log D = \log\sigma(a)`,
+    :math:`\log(1 - D) = \log\sigma(-a)` directly, exact even where :math:`D` rounds to 0 or 1.
+
+    Args:
+        logit: maps ``(N, 2)`` points to ``(N,)`` logits.
+    """
+
+    def __init__(self, logit: Callable[[torch.Tensor], torch.Tensor]):
+        if not callable(logit):
+            raise ValueError("logit must be a callable mapping (N, 2) points to (N,) logits")
+        self._logit = logit
+
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
+        """The logit at ``x`` ``(N, 2)``, shape ``(N,)``."""
+        return self._logit(x)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logit(x))
+
+
+def from_logit(logit: Callable[[torch.Tensor], torch.Tensor]) -> LogitDiscriminator:
+    r"""The discriminator :math:`D = \sigma(a)` of a logit function ``a``; see :class:`LogitDiscriminator`."""
+    return LogitDiscriminator(logit)
+
+
+class OptimalDiscriminator(LogitDiscriminator):
     r""":math:`D^*(x) = p_{\text{data}}(x) / (p_{\text{data}}(x) + p_g(x))`, computed from log-densities.
 
-    Calling it returns probabilities; :meth:`logit` returns
-    :math:`a^*(x) = \log p_{\text{data}}(x) - \log p_g(x)`, so that :math:`D^* = \sigma(a^*)`
+    Its logit is :math:`a^*(x) = \log p_{\text{data}}(x) - \log p_g(x)`, so that :math:`D^* = \sigma(a^*)`
     stays exact where one density underflows.
 
     Book: ``eq-gan-dstar``.
@@ -71,13 +100,7 @@ class OptimalDiscriminator:
         if not callable(log_p_g):
             raise ValueError("log_p_g must be a callable mapping (N, 2) points to (N,) log-densities")
         self.log_p_data, self.log_p_g = log_p_data, log_p_g
-
-    def logit(self, x: torch.Tensor) -> torch.Tensor:
-        """The logit :math:`a^*(x)` of ``x`` ``(N, 2)``, shape ``(N,)``."""
-        return self.log_p_data(x) - self.log_p_g(x)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logit(x))
+        super().__init__(lambda x: self.log_p_data(x) - self.log_p_g(x))
 
 
 def optimal_discriminator(log_p_data: LogDensity, log_p_g: LogDensity) -> OptimalDiscriminator:

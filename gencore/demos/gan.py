@@ -16,6 +16,7 @@ __all__ = ["MODELS", "RING_BOX", "GRID_BOX", "train_chapter_gans", "coverage_row
            "snapshot_slider", "loss_slider", "oscillation_figure", "mode_shares", "grid_figure"]
 
 RING_BOX = (-3.0, 3.0, -3.0, 3.0)
+WIDE_BOX = (-8.0, 8.0, -8.0, 8.0)  # for the slow-discriminator GAN, whose samples wander off
 GRID_BOX = (-5.5, 5.5, -5.5, 5.5)
 
 # The six GANs the chapter trains at once: (name, dataset, loss, lr_g, lr_d).
@@ -27,6 +28,12 @@ MODELS = (
     ("non-saturating", "25gaussians", "non-saturating", 3e-3, 3e-3),
     ("WGAN-GP", "25gaussians", "wgan-gp", 1e-3, 3e-3),
 )
+
+
+def _box(model) -> tuple:
+    if model[1] == "25gaussians":
+        return GRID_BOX
+    return WIDE_BOX if "slow" in model[0] else RING_BOX
 
 
 def train_chapter_gans(steps: int = 1500, seed: int = 0, progress: bool = True, **kw) -> gan.GANRun:
@@ -41,7 +48,7 @@ def train_chapter_gans(steps: int = 1500, seed: int = 0, progress: bool = True, 
         [sets[m[1]] for m in MODELS], [m[2] for m in MODELS], 1, steps=steps, batch_size=256,
         latent_dim=2, g_hidden=(64, 64), d_hidden=(64, 64), lr_g=[m[3] for m in MODELS],
         lr_d=[m[4] for m in MODELS], gp_weight=0.1, lr_decay=True, snapshot_every=50,
-        snapshot_samples=1000, extent=[RING_BOX if m[1] == "8gaussians" else GRID_BOX for m in MODELS],
+        snapshot_samples=1000, extent=[_box(m) for m in MODELS],
         grid_resolution=48, seed=seed, progress=progress, desc="six GANs at once", **kw)
 
 
@@ -85,7 +92,7 @@ def ring_family(radius: float, std: float = 0.1):
     return data.make("8gaussians", radius=radius, std=std, dtype=torch.float64).log_prob
 
 
-def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400):
+def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160):
     """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std)."""
     log_p = ring_family(2.0, std)
     c, rhs = [], []
@@ -105,8 +112,12 @@ def theorem_figure(radii, c, rhs, std: float = 0.1):
     img = dstar(pts).reshape(200, 200)
     im = ax1.imshow(img.numpy(), origin="lower", extent=RING_BOX, cmap="RdBu", vmin=0, vmax=1)
     fig.colorbar(im, ax=ax1, shrink=0.8, label="D*(x)")
+    t = torch.linspace(0, 2 * math.pi, 200)
+    for r, ls, name in ((2.0, "-", "data ring, r = 2"), (2.3, "--", "generator ring, r = 2.3")):
+        ax1.plot(r * t.cos(), r * t.sin(), color="k", lw=0.8, ls=ls, label=name)
+    ax1.legend(loc="upper left", fontsize=7, frameon=True)
     ax1.grid(False)
-    viz.panel_title(ax1, "D* for data ring r=2 vs generator ring r=2.3")
+    viz.panel_title(ax1, "the optimal discriminator D*")
     viz.curve(ax2, radii, c, role="q", label="C(G) = V(G, D*) by quadrature")
     viz.curve(ax2, radii, rhs, role="p", ls="--", label="−log 4 + 2·JSD (chapter 1)")
     ax2.axhline(-math.log(4), color="k", lw=0.8, ls=":")
@@ -189,7 +200,7 @@ def _panel(ax, run: gan.GANRun, i: int, snap: int, title: str):
                         f"{100 * mc.high_quality:.0f}% HQ")
 
 
-def snapshot_slider(run: gan.GANRun, i: int = 0, every: int = 2) -> widgets.SliderDemo:
+def snapshot_slider(run: gan.GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
     """Model ``i``'s samples over its discriminator through training, with the D loss so far."""
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
@@ -206,7 +217,7 @@ def snapshot_slider(run: gan.GANRun, i: int = 0, every: int = 2) -> widgets.Slid
         ax2.plot(range(12, 12 + len(smooth)), smooth.numpy(), color=viz.COLORS["q"], lw=1.5,
                  label="discriminator loss (running mean)")
         ax2.axhline(math.log(4), color="k", ls=":", lw=0.8)
-        ax2.text(0, math.log(4) + 0.02, "log 4: D = ½ everywhere", fontsize=8)
+        ax2.text(len(d_loss) * 0.35, math.log(4) + 0.02, "log 4: the loss when D = ½ everywhere", fontsize=8)
         ax2.axvline(step, color=viz.COLORS["p"], lw=1)
         ax2.set_ylim(0.6, 1.6)
         ax2.set_xlabel("generator step")
@@ -218,7 +229,7 @@ def snapshot_slider(run: gan.GANRun, i: int = 0, every: int = 2) -> widgets.Slid
                           step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
 
 
-def loss_slider(run: gan.GANRun, models=(0, 1, 2, 3), every: int = 6) -> widgets.SliderDemo:
+def loss_slider(run: gan.GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
     """Slider over the ring models (loss type, and the slow discriminator) and training steps."""
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
