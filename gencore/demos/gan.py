@@ -11,7 +11,8 @@ import torch
 from .. import data, gan, metrics, viz, widgets
 from ..quadrature import grid
 
-__all__ = ["MODELS", "RING_BOX", "GRID_BOX", "train_chapter_gans", "coverage_rows", "PUBLISHED",
+__all__ = ["MODELS", "RING_BOX", "WIDE_BOX", "GRID_BOX", "train_chapter_gans", "coverage_rows",
+           "coverage_table", "published_table", "PUBLISHED",
            "ring_family", "radius_sweep", "theorem_figure", "saturation_figure", "shift_gradients",
            "snapshot_slider", "loss_slider", "oscillation_figure", "mode_shares", "grid_figure"]
 
@@ -68,6 +69,23 @@ def coverage_rows(run: gan.GANRun, n: int = 2500, seed: int = 1) -> list[dict]:
                 rows.append(dict(model=m[0], dataset=name, modes=mc.modes_captured, of=mc.n_modes,
                                  high_quality=mc.high_quality, reverse_kl=mc.reverse_kl, index=i))
     return rows
+
+
+def coverage_table(rows) -> str:
+    """``coverage_rows`` as a fixed-width text table."""
+    lines = [f"{'dataset':12s} {'model':24s} {'modes':>7s} {'high quality':>13s} {'reverse KL':>11s}"]
+    for r in rows:
+        lines.append(f"{r['dataset']:12s} {r['model']:24s} {r['modes']:>3d} / {r['of']:<2d} "
+                     f"{100 * r['high_quality']:12.1f}% {r['reverse_kl']:11.3f}")
+    return "\n".join(lines)
+
+
+def published_table() -> str:
+    """``PUBLISHED`` as a fixed-width text table."""
+    lines = [f"{'published (mean over runs)':26s} {'dataset':12s} {'modes':>6s} {'high quality':>13s} {'reverse KL':>11s}"]
+    for name, ds, modes, hq, rkl in PUBLISHED:
+        lines.append(f"{name:26s} {ds:12s} {modes:6.1f} {100 * hq:12.1f}% " + ("" if rkl is None else f"{rkl:11.2f}"))
+    return "\n".join(lines)
 
 
 # Published numbers (ring: 8 modes; grid: 25 modes; 2,500 samples; 3σ rule).
