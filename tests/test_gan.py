@@ -282,3 +282,6 @@ def test_chapter_gans_match_the_text(chapter_run):
 def test_chapter_sliders_render(chapter_run):
     demo.snapshot_slider(chapter_run).render((0,))
     demo.loss_slider(chapter_run).render((3, 2))
+    table = demo.coverage_table(demo.coverage_rows(chapter_run)).splitlines()
+    assert len(table) == 9 and "non-saturating, slow D" in table[5]
+    assert "PacGAN2" in demo.published_table()
