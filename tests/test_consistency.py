@@ -122,3 +122,12 @@ def test_wheel_ships_every_module(tmp_path):
     requires = [line for line in zipfile.ZipFile(wheel).read(meta).decode().splitlines()
                 if line.startswith("Requires-Dist")]
     assert "Requires-Dist: torch>=2.2" in requires and not any("==" in r for r in requires)
+
+
+def test_bibliography_parses_without_duplicate_keys():
+    import pybtex.database
+
+    text = (ROOT / "book" / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\{([^,]+),", text, re.M)
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    assert set(pybtex.database.parse_string(text, "bibtex").entries) == set(keys)

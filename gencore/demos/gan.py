@@ -1,0 +1,300 @@
+"""Figures, slider demos and the trained models of chapter 4 (GANs), built on ``gencore.gan``.
+
+Book: ``book/04_gan.ipynb``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import data, gan, metrics, viz, widgets
+from ..quadrature import grid
+
+__all__ = ["MODELS", "RING_BOX", "WIDE_BOX", "GRID_BOX", "train_chapter_gans", "coverage_rows",
+           "coverage_table", "published_table", "PUBLISHED",
+           "ring_family", "radius_sweep", "theorem_figure", "saturation_figure", "shift_gradients",
+           "snapshot_slider", "loss_slider", "oscillation_figure", "mode_shares", "grid_figure"]
+
+RING_BOX = (-3.0, 3.0, -3.0, 3.0)
+WIDE_BOX = (-8.0, 8.0, -8.0, 8.0)  # for the slow-discriminator GAN, whose samples wander off
+GRID_BOX = (-5.5, 5.5, -5.5, 5.5)
+
+# The six GANs the chapter trains at once: (name, dataset, loss, lr_g, lr_d).
+MODELS = (
+    ("non-saturating", "8gaussians", "non-saturating", 3e-3, 3e-3),
+    ("saturating", "8gaussians", "saturating", 3e-3, 3e-3),
+    ("WGAN-GP", "8gaussians", "wgan-gp", 1e-3, 3e-3),
+    ("non-saturating, slow D", "8gaussians", "non-saturating", 1e-3, 1e-4),
+    ("non-saturating", "25gaussians", "non-saturating", 3e-3, 3e-3),
+    ("WGAN-GP", "25gaussians", "wgan-gp", 1e-3, 3e-3),
+)
+
+
+def _box(model) -> tuple:
+    if model[1] == "25gaussians":
+        return GRID_BOX
+    return WIDE_BOX if "slow" in model[0] else RING_BOX
+
+
+def train_chapter_gans(steps: int = 1500, seed: int = 0, progress: bool = True, **kw) -> gan.GANRun:
+    """Train the chapter's six GANs (``MODELS``) in one batched computation.
+
+    Generator 2 -> 64 -> 64 -> 2 and discriminator 2 -> 64 -> 64 -> 1 (leaky ReLU), minibatches
+    of 256, k = 1, Adam (β = 0.5, 0.9) with learning rates decaying linearly to zero, λ = 0.1
+    for WGAN-GP; snapshots every 50 steps.
+    """
+    sets = {name: data.make(name) for name in ("8gaussians", "25gaussians")}
+    return gan.train_gans(
+        [sets[m[1]] for m in MODELS], [m[2] for m in MODELS], 1, steps=steps, batch_size=256,
+        latent_dim=2, g_hidden=(64, 64), d_hidden=(64, 64), lr_g=[m[3] for m in MODELS],
+        lr_d=[m[4] for m in MODELS], gp_weight=0.1, lr_decay=True, snapshot_every=50,
+        snapshot_samples=1000, extent=[_box(m) for m in MODELS],
+        grid_resolution=48, seed=seed, progress=progress, desc="six GANs at once", **kw)
+
+
+def coverage_rows(run: gan.GANRun, n: int = 2500, seed: int = 1) -> list[dict]:
+    """VEEGAN/PacGAN metrics of every model on ``n`` fresh samples, and of ``n`` real samples."""
+    g = torch.Generator().manual_seed(seed)
+    x = run.sample(n, g)
+    rows = []
+    for name in ("8gaussians", "25gaussians"):
+        ds = data.make(name)
+        mc = metrics.mode_coverage(ds.sample((n,), generator=g), ds.means, ds.std)
+        rows.append(dict(model="real data", dataset=name, modes=mc.modes_captured, of=mc.n_modes,
+                         high_quality=mc.high_quality, reverse_kl=mc.reverse_kl))
+        for i, m in enumerate(MODELS):
+            if m[1] == name:
+                mc = metrics.mode_coverage(x[i], ds.means, ds.std)
+                rows.append(dict(model=m[0], dataset=name, modes=mc.modes_captured, of=mc.n_modes,
+                                 high_quality=mc.high_quality, reverse_kl=mc.reverse_kl, index=i))
+    return rows
+
+
+def coverage_table(rows) -> str:
+    """``coverage_rows`` as a fixed-width text table."""
+    lines = [f"{'dataset':12s} {'model':24s} {'modes':>7s} {'high quality':>13s} {'reverse KL':>11s}"]
+    for r in rows:
+        lines.append(f"{r['dataset']:12s} {r['model']:24s} {r['modes']:>3d} / {r['of']:<2d} "
+                     f"{100 * r['high_quality']:12.1f}% {r['reverse_kl']:11.3f}")
+    return "\n".join(lines)
+
+
+def published_table() -> str:
+    """``PUBLISHED`` as a fixed-width text table."""
+    lines = [f"{'published (mean over runs)':26s} {'dataset':12s} {'modes':>6s} {'high quality':>13s} {'reverse KL':>11s}"]
+    for name, ds, modes, hq, rkl in PUBLISHED:
+        lines.append(f"{name:26s} {ds:12s} {modes:6.1f} {100 * hq:12.1f}% " + ("" if rkl is None else f"{rkl:11.2f}"))
+    return "\n".join(lines)
+
+
+# Published numbers (ring: 8 modes; grid: 25 modes; 2,500 samples; 3σ rule).
+# VEEGAN: Srivastava et al. (2017), Table 1. PacGAN: Lin et al. (2018), Table 1 (mean over trials).
+PUBLISHED = (
+    ("GAN (VEEGAN's run)", "8gaussians", 1.0, 0.993, None),
+    ("Unrolled GAN (VEEGAN)", "8gaussians", 7.6, 0.356, None),
+    ("VEEGAN", "8gaussians", 8.0, 0.529, None),
+    ("GAN (PacGAN's run)", "8gaussians", 6.3, 0.982, 0.45),
+    ("PacGAN2", "8gaussians", 7.9, 0.956, 0.07),
+    ("GAN (VEEGAN's run)", "25gaussians", 3.3, 0.005, None),
+    ("Unrolled GAN (VEEGAN)", "25gaussians", 23.6, 0.16, None),
+    ("VEEGAN", "25gaussians", 24.6, 0.40, None),
+    ("GAN (PacGAN's run)", "25gaussians", 17.3, 0.948, 0.70),
+    ("PacGAN2", "25gaussians", 23.8, 0.913, 0.13),
+)
+
+
+# ------------------------------------------------------------------- Theorem 1 by quadrature
+def ring_family(radius: float, std: float = 0.1):
+    """The log-density of a ring of 8 Gaussians with the given radius and standard deviation."""
+    return data.make("8gaussians", radius=radius, std=std, dtype=torch.float64).log_prob
+
+
+def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160):
+    """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std)."""
+    log_p = ring_family(2.0, std)
+    c, rhs = [], []
+    for r in radii:
+        log_q = ring_family(float(r), std)
+        c.append(gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, extent, resolution))
+        rhs.append(-math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, extent, resolution))
+    return torch.stack(c), torch.stack(rhs)
+
+
+def theorem_figure(radii, c, rhs, std: float = 0.1):
+    """Left: D* for one generator ring. Right: C(G) against the ring's radius."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.6)
+    log_p, log_q = ring_family(2.0, std), ring_family(2.3, std)
+    dstar = gan.optimal_discriminator(log_p, log_q)
+    pts, _ = grid(RING_BOX, 200, dtype=torch.float64)
+    img = dstar(pts).reshape(200, 200)
+    im = ax1.imshow(img.numpy(), origin="lower", extent=RING_BOX, cmap="RdBu", vmin=0, vmax=1)
+    fig.colorbar(im, ax=ax1, shrink=0.8, label="D*(x)")
+    t = torch.linspace(0, 2 * math.pi, 200)
+    for r, ls, name in ((2.0, "-", "data ring, r = 2"), (2.3, "--", "generator ring, r = 2.3")):
+        ax1.plot(r * t.cos(), r * t.sin(), color="k", lw=0.8, ls=ls, label=name)
+    ax1.legend(loc="upper left", fontsize=7, frameon=True)
+    ax1.grid(False)
+    viz.panel_title(ax1, "the optimal discriminator D*")
+    viz.curve(ax2, radii, c, role="q", label="C(G) = V(G, D*) by quadrature")
+    viz.curve(ax2, radii, rhs, role="p", ls="--", label="−log 4 + 2·JSD (chapter 1)")
+    ax2.axhline(-math.log(4), color="k", lw=0.8, ls=":")
+    ax2.text(radii[0], -math.log(4) + 0.03, "−log 4", fontsize=8)
+    ax2.axhline(0.0, color=viz.COLORS["grey"], lw=0.8, ls=":")
+    ax2.set_xlabel("radius r of the generator's ring")
+    ax2.set_ylabel("nats")
+    ax2.legend(loc="center right", fontsize=8)
+    viz.panel_title(ax2, "C(G) is flat at 0 until the rings overlap")
+    return fig
+
+
+# ------------------------------------------------------------------------- saturation
+def shift_gradients(shifts, n: int = 20_000, seed: int = 0):
+    """Generator gradient d loss / d μ for p_data = N(0, 1), p_g = N(μ, 1), D = D* held fixed.
+
+    Returns ``(saturating, non_saturating)``, each ``(len(shifts),)``: Monte Carlo averages over
+    ``n`` noise draws of the pathwise gradient through x = μ + z.
+    """
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, generator=g, dtype=torch.float64)
+    out = {"saturating": [], "non-saturating": []}
+    for mu in shifts:
+        def logit(x, mu=float(mu)):  # log N(x; 0, 1) − log N(x; μ, 1)
+            return -0.5 * x**2 + 0.5 * (x - mu) ** 2
+        for kind in out:
+            m = torch.tensor(float(mu), dtype=torch.float64, requires_grad=True)
+            loss = gan.generator_loss(logit(m + z), kind)
+            (grad,) = torch.autograd.grad(loss, m)
+            out[kind].append(grad)
+    return torch.stack(out["saturating"]), torch.stack(out["non-saturating"])
+
+
+def saturation_figure(shifts, sat, ns):
+    """Left: the two losses' derivatives in the logit against D(G(z)). Right: ``shift_gradients``."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.3)
+    a = torch.linspace(-8, 8, 401, dtype=torch.float64)
+    d = torch.sigmoid(a)
+    viz.curve(ax1, d, gan.logit_gradient(a, "saturating").abs(), role="q",
+              label="saturating: |∂ log(1−σ(a))/∂a| = D")
+    viz.curve(ax1, d, gan.logit_gradient(a, "non-saturating").abs(), role="p",
+              label="non-saturating: |∂ log σ(a)/∂a| = 1 − D")
+    ax1.set_xlabel("D(G(z)) = σ(a)")
+    ax1.set_ylabel("gradient magnitude through the logit")
+    ax1.legend(loc="center", fontsize=8)
+    viz.panel_title(ax1, "what reaches the generator, per sample")
+    viz.curve(ax2, shifts, sat.abs(), role="q", label="saturating")
+    viz.curve(ax2, shifts, ns.abs(), role="p", label="non-saturating")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("shift μ of p_g = N(μ, 1) from p_data = N(0, 1)")
+    ax2.set_ylabel("|∂ loss / ∂μ| with D = D*")
+    ax2.legend(loc="lower left", fontsize=8)
+    viz.panel_title(ax2, "far from the data, only one loss still pulls")
+    return fig
+
+
+# ---------------------------------------------------------------------------- training
+def _surface(logits: torch.Tensor, kind: str) -> tuple[torch.Tensor, float, float, str]:
+    """What to paint under the samples: D = σ(a) for GANs, the critic scaled to [0, 1] for WGANs."""
+    if kind == "wgan-gp":
+        f = logits - logits.median()
+        s = f.abs().max().clamp(min=1e-12)
+        return 0.5 + 0.5 * f / s, 0.0, 1.0, "critic f (rescaled)"
+    return torch.sigmoid(logits), 0.0, 1.0, "D(x)"
+
+
+def _panel(ax, run: gan.GANRun, i: int, snap: int, title: str):
+    step, x, logits = run.snapshots[snap]
+    box = run.extents[i]
+    surf, lo, hi, _ = _surface(logits[i], run.losses[i])
+    ax.imshow(surf.numpy(), origin="lower", extent=box, cmap="RdBu", vmin=lo, vmax=hi, alpha=0.75,
+              interpolation="bilinear")
+    name = MODELS[i][1] if i < len(MODELS) else "8gaussians"
+    ds = data.make(name)
+    ax.scatter(ds.means[:, 0], ds.means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
+    viz.samples(ax, x[i], color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
+    ax.grid(False)
+    mc = metrics.mode_coverage(x[i], ds.means, ds.std)
+    viz.panel_title(ax, f"{title}, step {step}: {mc.modes_captured}/{mc.n_modes} modes, "
+                        f"{100 * mc.high_quality:.0f}% HQ")
+
+
+def snapshot_slider(run: gan.GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
+    """Model ``i``'s samples over its discriminator through training, with the D loss so far."""
+    snaps = list(range(0, len(run.snapshots), every))
+    if snaps[-1] != len(run.snapshots) - 1:
+        snaps.append(len(run.snapshots) - 1)
+    d_loss = run.d_loss[:, i]
+    kernel = torch.ones(25, dtype=d_loss.dtype) / 25
+    smooth = torch.nn.functional.conv1d(d_loss.view(1, 1, -1), kernel.view(1, 1, -1)).flatten()
+
+    def draw(fig, s):
+        ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+        _panel(ax1, run, i, s, MODELS[i][0])
+        step = run.snapshots[s][0]
+        ax2.plot(range(len(d_loss)), d_loss.numpy(), color=viz.COLORS["grey"], lw=0.5)
+        ax2.plot(range(12, 12 + len(smooth)), smooth.numpy(), color=viz.COLORS["q"], lw=1.5,
+                 label="discriminator loss (running mean)")
+        ax2.axhline(math.log(4), color="k", ls=":", lw=0.8)
+        ax2.text(len(d_loss) * 0.35, math.log(4) + 0.02, "log 4: the loss when D = ½ everywhere", fontsize=8)
+        ax2.axvline(step, color=viz.COLORS["p"], lw=1)
+        ax2.set_ylim(0.6, 1.6)
+        ax2.set_xlabel("generator step")
+        ax2.legend(loc="lower right", fontsize=8)
+        viz.panel_title(ax2, "−(minibatch value) for the discriminator")
+
+    steps = tuple(run.snapshots[k][0] for k in snaps)
+    return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+
+
+def loss_slider(run: gan.GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
+    """Slider over the ring models (loss type, and the slow discriminator) and training steps."""
+    snaps = list(range(0, len(run.snapshots), every))
+    if snaps[-1] != len(run.snapshots) - 1:
+        snaps.append(len(run.snapshots) - 1)
+    steps = tuple(run.snapshots[s][0] for s in snaps)
+
+    def draw(fig, model, step):
+        i = next(j for j in models if MODELS[j][0] == model)
+        ax = widgets.panels(fig, 1)
+        _panel(ax, run, i, snaps[steps.index(step)], model)
+
+    names = tuple(MODELS[j][0] for j in models)
+    return widgets.slider(draw, figsize=(5.0, 4.6),
+                          model=widgets.Param(names, "loss", fmt="{}", start=0),
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+
+
+def mode_shares(run: gan.GANRun, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(steps, shares)``: the fraction of model ``i``'s snapshot samples nearest each mode."""
+    ds = data.make(MODELS[i][1])
+    steps, shares = [], []
+    for step, x, _ in run.snapshots:
+        nearest = torch.cdist(x[i], ds.means.to(x)).argmin(1)
+        shares.append(torch.bincount(nearest, minlength=len(ds.means)).to(x.dtype) / len(x[i]))
+        steps.append(step)
+    return torch.tensor(steps), torch.stack(shares, 1)
+
+
+def oscillation_figure(run: gan.GANRun, pairs=((0, "non-saturating, D as fast as G"),
+                                               (3, "slow discriminator: collapse and hopping"))):
+    """Share of samples nearest each ring mode (rows) through training (columns), per model."""
+    fig, axes = viz.figure(len(pairs), width=4.6, height=2.9)
+    for ax, (i, title) in zip(axes, pairs):
+        steps, share = mode_shares(run, i)
+        ax.imshow(share.numpy(), aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
+                  extent=(steps[0] - 25, steps[-1] + 25, -0.5, share.shape[0] - 0.5), interpolation="nearest")
+        ax.set_yticks(range(share.shape[0]))
+        ax.set_xlabel("generator step")
+        ax.set_ylabel("mode k (angle 2πk/8)")
+        ax.grid(False)
+        viz.panel_title(ax, title)
+    return fig
+
+
+def grid_figure(run: gan.GANRun, models=(4, 5)):
+    """Final samples of the grid models over their (rescaled) discriminators."""
+    fig, axes = viz.figure(len(models), width=4.2, height=4.2)
+    for ax, i in zip(axes, models):
+        _panel(ax, run, i, len(run.snapshots) - 1, MODELS[i][0])
+    return fig

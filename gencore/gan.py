@@ -1,0 +1,617 @@
+r"""Chapter 4: generative adversarial networks and the Jensen--Shannon divergence.
+
+The mathematics of the chapter, in the order the book derives it: the value function
+:math:`V(G, D)` by quadrature, the optimal discriminator :math:`D^*` (Proposition 1), the
+virtual training criterion :math:`C(G) = -\log 4 + 2\,\mathrm{JSD}` (Theorem 1), the
+saturating and non-saturating generator losses and their gradients through the
+discriminator's logit, the WGAN-GP critic loss, and a small trainer that runs several GANs at
+once in one batched computation (``StackedMLP``: every weight carries a leading model axis).
+
+Densities are passed as log-density callables mapping ``(N, 2)`` points to ``(N,)``; a
+discriminator is a callable mapping ``(N, 2)`` points to probabilities ``(N,)`` in ``[0, 1]``.
+Symbols: ``a`` is the discriminator's logit, :math:`D = \sigma(a)`; ``p_data`` the data density,
+``p_g`` the generator's.
+
+Book: ``book/04_gan.ipynb``.
+
+References:
+    Goodfellow et al. (2014), Generative adversarial nets. NeurIPS.
+    Arjovsky, Chintala, Bottou (2017), Wasserstein GAN. ICML.
+    Gulrajani et al. (2017), Improved training of Wasserstein GANs. NeurIPS.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._checks import extent_box, one_of, positive, positive_int
+from .divergences import js_divergence
+from .quadrature import grid, grid_log_prob
+
+__all__ = [
+    "LOSSES",
+    "LogitDiscriminator",
+    "from_logit",
+    "OptimalDiscriminator",
+    "optimal_discriminator",
+    "value",
+    "jsd_on_grid",
+    "nonsaturating_criterion",
+    "discriminator_loss",
+    "generator_loss",
+    "logit_gradient",
+    "gradient_penalty",
+    "critic_loss",
+    "StackedMLP",
+    "GANRun",
+    "train_gans",
+]
+
+LogDensity = Callable[[torch.Tensor], torch.Tensor]
+LOSSES = ("non-saturating", "saturating", "wgan-gp")
+
+
+# ------------------------------------------------------------ Proposition 1, Theorem 1
+class LogitDiscriminator:
+    r"""A discriminator given by its logit :math:`a(x)`: calling it returns :math:`D(x) = \sigma(a(x))`.
+
+    :func:`value` reads ``.logit`` when it exists and takes :math:`\log D = \log\sigma(a)`,
+    :math:`\log(1 - D) = \log\sigma(-a)` directly, exact even where :math:`D` rounds to 0 or 1.
+
+    Args:
+        logit: maps ``(N, 2)`` points to ``(N,)`` logits.
+    """
+
+    def __init__(self, logit: Callable[[torch.Tensor], torch.Tensor]):
+        if not callable(logit):
+            raise ValueError("logit must be a callable mapping (N, 2) points to (N,) logits")
+        self._logit = logit
+
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
+        """The logit at ``x`` ``(N, 2)``, shape ``(N,)``."""
+        return self._logit(x)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logit(x))
+
+
+def from_logit(logit: Callable[[torch.Tensor], torch.Tensor]) -> LogitDiscriminator:
+    r"""The discriminator :math:`D = \sigma(a)` of a logit function ``a``; see :class:`LogitDiscriminator`."""
+    return LogitDiscriminator(logit)
+
+
+class OptimalDiscriminator(LogitDiscriminator):
+    r""":math:`D^*(x) = p_{\text{data}}(x) / (p_{\text{data}}(x) + p_g(x))`, computed from log-densities.
+
+    Its logit is :math:`a^*(x) = \log p_{\text{data}}(x) - \log p_g(x)`, so that :math:`D^* = \sigma(a^*)`
+    stays exact where one density underflows.
+
+    Book: ``eq-gan-dstar``.
+    """
+
+    def __init__(self, log_p_data: LogDensity, log_p_g: LogDensity):
+        if not callable(log_p_data):
+            raise ValueError("log_p_data must be a callable mapping (N, 2) points to (N,) log-densities")
+        if not callable(log_p_g):
+            raise ValueError("log_p_g must be a callable mapping (N, 2) points to (N,) log-densities")
+        self.log_p_data, self.log_p_g = log_p_data, log_p_g
+        super().__init__(lambda x: self.log_p_data(x) - self.log_p_g(x))
+
+
+def optimal_discriminator(log_p_data: LogDensity, log_p_g: LogDensity) -> OptimalDiscriminator:
+    r"""The optimal discriminator for a fixed generator (Proposition 1 of Goodfellow et al., 2014).
+
+    Args:
+        log_p_data: log-density of the data, ``(N, 2) -> (N,)``.
+        log_p_g: log-density of the generator's distribution, same signature.
+
+    Returns:
+        A callable ``D(x)`` with values in ``[0, 1]`` (and a ``.logit(x)`` method).
+
+    Book: ``eq-gan-dstar``.
+    """
+    return OptimalDiscriminator(log_p_data, log_p_g)
+
+
+def value(
+    D: Callable[[torch.Tensor], torch.Tensor],
+    log_p_data: LogDensity,
+    log_p_g: LogDensity,
+    extent: Sequence[float],
+    resolution: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    r"""The value function :math:`V(G, D) = \int p_{\text{data}} \log D + p_g \log(1 - D)\,dx` by quadrature.
+
+    Midpoint rule on a ``resolution x resolution`` grid over ``extent``; the densities are used
+    as they are (not renormalized on the box), so the box must hold nearly all of their mass.
+    Cells where a density underflows to 0 contribute 0, whatever ``D`` is there. If ``D`` has a
+    ``logit`` method (as :func:`optimal_discriminator`'s result does), the logarithms are taken
+    as ``logsigmoid(±logit)``, exact even where ``D`` rounds to 0 or 1.
+
+    Args:
+        D: the discriminator, ``(N, 2) -> (N,)`` probabilities in ``[0, 1]``.
+        log_p_data, log_p_g: log-densities, ``(N, 2) -> (N,)``.
+        extent: the box ``(xmin, xmax, ymin, ymax)``.
+        resolution: cells per side (``>= 2``).
+        dtype, device: of the grid (float64 by default).
+
+    Returns:
+        A scalar tensor of ``dtype``, in nats.
+
+    Book: ``eq-gan-value-integral``.
+    """
+    if not callable(D):
+        raise ValueError("D must be a callable mapping (N, 2) points to (N,) probabilities")
+    for name, f in (("log_p_data", log_p_data), ("log_p_g", log_p_g)):
+        if not callable(f):
+            raise ValueError(f"{name} must be a callable mapping (N, 2) points to (N,) log-densities")
+    extent_box("extent", extent)
+    positive_int("resolution", resolution, minimum=2)
+    points, lp, area = grid_log_prob(log_p_data, extent, resolution, dtype=dtype, device=device)
+    lq = grid_log_prob(log_p_g, extent, resolution, dtype=dtype, device=device)[1]
+    with torch.no_grad():
+        if hasattr(D, "logit"):
+            a = D.logit(points).to(dtype)
+            log_d, log_1md = F.logsigmoid(a), F.logsigmoid(-a)
+        else:
+            d = D(points).to(dtype)
+            if d.shape != lp.shape:
+                raise ValueError(f"D must map (N, 2) points to (N,) values; got shape {tuple(d.shape)}")
+            if bool(((d < 0) | (d > 1) | torch.isnan(d)).any()):
+                raise ValueError("D must return probabilities in [0, 1]")
+            log_d, log_1md = torch.log(d), torch.log1p(-d)
+    p, q = lp.to(dtype).exp(), lq.to(dtype).exp()
+    integrand = (torch.where(p > 0, p * log_d, torch.zeros_like(p))
+                 + torch.where(q > 0, q * log_1md, torch.zeros_like(q)))
+    return integrand.sum() * area
+
+
+def jsd_on_grid(
+    log_p: LogDensity,
+    log_q: LogDensity,
+    extent: Sequence[float],
+    resolution: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    r""":math:`\mathrm{JSD}(p, q)` in nats from the two densities' cell masses on a grid.
+
+    Each density's midpoint masses are renormalized to sum to one over the box and passed to
+    chapter 1's :func:`gencore.divergences.js_divergence`.
+
+    Args:
+        log_p, log_q: log-densities, ``(N, 2) -> (N,)``.
+        extent, resolution, dtype, device: the grid, as in :func:`value`.
+
+    Returns:
+        A scalar tensor of ``dtype`` between 0 and :math:`\log 2`.
+
+    Book: ``eq-gan-c-jsd``.
+    """
+    _, lp, _ = grid_log_prob(log_p, extent, resolution, dtype=dtype, device=device)
+    _, lq, _ = grid_log_prob(log_q, extent, resolution, dtype=dtype, device=device)
+    for name, lv in (("log_p", lp), ("log_q", lq)):
+        if not bool(torch.isfinite(torch.logsumexp(lv.to(dtype), 0))):
+            raise ValueError(f"{name} must give positive finite mass on the grid over extent={tuple(extent)}")
+    return js_divergence(torch.softmax(lp.to(dtype), 0), torch.softmax(lq.to(dtype), 0))
+
+
+def nonsaturating_criterion(
+    log_p_data: LogDensity,
+    log_p_g: LogDensity,
+    extent: Sequence[float],
+    resolution: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    r"""The non-saturating generator loss at the optimal discriminator, :math:`\mathbb{E}_{p_g}[-\log D^*(x)]`.
+
+    Midpoint rule as in :func:`value`. It equals
+    :math:`\mathrm{KL}(p_g\|p_{	ext{data}}) - \mathrm{KL}(p_g\|m) + \log 2`, with
+    :math:`m = 	frac12(p_{	ext{data}} + p_g)`.
+
+    Book: ``eq-gan-ns-kl``.
+    """
+    dstar = optimal_discriminator(log_p_data, log_p_g)
+    points, lq, area = grid_log_prob(log_p_g, extent, resolution, dtype=dtype, device=device)
+    with torch.no_grad():
+        log_d = F.logsigmoid(dstar.logit(points).to(dtype))
+    q = lq.to(dtype).exp()
+    return -torch.where(q > 0, q * log_d, torch.zeros_like(q)).sum() * area
+
+
+# ------------------------------------------------------------------------------ losses
+def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
+    r"""Minus the minibatch value: :math:`-\frac1m\sum_i [\log D(x_i) + \log(1 - D(G(z_i)))]`.
+
+    With :math:`D = \sigma(a)`: :math:`\log\sigma(a) = -\mathrm{softplus}(-a)` and
+    :math:`\log(1-\sigma(a)) = -\mathrm{softplus}(a)`, exact for any logit.
+
+    Args:
+        logit_real: ``(..., m)`` logits on data; logit_fake: ``(..., m')`` on generated points.
+
+    Returns:
+        ``(...)``: the loss, averaged over the last axis (one value per model).
+
+    Book: ``eq-gan-value``.
+    """
+    return F.softplus(-logit_real).mean(-1) + F.softplus(logit_fake).mean(-1)
+
+
+def generator_loss(logit_fake: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
+    r"""The generator's loss on the logits :math:`a = \text{logit}\,D(G(z))`, averaged over the last axis.
+
+    * ``"saturating"``: :math:`\frac1m\sum_i \log(1 - D(G(z_i))) = -\mathrm{softplus}(a)` (the minimax loss);
+    * ``"non-saturating"``: :math:`-\frac1m\sum_i \log D(G(z_i)) = \mathrm{softplus}(-a)`;
+    * ``"wgan-gp"``: :math:`-\frac1m\sum_i f(G(z_i))`, with ``logit_fake`` the critic's output ``f``.
+
+    Book: ``eq-gan-ns``.
+    """
+    one_of("kind", kind, LOSSES)
+    if kind == "saturating":
+        return -F.softplus(logit_fake).mean(-1)
+    if kind == "non-saturating":
+        return F.softplus(-logit_fake).mean(-1)
+    return -logit_fake.mean(-1)
+
+
+def logit_gradient(a: torch.Tensor, kind: str) -> torch.Tensor:
+    r"""Derivative of one sample's generator loss with respect to the logit ``a``.
+
+    Saturating: :math:`\partial_a \log(1 - \sigma(a)) = -\sigma(a)`, which vanishes as
+    :math:`D(G(z)) = \sigma(a) \to 0`. Non-saturating: :math:`\partial_a[-\log\sigma(a)] =
+    -(1 - \sigma(a))`, which tends to :math:`-1` there. Both are negative: descending either
+    loss raises the logit.
+
+    Args:
+        a: logits, any shape.
+        kind: ``"saturating"`` or ``"non-saturating"``.
+
+    Book: ``eq-gan-logit-grad``.
+    """
+    one_of("kind", kind, LOSSES[:2])
+    return -torch.sigmoid(a) if kind == "saturating" else -torch.sigmoid(-a)
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""WGAN-GP's penalty :math:`\mathbb{E}_{\hat x}[(\|\nabla_{\hat x} f(\hat x)\| - 1)^2]`.
+
+    :math:`\hat x = \epsilon x + (1-\epsilon)\tilde x` with :math:`\epsilon \sim U(0, 1)` per pair
+    of a real point :math:`x` and a generated one :math:`\tilde x`.
+
+    Args:
+        critic: maps ``(..., m, 2)`` points to ``(..., m)`` values, each output depending only
+            on its own point (true of an MLP applied row-wise).
+        real, fake: ``(..., m, 2)``.
+        generator: draws :math:`\epsilon`.
+
+    Returns:
+        ``(...)``: the penalty, averaged over the last sample axis (differentiable).
+
+    Book: ``eq-gan-wgan-gp``.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"fake must have real's shape {tuple(real.shape)}; got {tuple(fake.shape)}")
+    eps = torch.rand(real.shape[:-1] + (1,), generator=generator, dtype=real.dtype,
+                     device=generator.device if generator is not None else real.device).to(real)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.norm(dim=-1) - 1) ** 2).mean(-1)
+
+
+def critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor, penalty: torch.Tensor,
+                weight: float = 10.0) -> torch.Tensor:
+    r"""WGAN-GP critic loss :math:`\frac1m\sum f(\tilde x) - \frac1m\sum f(x) + \lambda\,\mathrm{GP}`.
+
+    Book: ``eq-gan-wgan-gp``.
+    """
+    positive("weight", weight, allow_zero=True)
+    if isinstance(weight, torch.Tensor):
+        weight = weight.to(penalty)
+    return f_fake.mean(-1) - f_real.mean(-1) + weight * penalty
+
+
+# ------------------------------------------------------------------ several GANs at once
+class StackedMLP(nn.Module):
+    r"""``n_models`` independent MLPs evaluated in one batched computation.
+
+    Layer :math:`l` of model :math:`m` computes :math:`h \mapsto \phi(h W^{(l)}_m + b^{(l)}_m)`;
+    the weights of all models are stacked as ``(M, d_in, d_out)`` and applied with one
+    ``baddbmm``, so training eight small GANs costs about as much as training one.
+
+    Args:
+        n_models: ``M``.
+        sizes: layer widths, e.g. ``(2, 128, 128, 1)``.
+        activation: ``"relu"``, ``"leaky_relu"`` (slope 0.2) or ``"tanh"``.
+        generator: draws the initial weights (PyTorch's ``nn.Linear`` scheme,
+            :math:`U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})`).
+
+    Shapes: ``forward`` maps ``(M, B, sizes[0])`` to ``(M, B, sizes[-1])``.
+    """
+
+    def __init__(self, n_models: int, sizes: Sequence[int], activation: str = "leaky_relu", *,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        positive_int("n_models", n_models)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list at least an input and an output width; got {tuple(sizes)}")
+        for s in sizes:
+            positive_int("sizes", s)
+        one_of("activation", activation, ("relu", "leaky_relu", "tanh"))
+        self.n_models, self.sizes, self.activation = n_models, tuple(sizes), activation
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1 / math.sqrt(d_in)
+            w = torch.rand(n_models, d_in, d_out, generator=generator) * 2 * bound - bound
+            b = torch.rand(n_models, 1, d_out, generator=generator) * 2 * bound - bound
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+
+    def _phi(self, h: torch.Tensor) -> torch.Tensor:
+        if self.activation == "relu":
+            return F.relu(h)
+        if self.activation == "leaky_relu":
+            return F.leaky_relu(h, 0.2)
+        return torch.tanh(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[0] != self.n_models or x.shape[2] != self.sizes[0]:
+            raise ValueError(f"x must have shape (M, B, d) = ({self.n_models}, B, {self.sizes[0]}); "
+                             f"got {tuple(x.shape)}")
+        h = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < last:
+                h = self._phi(h)
+        return h
+
+
+class _StackedAdam:
+    """Adam over parameters with a leading model axis; ``step(active)`` updates only the
+    models where ``active`` is true (their moments and step counts too)."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float], eps: float = 1e-8):
+        self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = torch.zeros(self.params[0].shape[0], dtype=self.params[0].dtype,
+                             device=self.params[0].device)
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor) -> None:
+        b1, b2 = self.betas
+        self.t += active.to(self.t)
+        c1 = 1 - b1 ** self.t.clamp(min=1)
+        c2 = 1 - b2 ** self.t.clamp(min=1)
+        for p, m, v in zip(self.params, self.m, self.v):
+            shape = (-1,) + (1,) * (p.ndim - 1)
+            on = active.view(shape)
+            g = p.grad if p.grad is not None else torch.zeros_like(p)
+            m.copy_(torch.where(on, b1 * m + (1 - b1) * g, m))
+            v.copy_(torch.where(on, b2 * v + (1 - b2) * g * g, v))
+            lr = self.lr.view(shape) if isinstance(self.lr, torch.Tensor) else self.lr
+            update = lr * (m / c1.view(shape)) / ((v / c2.view(shape)).sqrt() + self.eps)
+            p.sub_(torch.where(on, update, torch.zeros_like(update)))
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+@dataclass
+class GANRun:
+    """What :func:`train_gans` returns.
+
+    Attributes:
+        losses, ks: each model's generator loss (one of ``LOSSES``) and discriminator steps.
+        generator, discriminator: the trained :class:`StackedMLP` (model ``m`` is row ``m``).
+        latent_dim: dimension of the noise :math:`z \\sim \\mathcal N(0, I)`.
+        steps: generator steps taken.
+        snapshots: ``(step, samples (M, N, 2), logits (M, R, R))`` every ``snapshot_every``
+            generator steps (and at 0 and the end): generated points, and the discriminator's
+            logit (the critic's value for WGAN-GP) on the ``R x R`` grid over ``extent``.
+        d_loss, g_loss: ``(steps, M)`` losses at every generator step.
+        extents: each model's box ``(xmin, xmax, ymin, ymax)`` of its logit grid.
+        seconds: wall time of the loop.
+    """
+
+    losses: tuple[str, ...]
+    ks: tuple[int, ...]
+    generator: StackedMLP
+    discriminator: StackedMLP
+    latent_dim: int
+    steps: int
+    snapshots: list = field(default_factory=list)
+    d_loss: torch.Tensor | None = None
+    g_loss: torch.Tensor | None = None
+    extents: tuple = ()
+    seconds: float = 0.0
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` fresh samples from every model, shape ``(M, n, 2)``."""
+        positive_int("n", n)
+        p = self.generator.weights[0]
+        z = torch.randn(self.generator.n_models, n, self.latent_dim, generator=generator,
+                        dtype=p.dtype, device=generator.device if generator is not None else p.device)
+        return self.generator(z.to(p))
+
+
+def train_gans(
+    data: torch.distributions.Distribution,
+    losses: Sequence[str] = ("non-saturating",),
+    ks: int | Sequence[int] = 1,
+    *,
+    steps: int = 1000,
+    batch_size: int = 256,
+    latent_dim: int = 2,
+    g_hidden: Sequence[int] = (128, 128),
+    d_hidden: Sequence[int] = (128, 128),
+    activation: str = "leaky_relu",
+    lr_g: float | Sequence[float] = 1e-3,
+    lr_d: float | Sequence[float] = 1e-3,
+    betas: tuple[float, float] = (0.5, 0.9),
+    gp_weight: float | Sequence[float] = 0.1,
+    lr_decay: bool = False,
+    snapshot_every: int = 50,
+    snapshot_samples: int = 1000,
+    extent: Sequence = (-3.0, 3.0, -3.0, 3.0),
+    grid_resolution: int = 48,
+    seed: int = 0,
+    progress: bool = True,
+    desc: str = "GAN training",
+) -> GANRun:
+    r"""Algorithm 1 of Goodfellow et al. (2014) for ``len(losses)`` GANs at once.
+
+    Each iteration: ``k`` discriminator steps, each on a fresh minibatch of ``batch_size`` data
+    points and as many noise vectors :math:`z \sim p_z = \mathcal N(0, I)`, ascending the
+    minibatch value (descending :func:`discriminator_loss`; :func:`critic_loss` with
+    :func:`gradient_penalty` for ``"wgan-gp"``); then one generator step on fresh noise,
+    descending :func:`generator_loss` of the model's kind. All models share the minibatches
+    but have their own weights, initialized from ``seed``; the optimizer is Adam.
+
+    Args:
+        data: the data distribution (``sample(shape, generator=...)``), e.g. ``make("8gaussians")``,
+            or a list with one distribution per model.
+        losses: one entry per model, each one of ``LOSSES``.
+        ks: discriminator steps per generator step, one per model (or one for all).
+        steps: generator steps.
+        batch_size, latent_dim, g_hidden, d_hidden, activation: the models.
+        lr_g, lr_d, betas: Adam's settings for the two players.
+        gp_weight: :math:`\lambda` of the gradient penalty (``"wgan-gp"`` models only).
+            ``lr_g``, ``lr_d`` and ``gp_weight`` are numbers or one value per model.
+        lr_decay: decay both learning rates linearly to 0.1 % of their start over the run.
+        snapshot_every, snapshot_samples, extent, grid_resolution: what :class:`GANRun` keeps
+            (``extent`` is one box or one per model).
+        seed: seeds a private ``torch.Generator`` (weights, noise, minibatches), so two runs give
+            the same numbers.
+        progress: show the progress line of :mod:`gencore.train`.
+
+    Returns:
+        A :class:`GANRun`.
+
+    Book: ``eq-gan-value``, ``eq-gan-ns``.
+    """
+    import time
+
+    from .train import _Progress
+
+    losses = tuple(losses)
+    if not losses:
+        raise ValueError("losses must name at least one model's loss")
+    for kind in losses:
+        one_of("losses", kind, LOSSES)
+    n = len(losses)
+    ks = (ks,) * n if isinstance(ks, int) else tuple(ks)
+    if len(ks) != n:
+        raise ValueError(f"ks must have one entry per model ({n}); got {len(ks)}")
+    for k in ks:
+        positive_int("ks", k)
+    for name, v in (("steps", steps), ("batch_size", batch_size), ("latent_dim", latent_dim),
+                    ("snapshot_every", snapshot_every), ("snapshot_samples", snapshot_samples)):
+        positive_int(name, v)
+    positive_int("grid_resolution", grid_resolution, minimum=2)
+    per_model = {}
+    for name, v in (("lr_g", lr_g), ("lr_d", lr_d), ("gp_weight", gp_weight)):
+        t = torch.as_tensor(v, dtype=torch.float64).flatten()
+        if t.numel() not in (1, n):
+            raise ValueError(f"{name} must be a number or one value per model ({n}); got {t.numel()} values")
+        positive(name, t, allow_zero=name == "gp_weight")
+        per_model[name] = t.expand(n).clone()
+    boxes = [extent_box("extent", e) for e in extent] if isinstance(extent[0], (list, tuple)) \
+        else [extent_box("extent", extent)] * n
+    if len(boxes) != n:
+        raise ValueError(f"extent must be one box or one box per model ({n}); got {len(boxes)}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+
+    gen = torch.Generator().manual_seed(seed)
+    G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen)
+    D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen)
+    datasets = list(data) if isinstance(data, (list, tuple)) else [data] * n
+    if len(datasets) != n:
+        raise ValueError(f"data must be one distribution or one per model ({n}); got {len(datasets)}")
+    x_probe = datasets[0].sample((1,))
+    dtype, device = x_probe.dtype, x_probe.device
+    G.to(device=device, dtype=dtype)
+    D.to(device=device, dtype=dtype)
+    lr_g, lr_d, gp_weight = (per_model[k].to(device=device, dtype=dtype) for k in ("lr_g", "lr_d", "gp_weight"))
+    opt_g = _StackedAdam(G.parameters(), lr_g, betas)
+    opt_d = _StackedAdam(D.parameters(), lr_d, betas)
+    kind_w = torch.tensor([[k == name for name in LOSSES] for k in losses], dtype=dtype, device=device)
+    k_t = torch.tensor(ks, device=device)
+    wgan = "wgan-gp" in losses
+    points = torch.stack([grid(b, grid_resolution, dtype=dtype, device=device)[0] for b in boxes])
+
+    def noise(m: int) -> torch.Tensor:
+        return torch.randn(n, m, latent_dim, generator=gen, dtype=dtype).to(device)
+
+    unique = list(dict.fromkeys(map(id, datasets)))
+    by_id = {id(d): d for d in datasets}
+    rows = torch.tensor([unique.index(id(d)) for d in datasets], device=device)
+
+    def sample_real() -> torch.Tensor:  # (M, B, 2); models sharing a dataset share the batch
+        batches = [by_id[u].sample((batch_size,), generator=gen) for u in unique]
+        return torch.stack(batches).to(device=device, dtype=dtype)[rows]
+
+    def critic(x):
+        return D(x).squeeze(-1)
+
+    z_fixed = noise(snapshot_samples)
+    run = GANRun(losses, ks, G, D, latent_dim, steps, extents=tuple(boxes))
+
+    def snapshot(step):
+        with torch.no_grad():
+            logits = critic(points).reshape(n, grid_resolution, grid_resolution)
+            run.snapshots.append((step, G(z_fixed).cpu(), logits.cpu()))
+
+    d_hist, g_hist = [], []
+    bar = _Progress(steps, desc, progress)
+    t0 = time.perf_counter()
+    snapshot(0)
+    for step in range(1, steps + 1):
+        for j in range(max(ks)):
+            active = k_t > j
+            real = sample_real()
+            with torch.no_grad():
+                fake = G(noise(batch_size))
+            a_real, a_fake = critic(real), critic(fake)
+            gan_part = discriminator_loss(a_real, a_fake)
+            loss_d = gan_part * (1 - kind_w[:, 2])
+            if wgan:
+                gp = gradient_penalty(critic, real, fake, gen)
+                loss_d = loss_d + critic_loss(a_real, a_fake, gp, gp_weight) * kind_w[:, 2]
+            opt_d.zero_grad()
+            (loss_d * active).sum().backward()
+            opt_d.step(active)
+        a_fake = critic(G(noise(batch_size)))
+        per_kind = torch.stack([generator_loss(a_fake, kind) for kind in LOSSES], -1)  # (M, 3)
+        loss_g = (per_kind * kind_w).sum(-1)
+        opt_g.zero_grad()
+        loss_g.sum().backward()
+        opt_g.step(torch.ones(n, dtype=torch.bool, device=device))
+        if lr_decay:
+            opt_g.lr = lr_g * (1 - step / steps * (1 - 1e-3))
+            opt_d.lr = lr_d * (1 - step / steps * (1 - 1e-3))
+        d_hist.append(loss_d.detach())
+        g_hist.append(loss_g.detach())
+        if step % snapshot_every == 0 or step == steps:
+            snapshot(step)
+        bar.update(step, f"D loss={loss_d[0].item():.3f}", final=step == steps)
+    run.seconds = time.perf_counter() - t0
+    run.d_loss, run.g_loss = torch.stack(d_hist).cpu(), torch.stack(g_hist).cpu()
+    D.zero_grad(set_to_none=True)
+    G.zero_grad(set_to_none=True)
+    return run

@@ -1,0 +1,287 @@
+"""Chapter 4's identities and models, asserted numerically (float64 unless a test says otherwise)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from gencore import data, gan, metrics
+from gencore.check import check_ns_generator_loss
+from gencore.demos import gan as demo
+
+F64 = torch.float64
+BOX = (-4.0, 4.0, -4.0, 4.0)
+
+
+def gaussian(mean, std):
+    dist = torch.distributions.Independent(
+        torch.distributions.Normal(torch.tensor(mean, dtype=F64), torch.tensor([std, std], dtype=F64)), 1)
+    return dist.log_prob
+
+
+# ------------------------------------------------------------------ Proposition 1, Theorem 1
+@pytest.mark.parametrize("r", [1.0, 1.8, 2.0, 2.1, 2.3, 3.0])
+def test_theorem_1_on_a_grid_to_1e4(r):
+    log_p, log_q = demo.ring_family(2.0), demo.ring_family(r)
+    c = gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, BOX, 400)
+    rhs = -math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, BOX, 400)
+    assert c.dtype == F64
+    assert abs(c.item() - rhs.item()) < 1e-4
+
+
+def test_theorem_1_for_a_gaussian_generator_and_the_real_ring():
+    ring = data.make("8gaussians", dtype=F64)  # std 0.02: the chapter's data, needs a fine grid
+    log_q = gaussian([0.3, 0.0], 0.8)
+    box = (-4.5, 4.5, -4.5, 4.5)
+    c = gan.value(gan.optimal_discriminator(ring.log_prob, log_q), ring.log_prob, log_q, box, 1500)
+    rhs = -math.log(4) + 2 * gan.jsd_on_grid(ring.log_prob, log_q, box, 1500)
+    assert abs(c.item() - rhs.item()) < 1e-4
+
+
+def test_minimum_is_minus_log_4_at_p_g_equal_p_data():
+    log_p = demo.ring_family(2.0)
+    dstar = gan.optimal_discriminator(log_p, log_p)
+    pts = torch.randn(100, 2, dtype=F64)
+    assert torch.allclose(dstar(pts), torch.full((100,), 0.5, dtype=F64))
+    assert gan.value(dstar, log_p, log_p, BOX, 400).item() == pytest.approx(-math.log(4), abs=1e-8)
+    assert gan.jsd_on_grid(log_p, log_p, BOX, 400).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_disjoint_rings_give_c_near_zero():
+    c, rhs = demo.radius_sweep([1.0, 3.0])
+    assert (c.abs() < 1e-3).all() and (rhs.abs() < 1e-3).all()
+
+
+def test_proposition_1_dstar_beats_perturbed_discriminators():
+    log_p, log_q = demo.ring_family(2.0), demo.ring_family(2.3)
+    dstar = gan.optimal_discriminator(log_p, log_q)
+    best = gan.value(dstar, log_p, log_q, BOX, 400).item()
+    values = [gan.value(gan.from_logit(lambda x, c=c: dstar.logit(x) + c), log_p, log_q, BOX, 400).item()
+              for c in (-1.0, -0.2, 0.2, 1.0)]
+    values.append(gan.value(gan.from_logit(lambda x: dstar.logit(x) + 0.3 * x[:, 0]), log_p, log_q, BOX, 400).item())
+    assert all(math.isfinite(v) and v < best - 1e-3 for v in values), (best, values)
+    half = lambda x: torch.full(x.shape[:1], 0.5, dtype=x.dtype)  # noqa: E731
+    assert gan.value(half, log_p, log_q, BOX, 300).item() == pytest.approx(-math.log(4), abs=1e-8)
+
+
+def test_pointwise_maximizer_of_a_log_y_plus_b_log_1_minus_y():
+    y = torch.linspace(1e-4, 1 - 1e-4, 200_001, dtype=F64)
+    for a, b in ((1.0, 1.0), (0.3, 2.0), (5.0, 0.1)):
+        f = a * torch.log(y) + b * torch.log1p(-y)
+        assert y[f.argmax()].item() == pytest.approx(a / (a + b), abs=1e-4)
+
+
+def test_value_uses_logit_when_available_and_matches_plain_callable():
+    log_p, log_q = gaussian([0.0, 0.0], 1.0), gaussian([0.5, 0.0], 1.2)  # D* never rounds to 0 or 1
+    dstar = gan.optimal_discriminator(log_p, log_q)
+    plain = lambda x: dstar(x)  # noqa: E731
+    assert gan.value(plain, log_p, log_q, BOX, 300).item() == pytest.approx(
+        gan.value(dstar, log_p, log_q, BOX, 300).item(), abs=1e-10)
+
+
+def test_nonsaturating_criterion_is_reverse_kl_minus_kl_to_mixture():
+    log_p, log_q = demo.ring_family(2.0), demo.ring_family(2.3)
+    log_m = lambda x: torch.logaddexp(log_p(x), log_q(x)) - math.log(2)  # noqa: E731
+    ns = gan.nonsaturating_criterion(log_p, log_q, BOX, 400)
+    rhs = metrics.kl_on_grid(log_q, log_p, BOX, 400) - metrics.kl_on_grid(log_q, log_m, BOX, 400) + math.log(2)
+    assert abs(ns.item() - rhs.item()) < 1e-4
+
+
+# -------------------------------------------------------------------------------- losses
+def test_discriminator_loss_is_minus_minibatch_value():
+    torch.manual_seed(0)
+    ar, af = torch.randn(3, 50, dtype=F64), torch.randn(3, 40, dtype=F64)
+    direct = -(torch.log(torch.sigmoid(ar)).mean(-1) + torch.log(1 - torch.sigmoid(af)).mean(-1))
+    assert torch.allclose(gan.discriminator_loss(ar, af), direct, atol=1e-12)
+
+
+def test_generator_losses_and_logit_gradients_match_autograd():
+    a = torch.linspace(-10, 10, 101, dtype=F64, requires_grad=True)
+    sat = gan.generator_loss(a, "saturating") * len(a)
+    ns = gan.generator_loss(a, "non-saturating") * len(a)
+    assert torch.allclose(sat, torch.log1p(-torch.sigmoid(a)).sum(), atol=1e-9)
+    assert torch.allclose(ns, -torch.log(torch.sigmoid(a)).sum(), atol=1e-9)
+    (g_sat,) = torch.autograd.grad(sat, a)
+    (g_ns,) = torch.autograd.grad(ns, a)
+    assert torch.allclose(g_sat, gan.logit_gradient(a.detach(), "saturating"), atol=1e-12)
+    assert torch.allclose(g_ns, gan.logit_gradient(a.detach(), "non-saturating"), atol=1e-12)
+    far = torch.tensor([-20.0], dtype=F64)  # D(G(z)) = σ(-20) ≈ 2e-9: the generator is rejected
+    assert gan.logit_gradient(far, "saturating").abs().item() < 1e-8
+    assert gan.logit_gradient(far, "non-saturating").item() == pytest.approx(-1.0, abs=1e-8)
+
+
+def test_losses_keep_dtype_and_are_finite_for_huge_logits():
+    for dtype in (torch.float32, F64):
+        a = torch.tensor([-500.0, 0.0, 500.0], dtype=dtype)
+        for kind in gan.LOSSES:
+            out = gan.generator_loss(a, kind)
+            assert out.dtype == dtype and torch.isfinite(out)
+        assert gan.discriminator_loss(a, a).dtype == dtype
+        assert gan.logit_gradient(a, "saturating").dtype == dtype
+
+
+def test_shift_gradients_vanish_for_saturating_and_grow_for_non_saturating():
+    shifts = torch.tensor([0.5, 2.0, 4.0, 8.0], dtype=F64)
+    sat, ns = demo.shift_gradients(shifts)
+    assert (sat > 0).all() and (ns > 0).all()  # both push μ back towards the data at 0 (descent)
+    # with a = −μx + μ²/2: the saturating gradient is μ E[σ(a)] ≈ μ Φ(−μ/2) → 0, the
+    # non-saturating one μ E[1 − σ(a)] → μ
+    assert sat[-1].item() < 1e-3
+    assert ns[-1].item() == pytest.approx(8.0, rel=0.01)
+    assert sat[0].item() == pytest.approx(ns[0].item(), rel=0.2)  # near the data they agree
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    w = torch.tensor([[3.0, 4.0]], dtype=F64)  # ‖w‖ = 5, so (‖∇f‖ − 1)² = 16 everywhere
+    critic = lambda x: (x * w).sum(-1)  # noqa: E731
+    real, fake = torch.randn(2, 7, 2, dtype=F64), torch.randn(2, 7, 2, dtype=F64)
+    gp = gan.gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0))
+    assert gp.shape == (2,) and torch.allclose(gp, torch.full((2,), 16.0, dtype=F64))
+    loss = gan.critic_loss(critic(real), critic(fake), gp, 0.1)
+    assert torch.allclose(loss, critic(fake).mean(-1) - critic(real).mean(-1) + 1.6)
+
+
+# -------------------------------------------------------------------- batched models
+def test_stacked_mlp_models_are_independent_and_keep_dtype():
+    net = gan.StackedMLP(3, (2, 5, 1), generator=torch.Generator().manual_seed(0)).to(F64)
+    x = torch.randn(3, 4, 2, dtype=F64)
+    out = net(x)
+    assert out.shape == (3, 4, 1) and out.dtype == F64
+    for m in range(3):
+        h = F.leaky_relu(x[m] @ net.weights[0][m] + net.biases[0][m], 0.2)
+        assert torch.allclose(out[m], h @ net.weights[1][m] + net.biases[1][m])
+    out[0].sum().backward()
+    assert net.weights[0].grad[1:].abs().max() == 0
+
+
+def test_stacked_adam_matches_torch_adam_and_masks_models():
+    torch.manual_seed(0)
+    p = torch.randn(2, 3, dtype=F64, requires_grad=True)
+    q = p.detach().clone().requires_grad_(True)
+    ours = gan._StackedAdam([p], torch.tensor([0.1, 0.1], dtype=F64), (0.5, 0.9))
+    ref = torch.optim.Adam([q], lr=0.1, betas=(0.5, 0.9))
+    for _ in range(5):
+        for t, opt in ((p, ours), (q, ref)):
+            t.grad = None
+            (t**3).sum().backward()
+        ours.step(torch.tensor([True, True]))
+        ref.step()
+    assert torch.allclose(p, q, atol=1e-12)
+    before = p.detach().clone()
+    (p**3).sum().backward()
+    ours.step(torch.tensor([False, True]))
+    assert torch.equal(p[0], before[0]) and not torch.equal(p[1], before[1])
+
+
+def test_train_gans_is_deterministic_and_records_snapshots():
+    ring = data.make("8gaussians")
+    kw = dict(steps=6, batch_size=32, g_hidden=(8,), d_hidden=(8,), snapshot_every=3,
+              snapshot_samples=10, grid_resolution=4, progress=False)
+    a = gan.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), **kw)
+    b = gan.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), **kw)
+    assert [s[0] for s in a.snapshots] == [0, 3, 6]
+    assert torch.equal(a.snapshots[-1][1], b.snapshots[-1][1])
+    assert a.snapshots[-1][1].shape == (2, 10, 2) and a.snapshots[-1][2].shape == (2, 4, 4)
+    assert a.d_loss.shape == (6, 2) and a.sample(5).shape == (2, 5, 2)
+
+
+def test_train_gans_float64_data_gives_float64_models():
+    ring = data.make("8gaussians", dtype=F64)
+    run = gan.train_gans(ring, steps=2, batch_size=8, g_hidden=(4,), d_hidden=(4,), progress=False,
+                         snapshot_samples=3, grid_resolution=2)
+    assert run.sample(3).dtype == F64
+
+
+# ------------------------------------------------------------------------- bad arguments
+@pytest.mark.parametrize("call,name", [
+    (lambda: gan.value(0.5, demo.ring_family(2.0), demo.ring_family(2.0), BOX, 10), "D"),
+    (lambda: gan.value(lambda x: x[:, 0], "p", demo.ring_family(2.0), BOX, 10), "log_p_data"),
+    (lambda: gan.value(lambda x: x[:, 0] * 0 + 2, demo.ring_family(2.0), demo.ring_family(2.0), BOX, 10), "D"),
+    (lambda: gan.value(lambda x: x[:, 0] * 0 + 0.5, demo.ring_family(2.0), demo.ring_family(2.0), (1, 0, 0, 1), 10), "extent"),
+    (lambda: gan.value(lambda x: x[:, 0] * 0 + 0.5, demo.ring_family(2.0), demo.ring_family(2.0), BOX, 1), "resolution"),
+    (lambda: gan.optimal_discriminator(None, demo.ring_family(2.0)), "log_p_data"),
+    (lambda: gan.from_logit(1.0), "logit"),
+    (lambda: gan.optimal_discriminator(demo.ring_family(2.0), 3), "log_p_g"),
+    (lambda: gan.generator_loss(torch.zeros(3), "minimax"), "kind"),
+    (lambda: gan.logit_gradient(torch.zeros(3), "wgan-gp"), "kind"),
+    (lambda: gan.train_gans(data.make("8gaussians"), ("gan",)), "losses"),
+    (lambda: gan.train_gans(data.make("8gaussians"), ("wgan-gp",), (1, 2)), "ks"),
+    (lambda: gan.train_gans(data.make("8gaussians"), lr_g=-1.0), "lr_g"),
+    (lambda: gan.train_gans(data.make("8gaussians"), lr_d=(1e-3, 1e-3)), "lr_d"),
+    (lambda: gan.train_gans(data.make("8gaussians"), steps=0), "steps"),
+    (lambda: gan.StackedMLP(2, (2, 4, 1))(torch.zeros(3, 5, 2)), "x"),
+    (lambda: gan.StackedMLP(2, (2,)), "sizes"),
+    (lambda: gan.gradient_penalty(lambda x: x.sum(-1), torch.zeros(1, 3, 2), torch.zeros(1, 4, 2)), "fake"),
+])
+def test_bad_arguments_raise_value_error_naming_them(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# ------------------------------------------------------------------------ exercise checker
+def test_check_ns_generator_loss_reference_passes():
+    verdict = check_ns_generator_loss(lambda a: F.softplus(-a).mean())
+    assert verdict and str(verdict).startswith("Correct")
+
+
+def test_check_ns_generator_loss_catches_typical_mistakes():
+    cases = {
+        "saturating": lambda a: -F.softplus(a).mean(),
+        "sign": lambda a: -F.softplus(-a).mean(),
+        "summed": lambda a: F.softplus(-a).sum(),
+        "discriminator's loss on fakes": lambda a: F.softplus(a).mean(),
+        "underflows": lambda a: -torch.log(torch.sigmoid(a)).mean(),
+        "shape": lambda a: F.softplus(-a),
+        "float32": lambda a: F.softplus(-a).mean().double(),
+        "raised": lambda a: 1 / 0,
+    }
+    for hint, fn in cases.items():
+        verdict = check_ns_generator_loss(fn)
+        assert not verdict, hint
+        assert hint in verdict.message, (hint, verdict.message)
+
+
+# ------------------------------------------------------------------ the chapter's models
+@pytest.fixture(scope="module")
+def chapter_run():
+    return demo.train_chapter_gans(progress=False)
+
+
+@pytest.mark.slow
+def test_chapter_gans_match_the_text(chapter_run):
+    rows = {(r["dataset"], r["model"]): r for r in demo.coverage_rows(chapter_run)}
+    ring_ns = rows[("8gaussians", "non-saturating")]
+    assert ring_ns["modes"] == 8 and ring_ns["high_quality"] > 0.3
+    assert rows[("8gaussians", "real data")]["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)
+    assert rows[("8gaussians", "WGAN-GP")]["modes"] == 8
+    assert rows[("8gaussians", "saturating")]["modes"] >= 7
+    slow = rows[("8gaussians", "non-saturating, slow D")]
+    assert slow["modes"] <= 2 and slow["reverse_kl"] > 1.0
+    assert rows[("25gaussians", "non-saturating")]["modes"] >= 20
+    # numbers the chapter prints: the balanced GAN spreads, the slow-D GAN collapses and circles
+    assert ring_ns["reverse_kl"] < 0.1
+    wgan, sat = rows[("8gaussians", "WGAN-GP")], rows[("8gaussians", "saturating")]
+    assert wgan["reverse_kl"] < min(ring_ns["reverse_kl"], sat["reverse_kl"])
+    assert wgan["high_quality"] < ring_ns["high_quality"]
+    assert abs(sat["high_quality"] - ring_ns["high_quality"]) < 0.1
+    assert slow["high_quality"] < 0.01 and slow["reverse_kl"] > 1.5
+    grid_ns, grid_w = rows[("25gaussians", "non-saturating")], rows[("25gaussians", "WGAN-GP")]
+    assert grid_w["modes"] < grid_ns["modes"] and grid_ns["high_quality"] < 0.3
+    steps, share = demo.mode_shares(chapter_run, 0)
+    assert share[:, steps >= 300].min() > 0.03
+    steps, share = demo.mode_shares(chapter_run, 3)
+    assert len(set(share.argmax(0).tolist())) >= 5  # the collapsed generator hops between modes
+    assert share.max(0).values.median() > 0.6
+    radius = torch.stack([x[3].norm(dim=1).median() for step, x, _ in chapter_run.snapshots if step >= 600])
+    assert radius.min() > 3.0
+
+
+@pytest.mark.slow
+def test_chapter_sliders_render(chapter_run):
+    demo.snapshot_slider(chapter_run).render((0,))
+    demo.loss_slider(chapter_run).render((3, 2))
+    table = demo.coverage_table(demo.coverage_rows(chapter_run)).splitlines()
+    assert len(table) == 9 and "non-saturating, slow D" in table[5]
+    assert "PacGAN2" in demo.published_table()
