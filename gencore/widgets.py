@@ -46,7 +46,9 @@ def panels(fig, ncols: int = 1, nrows: int = 1, **kw):
     """
     if getattr(fig, "_gencore_panels", None) is not None:
         for ax in fig.axes:
-            for group in (ax.lines, ax.collections, ax.patches, ax.texts, ax.images):
+            for container in list(ax.containers):  # bar/errorbar/stem groups (legend handles)
+                container.remove()
+            for group in (ax.lines, ax.collections, ax.patches, ax.texts, ax.images, ax.child_axes):
                 for artist in list(group):
                     artist.remove()
             if ax.legend_ is not None:
@@ -138,7 +140,11 @@ class SliderDemo:
 
     # ---- drawing -------------------------------------------------------------------------
     def values_at(self, index: Sequence[int]) -> dict[str, Any]:
-        return {name: p.values[i] for (name, p), i in zip(self.params.items(), index)}
+        """The slider values at ``index``, one value index per slider."""
+        sizes = [len(p.values) for p in self.params.values()]
+        if len(index) != len(sizes) or not all(0 <= int(i) < n for i, n in zip(index, sizes)):
+            raise ValueError(f"index must hold one value index per slider, within {sizes}; got {tuple(index)}")
+        return {name: p.values[int(i)] for (name, p), i in zip(self.params.items(), index)}
 
     def render(self, index: Sequence[int]) -> bytes:
         """Draw the frame at ``index`` (one value index per slider) and return it as PNG bytes."""

@@ -59,6 +59,8 @@ def test_bad_arguments_are_named():
         widgets.slider(lambda fig: None)
     with pytest.raises(ValueError, match="max_frames"):
         widgets.slider(lambda fig, a, b: None, a=range(20), b=range(20))
+    with pytest.raises(ValueError, match="index"):
+        make_demo().render((3, 0))
     with pytest.raises(ValueError, match="start"):
         widgets.slider(lambda fig, a: None, a=widgets.Param((1, 2), "a", start=5))
 
@@ -69,6 +71,8 @@ def test_reused_panels_give_the_same_frames_as_fresh_ones():
         ax1, ax2 = widgets.panels(fig, 2)
         ax1.plot([0, 1, 2], [0, scale, 4 * scale])  # autoscaled: must not remember old limits
         ax2.plot([1, 10, 100], [1, scale, 2])
+        ax2.bar([1, 2], [scale, 1], label="bars")
+        ax2.legend()
         ax2.set_xscale("log" if log else "linear")
         ax2.set_title(f"scale {scale}")
 
