@@ -299,12 +299,13 @@ def test_vi_reproduces_the_shape_of_the_paper_figure(vi):
     for name in demo.TARGETS:
         for hot in (False, True):
             k2, k8, k32 = (kl[run.index(name, K, hot)].item() for K in (2, 8, 32))
-            assert 0.35 < k2 < 1.25 and k8 < k2 and k32 < 0.6 * k2, (name, hot, k2, k8, k32)
+            assert 0.4 < k2 < 1.15 and k8 < k2 and k32 < 0.6 * k2, (name, hot, k2, k8, k32)
         assert kl[run.index(name, 32, True)] < 0.5
     for name in ("u1", "u2"):
         assert kl[run.index(name, 32, True)] < 0.1
     for name in ("u3", "u4"):
-        assert 0.25 < kl[run.index(name, 32, True)] < 0.5
+        assert 0.3 < kl[run.index(name, 32, True)] < 0.45  # "about 0.35-0.4 nats away"
+    assert kl[run.index("u4", 32, True)] > kl[run.index("u4", 8, True)] - 0.03  # "no better than K = 8 on U4"
 
 
 @pytest.mark.slow
@@ -324,6 +325,7 @@ def test_plain_bound_stays_on_one_lobe_and_annealing_finds_both(vi):
     assert kl[plain_standard] < 0.1 and kl[hot_standard] < 0.1  # the symmetric start does not collapse
     assert len(plain_off) == 3 and all(abs(kl[b] - math.log(2)) < 0.04 for b in plain_off)
     assert len(hot_off) == 3 and all(kl[b] < 0.35 for b in hot_off)
+    assert sum(kl[b] < 0.15 for b in hot_off) >= 2  # "fully in two of the three runs"
     assert "0.7" in demo.lobe_report(run, kl)
 
 
@@ -342,8 +344,10 @@ def test_radial_stacks_trail_planar_ones(vi):
                            layer="radial", seed=0, progress=False)
     _, kl_radial = demo.vi_table(radial)
     for name in demo.TARGETS:
-        assert kl_radial[radial.index(name, 32)] > kl[run.index(name, 32, True)]
+        assert kl_radial[radial.index(name, 32)] > kl[run.index(name, 32, True)] + 0.1
         assert kl_radial[radial.index(name, 32)] < kl_radial[radial.index(name, 8)]
+    best = min(demo.TARGETS, key=lambda name: kl_radial[radial.index(name, 32)].item())
+    assert best == "u1"  # "the ring of U1 suits them best"
 
 
 @pytest.mark.slow

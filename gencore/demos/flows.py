@@ -269,7 +269,7 @@ def vi_figure(run: VIRun, kl: torch.Tensor, depths=(2, 8, 32), resolution: int =
             axes[i, j + 1].imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
             axes[i, j + 1].grid(False)
             axes[i, j + 1].set_title(f"KL = {kl[b]:.2f}", fontsize=8, loc="left")
-    for j, title in enumerate(["target e^{-U}/Z"] + [f"K = {K}" for K in depths]):
+    for j, title in enumerate(["target p = exp(−U)/Z"] + [f"K = {K}" for K in depths]):
         axes[0, j].set_title(title if j == 0 else f"{title}, KL = {kl[run.index(TARGETS[0], depths[j - 1], True)]:.2f}",
                              fontsize=9, loc="left")
     for ax in axes.flat:
@@ -455,8 +455,9 @@ def coupling_report(run: DensityRun, extent=(-3.5, 3.5, -2.5, 2.5), resolution: 
     return CouplingResult(H, CE, mean, se, text)
 
 
-def coupling_figure(run: DensityRun, extent=(-3.5, 3.5, -2.5, 2.5), resolution: int = 140):
-    """Data, model density, model samples, and the test NLL over training."""
+def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5, 3.5, -2.5, 2.5),
+                    resolution: int = 140):
+    """Data, model density, model samples, and the test NLL over training (with the data entropy)."""
     fig, axes = viz.figure(4, width=3.1, height=2.6)
     viz.samples(axes[0], run.x_test[:3000], color=viz.COLORS["p"], size=2, extent=extent)
     viz.panel_title(axes[0], "test data")
@@ -465,7 +466,10 @@ def coupling_figure(run: DensityRun, extent=(-3.5, 3.5, -2.5, 2.5), resolution: 
     viz.samples(axes[2], run.flow.sample(3000), color=viz.COLORS["q"], size=2, extent=extent)
     viz.panel_title(axes[2], "model samples")
     steps, nll = run.history.metric("test NLL")
-    viz.curve(axes[3], steps, nll, role="q", label="test NLL")
+    viz.curve(axes[3], steps, nll, role="q", label="test NLL (EMA weights)")
+    if entropy is not None:
+        axes[3].axhline(entropy, color=viz.COLORS["p"], lw=1, ls="--", label="data entropy H(p)")
+    axes[3].legend(loc="upper right")
     axes[3].set_xlabel("step")
     axes[3].set_ylabel("nats")
     viz.panel_title(axes[3], "held-out NLL")
