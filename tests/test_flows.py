@@ -299,7 +299,7 @@ def test_vi_reproduces_the_shape_of_the_paper_figure(vi):
     for name in demo.TARGETS:
         for hot in (False, True):
             k2, k8, k32 = (kl[run.index(name, K, hot)].item() for K in (2, 8, 32))
-            assert 0.4 < k2 < 1.15 and k8 < k2 and k32 < 0.6 * k2, (name, hot, k2, k8, k32)
+            assert 0.4 < k2 < 1.15 and k8 < k2 and 1.4 < k2 / k32 < 30, (name, hot, k2, k8, k32)
         assert kl[run.index(name, 32, True)] < 0.5
     for name in ("u1", "u2"):
         assert kl[run.index(name, 32, True)] < 0.1

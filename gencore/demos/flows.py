@@ -319,26 +319,26 @@ def lobe_report(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 3
 
 
 def vi_report(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> str:
-    """A text table: per target and K, the bound F, F + log Z and the exact KL, plain and annealed.
+    """A text table: per target and K, the bound F, F + log Z and the exact KL(q‖p), plain and annealed.
 
     Only members with the standard base N(0, I) are listed.
     """
     standard = [b for b in range(len(run.targets)) if tuple(run.starts[b]) == (0.0, 0.0, 1.0)]
     modes = sorted({run.annealed[b] for b in standard})
-    head = f"{'target':<6} {'log Z':>7} {'K':>3}"
+    head = f"{'':<6} {'log Z':>5} {'K':>2}"
     for hot in modes:
         name = "annealed" if hot else "plain"
-        head += f" | {name + ': F':>12} {'F + log Z':>9} {'exact KL':>8}"
+        head += f" | {name + ' F':>10} {'F+logZ':>6} {'KL':>5}"
     lines = [head, "-" * len(head)]
     for t, name in enumerate(TARGETS):
         for K in sorted({run.depths[b] for b in standard}):
             row = [b for b in standard if run.targets[b] == t and run.depths[b] == K]
             if not row:
                 continue
-            line = f"{name.upper():<6} {run.log_Z[row[0]]:>7.3f} {K:>3}"
+            line = f"{name.upper():<6} {run.log_Z[row[0]]:>5.2f} {K:>2}"
             for hot in modes:
                 b = next(b for b in row if run.annealed[b] == hot)
-                line += f" | {F[b]:>12.3f} {F[b] + run.log_Z[b]:>9.3f} {kl[b]:>8.3f}"
+                line += f" | {F[b]:>10.3f} {F[b] + run.log_Z[b]:>6.3f} {kl[b]:>5.3f}"
             lines.append(line)
     return "\n".join(lines)
 
