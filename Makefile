@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export OMP_NUM_THREADS ?= 1
 JOBS ?= 2
 
-.PHONY: setup book test benchmark clean
+.PHONY: setup book test test-widgets7 benchmark clean
 
 setup:
 	bash scripts/setup.sh
@@ -20,9 +20,16 @@ test: setup
 	bash scripts/setup.sh --browser
 	$(MAKE) book
 	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests --nbmake book
+	$(MAKE) test-widgets7
+
+# The slider widgets again, under Colab's ipywidgets 7.7, in a small second environment.
+test-widgets7:
+	test -x .venv-w7/bin/python || python3 -m venv .venv-w7
+	.venv-w7/bin/python -m pip install --quiet -r tests/requirements-ipywidgets7.txt
+	PYTHONPATH=$(CURDIR) .venv-w7/bin/python -m pytest -q -p no:cacheprovider tests/test_widgets.py
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf _build
+	rm -rf _build .venv-w7

@@ -15,6 +15,23 @@ from gencore import metrics
 from gencore.demos import kl as demo
 
 
+def slider_rows(name: str, demo_obj) -> list[dict]:
+    """Median time to redraw one frame of a slider demo (what a live slider waits for)."""
+    import statistics
+    import time
+
+    index = [p.initial for p in demo_obj.params.values()]
+    demo_obj.render(index)  # the first frame also lays the panels out
+    times = []
+    for k in range(len(next(iter(demo_obj.params.values())).values)):
+        index[0] = k
+        start = time.perf_counter()
+        demo_obj.render(index)
+        times.append(time.perf_counter() - start)
+    ms = 1000 * statistics.median(times)
+    return [dict(model=f"slider: {name}", dataset="-", metric="redraw ms (median)", value=round(ms, 1), floor=100)]
+
+
 def quality() -> list[dict]:
     torch.manual_seed(0)
     rho, mean, std = 0.8, torch.tensor([1.0, -1.0], dtype=torch.float64), torch.tensor([1.5, 0.7], dtype=torch.float64)
@@ -29,7 +46,9 @@ def quality() -> list[dict]:
         sw_model = metrics.sliced_wasserstein(y, x, 512, generator=g).item()
         sw_floor = metrics.sliced_wasserstein(z, x, 512, generator=g).item()
     common = dict(model="diagonal Gaussian, MLE (300 Adam steps)", dataset="correlated Gaussian, rho=0.8")
-    return [
+    sliders = slider_rows("Gaussian pair", demo.gaussian_pair_slider()) + slider_rows(
+        "separation", demo.separation_slider(demo.separation_fits()))
+    return sliders + [
         common | dict(metric="KL(p||q) nats", value=round(kl, 4), floor=round(-0.5 * math.log(1 - rho**2), 4)),
         common | dict(metric="sliced W2 (10k samples)", value=round(sw_model, 4), floor=round(sw_floor, 4)),
     ]

@@ -65,6 +65,8 @@ def check_kl_bernoulli(kl_bernoulli: Callable[[torch.Tensor, torch.Tensor], torc
         return Verdict(False, f"for inputs of shape {tuple(a.shape)} it returned shape {tuple(out.shape)}; "
                               "compute elementwise and do not sum.")
     want = reference(a, b)
+    if bool((out == 0).all()):
+        return Verdict(False, "it returns zeros everywhere: write the formula a·log(a/b) + (1−a)·log((1−a)/(1−b)).")
     if not torch.allclose(out.to(want), want, atol=1e-8):
         if torch.allclose(out.to(want), reference(b, a), atol=1e-8):
             return Verdict(False, "you computed KL(Bern(b) || Bern(a)): the arguments are swapped. "

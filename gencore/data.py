@@ -36,7 +36,8 @@ def _floating(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 class _Planar(Distribution):
-    """Shared plumbing: event shape ``(2,)``, dtype/device bookkeeping, ``sample`` reshaping."""
+    """Event shape ``(2,)``, dtype/device bookkeeping and ``sample``; subclasses define ``log_prob``
+    and ``_draw(n, generator, rng_device)`` returning ``(n, 2)`` points on ``rng_device``."""
 
     arg_constraints: dict = {}
     support = constraints.real_vector
@@ -47,19 +48,12 @@ class _Planar(Distribution):
         self._device = torch.device(device) if device is not None else torch.device("cpu")
         super().__init__(torch.Size(), torch.Size([2]), validate_args=False)
 
-    def _draw(self, n: int, generator, rng_device: torch.device) -> torch.Tensor:
-        raise NotImplementedError
-
     def sample(self, sample_shape=torch.Size(), generator: torch.Generator | None = None):
         """Draw i.i.d. points, shape ``sample_shape + (2,)``, in this distribution's dtype/device."""
         shape = torch.Size((sample_shape,) if isinstance(sample_shape, int) else sample_shape)
-        n = shape.numel()
         rng_device = generator.device if generator is not None else self._device
         with torch.no_grad():
-            if n == 0:
-                x = torch.empty(0, 2, dtype=self._dtype, device=rng_device)
-            else:
-                x = self._draw(n, generator, rng_device)
+            x = self._draw(shape.numel(), generator, rng_device) if shape.numel() else torch.empty(0, 2)
         return x.to(device=self._device, dtype=self._dtype).reshape(shape + (2,))
 
     def _rand(self, shape, generator, device, normal=False):
@@ -103,7 +97,7 @@ class GaussianMixture(_Planar):
         self.std = std.to(self._device, self._dtype) if isinstance(std, torch.Tensor) else float(std)
         self._sigma = torch.as_tensor(self.std, dtype=self._dtype, device=self._device)
         if self._sigma.shape not in (torch.Size(), torch.Size([K])):
-            raise ValueError(f"std must be a float or have shape () or ({K},); got {tuple(self._sigma.shape)}")
+            raise ValueError(f"std must be a float or of shape () or ({K},); got {tuple(self._sigma.shape)}")
         w = torch.ones(K) if weights is None else weights
         w = torch.as_tensor(w, dtype=self._dtype, device=self._device)
         if w.shape != (K,):
@@ -185,8 +179,7 @@ class NoisyCurve(_Planar):
         positive("nodes_per_noise", nodes_per_noise)
         if not self.pieces:
             raise ValueError("pieces must contain at least one curve")
-        w = torch.ones(len(self.pieces)) if weights is None else torch.as_tensor(weights)
-        w = w.to(torch.float64)
+        w = torch.as_tensor(torch.ones(len(pieces)) if weights is None else weights, dtype=torch.float64)
         if w.shape != (len(self.pieces),):
             raise ValueError(f"weights must have shape ({len(self.pieces)},); got {tuple(w.shape)}")
         positive("weights", w)
@@ -341,8 +334,8 @@ def _bump(u, scale):
 
 
 def _u1(z):
-    r = torch.linalg.vector_norm(z, dim=-1)
-    return 0.5 * ((r - 2) / 0.4) ** 2 - torch.logaddexp(_bump(z[..., 0] - 2, 0.6), _bump(z[..., 0] + 2, 0.6))
+    r, z1 = torch.linalg.vector_norm(z, dim=-1), z[..., 0]
+    return 0.5 * ((r - 2) / 0.4) ** 2 - torch.logaddexp(_bump(z1 - 2, 0.6), _bump(z1 + 2, 0.6))
 
 
 def _u2(z):
@@ -395,16 +388,6 @@ def _spirals(noise, radius, turns, dtype, device):
                       dtype=dtype, device=device)
 
 
-def _checkerboard(noise, half_width, cells, dtype, device):
-    return Checkerboard(half_width, cells, noise, dtype=dtype, device=device)
-
-
-def _energy_density(energy):
-    def build(extent, resolution, dtype, device):
-        return EnergyDensity(energy, extent=extent, resolution=resolution, dtype=dtype, device=device)
-    return build
-
-
 _BOX = {"extent": (-8.0, 8.0, -8.0, 8.0), "resolution": 1000}
 _REGISTRY = {
     "8gaussians": (_mixture_ring, {"radius": 2.0, "std": 0.02}),
@@ -412,11 +395,11 @@ _REGISTRY = {
     "moons": (_moons, {"noise": 0.1, "scale": 1.5}),
     "rings": (_rings, {"noise": 0.1, "radii": (0.75, 1.5, 2.25)}),
     "spirals": (_spirals, {"noise": 0.1, "radius": 2.5, "turns": 1.5}),
-    "checkerboard": (_checkerboard, {"noise": 0.05, "half_width": 2.0, "cells": 4}),
-    "u1": (_energy_density(_u1), _BOX),
-    "u2": (_energy_density(_u2), _BOX),
-    "u3": (_energy_density(_u3), _BOX),
-    "u4": (_energy_density(_u4), _BOX),
+    "checkerboard": (Checkerboard, {"noise": 0.05, "half_width": 2.0, "cells": 4}),
+    "u1": (lambda **kw: EnergyDensity(_u1, **kw), _BOX),
+    "u2": (lambda **kw: EnergyDensity(_u2, **kw), _BOX),
+    "u3": (lambda **kw: EnergyDensity(_u3, **kw), _BOX),
+    "u4": (lambda **kw: EnergyDensity(_u4, **kw), _BOX),
 }
 
 
@@ -439,9 +422,9 @@ def make(name: str, *, dtype: torch.dtype | None = None, device: torch.device | 
     - ``"u1"`` ... ``"u4"``: :math:`e^{-U_i}/Z` for the energies of Rezende & Mohamed (2015),
       Table 1; ``log_Z`` by quadrature over ``extent=(-8, 8, -8, 8)`` at ``resolution=1000``.
       :math:`U_2`–:math:`U_4` as printed are not normalizable (nothing confines :math:`z_1`),
-      so each gets the envelope :math:`+(z_1/4)^8`: under 0.03 nats for :math:`|z_1| < 2.5`
-      (0.1 at 3, 1 at 4), so the shapes in the paper's :math:`[-4, 4]^2` plots are unchanged
-      and only their outer columns are dimmed; :math:`U_1` needs none.
+      so each gets the envelope :math:`+(z_1/4)^8`: under 0.03 nats for :math:`|z_1| < 2.5`,
+      0.1 at 3 and 1 at 4, so the paper's shapes are unchanged and only the outer columns of
+      its :math:`[-4, 4]^2` plots are dimmed (by at most :math:`e^{-1}`); :math:`U_1` needs none.
 
     Args:
         name: dataset name.

@@ -59,6 +59,7 @@ def test_install_cell_matches_repository_and_version(nb):
     url, version = urls[0]
     assert url.rstrip("/") == REPO_URL, f"{nb.name} installs from {url}, _config.yml says {REPO_URL}"
     assert version == gencore.__version__, f"{nb.name} pins v{version}, gencore is {gencore.__version__}"
+    assert f'installed != "{gencore.__version__}"' in first, f"{nb.name} must reinstall when another version is there"
     assert "gencore.device()" in first
 
 

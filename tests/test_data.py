@@ -234,7 +234,8 @@ def test_ring_and_grid_geometry():
     angle = 2 * math.pi * torch.arange(8, dtype=F64) / 8
     torch.testing.assert_close(ring.means, 2 * torch.stack([angle.cos(), angle.sin()], 1))
     assert ring.std == 0.02 and grid25.std == 0.05 and grid25.means.shape == (25, 2)
-    assert {tuple(m) for m in grid25.means.tolist()} == {(x, y) for x in range(-4, 5, 2) for y in range(-4, 5, 2)}
+    ticks = range(-4, 5, 2)
+    assert {tuple(m) for m in grid25.means.tolist()} == {(x, y) for x in ticks for y in ticks}
     torch.testing.assert_close(ring.weights, torch.full((8,), 1 / 8, dtype=F64))
 
 
@@ -290,6 +291,7 @@ def test_checkerboard_matches_the_direct_formula():
 
 
 def _paper_energy(name: str, z: np.ndarray) -> np.ndarray:
+    """Table 1 of Rezende & Mohamed (2015) written out with plain exp/log, plus the envelope."""
     z1, z2 = z[:, 0], z[:, 1]
     w1 = np.sin(2 * np.pi * z1 / 4)
     w2 = 3 * np.exp(-0.5 * ((z1 - 1) / 0.6) ** 2)
@@ -301,8 +303,10 @@ def _paper_energy(name: str, z: np.ndarray) -> np.ndarray:
     if name == "u2":
         return 0.5 * ((z2 - w1) / 0.4) ** 2 + envelope
     if name == "u3":
-        return -np.log(np.exp(-0.5 * ((z2 - w1) / 0.35) ** 2) + np.exp(-0.5 * ((z2 - w1 + w2) / 0.35) ** 2)) + envelope
-    return -np.log(np.exp(-0.5 * ((z2 - w1) / 0.4) ** 2) + np.exp(-0.5 * ((z2 - w1 + w3) / 0.35) ** 2)) + envelope
+        first, second = np.exp(-0.5 * ((z2 - w1) / 0.35) ** 2), np.exp(-0.5 * ((z2 - w1 + w2) / 0.35) ** 2)
+    else:
+        first, second = np.exp(-0.5 * ((z2 - w1) / 0.4) ** 2), np.exp(-0.5 * ((z2 - w1 + w3) / 0.35) ** 2)
+    return -np.log(first + second) + envelope
 
 
 @pytest.mark.parametrize("name", ["u1", "u2", "u3", "u4"])

@@ -33,10 +33,11 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
         log_q = _normal_log_prob(mu, sigma)
         q = log_q.exp()
         fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
-        ax1, ax2, ax3 = fig.subplots(1, 3, sharex=True)
+        ax1, ax2, ax3 = widgets.panels(fig, 3, sharex=True)
         viz.curve(ax1, XS, p, role="p", label="p = N(0, 1)")
         viz.curve(ax1, XS, q, role="q", label=f"q = N({mu:g}, {sigma:g}²)")
         ax1.set_ylim(0, 0.85)
+        ax1.set_xlabel("x")
         ax1.legend(loc="upper left")
         viz.panel_title(ax1, "densities")
         for ax, (w, lw, lv), role, name, value in (
@@ -56,9 +57,9 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
 
     return widgets.slider(
         draw,
-        figsize=(10.5, 3.0),
+        figsize=(8.6, 2.9),
         mu=widgets.Param(tuple(mus), "μ of q", "{:+.2f}", start=len(mus) // 2 + 2),
-        sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(2, len(sigmas) - 1)),
+        sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(1, len(sigmas) - 1)),
     )
 
 
@@ -77,6 +78,13 @@ class ReverseFits:
     forward: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     seek: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     centre: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+    def crossover(self, tol: float = 1e-3) -> float:
+        """The smallest separation at which sitting on one mode beats the symmetric fit."""
+        better = self.separations[self.centre[2] > self.seek[2] + tol]
+        if better.numel() == 0:
+            raise ValueError("the mode-seeking fit never beats the symmetric one on these separations")
+        return better.min().item()
 
 
 def separation_fits(separations=None, steps: int = 300, lr: float = 0.2) -> ReverseFits:
@@ -98,7 +106,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
 
     def draw(fig, d):
         i = int(torch.argmin((seps - d).abs()))
-        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         viz.curve(ax1, XS, D.bimodal(seps[i]).log_prob(XS).exp(), role="p", label="target p")
         for (mu, sigma, _), role, name in ((fits.forward, "q", "forward KL fit"), (fits.seek, "q2", "reverse KL fit")):
             viz.curve(ax1, XS, _normal_log_prob(mu[i], sigma[i]).exp(), role=role, label=name, ls="--")
@@ -107,6 +115,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
         ax1.legend(loc="upper left")
         viz.panel_title(ax1, f"d = {seps[i].item():.1f}: forward σ = {fits.forward[1][i].item():.2f}, "
                              f"reverse μ = {fits.seek[0][i].item():.2f}")
+        ax1.set_xlabel("x")
         viz.curve(ax2, seps, fits.seek[2], role="q2", label="KL(q‖p), from a mode")
         viz.curve(ax2, seps, fits.centre[2], role="aux", label="KL(q‖p), from the centre")
         viz.curve(ax2, seps, fits.forward[2], role="q", label="KL(p‖q), forward fit")
@@ -119,7 +128,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
         viz.panel_title(ax2, "divergence reached")
 
     labels = tuple(float(d) for d in seps)
-    return widgets.slider(draw, figsize=(10.5, 3.4),
+    return widgets.slider(draw, figsize=(8.6, 3.2),
                           d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
 
 
