@@ -160,7 +160,7 @@ def test_mala_is_reproducible_and_keeps_shape():
 
 def test_mixing_and_annealing_numbers_of_the_page():
     steps, frac, exact, _ = demo.mixing_run(kT=0.35)
-    assert exact > 0.99 and frac[-1] < 0.5
+    assert exact > 0.99 and 0.15 < frac[-1] < 0.35  # "a quarter of the chains"
     start, annealed, descended = demo.annealing_run(levels=30, n_steps_each=100)
     deep_a, deep_d = (demo.in_deep_basin(x).double().mean().item() for x in (annealed, descended))
     assert deep_a > 0.7 and deep_d < 0.35
@@ -228,6 +228,8 @@ def test_trained_ebms_exact_nll_near_data_entropy():
     moons, x_train, h = demo.chapter_data()
     runs = demo.chapter_runs(x_train, progress=False)
     nlls = {name: demo.exact_nll(r.model, moons.log_prob) for name, r in runs.items()}
-    assert nlls["score matching"] - h < 0.15
-    assert nlls["PCD-5"] - h < 0.3
-    assert nlls["PCD-1"] - h > 1.0  # too few steps: the chains lag and training runs away
+    assert nlls["score matching"] - h < 0.15  # the target, met by the page's model
+    assert 0.15 < nlls["PCD-5"] - h < 0.8  # "PCD-5 stayed further away"
+    assert nlls["PCD-1"] - h > 1000 and nlls["PCD-3"] - h > 1000  # "in the hundred thousands": diverged
+    for name in ("PCD-1", "PCD-3"):  # ... while the chains still look like the data
+        assert (runs[name].chains.mean(0) - x_train.mean(0)).abs().max() < 0.3

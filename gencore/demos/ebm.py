@@ -39,7 +39,7 @@ class Trained:
     seconds: float = 0.0
 
 
-def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((500, 1e-2), (200, 2e-3)),
+def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1e-2), (300, 1e-3)),
               batch: int = 512, step_size: float = 0.03, hidden: int = 64, n_chains: int = 4096,
               seed: int = 0, progress: bool = True) -> Trained:
     """Train an :class:`gencore.ebm.EnergyNet` on ``x_train`` by one of three methods.
@@ -327,8 +327,9 @@ def chapter_data(n: int = 20_000, seed: int = 0):
     return moons, x, h
 
 
-def chapter_runs(x_train: torch.Tensor, ks=(1, 2, 5), progress: bool = True, **kw) -> dict:
-    """The chapter's trained models: PCD-K for every K in ``ks`` and score matching, same data and budget."""
+def chapter_runs(x_train: torch.Tensor, ks=(1, 3, 5), progress: bool = True, **kw) -> dict:
+    """The chapter's trained models: PCD-K for every K in ``ks`` and score matching (minibatches of
+    1024), all on the same data with the same learning-rate schedule."""
     runs = {f"PCD-{k}": train_ebm(x_train, "pcd", k=k, progress=progress, **kw) for k in ks}
-    runs["score matching"] = train_ebm(x_train, "sm", progress=progress, **kw)
+    runs["score matching"] = train_ebm(x_train, "sm", batch=1024, progress=progress, **kw)
     return runs
