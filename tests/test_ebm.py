@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from gencore import check, data, metrics, quadrature
+from gencore import check, data, quadrature
 from gencore import ebm as E
 from gencore import score as S
 from gencore.demos import ebm as demo
