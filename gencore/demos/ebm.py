@@ -91,6 +91,24 @@ def exact_nll(model, data_log_prob, resolution: int = 200) -> float:
     return float(metrics.cross_entropy_on_grid(data_log_prob, log_q, EXTENT, resolution))
 
 
+def _image(log_prob, extent, resolution: int = 120, log: bool = False):
+    """A density (or log-density) on the grid as an image array, computed once for slider frames."""
+    from ..quadrature import grid_log_prob
+
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=torch.float64)
+    img = values if log else values.exp()
+    return img.reshape(resolution, resolution).numpy()
+
+
+def _show(ax, img, extent, cmap=viz.DENSITY_CMAP, log: bool = False):
+    """Draw a precomputed image the way ``viz.density`` does (same look, no re-evaluation)."""
+    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
+              aspect="equal", interpolation="bilinear")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.grid(False)
+
+
 # ----------------------------------------------------------------------- temperature
 T_EXTENT = (-4.0, 4.0, -4.0, 4.0)
 DEEP, WIDE = (1.2, -0.4), (-1.0, 0.4)  # the centres of two_basin_energy's basins
@@ -135,14 +153,15 @@ def temperature_slider(temperatures=None, n_samples: int = 600, seed: int = 0) -
     for kT in temps:
         lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, 200)
         x = E.grid_sample(lp, n_samples, T_EXTENT, 200, generator=g)
-        frames.append((lp, x, basin_mass(lp)))
+        frames.append((lp, _image(lp, T_EXTENT), x, basin_mass(lp)))
+    landscape = _image(lambda z: -E.two_basin_energy(z), T_EXTENT, log=True)
 
     def draw(fig, kT):
-        lp, x, deep = frames[temps.index(kT)]
+        lp, img, x, deep = frames[temps.index(kT)]
         ax1, ax2 = widgets.panels(fig, 2)
-        viz.density(ax1, lp, T_EXTENT, 120)
+        _show(ax1, img, T_EXTENT)
         viz.panel_title(ax1, f"p_T, kT = {kT:g}: log Z = {float(lp.log_Z):.2f}")
-        viz.density(ax2, lambda z: -E.two_basin_energy(z), T_EXTENT, 120, cmap="Greys", log=True)
+        _show(ax2, landscape, T_EXTENT, cmap="Greys", log=True)
         viz.samples(ax2, x, size=4, alpha=0.6, extent=T_EXTENT)
         viz.panel_title(ax2, f"{n_samples} exact samples; deep basin {100 * deep:.0f}%")
 
@@ -270,12 +289,12 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
     """
     pcd = {r.k: (name, r) for name, r in runs.items() if r.method == "pcd"}
     ks = tuple(sorted(pcd))
-    frames = {k: (model_log_prob(pcd[k][1].model), pcd[k][1].chains[:n_show]) for k in ks}
+    frames = {k: (_image(model_log_prob(pcd[k][1].model), EXTENT), pcd[k][1].chains[:n_show]) for k in ks}
 
     def draw(fig, k):
-        lq, chains = frames[k]
+        img, chains = frames[k]
         ax1, ax2 = widgets.panels(fig, 2)
-        viz.density(ax1, lq, EXTENT, 120)
+        _show(ax1, img, EXTENT)
         viz.panel_title(ax1, f"PCD-{k}: NLL = {nlls[pcd[k][0]]:.2f} nats (H(p) = {entropy:.2f})")
         viz.samples(ax2, data_x[:n_show], color=viz.COLORS["p"], extent=EXTENT, label="data")
         viz.samples(ax2, chains, color=viz.COLORS["q"], extent=EXTENT, label="chains")
