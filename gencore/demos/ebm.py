@@ -1,0 +1,354 @@
+"""Figures, training runs and slider demos of chapter 8 (energy-based models), built on ``gencore.ebm``.
+
+Book: ``book/08_ebm.ipynb``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .. import data as gdata
+from .. import ebm as E
+from .. import metrics, viz, widgets
+from ..quadrature import grid
+from ..train import fit
+
+__all__ = ["EXTENT", "Z_EXTENT", "DATASET", "Trained", "train_ebm", "exact_nll", "temperature_slider",
+           "chain_length_slider", "models_figure", "mixing_figure", "annealing_figure",
+           "grid_cost_table", "basin_mass", "in_deep_basin", "temperature_table", "maxent_check",
+           "gradient_phases", "mixing_run", "annealing_run", "model_log_prob", "chapter_data", "chapter_runs"]
+
+EXTENT = (-3.0, 3.0, -3.0, 3.0)  # where the chapter's pictures and NLLs live
+Z_EXTENT = (-8.0, 8.0, -8.0, 8.0)  # the box for log Z of a trained model (holds the bowl's tails)
+DATASET = ("moons", {})  # the chapter's dataset: gencore.data.make("moons")
+
+
+@dataclass
+class Trained:
+    """A trained energy with what the chapter shows about it."""
+
+    model: torch.nn.Module
+    method: str
+    k: int
+    losses: list = field(default_factory=list)
+    chains: torch.Tensor | None = None
+    acceptance: float = float("nan")
+    seconds: float = 0.0
+
+
+def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1e-2), (300, 1e-3)),
+              batch: int = 512, step_size: float = 0.03, hidden: int = 64, n_chains: int = 4096,
+              seed: int = 0, progress: bool = True) -> Trained:
+    """Train an :class:`gencore.ebm.EnergyNet` on ``x_train`` by one of three methods.
+
+    ``"pcd"``: ``n_chains`` persistent chains (started at data); each update advances a random
+    ``batch`` of them by ``k`` MALA steps and uses them as negatives in the CD loss.
+    ``"cd"``: chains restarted at the data minibatch every update, ``k`` MALA steps (CD-k).
+    ``"sm"``: Hyvärinen score matching on the energy (no chains, no Z).
+
+    Adam for each ``(steps, lr)`` of ``phases`` in turn (a step-wise decay of the learning rate);
+    everything seeded by ``seed``.
+    """
+    if method not in ("pcd", "cd", "sm"):
+        raise ValueError(f"method must be 'pcd', 'cd' or 'sm'; got {method!r}")
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    model = E.EnergyNet(hidden).to(x_train.dtype)
+    n = x_train.shape[0]
+    state = {"chains": x_train[torch.randint(n, (n_chains,), generator=g)].clone(), "acc": []}
+
+    def loss_fn(step):
+        x = x_train[torch.randint(n, (batch,), generator=g)]
+        if method == "sm":
+            return E.energy_score_matching_loss(model, x)
+        pick = torch.randperm(n_chains, generator=g)[:batch]
+        start = state["chains"][pick] if method == "pcd" else x
+        neg, a = E.mala(model, start, step_size, k, generator=g, return_acceptance=True)
+        if method == "pcd":
+            state["chains"][pick] = neg
+        state["acc"].append(a)
+        return E.contrastive_divergence_loss(model, x, neg)
+
+    desc = "score matching" if method == "sm" else f"{method.upper()}-{k}"
+    losses, seconds = [], 0.0
+    for i, (steps, lr) in enumerate(phases):
+        hist = fit(loss_fn, model, steps, lr=lr, progress=progress, desc=f"{desc}, phase {i + 1}")
+        losses += hist.loss
+        seconds += hist.seconds
+    model.requires_grad_(False)
+    acc = state["acc"]
+    return Trained(model, method, k, losses, state["chains"] if method == "pcd" else None,
+                   sum(acc) / len(acc) if acc else float("nan"), seconds)
+
+
+def exact_nll(model, data_log_prob, resolution: int = 200) -> float:
+    """Exact NLL (nats) of the normalized model by quadrature: ``cross_entropy_on_grid`` on ``EXTENT``."""
+    m64 = copy.deepcopy(model).double()
+    log_q = E.boltzmann_log_prob(m64, 1.0, Z_EXTENT, 400)
+    return float(metrics.cross_entropy_on_grid(data_log_prob, log_q, EXTENT, resolution))
+
+
+def _image(log_prob, extent, resolution: int = 120, log: bool = False):
+    """A density (or log-density) on the grid as an image array, computed once for slider frames."""
+    from ..quadrature import grid_log_prob
+
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=torch.float64)
+    img = values if log else values.exp()
+    return img.reshape(resolution, resolution).numpy()
+
+
+def _show(ax, img, extent, cmap=viz.DENSITY_CMAP, log: bool = False):
+    """Draw a precomputed image the way ``viz.density`` does (same look, no re-evaluation)."""
+    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
+              aspect="equal", interpolation="bilinear")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.grid(False)
+
+
+# ----------------------------------------------------------------------- temperature
+T_EXTENT = (-4.0, 4.0, -4.0, 4.0)
+DEEP, WIDE = (1.2, -0.4), (-1.0, 0.4)  # the centres of two_basin_energy's basins
+
+
+def basin_mass(log_prob, resolution: int = 200) -> float:
+    """Mass of the deep basin's half of the plane (points nearer its centre than the wide one's)."""
+    pts, area = grid(T_EXTENT, resolution, dtype=torch.float64)
+    with torch.no_grad():
+        w = torch.softmax(log_prob(pts), 0)
+    deep = torch.tensor(DEEP, dtype=torch.float64)
+    wide = torch.tensor(WIDE, dtype=torch.float64)
+    near = (pts - deep).norm(dim=-1) < (pts - wide).norm(dim=-1)
+    return float(w[near].sum())
+
+
+def in_deep_basin(x: torch.Tensor) -> torch.Tensor:
+    """Boolean ``(N,)``: which points are nearer the deep basin's centre."""
+    deep = torch.tensor(DEEP, dtype=x.dtype)
+    wide = torch.tensor(WIDE, dtype=x.dtype)
+    return (x - deep).norm(dim=-1) < (x - wide).norm(dim=-1)
+
+
+def temperature_table(temperatures, resolution: int = 200):
+    """For each kT: log Z, mean energy U, entropy H and the deep basin's mass, all by quadrature."""
+    rows = []
+    for kT in temperatures:
+        lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, resolution)
+        pts, area = grid(T_EXTENT, resolution, dtype=torch.float64)
+        w = lp(pts).exp() * area
+        u = float((w * E.two_basin_energy(pts)).sum())
+        h = float(-(w * lp(pts)).sum())
+        rows.append(dict(kT=kT, log_Z=float(lp.log_Z), U=u, H=h, deep=basin_mass(lp, resolution)))
+    return rows
+
+
+def temperature_slider(temperatures=None, n_samples: int = 600, seed: int = 0) -> widgets.SliderDemo:
+    """kT on a slider: the Boltzmann density of ``two_basin_energy`` and exact samples from it."""
+    temps = (0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0) if temperatures is None else tuple(temperatures)
+    g = torch.Generator().manual_seed(seed)
+    frames = []
+    for kT in temps:
+        lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, 200)
+        x = E.grid_sample(lp, n_samples, T_EXTENT, 200, generator=g)
+        frames.append((lp, _image(lp, T_EXTENT), x, basin_mass(lp)))
+    landscape = _image(lambda z: -E.two_basin_energy(z), T_EXTENT, log=True)
+
+    def draw(fig, kT):
+        lp, img, x, deep = frames[temps.index(kT)]
+        ax1, ax2 = widgets.panels(fig, 2)
+        _show(ax1, img, T_EXTENT)
+        viz.panel_title(ax1, f"p_T, kT = {kT:g}: log Z = {float(lp.log_Z):.2f}")
+        _show(ax2, landscape, T_EXTENT, cmap="Greys", log=True)
+        viz.samples(ax2, x, size=4, alpha=0.6, extent=T_EXTENT)
+        viz.panel_title(ax2, f"{n_samples} exact samples; deep basin {100 * deep:.0f}%")
+
+    return widgets.slider(draw, figsize=(8.0, 3.6),
+                          kT=widgets.Param(temps, "temperature kT", "{:g}", start=temps.index(1.0)))
+
+
+# ------------------------------------------------------------------- max entropy check
+def maxent_check(kT: float = 1.0, n: int = 200, scale: float = 0.5, seed: int = 0, resolution: int = 120):
+    """Entropy of p_T against ``n`` random perturbations q with the same mass and mean energy (on the grid).
+
+    Returns ``(H(p_T), U/kT + log Z, entropies of the q's, max |E_q[E] - U|)``; the q's are
+    ``p_T (1 + scale * g)`` with ``g`` a random smooth function made orthogonal to 1 and E under p_T.
+    """
+    g = torch.Generator().manual_seed(seed)
+    lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, resolution)
+    pts, area = grid(T_EXTENT, resolution, dtype=torch.float64)
+    p = lp(pts).exp() * area  # cell masses
+    p = p / p.sum()
+    en = E.two_basin_energy(pts)
+    u = float((p * en).sum())
+
+    def entropy(w):  # differential entropy from cell masses
+        return float(-(torch.xlogy(w, w)).sum() + math.log(area))
+
+    basis = torch.stack([torch.ones_like(en), en], 1)
+    hs, drift = [], 0.0
+    for _ in range(n):
+        c = torch.randn(6, 2, generator=g, dtype=torch.float64)
+        phase = torch.rand(6, generator=g, dtype=torch.float64) * 2 * math.pi
+        f = torch.sin(pts @ c.T + phase).sum(1)
+        coef = torch.linalg.lstsq(basis * p.sqrt()[:, None], f * p.sqrt()).solution
+        f = f - basis @ coef  # now sum p f = 0 and sum p f E = 0 (weighted projection)
+        f = scale * f / f.abs().max()
+        q = p * (1 + f)
+        hs.append(entropy(q))
+        drift = max(drift, abs(float((q * en).sum()) - u), abs(float(q.sum()) - 1))
+    return entropy(p), u / kT + float(lp.log_Z), torch.tensor(hs), drift
+
+
+# ----------------------------------------------------------------- partition function
+def grid_cost_table(n: int = 200, dims=(1, 2, 3, 6, 10, 100)):
+    """Points a grid with ``n`` per axis needs in D dimensions: ``n**D``."""
+    return [(d, float(n) ** d) for d in dims]
+
+
+def gradient_phases(model, x: torch.Tensor, n_model: int = 50_000, seed: int = 0, resolution: int = 300):
+    r"""Both sides of :math:`\nabla_\theta \mathbb E_{data}\log p_\theta = -\mathbb E_{data}\nabla_\theta E + \mathbb E_{p_\theta}\nabla_\theta E`.
+
+    Left: autograd through the quadrature :math:`\log Z_\theta`. Right: the positive phase on the
+    data ``x`` and the negative phase as a Monte Carlo average over ``n_model`` exact samples of
+    :math:`p_\theta` (``grid_sample``). Returns ``(left, right, standard_error)`` as flat vectors.
+    """
+    params = [p for p in model.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    try:
+        log_lik = -model(x).mean() - E.log_partition(model, Z_EXTENT, resolution)
+        left = torch.cat([g.flatten() for g in torch.autograd.grad(log_lik, params)])
+        pos = torch.cat([g.flatten() for g in torch.autograd.grad(model(x).mean(), params)])
+        with torch.no_grad():
+            lp = E.boltzmann_log_prob(model, 1.0, Z_EXTENT, resolution)
+        xs = E.grid_sample(lp, n_model, Z_EXTENT, resolution, generator=torch.Generator().manual_seed(seed),
+                           dtype=x.dtype)
+        per = []
+        for chunk in xs.split(n_model // 10):
+            per.append(torch.cat([g.flatten() for g in torch.autograd.grad(model(chunk).mean(), params)]))
+        per = torch.stack(per)
+        neg = per.mean(0)
+        se = per.std(0) / math.sqrt(len(per))
+    finally:
+        for p in params:
+            p.requires_grad_(False)
+    return left, -pos + neg, se
+
+
+# ------------------------------------------------------------------------- MCMC mixing
+def mixing_run(kT: float = 0.5, n_chains: int = 500, n_steps: int = 1500, step_size: float = 0.02,
+               every: int = 10, seed: int = 0):
+    """Langevin chains on ``two_basin_energy`` at ``kT``, all started in the wide basin.
+
+    Returns ``(steps, fraction of chains in the deep basin after each recorded step, exact
+    fraction by quadrature, final chains)``. Uses chapter 7's :func:`gencore.score.langevin`.
+    """
+    from ..score import langevin
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.tensor(WIDE, dtype=torch.float64) + 0.3 * torch.randn(n_chains, 2, generator=g, dtype=torch.float64)
+    score = E.energy_score(E.two_basin_energy, kT)
+    _, traj = langevin(score, x, step_size * kT, n_steps, g, return_trajectory=True)
+    steps = torch.arange(0, n_steps + 1, every)
+    frac = torch.stack([in_deep_basin(traj[s]).double().mean() for s in steps.tolist()])
+    exact = basin_mass(E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, 200))
+    return steps, frac, exact, traj[-1]
+
+
+def annealing_run(n_chains: int = 500, levels: int = 20, n_steps_each: int = 40, hot: float = 3.0,
+                  cold: float = 0.05, step_size: float = 0.1, seed: int = 0):
+    """Simulated annealing against plain gradient descent on ``two_basin_energy`` from uniform starts.
+
+    Returns ``(start, annealed end points, descended end points)``; descent runs the same number of
+    steps at the cold temperature only.
+    """
+    g = torch.Generator().manual_seed(seed)
+    x0, x1, y0, y1 = T_EXTENT
+    start = torch.rand(n_chains, 2, generator=g, dtype=torch.float64) * torch.tensor([x1 - x0, y1 - y0]) \
+        + torch.tensor([x0, y0])
+    temps = torch.logspace(math.log10(hot), math.log10(cold), levels, dtype=torch.float64)
+    annealed = E.simulated_annealing(E.two_basin_energy, start, temps, step_size, n_steps_each, g)
+    descended = E.simulated_annealing(E.two_basin_energy, start, torch.full((1,), cold, dtype=torch.float64),
+                                      step_size, levels * n_steps_each, g)
+    return start, annealed, descended
+
+
+# ------------------------------------------------------------------- trained models
+def model_log_prob(model):
+    """The normalized float64 log-density of a trained energy (log Z by quadrature on ``Z_EXTENT``)."""
+    return E.boltzmann_log_prob(copy.deepcopy(model).double(), 1.0, Z_EXTENT, 400)
+
+
+def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: float, n_show: int = 1000):
+    """Chain length K on a slider: the density learned by PCD-K and its persistent chains.
+
+    ``runs`` and ``nlls`` are keyed by model name; only the PCD runs are shown.
+    """
+    pcd = {r.k: (name, r) for name, r in runs.items() if r.method == "pcd"}
+    ks = tuple(sorted(pcd))
+    frames = {k: (_image(model_log_prob(pcd[k][1].model), EXTENT), pcd[k][1].chains[:n_show]) for k in ks}
+
+    def draw(fig, k):
+        img, chains = frames[k]
+        ax1, ax2 = widgets.panels(fig, 2)
+        _show(ax1, img, EXTENT)
+        viz.panel_title(ax1, f"PCD-{k}: NLL = {nlls[pcd[k][0]]:.2f} nats (H(p) = {entropy:.2f})")
+        viz.samples(ax2, data_x[:n_show], color=viz.COLORS["p"], extent=EXTENT, label="data")
+        viz.samples(ax2, chains, color=viz.COLORS["q"], extent=EXTENT, label="chains")
+        ax2.legend(loc="lower left", markerscale=3)
+        viz.panel_title(ax2, f"chains at the end (MALA acceptance {pcd[k][1].acceptance:.2f})")
+
+    return widgets.slider(draw, figsize=(8.0, 3.6),
+                          k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1))
+
+
+def models_figure(data_log_prob, models: dict, nlls: dict, entropy: float):
+    """Data density next to each trained model's normalized density, with exact NLLs in the titles."""
+    fig, axes = viz.figure(1 + len(models), width=3.0, height=3.0)
+    viz.density(axes[0], data_log_prob, EXTENT, 150)
+    viz.panel_title(axes[0], f"data: H(p) = {entropy:.3f} nats")
+    for ax, (name, model) in zip(axes[1:], models.items()):
+        viz.density(ax, model_log_prob(model), EXTENT, 150)
+        viz.panel_title(ax, f"{name}: NLL = {nlls[name]:.3f}")
+    return fig
+
+
+def mixing_figure(steps, frac, exact, kT):
+    fig, ax = viz.figure(1, width=5.0, height=3.0)
+    viz.curve(ax, steps, frac, role="q", label="Langevin chains (started in the wide basin)")
+    ax.axhline(exact, color=viz.COLORS["p"], ls="--", label=f"exact, by quadrature ({exact:.2f})")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Langevin steps")
+    ax.set_ylabel("fraction in the deep basin")
+    ax.legend(loc="center right")
+    viz.panel_title(ax, f"kT = {kT:g}: the chains have not mixed")
+    return fig
+
+
+def annealing_figure(start, annealed, descended):
+    fig, axes = viz.figure(3, width=2.9, height=3.0)
+    for ax, x, name in zip(axes, (start, descended, annealed), ("start (uniform)", "descent at kT = 0.05",
+                                                                 "simulated annealing")):
+        viz.density(ax, lambda z: -E.two_basin_energy(z), T_EXTENT, 120, cmap="Greys", log=True)
+        viz.samples(ax, x, size=5, alpha=0.6, extent=T_EXTENT)
+        viz.panel_title(ax, f"{name}: deep {100 * float(in_deep_basin(x).double().mean()):.0f}%")
+    return fig
+
+
+def chapter_data(n: int = 20_000, seed: int = 0):
+    """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``."""
+    moons = gdata.make(DATASET[0], dtype=torch.float64, **DATASET[1])
+    x = moons.sample((n,), generator=torch.Generator().manual_seed(seed)).float()
+    h = metrics.entropy_on_grid(moons.log_prob, EXTENT, 200).item()
+    return moons, x, h
+
+
+def chapter_runs(x_train: torch.Tensor, ks=(1, 3, 5), progress: bool = True, **kw) -> dict:
+    """The chapter's trained models: PCD-K for every K in ``ks`` and score matching (minibatches of
+    1024), all on the same data with the same learning-rate schedule."""
+    runs = {f"PCD-{k}": train_ebm(x_train, "pcd", k=k, progress=progress, **kw) for k in ks}
+    runs["score matching"] = train_ebm(x_train, "sm", batch=1024, progress=progress, **kw)
+    return runs
