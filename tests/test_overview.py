@@ -189,6 +189,15 @@ def test_registry_covers_every_chapter_and_adding_a_family_is_one_entry():
     demo.gallery_figure(results, floor)
 
 
+def test_slider_labels_print_values():
+    xs, ys = demo.regression_data([0.0, 0.5], 16, torch.Generator().manual_seed(0))
+    net = O.BatchedMLP(2, 4, torch.Generator().manual_seed(0), F64)
+    reg = demo.regression_slider([0.0, 0.5], xs, ys, net)
+    man = demo.manifold_slider([0.0, 0.1], n=50, k=5)
+    assert reg.params["separation"].text(0.5) == "0.50"
+    assert man.params["noise"].text(0.1) == "0.10"
+
+
 # ------------------------------------------------------------------ the exercise checker
 def test_checker_accepts_the_reference_solution():
     verdict = check_mode_average(lambda modes, weights: weights @ modes)

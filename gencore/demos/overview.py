@@ -65,7 +65,7 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
                             f"predictor's RMS distance to the mean {gap:.3f}")
 
     return widgets.slider(draw, figsize=(7.5, 3.4), separation=widgets.Param(
-        sorted(frames), "separation d", ".2f"))
+        sorted(frames), "separation d", "{:.2f}"))
 
 
 # ------------------------------------------------------------------ a curve in the plane
@@ -91,7 +91,7 @@ def manifold_slider(noises, n: int = 800, k: int = 20, seed: int = 0) -> widgets
         ax2.set_xlabel("λ₁/(λ₁+λ₂) of the 20 nearest neighbours")
         viz.panel_title(ax2, f"median share {r.median():.3f} (1: a line, 0.5: the plane)")
 
-    return widgets.slider(draw, figsize=(8.5, 3.4), noise=widgets.Param(sorted(frames), "noise σ", ".2f"))
+    return widgets.slider(draw, figsize=(8.5, 3.4), noise=widgets.Param(sorted(frames), "noise σ", "{:.2f}"))
 
 
 # ------------------------------------------------------------------ generative classifier
