@@ -45,7 +45,7 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
         fits = model(grid)[..., 0]                                   # (S, 201)
     m = O.conditional_mean(grid)[:, 0]
     frames = {round(float(d), 3): i for i, d in enumerate(separations)}
-    top = max(frames) / 2 + 0.8
+    top = max(frames) / 2 + 1.4  # room for the legend above the upper branch
 
     def draw(fig, separation):
         i = frames[separation]
