@@ -207,7 +207,7 @@ def run_gallery(families=FAMILIES, n: int = 1000, n_train: int = 4000, seed: int
 def gallery_figure(results, floor: float, ncols: int = 4):
     """Every family's samples on the shared dataset side by side, its sliced W2 under each."""
     nrows = -(-len(results) // ncols)
-    fig, axes = viz.figure(ncols, nrows, width=2.6, height=2.5)
+    fig, axes = viz.figure(ncols, nrows, width=2.1, height=2.15)
     for ax in axes.flat[len(results):]:
         ax.set_visible(False)
     for ax, r in zip(axes.flat, results):
@@ -216,7 +216,7 @@ def gallery_figure(results, floor: float, ncols: int = 4):
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
-        where = "data" if r.family.chapter == 0 else f"chapter {r.family.chapter}"
+        where = "reference" if r.family.chapter == 0 else f"chapter {r.family.chapter}"
         ax.set_title(f"{r.family.name}\n({where})", fontsize=8.5)
         if r.samples is None:
             ax.text(0.5, 0.5, f"chapter {r.family.chapter}\n— coming", ha="center", va="center",
@@ -225,7 +225,7 @@ def gallery_figure(results, floor: float, ncols: int = 4):
             continue
         colour = viz.COLORS["p"] if r.family.chapter == 0 else viz.COLORS["q"]
         viz.samples(ax, r.samples, color=colour, size=2, alpha=0.5)
-        ax.set_xlabel(f"sliced W2 = {r.sliced_w2:.3f}" + (" (data vs data)" if r.family.chapter == 0 else ""),
+        ax.set_xlabel(f"sliced W2 = {r.sliced_w2:.3f}" + (" (data)" if r.family.chapter == 0 else ""),
                       fontsize=8.5)
     fig.suptitle(f"Samples on '{DATASET}' (n = {len(results[0].samples) if results[0].samples is not None else ''}); "
                  f"data-vs-data floor of sliced W2: {floor:.3f}", fontsize=10)
