@@ -71,6 +71,17 @@ def test_student_config_only_hides_solutions():
         assert student[key] == config[key]
 
 
+def test_no_gated_solutions():
+    """The student edition hides ``{solution}`` directives; with the gated form
+    (``solution-start`` ... code cells ... ``solution-end``) sphinx-exercise would drop only the
+    start marker and leave the cells in between on the page, so the book does not use it."""
+    for nb in sorted((ROOT / "book").glob("*.ipynb")):
+        text = "".join("".join(c["source"]) for c in json.loads(nb.read_text(encoding="utf-8"))["cells"])
+        assert "{solution-start}" not in text, (
+            f"{nb.name} uses a gated solution; write solutions as one {{solution}} block of markdown "
+            "(code goes in a ```python fence inside it) so the student edition can hide them")
+
+
 def test_every_chapter_has_solution_phrases():
     solutions = _blocks("solution")
     assert solutions and all(solutions[nb] for nb in solutions if nb[:2].isdigit() and nb != "00_overview")
