@@ -1,5 +1,6 @@
 # The two commands of the README:
 #   make book   builds the website into _build/html (executing every chapter)
+#   make book-student   the same site with the exercise solutions left out (_build/student)
 #   make test   builds it too, then runs every test (unit, notebooks, browser)
 # Both set up a fresh machine first (scripts/setup.sh): .venv, MathJax, chromium.
 VENV ?= .venv
@@ -8,13 +9,18 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export OMP_NUM_THREADS ?= 1
 JOBS ?= 2
 
-.PHONY: setup book test test-widgets7 benchmark clean
+.PHONY: setup book book-student test test-widgets7 benchmark clean
 
 setup:
 	bash scripts/setup.sh
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+# The student edition: the same site with every exercise solution left out, built from
+# _config.yml by scripts/build_student.py into _build/student/_build/html.
+book-student: setup
+	$(BIN)/python scripts/build_student.py
 
 test: setup
 	bash scripts/setup.sh --browser

@@ -1,0 +1,219 @@
+"""Chapter 0's identities and the numbers its text claims, asserted (float64), and its checker."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import gencore
+from gencore import overview as O
+from gencore.check import check_mode_average
+from gencore.demos import overview as demo
+
+F64 = torch.float64
+
+
+@pytest.fixture
+def float64_default():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(F64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def _notebook_start():
+    """The notebook's draws, in the notebook's order, from ``gencore.seed(0)``."""
+    gen = gencore.seed(0)
+    x, y = demo.classifier_data(600, gen)
+    x_test, y_test = demo.classifier_data(2000, gen)
+    model = O.fit_class_gaussians(x, y)
+    post = O.class_posterior(model, x_test)
+    accuracy = (post.argmax(-1) == y_test).double().mean().item()
+    O.sample_class_gaussians(model, 600, gen)
+    on_curve = O.local_pca_ratio(O.spiral_curve(800, 0.02, gen), k=20).median().item()
+    box = 7 * torch.rand(800, 2, generator=gen) - 3.5
+    filling = O.local_pca_ratio(box, k=20).median().item()
+    y_two = torch.cat([torch.randn(5000, 2, generator=gen) * 0.1 - 1, torch.randn(5000, 2, generator=gen) * 0.1 + 1])
+    lhs, rhs = O.mse_decomposition(y_two, torch.tensor([0.3, -0.2]))
+    return dict(gen=gen, post=post, accuracy=accuracy, on_curve=on_curve, filling=filling, lhs=lhs, rhs=rhs)
+
+
+# ------------------------------------------------------------------ the page's claims
+def test_generative_classifier_claims(float64_default):
+    r = _notebook_start()
+    assert (r["post"].sum(-1) - 1).abs().max() < 1e-12
+    assert 0.90 < r["accuracy"] < 0.96            # "about 0.93"
+
+
+def test_manifold_claims(float64_default):
+    r = _notebook_start()
+    assert 0.955 < r["on_curve"] < 0.975          # "about 97%"
+    assert 0.60 < r["filling"] < 0.70             # "about two thirds"
+
+
+def test_mse_decomposition_on_the_page(float64_default):
+    r = _notebook_start()
+    assert abs(r["lhs"] - r["rhs"]) < 1e-10
+
+
+@pytest.mark.slow
+def test_regression_lands_on_the_mean(float64_default):
+    r = _notebook_start()
+    separations = [round(0.25 * i, 2) for i in range(13)]
+    xs, ys = demo.regression_data(separations, 512, r["gen"])
+    predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, progress=False)
+    grid = torch.linspace(-1, 1, 201)
+    with torch.no_grad():
+        fits = predictors(grid[:, None])[..., 0]
+        mse = (predictors(xs) - ys).pow(2).mean((1, 2))
+    to_mean, to_branch = O.distances_to_mean_and_branches(fits, grid, separations)
+    assert (to_mean < 0.2).all()                                  # "to within 0.2"
+    assert 1.3 < to_branch[-1] < 1.45                             # "about 1.4 away" at d = 3
+    target_var = torch.tensor([d**2 / 4 + 0.0025 for d in separations])
+    assert ((mse / target_var) > 0.9).all() and ((mse / target_var) < 1.05).all()
+    assert (to_branch[3:] > 3 * to_mean[3:]).all()                # nearer the mean than any branch
+
+
+@pytest.mark.slow
+def test_gallery_numbers():
+    results, floor = demo.run_gallery(n=1000)
+    by_name = {r.family.name: r.sliced_w2 for r in results}
+    gauss = by_name["one Gaussian, maximum likelihood"]
+    langevin = by_name["annealed Langevin (learned score)"]
+    assert 0.04 < floor < 0.06                                    # "about 0.05"
+    assert 0.22 < gauss < 0.28 and 4.3 < gauss / floor < 5.7     # "about 0.25, five times the floor"
+    assert langevin < 2 * floor                                   # "less than twice the floor"
+    assert [r.samples is None for r in results] == [f.sampler is None for f in demo.FAMILIES]
+
+
+# ------------------------------------------------------------------ the mathematics
+def test_mse_decomposition_identity_and_mode_average(gen):
+    y = torch.randn(1000, 3, generator=gen, dtype=F64) * 2 + 1
+    c = torch.tensor([0.5, -1.0, 2.0], dtype=F64)
+    lhs, rhs = O.mse_decomposition(y, c)
+    assert abs(lhs - rhs) < 1e-12
+    best, _ = O.mse_decomposition(y, y.mean(0))
+    assert best <= lhs
+    modes = torch.tensor([[-1.0, 0.0], [1.0, 2.0]], dtype=F64)
+    w = torch.tensor([0.25, 0.75], dtype=F64)
+    assert torch.allclose(O.mode_average(modes, w), torch.tensor([0.5, 1.5], dtype=F64))
+    with pytest.raises(ValueError, match="weights"):
+        O.mode_average(modes, torch.tensor([-0.5, 1.5], dtype=F64))
+    with pytest.raises(ValueError, match="modes"):
+        O.mode_average(modes[0], w)
+
+
+def test_bimodal_data_has_mean_m_and_two_branches(gen):
+    x, y = O.bimodal_regression_data(20000, 2.0, noise=0.0, generator=gen, dtype=F64)
+    assert x.shape == y.shape == (20000, 1) and x.dtype == F64
+    off = y - O.conditional_mean(x)
+    assert torch.allclose(off.abs(), torch.ones_like(off))
+    assert abs(off.mean()) < 0.03
+    with pytest.raises(ValueError, match="separation"):
+        O.bimodal_regression_data(10, -1.0)
+    with pytest.raises(ValueError, match="n"):
+        O.bimodal_regression_data(0, 1.0)
+
+
+def test_batched_mlp_is_independent_models(gen):
+    net = O.BatchedMLP(3, 8, gen, F64)
+    x = torch.randn(5, 1, generator=gen, dtype=F64)
+    out = net(x)
+    assert out.shape == (3, 5, 1) and out.dtype == F64
+    for s in range(3):
+        h = torch.tanh(x @ net.w1[s] + net.b1[s])
+        h = torch.tanh(h @ net.w2[s] + net.b2[s])
+        assert torch.allclose(out[s], h @ net.w3[s] + net.b3[s])
+    # the loss of model 0 does not move model 1's weights
+    loss = net(x)[0].pow(2).sum()
+    loss.backward()
+    assert net.w1.grad[1].abs().max() == 0 and net.w1.grad[0].abs().max() > 0
+
+
+def test_fit_mse_predictors_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="x and y"):
+        O.fit_mse_predictors(torch.zeros(4, 1), torch.zeros(4, 1), steps=1, progress=False)
+
+
+def test_fit_mse_predictors_is_deterministic_and_keeps_dtype():
+    x = torch.linspace(-1, 1, 32, dtype=F64).reshape(1, 32, 1).expand(2, 32, 1).contiguous()
+    y = torch.sin(3 * x)
+    a, _ = O.fit_mse_predictors(x, y, steps=20, progress=False)
+    b, _ = O.fit_mse_predictors(x, y, steps=20, progress=False)
+    assert torch.equal(a(x), b(x)) and a(x).dtype == F64
+
+
+def test_local_pca_ratio_line_and_plane(gen):
+    t = torch.rand(300, generator=gen, dtype=F64)
+    line = torch.stack([t, 2 * t], -1)
+    assert (O.local_pca_ratio(line, 10) > 1 - 1e-9).all()
+    curve = O.spiral_curve(500, 0.0, gen, F64)
+    assert curve.shape == (500, 2) and curve.dtype == F64
+    assert O.local_pca_ratio(curve, 10).median() > 0.99
+    cloud = torch.randn(2000, 2, generator=gen, dtype=F64)
+    assert 0.5 <= O.local_pca_ratio(cloud, 200).median() < 0.65
+    with pytest.raises(ValueError, match="k"):
+        O.local_pca_ratio(cloud[:5], 10)
+    with pytest.raises(ValueError, match="noise"):
+        O.spiral_curve(10, -0.1)
+
+
+def test_generative_classifier_matches_bayes_by_hand(gen):
+    x, y = demo.classifier_data(400, gen)
+    m = O.fit_class_gaussians(x, y)
+    for c in range(2):
+        xc = x[y == c]
+        assert torch.allclose(m.means[c], xc.mean(0))
+        assert torch.allclose(m.covs[c], torch.cov(xc.T, correction=0))
+    pts = torch.randn(50, 2, generator=gen, dtype=F64)
+    dens = torch.stack([m.priors[c] * torch.distributions.MultivariateNormal(m.means[c], m.covs[c]).log_prob(pts).exp()
+                        for c in range(2)], -1)
+    assert torch.allclose(O.class_posterior(m, pts), dens / dens.sum(-1, keepdim=True), atol=1e-12)
+    far = torch.tensor([[1e3, -1e3]], dtype=F64)   # log space: no 0/0 far from both classes
+    assert torch.isfinite(O.class_posterior(m, far)).all()
+    new_x, new_y = O.sample_class_gaussians(m, 20000, gen)
+    assert new_x.dtype == F64 and new_y.shape == (20000,)
+    assert torch.allclose(new_x[new_y == 1].mean(0), m.means[1], atol=0.03)
+    with pytest.raises(ValueError, match="class"):
+        O.fit_class_gaussians(x[:3], torch.tensor([0, 0, 1]))
+
+
+# ------------------------------------------------------------------ the gallery registry
+def test_registry_covers_every_chapter_and_adding_a_family_is_one_entry():
+    chapters = {f.chapter for f in demo.FAMILIES}
+    assert set(range(1, 9)) - {2} <= chapters and 0 in chapters
+    fake = lambda train, n, g: train[:n] + 0.0  # noqa: E731  (a "model" that memorizes its data)
+    families = demo._with_sampler("GAN", fake, tuple(f for f in demo.FAMILIES if f.chapter in (0, 4)))
+    results, floor = demo.run_gallery(families, n=200, n_train=400)
+    assert all(r.samples is not None for r in results)
+    assert results[1].sliced_w2 < 3 * floor
+    demo.gallery_figure(results, floor)
+
+
+def test_slider_labels_print_values():
+    xs, ys = demo.regression_data([0.0, 0.5], 16, torch.Generator().manual_seed(0))
+    net = O.BatchedMLP(2, 4, torch.Generator().manual_seed(0), F64)
+    reg = demo.regression_slider([0.0, 0.5], xs, ys, net)
+    man = demo.manifold_slider([0.0, 0.1], n=50, k=5)
+    assert reg.params["separation"].text(0.5) == "0.50"
+    assert man.params["noise"].text(0.1) == "0.10"
+
+
+# ------------------------------------------------------------------ the exercise checker
+def test_checker_accepts_the_reference_solution():
+    verdict = check_mode_average(lambda modes, weights: weights @ modes)
+    assert verdict, verdict.message
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda m, w: m[w.argmax()], "most likely mode"),
+    (lambda m, w: m[0], "first mode"),
+    (lambda m, w: m.mean(0), "unweighted"),
+    (lambda m, w: w @ m.flip(0), "wrong modes"),
+    (lambda m, w: (w[:, None] * m).sum(), "shape"),
+    (lambda m, w: (w @ m).double(), "float32"),
+    (lambda m, w: w @ m + 1, "weighted mean"),
+    (lambda m, w: 1 / 0, "raised"),
+])
+def test_checker_explains_typical_mistakes(wrong, hint):
+    verdict = check_mode_average(wrong)
+    assert not verdict and hint in verdict.message, verdict.message
