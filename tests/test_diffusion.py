@@ -139,6 +139,7 @@ def test_vlb_weight_values_in_the_chapter():
     assert w[0].item() == pytest.approx(S.betas[2].item() / (2 * S.alphas[2].item() * S.betas[1].item()), rel=1e-12)
     assert 0.55 < w[0].item() < 0.65 and 0.009 < w[1].item() < 0.011
     assert D.vlb_weight(S, 1).item() == math.inf
+    assert 55 < (w[0] / w[1]).item() < 65  # "a factor of about 60"
 
 
 def test_bound_decomposition_agrees_with_the_trajectory_form(gen):
@@ -164,6 +165,26 @@ def test_optimal_eps_is_minus_scaled_score(gen):
         score = torch.autograd.grad(D.marginal(S, p, t).log_prob(x).sum(), x)[0]
         want = -math.sqrt(1 - S.alpha_bars[t].item()) * score
         assert torch.allclose(D.optimal_eps(S, p, xt, t), want, atol=1e-8)
+
+
+def test_min_simple_loss_of_moons_is_about_045(gen):
+    value = demo.min_simple_loss(data.make("moons"), S, generator=gen)
+    assert 0.43 < value < 0.48
+
+
+def test_algorithm_1_as_written_in_the_chapter_is_simple_loss():
+    def algorithm_1_loss(eps_model, x0, g):
+        t = torch.randint(1, S.T + 1, (len(x0),), generator=g)
+        eps = torch.randn(x0.shape, generator=g)
+        a = S.alpha_bars[t].float()[:, None]
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        return (eps - eps_model(xt, t)).pow(2).sum(-1).mean()
+
+    torch.manual_seed(0)
+    net = D.EpsMLP(S.T)
+    batch = data.make("moons").sample((256,), generator=torch.Generator().manual_seed(0))
+    mine = algorithm_1_loss(net, batch, torch.Generator().manual_seed(3))
+    assert torch.allclose(mine, D.simple_loss(net, S, batch, torch.Generator().manual_seed(3)))
 
 
 def test_simple_loss_is_minimized_by_the_optimal_eps(gen):

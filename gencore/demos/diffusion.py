@@ -20,15 +20,23 @@ __all__ = ["EXTENT", "train_denoiser", "min_simple_loss", "kde_log_prob", "kl_sm
 EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting (and KL quadrature) box for "moons"
 
 
-def train_denoiser(data, schedule: D.NoiseSchedule, *, steps: int = 2000, batch: int = 2048, lr: float = 2e-3,
+def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e-4, 500)), batch: int = 2048,
                    decay: float = 0.995, hidden: int = 128, seed: int = 0, progress: bool = True):
-    """Algorithm 1 with Adam and an EMA of the weights; returns ``(ema_model, model, history)``."""
+    """Algorithm 1 with Adam and an EMA of the weights; returns ``(ema_model, model, history)``.
+
+    ``stages`` is a sequence of ``(learning rate, steps)``, run one after the other (a step decay
+    of the learning rate); the EMA runs through all of them.
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = D.EpsMLP(schedule.T, hidden=hidden)
     ema = EMA(model, decay)
-    hist = fit(lambda step: D.simple_loss(model, schedule, data.sample((batch,), generator=gen), generator=gen),
-               model, steps, lr=lr, ema=ema, progress=progress, desc="Algorithm 1")
+    hist = History()
+    for lr, steps in stages:
+        h = fit(lambda step: D.simple_loss(model, schedule, data.sample((batch,), generator=gen), generator=gen),
+                model, steps, lr=lr, ema=ema, progress=progress, desc=f"Algorithm 1, lr {lr:g}")
+        hist.loss += h.loss
+        hist.seconds += h.seconds
     return ema.module.eval(), model, hist
 
 
@@ -79,36 +87,44 @@ class Quality:
 
 
 def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000), n: int = 2000,
-            seed: int = 1, n_projections: int = 512) -> Quality:
+            seed: int = 1, n_projections: int = 512, ddpm_full: torch.Tensor | None = None,
+            repeats: int = 3) -> Quality:
     """DDPM (``eta = 1`` on the sub-sequence; ``steps = T`` is Algorithm 2) and DDIM (``eta = 0``).
 
-    The same ``x_T`` for every run; sliced W2 against ``n`` fresh data samples, and
-    :func:`kl_smoothed`; floors from a second data sample of size ``n``.
+    The same ``x_T`` for every run. Sliced W2 is averaged over ``repeats`` fresh data samples of
+    size ``n``; :func:`kl_smoothed` needs none. The floors are the same numbers for a data
+    sample of size ``n`` in place of the model's (averaged over ``repeats`` such samples).
+    ``ddpm_full``: ``n`` samples of Algorithm 2 already drawn, used for DDPM at ``steps = T``.
     """
     gen = torch.Generator().manual_seed(seed)
-    ref = data.sample((n,), generator=gen)
+    refs = [data.sample((n,), generator=gen) for _ in range(repeats)]
     xT = torch.randn(n, 2, generator=gen)
-    sw, kl, keep = {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}
+
+    def sw(x):
+        return sum(metrics.sliced_wasserstein(x, r, n_projections, generator=gen).item() for r in refs) / repeats
+
+    sw_, kl, keep = {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}
     for name, eta in (("DDPM", 1.0), ("DDIM", 0.0)):
         for s in steps:
-            x = D.sample(model, schedule, xT, steps=None if (s == schedule.T and eta == 1.0) else s, eta=eta,
-                         generator=gen)
+            full = s == schedule.T and eta == 1.0
+            x = (ddpm_full if full and ddpm_full is not None else
+                 D.sample(model, schedule, xT, steps=None if full else s, eta=eta, generator=gen))
             keep[name].append(x)
-            sw[name].append(metrics.sliced_wasserstein(x, ref, n_projections, generator=gen).item())
+            sw_[name].append(sw(x))
             kl[name].append(kl_smoothed(data, x))
-    other = data.sample((n,), generator=gen)
-    return Quality(list(steps), sw, kl, keep, metrics.sliced_wasserstein(other, ref, n_projections, generator=gen).item(),
-                   kl_smoothed(data, other), n)
+    others = [data.sample((n,), generator=gen) for _ in range(repeats)]
+    return Quality(list(steps), sw_, kl, keep, sum(sw(o) for o in others) / repeats,
+                   sum(kl_smoothed(data, o) for o in others) / repeats, n)
 
 
 # ---- figures ------------------------------------------------------------------------------------
 def _density_panel(ax, schedule, data, t, vmax=None):
-    viz.density(ax, D.marginal(schedule, data, t).log_prob, EXTENT, 150, vmax=vmax)
+    viz.density(ax, D.marginal(schedule, data, t).log_prob, EXTENT, 96, vmax=vmax)
 
 
 def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, generator=None):
     """Slider over ``t``: samples :math:`x_t` of the forward process beside the exact density of :math:`q(x_t)`."""
-    ts = ts or (0, 5, 10, 20, 35, 50, 75, 100, 150, 200, 300, 400, 500, 650, 800, 1000)
+    ts = ts or (0, 10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 1000)
     eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
     frames = {t: D.q_sample(schedule, x0, t, eps) for t in ts}
 
@@ -120,21 +136,21 @@ def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, g
         ab = schedule.alpha_bars[t].item()
         viz.panel_title(ax2, f"q(x_t) exactly; ᾱ_t = {ab:.3g}")
 
-    return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=4))
+    return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3))
 
 
 def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 25):
     """Slider over ``t``: the reverse chain's states :math:`x_t` (from a DDPM ``path`` of shape
     ``(T + 1, N, 2)``, ``path[k]`` = :math:`x_{T-k}`) over the exact :math:`q(x_t)`, with a few trajectories."""
     T = schedule.T
-    ts = ts or (1000, 800, 600, 400, 300, 200, 150, 100, 75, 50, 30, 20, 10, 5, 0)
+    ts = ts or (1000, 600, 400, 300, 200, 150, 100, 75, 50, 25, 10, 0)
 
     def draw(fig, t):
         ax = fig.subplots(1, 1)
         if t > 0:
             _density_panel(ax, schedule, data, t)
         else:
-            viz.density(ax, data.log_prob, EXTENT, 150)
+            viz.density(ax, data.log_prob, EXTENT, 96)
         x = path[T - t]
         viz.samples(ax, x, color="white", size=2, alpha=0.5, extent=EXTENT)
         viz.trajectories(ax, path[: T - t + 1 : 5, :n_lines], color=viz.COLORS["q2"], alpha=0.7)
@@ -144,7 +160,7 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
 
 
 @torch.no_grad()
-def ddim_slider(model, data, schedule: D.NoiseSchedule, etas=(0.0, 0.5, 1.0), steps=(5, 10, 20, 50, 100),
+def ddim_slider(model, data, schedule: D.NoiseSchedule, etas=(0.0, 0.5, 1.0), steps=(5, 10, 20, 50),
                 n: int = 2000, seed: int = 2):
     """Slider over DDIM's ``eta`` and step count: samples from one fixed :math:`x_T`, with sliced W2."""
     gen = torch.Generator().manual_seed(seed)
@@ -169,14 +185,12 @@ def ddim_slider(model, data, schedule: D.NoiseSchedule, etas=(0.0, 0.5, 1.0), st
     return demo
 
 
-def samples_figure(panels: dict[str, torch.Tensor], ref: torch.Tensor, n_projections: int = 512, seed: int = 3):
-    """One panel per named sample set, each titled with its sliced W2 to ``ref``."""
-    gen = torch.Generator().manual_seed(seed)
+def samples_figure(panels: dict[str, torch.Tensor], data):
+    """One panel per named sample set, each titled with its smoothed KL (:func:`kl_smoothed`) to the data."""
     fig, axes = viz.figure(len(panels), width=3.4, height=2.8)
     for ax, (name, x) in zip(axes, panels.items()):
-        sw = metrics.sliced_wasserstein(x, ref, n_projections, generator=gen).item()
         viz.samples(ax, x, color=viz.COLORS["p" if name.startswith("data") else "q"], extent=EXTENT)
-        viz.panel_title(ax, f"{name}: SW2 = {sw:.3f}")
+        viz.panel_title(ax, f"{name}: KL_h = {kl_smoothed(data, x):.3f}")
     return fig
 
 
