@@ -354,10 +354,23 @@ def test_check_ddim_step_accepts_the_reference_and_explains_mistakes():
 
 
 @pytest.mark.slow
-def test_trained_model_beats_a_threshold():
+def test_the_chapters_trained_model_and_quality_claims():
+    """The notebook's training run and the claims its text makes about the quality table."""
+    torch.set_num_threads(1)
     p = data.make("moons")
-    model, _, hist = demo.train_denoiser(p, S, steps=800, batch=1024, progress=False)
-    gen = torch.Generator().manual_seed(0)
-    x = D.sample(model, S, torch.randn(2000, 2, generator=gen), steps=50, eta=0.0)
-    sw = metrics.sliced_wasserstein(x, p.sample((2000,), generator=gen), 256, generator=gen).item()
-    assert sw < 0.2
+    floor = demo.min_simple_loss(p, S, generator=torch.Generator().manual_seed(0))
+    model, _, hist = demo.train_denoiser(p, S, stages=((2e-3, 1500), (5e-4, 500)), batch=2048, progress=False)
+    assert floor < sum(hist.loss[-300:]) / 300 < floor + 0.02  # "settles a little above the floor"
+    q = demo.quality(model, p, S, steps=(10, 20, 50, 1000), n=2000)
+    sw, kl = q.sw, q.kl
+    for i in (0, 1):  # 10 and 20 steps: DDIM clearly better in both measures
+        assert sw["DDIM"][i] < 0.8 * sw["DDPM"][i] and kl["DDIM"][i] < 0.85 * kl["DDPM"][i]
+    assert kl["DDIM"][2] < 2 * kl["DDPM"][3]  # DDIM-50 within a factor of two of DDPM-1000
+    assert kl["DDIM"][0] > 3 * kl["DDPM"][3]  # ... and DDIM-10 far worse
+    assert q.floor_kl < kl["DDPM"][3] < 5 * q.floor_kl  # above the floor, but not far
+    exact = lambda x, t: D.optimal_eps(S, p, x, t)  # noqa: E731
+    xT = torch.randn(2000, 2, generator=torch.Generator().manual_seed(2))
+    kl10 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=10, eta=0.0))
+    kl50 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=50, eta=0.0))
+    assert 0.7 < kl10 / kl["DDIM"][0] < 1.3  # at 10 steps the exact eps* does about as badly
+    assert 1.5 < kl["DDIM"][2] / kl50 < 3.0 and kl50 < 3 * q.floor_kl  # at 50 about twice as close

@@ -139,7 +139,8 @@ def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, g
     return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3))
 
 
-def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 25):
+def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 8, stride: int = 10,
+                   tail: int = 100):
     """Slider over ``t``: the reverse chain's states :math:`x_t` (from a DDPM ``path`` of shape
     ``(T + 1, N, 2)``, ``path[k]`` = :math:`x_{T-k}`) over the exact :math:`q(x_t)`, with a few trajectories."""
     T = schedule.T
@@ -152,9 +153,11 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
         else:
             viz.density(ax, data.log_prob, EXTENT, 96)
         x = path[T - t]
-        viz.samples(ax, x, color="white", size=2, alpha=0.5, extent=EXTENT)
-        viz.trajectories(ax, path[: T - t + 1 : 5, :n_lines], color=viz.COLORS["q2"], alpha=0.7)
-        viz.panel_title(ax, f"reverse chain at t = {t} over the exact q(x_t)")
+        viz.samples(ax, x, color="white", size=3, alpha=0.6, extent=EXTENT)
+        start = max(0, T - t - tail)  # only the last `tail` steps of each tracked path
+        keep = list(range(start, T - t + 1, stride)) + ([T - t] if (T - t - start) % stride else [])
+        viz.trajectories(ax, path[keep, :n_lines], color=viz.COLORS["aux"], alpha=0.9)
+        viz.panel_title(ax, f"reverse chain at t = {t} over the exact q(x_t); tails: last {tail} steps")
 
     return widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0))
 
