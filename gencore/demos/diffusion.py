@@ -41,7 +41,7 @@ def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e
 
 
 @torch.no_grad()
-def min_simple_loss(data, schedule: D.NoiseSchedule, n: int = 20_000, generator=None) -> float:
+def min_simple_loss(data, schedule: D.NoiseSchedule, n: int = 100_000, generator=None) -> float:
     r"""Monte Carlo estimate of :math:`\mathbb E\|\epsilon - \epsilon^*(x_t, t)\|^2`, the lowest simple loss any model can reach."""
     x0 = data.sample((n,), generator=generator).double()
     t = torch.randint(1, schedule.T + 1, (n,), generator=generator)
