@@ -374,3 +374,14 @@ def test_the_chapters_trained_model_and_quality_claims():
     kl50 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=50, eta=0.0))
     assert 0.7 < kl10 / kl["DDIM"][0] < 1.3  # at 10 steps the exact eps* does about as badly
     assert 1.5 < kl["DDIM"][2] / kl50 < 3.0 and kl50 < 3 * q.floor_kl  # at 50 about twice as close
+
+
+def test_exercise_lt_numbers():
+    x0 = torch.tensor([[2.0, 0.0]], dtype=F64)
+    values = []
+    for s in (S, D.NoiseSchedule.linear(T=50)):
+        abT = s.alpha_bars[-1]
+        values.append(D.kl_gaussians(abT.sqrt() * x0, 1 - abT, torch.zeros_like(x0), 1.0).item())
+        closed = (-abT - torch.log(1 - abT)).item() + abT.item() * 4 / 2
+        assert values[-1] == pytest.approx(closed, rel=1e-9)
+    assert values[0] == pytest.approx(8.1e-5, rel=0.02) and values[1] == pytest.approx(1.53, abs=0.01)
