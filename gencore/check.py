@@ -16,6 +16,7 @@ import torch
 __all__ = ["Verdict", "check_kl_bernoulli"]
 __all__ += ["check_score_function"]  # chapter 02
 __all__ += ["check_planar_log_det"]
+__all__ += ["check_ddim_step"]
 
 
 @dataclass(frozen=True)
@@ -492,3 +493,51 @@ def check_mode_average(mode_average: Callable) -> Verdict:
         return Verdict(False, "float32 inputs should give a float32 result (do not hard-code a dtype).")
     return Verdict(True, "The weighted mean of the modes, Σ_k w_k μ_k: the best single guess under squared "
                          "error, and (for separated modes) a point where the target never is.")
+# ---- chapter 06
+def check_ddim_step(ddim_step: Callable) -> Verdict:
+    r"""Check a deterministic DDIM update ``ddim_step(schedule, eps, t, t_prev, xt)`` (:math:`\eta = 0`).
+
+    The expected answer is :math:`\sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}}\,\epsilon`
+    with :math:`\hat x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\epsilon)/\sqrt{\bar\alpha_t}` and
+    :math:`t' =` ``t_prev``, for ints ``t > t_prev >= 0``, keeping the dtype of ``xt``.
+    """
+    from .diffusion import NoiseSchedule, ddim_step as reference, predict_x0
+
+    s = NoiseSchedule.linear()
+    gen = torch.Generator().manual_seed(0)
+    xt, eps = (torch.randn(6, 2, generator=gen, dtype=torch.float64) for _ in range(2))
+    for t, tp in ((1000, 980), (500, 250), (40, 0)):
+        out, err = _call(ddim_step, s, eps, t, tp, xt)
+        if err:
+            return Verdict(False, f"with t={t}, t_prev={tp}: {err}.")
+        if out.shape != xt.shape:
+            return Verdict(False, f"it returned shape {tuple(out.shape)}; x_t' has the shape of xt, {tuple(xt.shape)}.")
+        again, _ = _call(ddim_step, s, eps, t, tp, xt)
+        if again is None or not torch.equal(out, again):
+            return Verdict(False, "two calls with the same inputs gave different results: with eta = 0 DDIM is "
+                                  "deterministic, so do not add noise.")
+        want = reference(s, eps, t, tp, xt)
+        if torch.allclose(out.to(want), want, atol=1e-8):
+            continue
+        a, ap = s.alphas[t], s.alphas[tp]
+        alphas = ap.sqrt() * (xt - (1 - a).sqrt() * eps) / a.sqrt() + (1 - ap).sqrt() * eps
+        if torch.allclose(out.to(want), alphas, atol=1e-8):
+            return Verdict(False, "you used the one-step alphas[t]; the update needs the products alpha_bars[t] "
+                                  "and alpha_bars[t_prev] (the marginals q(x_t | x_0)).")
+        if torch.allclose(out.to(want), predict_x0(s, eps, xt, t), atol=1e-8):
+            return Verdict(False, f"it returns the predicted x_0, not x at t_prev={tp}; move x_0 back to "
+                                  "noise level t_prev with the direction term sqrt(1 - alpha_bar) * eps.")
+        ab, abp = s.alpha_bars[t], s.alpha_bars[tp]
+        squared = abp * (xt - (1 - ab) * eps) / ab + (1 - abp) * eps
+        if torch.allclose(out.to(want), squared, atol=1e-6):
+            return Verdict(False, "a square root is missing: the coefficients are sqrt(alpha_bar) and "
+                                  "sqrt(1 - alpha_bar), as in x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps.")
+        i = int((out.to(want) - want).abs().max(1).values.argmax())
+        return Verdict(False, f"with t={t}, t_prev={tp} row {i} is {out[i].tolist()}, but DDIM gives "
+                              f"{want[i].tolist()}.")
+    out32, err = _call(ddim_step, s, eps.float(), 500, 250, xt.float())
+    if err or out32.dtype != torch.float32:
+        return Verdict(False, "float32 inputs should give a float32 result; the schedule is float64, so convert "
+                              "its entries to xt's dtype (e.g. .to(xt)) rather than fixing a dtype.")
+    return Verdict(True, "Your DDIM step matches the deterministic update for long and short jumps, including "
+                         "t_prev = 0, and keeps the input dtype.")

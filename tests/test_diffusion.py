@@ -1,0 +1,387 @@
+"""Chapter 6's identities (DDPM and DDIM), each asserted numerically in float64."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from gencore import data, metrics
+from gencore import diffusion as D
+from gencore.check import check_ddim_step
+from gencore.demos import diffusion as demo
+
+F64 = torch.float64
+S = D.NoiseSchedule.linear()
+
+
+def toy_mixture():
+    return data.GaussianMixture(torch.tensor([[-1.0, 0.0], [1.0, 0.5]], dtype=F64), 0.3)
+
+
+# ---- the schedule ----------------------------------------------------------------------------
+def test_schedule_is_indexed_by_t_and_reaches_noise():
+    assert len(S.betas) == len(S.alphas) == len(S.alpha_bars) == S.T + 1 == 1001
+    assert S.betas[0] == 0 and S.alpha_bars[0] == 1 and S.betas.dtype == F64
+    assert S.betas[1].item() == pytest.approx(1e-4) and S.betas[1000].item() == pytest.approx(0.02)
+    assert torch.allclose(S.alpha_bars[1:], torch.cumprod(1 - S.betas[1:], 0))
+    assert S.alpha_bars[-1].item() == pytest.approx(4.04e-5, rel=0.01)  # the chapter's value
+    assert S.alpha_bars[-1].item() < 1e-4
+    short = D.NoiseSchedule.linear(T=50)  # the chapter's short-T warning
+    assert short.alpha_bars[-1].item() == pytest.approx(0.603, abs=0.001)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        S.betas = S.betas
+
+
+def test_beta_tilde_is_the_posterior_variance_formula():
+    t = torch.arange(2, S.T + 1)
+    want = (1 - S.alpha_bars[t - 1]) / (1 - S.alpha_bars[t]) * S.betas[t]
+    assert torch.allclose(S.beta_tildes[t], want) and S.beta_tildes[1] == 0
+
+
+# ---- forward process -------------------------------------------------------------------------
+def test_closed_form_marginal_matches_the_simulated_chain(gen):
+    n = 40_000
+    x0 = torch.tensor([[1.5, -0.5]], dtype=F64)
+    x = x0.expand(n, 2).clone()
+    for t in range(1, S.T + 1):
+        x = D.q_step(S, x, t, torch.randn(x.shape, generator=gen, dtype=F64))
+        if t in (1, 10, 100, 1000):
+            ab = S.alpha_bars[t].item()
+            se_mean = math.sqrt((1 - ab) / n)
+            assert (x.mean(0) - math.sqrt(ab) * x0[0]).abs().max() < 5 * se_mean, t
+            assert (x.var(0) / (1 - ab) - 1).abs().max() < 5 * math.sqrt(2 / n), t
+            assert abs(x[:, 0].mul(x[:, 1]).mean() - x.mean(0).prod()) < 5 * (1 - ab) / math.sqrt(n)
+
+
+def test_q_sample_matches_the_exact_marginal_density(gen):
+    p = toy_mixture()
+    x0 = p.sample((20_000,), generator=gen)
+    for t in (0, 50, 300):
+        xt = D.q_sample(S, x0, t, torch.randn(x0.shape, generator=gen, dtype=F64))
+        q = D.marginal(S, p, t)
+        # average log-density of the samples (cross-entropy) equals the exact entropy of q(x_t)
+        h = metrics.entropy_on_grid(q.log_prob, (-5, 5, -5, 5), 400)
+        assert abs(-q.log_prob(xt).mean() - h) < 5 * q.log_prob(xt).std() / math.sqrt(len(xt))
+
+
+def test_marginal_at_t0_is_the_data_density_for_moons():
+    p = data.make("moons", dtype=F64)
+    x = torch.randn(500, 2, dtype=F64)
+    assert torch.allclose(D.marginal(S, p, 0).log_prob(x), p.log_prob(x), atol=1e-10)
+
+
+def test_per_sample_t_equals_a_loop_over_ints(gen):
+    x0, eps = torch.randn(5, 2, generator=gen, dtype=F64), torch.randn(5, 2, generator=gen, dtype=F64)
+    t = torch.tensor([1, 2, 10, 500, 1000])
+    batched = D.q_sample(S, x0, t, eps)
+    looped = torch.stack([D.q_sample(S, x0[i:i + 1], int(t[i]), eps[i:i + 1])[0] for i in range(5)])
+    assert torch.allclose(batched, looped)
+    m, v = D.posterior(S, x0, batched, t)
+    assert v.shape == (5, 1)
+    for i in range(5):
+        mi, vi = D.posterior(S, x0[i:i + 1], batched[i:i + 1], int(t[i]))
+        assert torch.allclose(m[i], mi[0]) and torch.allclose(v[i, 0], vi)
+    step = D.ddpm_step(S, eps, t, batched, noise=x0)
+    for i in range(5):
+        assert torch.allclose(step[i], D.ddpm_step(S, eps[i:i + 1], int(t[i]), batched[i:i + 1], noise=x0[i:i + 1])[0])
+
+
+# ---- the posterior ---------------------------------------------------------------------------
+@pytest.mark.parametrize("t", [2, 10, 300, 1000])
+def test_posterior_matches_bayes_rule_on_a_grid(t):
+    x0 = torch.tensor([[0.7, -1.2]], dtype=F64)
+    xt = D.q_sample(S, x0, t, torch.tensor([[0.3, 1.1]], dtype=F64))
+    err, mass = demo.posterior_on_grid(S, x0, xt, t)
+    assert err < 1e-8 and mass == pytest.approx(1.0, abs=1e-6)
+
+
+def test_posterior_notebook_numbers():
+    x0 = torch.tensor([[0.7, -1.2]], dtype=F64)
+    for t in (2, 100, 1000):
+        xt = D.q_sample(S, x0, t, torch.tensor([[0.3, 1.1]], dtype=F64))
+        err, mass = demo.posterior_on_grid(S, x0, xt, t)
+        assert err < 1e-9 and abs(mass - 1) < 1e-6
+
+
+# ---- the loss ----------------------------------------------------------------------------------
+def test_eps_parameterization_of_the_mean(gen):
+    x0, eps = torch.randn(100, 2, generator=gen, dtype=F64), torch.randn(100, 2, generator=gen, dtype=F64)
+    t = torch.randint(2, S.T + 1, (100,), generator=gen)
+    xt = D.q_sample(S, x0, t, eps)
+    assert torch.allclose(D.predict_x0(S, eps, xt, t), x0)
+    mean_q, _ = D.posterior(S, x0, xt, t)
+    mu_eps = D.ddpm_step(S, eps, t, xt, noise=torch.zeros_like(xt))
+    assert torch.allclose(mean_q, mu_eps, atol=1e-10)
+
+
+@pytest.mark.parametrize("variance", ["beta_tilde", "beta"])
+def test_kl_term_is_the_weighted_squared_error(gen, variance):
+    n = 200
+    x0, eps = torch.randn(n, 2, generator=gen, dtype=F64), torch.randn(n, 2, generator=gen, dtype=F64)
+    eps_theta = torch.randn(n, 2, generator=gen, dtype=F64)
+    t = torch.randint(2, S.T + 1, (n,), generator=gen)
+    xt = D.q_sample(S, x0, t, eps)
+    mean_q, var_q = D.posterior(S, x0, xt, t)
+    mu = D.ddpm_step(S, eps_theta, t, xt, noise=torch.zeros_like(xt))
+    sigma2 = (S.beta_tildes if variance == "beta_tilde" else S.betas)[t]
+    kl = D.kl_gaussians(mean_q, var_q, mu, sigma2[:, None])
+    const = D.kl_gaussians(mean_q, var_q, mean_q, sigma2[:, None])  # the variance-only part C
+    weighted = D.vlb_weight(S, t, variance) * (eps - eps_theta).pow(2).sum(-1)
+    assert torch.allclose(kl - const, weighted, rtol=1e-8, atol=1e-10)
+    if variance == "beta_tilde":
+        assert const.abs().max() < 1e-12
+
+
+def test_vlb_weight_values_in_the_chapter():
+    w = D.vlb_weight(S, torch.tensor([2, 1000]))
+    assert w[0].item() == pytest.approx(S.betas[2].item() / (2 * S.alphas[2].item() * S.betas[1].item()), rel=1e-12)
+    assert 0.55 < w[0].item() < 0.65 and 0.009 < w[1].item() < 0.011
+    assert D.vlb_weight(S, 1).item() == math.inf
+    assert 55 < (w[0] / w[1]).item() < 65  # "a factor of about 60"
+
+
+def test_bound_decomposition_agrees_with_the_trajectory_form(gen):
+    torch.manual_seed(0)
+    model = D.EpsMLP(S.T, hidden=32).double()
+    x0 = data.make("moons", dtype=F64).sample((400,), generator=gen)
+    with torch.no_grad():
+        raw = D.vlb_trajectory(model, S, x0, generator=gen)
+        terms = D.vlb_terms(model, S, x0, generator=gen)
+    dec = terms.sum(1)
+    se = math.sqrt(raw.var() / len(raw) + dec.var() / len(dec))
+    assert abs(raw.mean() - dec.mean()) < 4 * se
+    assert terms.shape == (400, S.T + 1)
+    lt = terms[:, -1]  # L_T is the closed-form KL and tiny for this schedule
+    assert (lt >= 0).all() and lt.max() < 1e-3
+
+
+def test_optimal_eps_is_minus_scaled_score(gen):
+    p = data.make("moons", dtype=F64)
+    xt = torch.randn(50, 2, generator=gen, dtype=F64) * 1.5
+    for t in (1, 30, 400):
+        x = xt.clone().requires_grad_(True)
+        score = torch.autograd.grad(D.marginal(S, p, t).log_prob(x).sum(), x)[0]
+        want = -math.sqrt(1 - S.alpha_bars[t].item()) * score
+        assert torch.allclose(D.optimal_eps(S, p, xt, t), want, atol=1e-8)
+
+
+def test_min_simple_loss_of_moons_is_about_045(gen):
+    value = demo.min_simple_loss(data.make("moons"), S, generator=gen)
+    assert 0.43 < value < 0.48
+
+
+def test_algorithm_1_as_written_in_the_chapter_is_simple_loss():
+    def algorithm_1_loss(eps_model, x0, g):
+        t = torch.randint(1, S.T + 1, (len(x0),), generator=g)
+        eps = torch.randn(x0.shape, generator=g)
+        a = S.alpha_bars[t].float()[:, None]
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        return (eps - eps_model(xt, t)).pow(2).sum(-1).mean()
+
+    torch.manual_seed(0)
+    net = D.EpsMLP(S.T)
+    batch = data.make("moons").sample((256,), generator=torch.Generator().manual_seed(0))
+    mine = algorithm_1_loss(net, batch, torch.Generator().manual_seed(3))
+    assert torch.allclose(mine, D.simple_loss(net, S, batch, torch.Generator().manual_seed(3)))
+
+
+def test_simple_loss_is_minimized_by_the_optimal_eps(gen):
+    p = toy_mixture()
+    oracle = lambda x, t: D.optimal_eps(S, p, x, t)  # noqa: E731
+    shrunk = lambda x, t: 0.9 * D.optimal_eps(S, p, x, t)  # noqa: E731
+    x0 = p.sample((20_000,), generator=gen)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert D.simple_loss(oracle, S, x0, g1) < D.simple_loss(shrunk, S, x0, g2)
+
+
+# ---- sampling ----------------------------------------------------------------------------------
+def test_ddim_eta_one_is_the_ddpm_posterior(gen):
+    t = torch.arange(2, S.T + 1)
+    assert torch.allclose(D.ddim_sigma(S, t, t - 1, 1.0) ** 2, S.beta_tildes[t], rtol=1e-10)
+    x, eps, z = (torch.randn(999, 2, generator=gen, dtype=F64) for _ in range(3))
+    assert torch.allclose(D.ddim_step(S, eps, t, t - 1, x, eta=1.0, noise=z), D.ddpm_step(S, eps, t, x, noise=z), atol=1e-10)
+    assert torch.allclose(D.ddim_step(S, eps, 1, 0, x, eta=1.0, noise=z), D.ddpm_step(S, eps, 1, x, noise=z))
+
+
+def test_ddim_coefficients_solve_the_marginal_equations(gen):
+    for t, tp, frac in ((1000, 0, 0.0), (1000, 980, 0.5), (500, 10, 0.9), (37, 36, 1.0), (300, 100, 0.3)):
+        room = 1 - S.alpha_bars[tp].item()
+        sigma = math.sqrt(frac * room)
+        kappa, lam = D.ddim_coefficients(S, t, tp, sigma)
+        ab, abp = S.alpha_bars[t], S.alpha_bars[tp]
+        assert (kappa * ab.sqrt() + lam - abp.sqrt()).abs() < 1e-12
+        assert (kappa**2 * (1 - ab) + sigma**2 - (1 - abp)).abs() < 1e-12
+        # Monte Carlo: kappa x_t + lambda x0 + sigma z has the marginal q(x_tp | x0)
+        n, x0 = 100_000, torch.tensor([[1.0, -2.0]], dtype=F64)
+        xt = D.q_sample(S, x0.expand(n, 2), t, torch.randn(n, 2, generator=gen, dtype=F64))
+        x_prev = kappa * xt + lam * x0 + sigma * torch.randn(n, 2, generator=gen, dtype=F64)
+        assert (x_prev.mean(0) - abp.sqrt() * x0[0]).abs().max() < 5 * math.sqrt((1 - abp) / n) + 1e-12
+        if tp > 0:
+            assert (x_prev.var(0) / (1 - abp) - 1).abs().max() < 5 * math.sqrt(2 / n)
+
+
+def test_ddim_step_is_the_coefficients_at_the_predicted_x0(gen):
+    x, eps, z = (torch.randn(10, 2, generator=gen, dtype=F64) for _ in range(3))
+    for t, tp, eta in ((1000, 950, 0.0), (600, 300, 0.7), (20, 0, 0.0)):
+        sigma = D.ddim_sigma(S, t, tp, eta)
+        kappa, lam = D.ddim_coefficients(S, t, tp, sigma)
+        want = kappa * x + lam * D.predict_x0(S, eps, x, t) + sigma * z
+        assert torch.allclose(D.ddim_step(S, eps, t, tp, x, eta=eta, noise=z), want, atol=1e-10)
+    assert torch.allclose(D.ddim_step(S, eps, 20, 0, x), D.predict_x0(S, eps, x, 20))
+
+
+def test_ddim_timesteps():
+    assert D.ddim_timesteps(1000, 50)[:3] == [1000, 980, 960] and D.ddim_timesteps(1000, 50)[-2:] == [20, 0]
+    assert len(D.ddim_timesteps(1000, 50)) == 51
+    assert D.ddim_timesteps(1000, 1000) == list(range(1000, -1, -1))
+
+
+def algorithm_2(model, schedule, xT, gen):
+    """Algorithm 2 as the notebook writes it."""
+    x = xT
+    for t in range(schedule.T, 0, -1):
+        z = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+        if t == 1:
+            z = torch.zeros_like(x)
+        a, ab, sigma = schedule.alphas[t], schedule.alpha_bars[t], schedule.beta_tildes[t].sqrt()
+        eps = model(x, torch.full((len(x),), t))
+        x = (x - (1 - a) / (1 - ab).sqrt() * eps) / a.sqrt() + sigma * z
+    return x
+
+
+def test_sample_is_algorithm_2_and_reproducible():
+    torch.manual_seed(0)
+    model = D.EpsMLP(S.T, hidden=16).double()
+    xT = torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=F64)
+    ours = D.sample(model, S, xT, generator=torch.Generator().manual_seed(1))
+    again = D.sample(model, S, xT, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        theirs = algorithm_2(model, S, xT, torch.Generator().manual_seed(1))
+    assert torch.equal(ours, again) and torch.allclose(ours, theirs, atol=1e-10)
+    ddim_a = D.sample(model, S, xT, steps=20, eta=0.0)
+    ddim_b = D.sample(model, S, xT, steps=20, eta=0.0)
+    assert torch.equal(ddim_a, ddim_b)
+    x0, path = D.sample(model, S, xT, steps=10, eta=0.0, keep=True)
+    assert path.shape == (11, 64, 2) and torch.equal(path[-1], x0) and torch.equal(path[0], xT)
+
+
+# ---- dtype, device, errors ---------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_dtype_follows_inputs(dtype, gen):
+    x = torch.randn(4, 2, generator=gen).to(dtype)
+    assert D.q_sample(S, x, 5, x).dtype == dtype
+    m, v = D.posterior(S, x, x, 5)
+    assert m.dtype == v.dtype == dtype
+    assert D.ddpm_step(S, x, 5, x, noise=x).dtype == dtype
+    assert D.ddim_step(S, x, 5, 2, x, eta=0.5, noise=x).dtype == dtype
+    assert D.ddim_step(S, x, 5, 2, x, eta=0.5, generator=gen).dtype == dtype
+    assert D.optimal_eps(S, toy_mixture(), x, 3).dtype == dtype
+
+
+def test_bad_arguments_raise_clear_errors():
+    x = torch.zeros(3, 2)
+    cases = [
+        (lambda: D.q_sample(S, x, 1001, x), "t must lie in"),
+        (lambda: D.q_sample(S, x, -1, x), "t must lie in"),
+        (lambda: D.ddpm_step(S, x, 0, x), "t must lie in"),
+        (lambda: D.ddpm_step(S, x, 2.0, x), "t must be an int"),
+        (lambda: D.ddpm_step(S, x, 5, x, variance="learned"), "variance must be one of"),
+        (lambda: D.ddpm_step(S, x, 5, x, noise=torch.zeros(3, 3)), "noise must be a tensor of shape"),
+        (lambda: D.ddim_step(S, x, 5, 5, x), "t_prev must be smaller than t"),
+        (lambda: D.ddim_step(S, x, 5, 7, x), "t_prev must be smaller than t"),
+        (lambda: D.ddim_step(S, x, 5, -1, x), "t_prev must lie in"),
+        (lambda: D.ddim_step(S, x, 5, 2, x, eta=-0.1), "eta must be a number >= 0"),
+        (lambda: D.ddim_step(S, x, 1000, 999, x, eta=50.0), "eta=50.0 is too large"),
+        (lambda: D.posterior(S, x, torch.zeros(2, 2), 3), "xt must be a tensor of shape"),
+        (lambda: D.q_sample(S, x, torch.tensor([1, 2, 2000]), x), "t must lie in"),
+        (lambda: D.NoiseSchedule.linear(T=0), "T must be an integer"),
+        (lambda: D.NoiseSchedule.linear(beta_T=1.5), "beta_T must lie in"),
+        (lambda: D.marginal(S, data.make("checkerboard"), 3), "data must be a GaussianMixture or a NoisyCurve"),
+        (lambda: D.ddim_timesteps(10, 11), "steps must be at most T"),
+    ]
+    for fn, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            fn()
+
+
+# ---- the chapter's numbers and the exercise ----------------------------------------------------
+def test_kl_smoothed_floor_is_small_and_a_shifted_sample_is_worse(gen):
+    p = data.make("moons")
+    a = p.sample((2000,), generator=gen)
+    floor = demo.kl_smoothed(p, a)
+    assert 0 < floor < 0.08
+    assert demo.kl_smoothed(p, a + 0.3) > 5 * floor
+
+
+def reference_ddim(schedule, eps, t, t_prev, xt):
+    ab, abp = schedule.alpha_bars[t], schedule.alpha_bars[t_prev]
+    x0 = (xt - (1 - ab).sqrt() * eps) / ab.sqrt()
+    return abp.sqrt() * x0 + (1 - abp).sqrt() * eps
+
+
+def test_check_ddim_step_accepts_the_reference_and_explains_mistakes():
+    assert check_ddim_step(reference_ddim)
+
+    def alphas_not_bars(s, eps, t, tp, xt):
+        a, ap = s.alphas[t], s.alphas[tp]
+        return ap.sqrt() * (xt - (1 - a).sqrt() * eps) / a.sqrt() + (1 - ap).sqrt() * eps
+
+    def no_sqrt(s, eps, t, tp, xt):
+        ab, abp = s.alpha_bars[t], s.alpha_bars[tp]
+        return abp * (xt - (1 - ab) * eps) / ab + (1 - abp) * eps
+
+    def returns_x0(s, eps, t, tp, xt):
+        ab = s.alpha_bars[t]
+        return (xt - (1 - ab).sqrt() * eps) / ab.sqrt()
+
+    def adds_noise(s, eps, t, tp, xt):
+        return reference_ddim(s, eps, t, tp, xt) + 0.01 * torch.randn_like(xt)
+
+    cases = {
+        "alpha_bars": alphas_not_bars,
+        "square root": no_sqrt,
+        "x_0": returns_x0,
+        "deterministic": adds_noise,
+        "raised": lambda *a: 1 / 0,
+        "dtype": lambda s, e, t, tp, x: reference_ddim(s, e, t, tp, x).double(),
+    }
+    for hint, fn in cases.items():
+        verdict = check_ddim_step(fn)
+        assert not verdict, hint
+        assert hint in verdict.message, (hint, verdict.message)
+
+
+@pytest.mark.slow
+def test_the_chapters_trained_model_and_quality_claims():
+    """The notebook's training run and the claims its text makes about the quality table."""
+    torch.set_num_threads(1)
+    p = data.make("moons")
+    floor = demo.min_simple_loss(p, S, generator=torch.Generator().manual_seed(0))
+    model, _, hist = demo.train_denoiser(p, S, stages=((2e-3, 1500), (5e-4, 500)), batch=2048, progress=False)
+    assert abs(sum(hist.loss[-300:]) / 300 - floor) < 0.015  # "within about 0.01 of the floor"
+    q = demo.quality(model, p, S, steps=(10, 20, 50, 1000), n=2000)
+    sw, kl = q.sw, q.kl
+    for i in (0, 1):  # 10 and 20 steps: DDIM clearly better in both measures
+        assert sw["DDIM"][i] < 0.8 * sw["DDPM"][i] and kl["DDIM"][i] < 0.85 * kl["DDPM"][i]
+    assert kl["DDIM"][2] < 2 * kl["DDPM"][3]  # DDIM-50 within a factor of two of DDPM-1000
+    assert kl["DDIM"][0] > 3 * kl["DDPM"][3]  # ... and DDIM-10 far worse
+    assert q.floor_kl < kl["DDPM"][3] < 5 * q.floor_kl  # above the floor, but not far
+    exact = lambda x, t: D.optimal_eps(S, p, x, t)  # noqa: E731
+    xT = torch.randn(2000, 2, generator=torch.Generator().manual_seed(2))
+    kl10 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=10, eta=0.0))
+    kl50 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=50, eta=0.0))
+    assert 0.7 < kl10 / kl["DDIM"][0] < 1.3  # at 10 steps the exact eps* does about as badly
+    assert 1.5 < kl["DDIM"][2] / kl50 < 3.0 and kl50 < 3 * q.floor_kl  # at 50 about twice as close
+
+
+def test_exercise_lt_numbers():
+    x0 = torch.tensor([[2.0, 0.0]], dtype=F64)
+    values = []
+    for s in (S, D.NoiseSchedule.linear(T=50)):
+        abT = s.alpha_bars[-1]
+        values.append(D.kl_gaussians(abT.sqrt() * x0, 1 - abT, torch.zeros_like(x0), 1.0).item())
+        closed = (-abT - torch.log(1 - abT)).item() + abT.item() * 4 / 2
+        assert values[-1] == pytest.approx(closed, rel=1e-9)
+    assert values[0] == pytest.approx(8.1e-5, rel=0.02) and values[1] == pytest.approx(1.53, abs=0.01)
