@@ -14,22 +14,8 @@ from gencore import divergences as D
 from gencore import metrics
 from gencore.demos import kl as demo
 
+from _common import slider_rows  # benchmarks/_common.py
 
-def slider_rows(name: str, demo_obj) -> list[dict]:
-    """Median time to redraw one frame of a slider demo (what a live slider waits for)."""
-    import statistics
-    import time
-
-    index = [p.initial for p in demo_obj.params.values()]
-    demo_obj.render(index)  # the first frame also lays the panels out
-    times = []
-    for k in range(len(next(iter(demo_obj.params.values())).values)):
-        index[0] = k
-        start = time.perf_counter()
-        demo_obj.render(index)
-        times.append(time.perf_counter() - start)
-    ms = 1000 * statistics.median(times)
-    return [dict(model=f"slider: {name}", dataset="-", metric="redraw ms (median)", value=round(ms, 1), floor=100)]
 
 
 def quality() -> list[dict]:

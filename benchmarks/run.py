@@ -66,6 +66,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # for the bench files' shared _common.py
     import gencore
 
     device = str(gencore.device())
