@@ -17,7 +17,6 @@ from gencore.demos import kl as demo
 from _common import slider_rows  # benchmarks/_common.py
 
 
-
 def quality() -> list[dict]:
     torch.manual_seed(0)
     rho, mean, std = 0.8, torch.tensor([1.0, -1.0], dtype=torch.float64), torch.tensor([1.5, 0.7], dtype=torch.float64)

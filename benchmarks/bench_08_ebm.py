@@ -13,7 +13,6 @@ from gencore.demos import ebm as demo
 from _common import slider_rows  # benchmarks/_common.py
 
 
-
 def quality() -> list[dict]:
     torch.set_num_threads(1)
     moons, x_train, h = demo.chapter_data()
