@@ -49,6 +49,16 @@ def _call(fn: Callable, *args) -> tuple[torch.Tensor | None, str | None]:
     return out, None
 
 
+def _float32_kept(fn: Callable, *args, what: str = "inputs", result: str = "result",
+                  advice: str = "do not hard-code a dtype") -> Verdict | None:
+    """``None`` when ``fn`` returns float32 for float32 ``args``; otherwise the failing verdict."""
+    out, err = _call(fn, *args)
+    if err or out.dtype != torch.float32:
+        found = err or f"got {out.dtype}"
+        return Verdict(False, f"float32 {what} should give a float32 {result} ({advice}); {found}.")
+    return None
+
+
 def check_kl_bernoulli(kl_bernoulli: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Verdict:
     r"""Check an implementation of :math:`\mathrm{KL}(\mathrm{Bern}(a)\,\|\,\mathrm{Bern}(b))` in nats.
 
@@ -96,9 +106,8 @@ def check_kl_bernoulli(kl_bernoulli: Callable[[torch.Tensor, torch.Tensor], torc
     if err or out is None or out.shape != (2, 5):
         return Verdict(False, "it should broadcast like torch arithmetic: a of shape (2, 1) and b of shape (5,) "
                               f"should give (2, 5); {err or f'got {None if out is None else tuple(out.shape)}'}.")
-    out32, err = _call(kl_bernoulli, a.float(), b.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 inputs should give a float32 result (do not hard-code a dtype).")
+    if (verdict := _float32_kept(kl_bernoulli, a.float(), b.float())) is not None:
+        return verdict
     return Verdict(True, "Your KL between Bernoullis matches the closed form, handles a = 0 and a = 1, "
                          "broadcasts, and keeps the input dtype.")
 
@@ -154,9 +163,9 @@ def check_score_function(score_function_estimate: Callable) -> Verdict:
     else:
         return Verdict(False, f"it returned {out.tolist()}, expected {want.tolist()}. The terms are "
                               "f(z) * eps / sigma and f(z) * (eps^2 - 1) / sigma, averaged over samples.")
-    out32, err = _call(score_function_estimate, fz.float(), eps.float(), sigma.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 inputs should give a float32 result (do not hard-code a dtype).")
+    if (verdict := _float32_kept(score_function_estimate, fz.float(), eps.float(),
+                                 sigma.float())) is not None:
+        return verdict
     return Verdict(True, "Your score-function estimate matches: f(z) times the score (eps / sigma, "
                          "(eps^2 - 1) / sigma), averaged over the samples.")
 # ---- chapter 07
@@ -227,9 +236,8 @@ def check_implicit_score_matching(ism_loss: Callable) -> Verdict:
     if g_out is None or not torch.allclose(g_out, g_want, atol=1e-8):
         return Verdict(False, "the value is right but its gradient in the parameters is not: the trace term "
                               "was cut from the graph. Pass create_graph=True to torch.autograd.grad.")
-    out32, err = _call(ism_loss, score_fn, x.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 points should give a float32 loss (do not hard-code a dtype).")
+    if (verdict := _float32_kept(ism_loss, score_fn, x.float(), what="points", result="loss")) is not None:
+        return verdict
     return Verdict(True, "Your loss matches Hyvärinen's objective, including the ½, the sign of the trace "
                          "and the batch mean, and its gradient in the parameters is right.")
 # ---- chapter 03
@@ -282,9 +290,8 @@ def check_kl_standard_normal(kl_fn: Callable[[torch.Tensor, torch.Tensor], torch
     if err or zero is None or not torch.allclose(zero.to(torch.float64), torch.zeros(4, dtype=torch.float64), atol=1e-12):
         return Verdict(False, "with mu = 0 and log_var = 0 (q equal to the prior) the KL must be exactly 0; "
                               f"{err or f'got {zero.tolist()}'}.")
-    out32, err = _call(kl_fn, mu.float(), log_var.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 inputs should give a float32 result (do not hard-code a dtype).")
+    if (verdict := _float32_kept(kl_fn, mu.float(), log_var.float())) is not None:
+        return verdict
     return Verdict(True, "Your KL term matches ½ Σ (μ² + σ² − log σ² − 1), summed per example, "
                          "is zero when q is the prior, and keeps the input dtype.")
 # ---- chapter 04
@@ -333,9 +340,8 @@ def check_ns_generator_loss(ns_generator_loss: Callable[[torch.Tensor], torch.Te
                               "torch.log(torch.sigmoid(a)) underflows to log 0 = −inf for very negative a, "
                               "exactly when the discriminator confidently rejects a sample; use "
                               "−log σ(a) = softplus(−a) (torch.nn.functional.softplus).")
-    out32, err = _call(ns_generator_loss, a.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 logits should give a float32 loss (do not hard-code a dtype).")
+    if (verdict := _float32_kept(ns_generator_loss, a.float(), what="logits", result="loss")) is not None:
+        return verdict
     return Verdict(True, "Your non-saturating loss matches −mean log σ(a), stays finite for any logit "
                          "and keeps the input dtype.")
 # ---- chapter 05
@@ -383,10 +389,8 @@ def check_planar_log_det(planar_log_det: Callable) -> Verdict:
         i = int((out - want).abs().argmax())
         return Verdict(False, f"at sample {i} it returned {out[i].item():.6f}, but log|det ∂f/∂z| = "
                               f"{want[i].item():.6f} (from the autograd Jacobian).")
-    out32, err = _call(planar_log_det, z.float(), w.float(), u.float(), b.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 inputs should give a float32 result (do not hard-code a dtype); "
-                              f"{err or f'got {out32.dtype}'}.")
+    if (verdict := _float32_kept(planar_log_det, z.float(), w.float(), u.float(), b.float())) is not None:
+        return verdict
     return Verdict(True, "Your planar log-determinant matches the autograd Jacobian in 3 dimensions, including "
                          "points where the determinant is negative, and keeps the input dtype.")
 
@@ -488,9 +492,8 @@ def check_mode_average(mode_average: Callable) -> Verdict:
                 return Verdict(False, hint)
         return Verdict(False, f"it returned {got.tolist()}; the squared-error optimum here is {want.tolist()}, "
                               "the probability-weighted mean of the modes.")
-    out32, err = _call(mode_average, modes.float(), weights.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 inputs should give a float32 result (do not hard-code a dtype).")
+    if (verdict := _float32_kept(mode_average, modes.float(), weights.float())) is not None:
+        return verdict
     return Verdict(True, "The weighted mean of the modes, Σ_k w_k μ_k: the best single guess under squared "
                          "error, and (for separated modes) a point where the target never is.")
 # ---- chapter 06
@@ -535,9 +538,8 @@ def check_ddim_step(ddim_step: Callable) -> Verdict:
         i = int((out.to(want) - want).abs().max(1).values.argmax())
         return Verdict(False, f"with t={t}, t_prev={tp} row {i} is {out[i].tolist()}, but DDIM gives "
                               f"{want[i].tolist()}.")
-    out32, err = _call(ddim_step, s, eps.float(), 500, 250, xt.float())
-    if err or out32.dtype != torch.float32:
-        return Verdict(False, "float32 inputs should give a float32 result; the schedule is float64, so convert "
-                              "its entries to xt's dtype (e.g. .to(xt)) rather than fixing a dtype.")
+    advice = "the schedule is float64, so convert its entries to xt's dtype (e.g. .to(xt)) rather than fixing a dtype"
+    if (verdict := _float32_kept(ddim_step, s, eps.float(), 500, 250, xt.float(), advice=advice)) is not None:
+        return verdict
     return Verdict(True, "Your DDIM step matches the deterministic update for long and short jumps, including "
                          "t_prev = 0, and keeps the input dtype.")
