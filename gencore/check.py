@@ -555,7 +555,7 @@ def check_cfg(guided: Callable) -> Verdict:
     """
     gen = torch.Generator().manual_seed(0)
     vc, vu = (torch.randn(7, 2, generator=gen, dtype=torch.float64) for _ in range(2))
-    for w in (0.0, 1.0, 2.5):
+    for w in (0.0, 2.5, 1.0):
         out, err = _call(guided, vc, vu, w)
         if err:
             return Verdict(False, f"with w={w}: {err}.")
@@ -566,6 +566,7 @@ def check_cfg(guided: Callable) -> Verdict:
         if torch.allclose(out.to(want), want, atol=1e-10):
             continue
         guesses = [
+            (vc, "it returned v_cond unchanged; the guidance term w (v_c - v_u) is missing."),
             (vu + w * (vc - vu), "that is the other convention, v_u + w (v_c - v_u), in which w = 1 is the conditional "
                                  "model; here w = 0 must give v_cond exactly: v_c + w (v_c - v_u)."),
             (vc + w * (vu - vc), "the sign of the guidance term is flipped: guidance moves away from the "

@@ -401,9 +401,7 @@ def cfg_velocity(model: Callable, y, w: float) -> Velocity:
 
     def v(x, t):
         vc = model(x, t, y)
-        if w == 0:
-            return vc
-        return vc + w * (vc - model(x, t, None))
+        return vc + w * (vc - model(x, t, None))  # w = 0: vc + 0 * (...) == vc exactly
     return v
 
 
