@@ -569,10 +569,8 @@ def check_cfg(guided: Callable) -> Verdict:
             (vc, "it returned v_cond unchanged; the guidance term w (v_c - v_u) is missing."),
             (vu + w * (vc - vu), "that is the other convention, v_u + w (v_c - v_u), in which w = 1 is the conditional "
                                  "model; here w = 0 must give v_cond exactly: v_c + w (v_c - v_u)."),
-            (vc + w * (vu - vc), "the sign of the guidance term is flipped: guidance moves away from the "
-                                 "unconditional prediction, v_c + w (v_c - v_u)."),
-            ((1 - w) * vc + w * vu, "that interpolates towards the unconditional model; guidance extrapolates "
-                                    "past the conditional one: v_c + w (v_c - v_u)."),
+            (vc + w * (vu - vc), "the sign of the guidance term is flipped: that moves towards the unconditional "
+                                 "prediction, while guidance moves away from it, v_c + w (v_c - v_u)."),
             (w * vc, "scaling v_cond by w is not guidance; mix in the difference v_c - v_u."),
         ]
         for value, hint in guesses:

@@ -54,10 +54,8 @@ def _tensor(name: str, x) -> torch.Tensor:
 
 def _times(t, x: torch.Tensor) -> torch.Tensor:
     """``t`` (float, 0-d or ``(N,)``) checked to lie in [0, 1], as ``(N,)`` in ``x``'s dtype/device."""
-    t = torch.as_tensor(t, device=x.device)
-    if not t.is_floating_point():
-        t = t.to(x.dtype)
-    t = t.to(x.dtype)
+    t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)  # no float32 rounding
+    t = t.to(device=x.device, dtype=x.dtype)
     if t.ndim > 1 or (t.ndim == 1 and t.shape[0] != x.shape[0]):
         raise ValueError(f"t must be a scalar or have shape ({x.shape[0]},); got {tuple(t.shape)}")
     if not bool(((t >= 0) & (t <= 1)).all()):
@@ -281,7 +279,7 @@ def ode_log_prob(velocity_fn: Velocity, x1: torch.Tensor, n_steps: int = 100, me
 def ot_coefficients(t) -> tuple:
     r"""The straight path's :math:`(\alpha_t, \sigma_t, \dot\alpha_t, \dot\sigma_t) = (t, 1 - t, 1, -1)`
     in :math:`x_t = \alpha_t x_1 + \sigma_t x_0`."""
-    t = torch.as_tensor(t)
+    t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
     return t, 1 - t, torch.ones_like(t), -torch.ones_like(t)
 
 
