@@ -198,7 +198,6 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
         ax.scatter(x0[:, 0], x0[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
         ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         viz.panel_title(ax, title)
-    fig.tight_layout()
     return fig
 
 
@@ -260,9 +259,15 @@ def nfe_figure(fm_rows, ddim_rows, floor: float):
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, label=key, ms=6)
     ax.axhline(floor, color=viz.COLORS["grey"], ls=":", label="data-vs-data floor")
     ax.set(xscale="log", yscale="log", xlabel="function evaluations (NFE)", ylabel="sliced W2 to data")
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
+    ax.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128]))
+    ax.yaxis.set_major_locator(FixedLocator([0.02, 0.05, 0.1, 0.2, 0.5, 1.0]))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_locator(NullLocator())
+        axis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=8)
     viz.panel_title(ax, "quality against sampling cost on moons")
-    fig.tight_layout()
     return fig
 
 
@@ -300,5 +305,4 @@ def guidance_figure(panels: dict, mix: GaussianMixture):
         viz.samples(ax, x, size=3)
         ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         viz.panel_title(ax, title)
-    fig.tight_layout()
     return fig
