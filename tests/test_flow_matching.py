@@ -219,6 +219,7 @@ def test_cfm_loss_floor_is_the_conditional_variance(gen):
 
 def test_vp_path_velocity_is_the_probability_flow_drift(gen):
     schedule, ring = D.NoiseSchedule.linear(), data.make("8gaussians", dtype=F64)
+    assert F.vp_coefficients(schedule, 1000)[0].item() == pytest.approx(0.006, abs=5e-4)  # alpha_0 on the page
     x = 1.5 * torch.randn(500, 2, generator=torch.Generator().manual_seed(0), dtype=F64)
     for tau in (10, 100, 400, 700, 1000):  # the chapter's steps
         coef = F.vp_coefficients(schedule, tau)
@@ -299,7 +300,7 @@ def test_gallery_sampler_is_fast_and_close_to_moons():
 def test_chapters_guidance_claims():
     gen = torch.Generator().manual_seed(7)
     mix = demo.guidance_mixture()
-    cond_model, _, _ = demo.train_conditional(mix, 1500, progress=False)
+    cond_model, _, _ = demo.train_conditional(mix, 1000, batch=512, progress=False)
     clf, _ = demo.train_classifier(mix, 600, progress=False)
     x0 = torch.randn(500, 2, generator=gen)
     v_u = lambda x, t: cond_model(x, t, None)
@@ -315,9 +316,10 @@ def test_chapters_guidance_claims():
         cfg = {w: [demo.guidance_stats(F.sample_ode(F.cfg_velocity(cond_model, y, w), x0, 16, "midpoint").double(),
                                        y, mix) for y in range(4)] for w in (0.0, 1.0, 5.0)}
     mean = {w: [sum(s[i] for s in v) / 4 for i in (0, 1)] for w, v in cfg.items()}
-    assert mean[0.0][0] == pytest.approx(0.965, abs=0.04) and mean[0.0][1] == pytest.approx(0.71, abs=0.06)
+    assert mean[0.0][0] == pytest.approx(0.965, abs=0.04) and mean[0.0][1] == pytest.approx(0.71, abs=0.08)
     assert mean[1.0][0] > 0.99 and mean[5.0][0] > 0.99  # fidelity rises to 1
-    assert mean[5.0][1] < mean[1.0][1] < mean[0.0][1] - 0.1  # spread shrinks below the class's own
+    assert max(mean[1.0][1], mean[5.0][1]) < 0.71 - 0.15  # spread well below the class's own (0.71)
+    assert abs(mean[5.0][1] - mean[1.0][1]) < 0.05  # ... and levels off
 
 
 @pytest.mark.slow
@@ -327,18 +329,18 @@ def test_chapters_nfe_comparison():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(3)
     moons = data.make("moons")
-    fm_model, _, _ = demo.train_velocity(moons, 1500, progress=False)
+    fm_model, _, _ = demo.train_velocity(moons, 1500, batch=512, progress=False)
     schedule = D.NoiseSchedule.linear()
-    eps_model, _, _ = ddemo.train_denoiser(moons, schedule, stages=((2e-3, 1500),), batch=1024, hidden=64,
+    eps_model, _, _ = ddemo.train_denoiser(moons, schedule, stages=((2e-3, 1500),), batch=512, hidden=64,
                                            progress=False)
     ref = moons.sample((2000,), generator=gen).double()
     x0 = torch.randn(2000, 2, generator=gen, dtype=F64)
     sw = lambda x: metrics.sliced_wasserstein(x.double(), ref, 256, generator=torch.Generator().manual_seed(2)).item()
     ddim50 = sw(D.sample(eps_model.double(), schedule, x0, steps=50, eta=0.0))
-    runs = [("euler", 2, 0), ("euler", 32, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-2), ("rk45", 4, 1e-3)]
+    runs = [("euler", 2, 0), ("euler", 16, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-2), ("rk45", 4, 1e-3)]
     table = demo.nfe_table(fm_model, x0, ref, runs)
     rows = {(m, n): v for (name, nfe, v), (m, n, _) in zip(table, runs)}
     assert all(25 <= nfe <= 45 for name, nfe, v in table[3:])  # "about 30-40 evaluations"
     assert rows[("midpoint", 8)] < ddim50  # 16 NFE against 50
     assert rows[("euler", 2)] > 5 * rows[("midpoint", 8)]  # two Euler steps are poor
-    assert rows[("euler", 32)] > rows[("midpoint", 8)]
+    assert rows[("euler", 16)] > 1.5 * rows[("midpoint", 8)]  # same 16 NFE: second order buys more
