@@ -288,7 +288,7 @@ def test_gallery_sampler_is_fast_and_close_to_moons():
     train = moons.sample((4000,), generator=g)
     start = time.perf_counter()
     x = demo.gallery_sampler(train, 1000, g)
-    assert time.perf_counter() - start < 15  # ~2.5 s on one idle core
+    assert time.perf_counter() - start < 60  # 2.3 s measured on one core; generous for a shared machine
     assert x.shape == (1000, 2) and x.dtype == F64 and torch.isfinite(x).all()
     sw = metrics.sliced_wasserstein(x, moons.sample((1000,), generator=g), 256, generator=g)
     assert sw < 0.15  # measured 0.063; the 1000-point floor is ~0.05
@@ -337,10 +337,13 @@ def test_chapters_nfe_comparison():
     x0 = torch.randn(2000, 2, generator=gen, dtype=F64)
     sw = lambda x: metrics.sliced_wasserstein(x.double(), ref, 256, generator=torch.Generator().manual_seed(2)).item()
     ddim50 = sw(D.sample(eps_model.double(), schedule, x0, steps=50, eta=0.0))
-    runs = [("euler", 2, 0), ("euler", 16, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-2), ("rk45", 4, 1e-3)]
+    runs = [("euler", 2, 0), ("euler", 16, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-3), ("rk45", 4, 1e-4),
+            ("rk45", 4, 1e-5)]
     table = demo.nfe_table(fm_model, x0, ref, runs)
     rows = {(m, n): v for (name, nfe, v), (m, n, _) in zip(table, runs)}
-    assert all(25 <= nfe <= 45 for name, nfe, v in table[3:])  # "about 30-40 evaluations"
+    nfes = [nfe for name, nfe, v in table[3:]]  # "roughly 20, 40 and 70 evaluations"
+    assert 12 <= nfes[0] <= 30 and 28 <= nfes[1] <= 52 and 55 <= nfes[2] <= 100, nfes
+    assert max(v for name, nfe, v in table[3:]) < 1.3 * rows[("midpoint", 8)]  # quality barely moves
     assert rows[("midpoint", 8)] < ddim50  # 16 NFE against 50
     assert rows[("euler", 2)] > 5 * rows[("midpoint", 8)]  # two Euler steps are poor
     assert rows[("euler", 16)] > 1.5 * rows[("midpoint", 8)]  # same 16 NFE: second order buys more
