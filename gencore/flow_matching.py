@@ -222,7 +222,7 @@ def _dopri5(f, x, t0, t1, h, rtol, atol, path, max_steps: int = 10_000):
 
 
 # ---- exact log-density: the instantaneous change of variables --------------------------------------
-def divergence(velocity_fn: Velocity, x: torch.Tensor, t: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+def divergence(velocity_fn: Velocity, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     r"""The exact divergence :math:`\nabla\!\cdot v(x, t) = \operatorname{tr}\,\partial v / \partial x`, one per sample.
 
     One reverse-mode pass per dimension (exact, cheap in 2D; Hutchinson's estimator replaces it
@@ -231,12 +231,12 @@ def divergence(velocity_fn: Velocity, x: torch.Tensor, t: torch.Tensor, create_g
     Book: ``eq-fm-divergence``.
     """
     with torch.enable_grad():
-        x = x.detach().requires_grad_(True) if not create_graph else x.requires_grad_(True)
+        x = x.detach().requires_grad_(True)
         v = velocity_fn(x, t)
         div = x.new_zeros(x.shape[0])
         for d in range(x.shape[1]):
-            div = div + torch.autograd.grad(v[:, d].sum(), x, create_graph=create_graph, retain_graph=True)[0][:, d]
-    return div
+            div = div + torch.autograd.grad(v[:, d].sum(), x, retain_graph=d < x.shape[1] - 1)[0][:, d]
+    return div.detach()
 
 
 def ode_log_prob(velocity_fn: Velocity, x1: torch.Tensor, n_steps: int = 100, method: str = "rk45",
@@ -262,11 +262,9 @@ def ode_log_prob(velocity_fn: Velocity, x1: torch.Tensor, n_steps: int = 100, me
 
     def augmented(y, t):
         x = y[:, :D]
-        with torch.enable_grad():
-            xg = x.detach().requires_grad_(True)
-            v = velocity_fn(xg, t)
-            div = sum(torch.autograd.grad(v[:, d].sum(), xg, retain_graph=d < D - 1)[0][:, d] for d in range(D))
-        return torch.cat([v.detach(), -div.detach()[:, None]], 1)
+        with torch.no_grad():
+            v = velocity_fn(x, t)
+        return torch.cat([v, -divergence(velocity_fn, x, t)[:, None]], 1)
 
     y1 = torch.cat([x1, x1.new_zeros(x1.shape[0], 1)], 1)
     y0 = sample_ode(augmented, y1, n_steps, method, t0=1.0, t1=0.0, **kw)
