@@ -15,7 +15,8 @@ from ..data import GaussianMixture, make
 from ..train import EMA, History, fit
 
 __all__ = ["EXTENT", "guidance_mixture", "sample_labeled", "train_velocity", "train_conditional",
-           "train_classifier", "cfm_gradient_check", "nfe_table", "guidance_stats", "gallery_sampler",
+           "train_classifier", "cfm_gradient_check", "nfe_table", "guidance_stats", "exact_guidance_errors",
+           "cfg_sweep", "mean_stats", "true_class_stats", "gallery_sampler",
            "paths_figure", "flow_slider", "steps_slider", "nfe_figure", "cfg_slider", "guidance_figure"]
 
 EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting box for "moons" (as in chapter 6)
@@ -158,6 +159,52 @@ def guidance_stats(x: torch.Tensor, y: int, mix: GaussianMixture) -> tuple[float
     return fid, spread
 
 
+def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), n: int = 300, seed: int = 0):
+    """Max |classifier-guided velocity - exact class-``y`` velocity| at each ``t``, with exact parts.
+
+    The unconditional velocity is :func:`F.mixture_velocity`, the classifier the exact posterior
+    :math:`r_y(x)`, and the reference the component's own linear field; ``gamma = 1``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = 2 * torch.randn(n, 2, generator=gen, dtype=mix.means.dtype)
+    args = (mix.means, mix._sigma, mix.weights)
+    v_u = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t))
+    log_r = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t), return_posterior=True)[1][:, y].log()
+    errs = {}
+    for t in ts:
+        tt = torch.full((n,), t, dtype=x.dtype)
+        guided = F.classifier_guided_velocity(v_u, log_r, 1.0, t_min=1e-3)(x, tt)
+        exact = F.gaussian_path_velocity(x, mix.means[y], mix._sigma, F.ot_coefficients(tt))
+        errs[t] = (guided - exact).abs().max().item()
+    return errs
+
+
+def cfg_sweep(model, mix: GaussianMixture, x0: torch.Tensor, ws, n_steps: int = 16):
+    """Classifier-free guided samples for every weight in ``ws`` and class, from the same noise ``x0``.
+
+    Returns ``(samples, stats)``: ``samples[w][y]`` ``(N, 2)`` and ``stats[w][y] = (fidelity, spread)``
+    (16 midpoint steps).
+    """
+    samples, stats = {}, {}
+    with torch.no_grad():
+        for w in ws:
+            samples[w] = {y: F.sample_ode(F.cfg_velocity(model, y, w), x0, n_steps, "midpoint")
+                          for y in range(len(mix.means))}
+            stats[w] = {y: guidance_stats(x.double(), y, mix) for y, x in samples[w].items()}
+    return samples, stats
+
+
+def mean_stats(stats: dict) -> tuple[float, float]:
+    """Average ``(fidelity, spread)`` over the classes of one entry of :func:`cfg_sweep`'s stats."""
+    return tuple(sum(s[i] for s in stats.values()) / len(stats) for i in (0, 1))
+
+
+def true_class_stats(mix: GaussianMixture, n: int = 20_000, generator=None) -> tuple[float, float]:
+    """``(fidelity, spread)`` of the true classes, averaged over classes, from ``n`` labeled data points."""
+    x, y = sample_labeled(mix, n, generator)
+    return mean_stats({k: guidance_stats(x[y == k], k, mix) for k in range(len(mix.means))})
+
+
 def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
     """Chapter 9 for chapter 0's gallery: flow matching on ``train`` ``(N, 2)``, sampled with the midpoint rule.
 
@@ -213,9 +260,9 @@ def flow_slider(model, data, x0: torch.Tensor, n_steps: int = 40, every: int = 2
         k = round(t * n_steps)
         viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
         with torch.no_grad():
-            viz.vector_field(ax, lambda x: model(x.float(), torch.full((len(x),), float(t))), EXTENT, 15,
-                             color=viz.COLORS["aux"])
-        viz.samples(ax, path[k], size=4)
+            viz.vector_field(ax, lambda x: model(x.float(), torch.full((len(x),), float(t))), EXTENT, 12,
+                             color=viz.COLORS["grey"])
+        viz.samples(ax, path[k], size=5, alpha=0.7)
         ax.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
         viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
     return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
@@ -271,10 +318,11 @@ def nfe_figure(fm_rows, ddim_rows, floor: float):
     return fig
 
 
-def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, classes):
+def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[float, float] | None = None):
     """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread."""
     ref = mix.sample((1500,), generator=torch.Generator().manual_seed(4))
     colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
+    classes = range(len(mix.means))
 
     def draw(fig, w):
         a, b = widgets.panels(fig, 2)
@@ -290,6 +338,9 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, classes):
         b.plot(ws, fid, "o-", color=viz.COLORS["q"], label="fidelity (in the class's region)")
         b.plot(ws, spr, "s-", color=viz.COLORS["p"], label="spread (RMS radius)")
         b.axvline(w, color="k", lw=0.8)
+        if true is not None:
+            b.axhline(true[0], color=viz.COLORS["q"], ls=":", lw=1)
+            b.axhline(true[1], color=viz.COLORS["p"], ls=":", lw=1, label="true classes (dotted)")
         b.set(xlabel="guidance weight w", ylim=(0, 1.05))
         b.legend(fontsize=8, loc="lower left")
         viz.panel_title(b, f"fidelity {fid[ws.index(w)]:.2f}, spread {spr[ws.index(w)]:.2f}")
