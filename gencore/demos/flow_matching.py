@@ -15,7 +15,7 @@ from ..data import GaussianMixture, make
 from ..train import EMA, History, fit
 
 __all__ = ["EXTENT", "guidance_mixture", "sample_labeled", "train_velocity", "train_conditional",
-           "train_classifier", "cfm_gradient_check", "nfe_table", "guidance_stats", "exact_guidance_errors",
+           "train_classifier", "cfm_gradient_check", "sliced_w2", "ddim_table", "nfe_table", "guidance_stats", "exact_guidance_errors",
            "cfg_sweep", "mean_stats", "true_class_stats", "gallery_sampler",
            "paths_figure", "flow_slider", "steps_slider", "nfe_figure", "cfg_slider", "guidance_figure"]
 
@@ -136,6 +136,22 @@ def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16,
                 rel_se=(se / g_fm.norm()).item(), loss_gap=gaps)
 
 
+def sliced_w2(x: torch.Tensor, ref: torch.Tensor, n_projections: int = 256, seed: int = 2) -> float:
+    """The chapter's metric: sliced W2 between ``x`` and ``ref`` in float64, the same directions every call."""
+    gen = torch.Generator().manual_seed(seed)
+    return metrics.sliced_wasserstein(x.double(), ref.double(), n_projections, generator=gen).item()
+
+
+def ddim_table(eps_model, schedule, xT: torch.Tensor, ref: torch.Tensor, steps=(5, 10, 20, 50),
+               n_projections: int = 256) -> list[tuple[str, int, float]]:
+    """``[(name, NFE, sliced W2)]`` for chapter 6's deterministic DDIM (eta = 0) from ``xT`` (NFE = steps)."""
+    from .. import diffusion as D
+
+    model = lambda x, t: eps_model(x.float(), t).to(x)
+    return [(f"DDIM, {n} steps", n, sliced_w2(D.sample(model, schedule, xT, steps=n, eta=0.0), ref, n_projections))
+            for n in steps]
+
+
 def nfe_table(model, x0: torch.Tensor, ref: torch.Tensor, runs, sw_generator_seed: int = 2,
               n_projections: int = 256) -> list[tuple[str, int, float]]:
     """``[(name, NFE, sliced W2)]`` for flow-matching samplers ``runs`` = ``[(method, n_steps, rtol)]`` from ``x0``."""
@@ -144,9 +160,8 @@ def nfe_table(model, x0: torch.Tensor, ref: torch.Tensor, runs, sw_generator_see
         with torch.no_grad():
             kw = dict(rtol=tol, atol=tol) if method == "rk45" else {}
             x, nfe = F.sample_ode(lambda x, t: model(x.float(), t.float()).to(x), x0, n, method, return_nfe=True, **kw)
-        sw = metrics.sliced_wasserstein(x, ref, n_projections, generator=torch.Generator().manual_seed(sw_generator_seed))
         name = f"FM {method}" + (f" (tol {tol:g})" if method == "rk45" else f", {n} steps")
-        rows.append((name, nfe, sw.item()))
+        rows.append((name, nfe, sliced_w2(x, ref, n_projections, sw_generator_seed)))
     return rows
 
 
