@@ -1,0 +1,374 @@
+"""Figures, slider demos and trained models of chapter 9 (flow matching and guidance), on ``gencore.flow_matching``.
+
+Book: ``book/09_flow_matching.ipynb``.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from .. import flow_matching as F
+from .. import metrics, viz, widgets
+from ..data import GaussianMixture, make
+from ..train import EMA, History, fit
+
+__all__ = ["EXTENT", "guidance_mixture", "sample_labeled", "train_velocity", "train_conditional",
+           "train_classifier", "cfm_gradient_check", "sliced_w2", "ddim_table", "nfe_table", "guidance_stats", "exact_guidance_errors",
+           "cfg_sweep", "mean_stats", "true_class_stats", "gallery_sampler",
+           "paths_figure", "flow_slider", "steps_slider", "nfe_figure", "cfg_slider", "guidance_figure"]
+
+EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting box for "moons" (as in chapter 6)
+G_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # the plotting box of the guidance mixture
+
+
+def guidance_mixture(k: int = 4, radius: float = 1.5, std: float = 0.5, dtype=torch.float64) -> GaussianMixture:
+    """``k`` equal Gaussians of width ``std`` on a circle of ``radius``: each component a class, neighbours overlapping."""
+    angle = 2 * math.pi * torch.arange(k, dtype=dtype) / k + math.pi / 4
+    return GaussianMixture(radius * torch.stack([angle.cos(), angle.sin()], -1), std, dtype=dtype)
+
+
+def sample_labeled(mix: GaussianMixture, n: int, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x (n, 2), y (n,))``: points of ``mix`` and the component each came from."""
+    y = torch.multinomial(mix.weights.cpu().double(), n, replacement=True, generator=generator)
+    x = mix.means.cpu()[y] + mix._sigma.cpu() * torch.randn(n, 2, generator=generator, dtype=mix.means.dtype)
+    return x.to(mix.means), y
+
+
+def _train(model, loss, steps, lr, decay, progress, desc):
+    ema = EMA(model, decay)
+    hist = History()
+    for i, (rate, n) in enumerate(_stages(steps, lr)):
+        h = fit(loss, model, n, lr=rate, ema=ema, progress=progress, desc=f"{desc}, lr {rate:g}")
+        hist.loss += h.loss
+        hist.seconds += h.seconds
+    return ema.module.eval(), model, hist
+
+
+def _stages(steps, lr):
+    return steps if isinstance(steps, (tuple, list)) else ((lr, steps),)
+
+
+def train_velocity(data, steps=1500, *, batch: int = 1024, hidden: int = 64, lr: float = 3e-3, decay: float = 0.99,
+                   seed: int = 0, progress: bool = True):
+    """Conditional flow matching on ``data`` (a distribution); returns ``(ema_model, model, history)``.
+
+    ``steps`` is an int or a sequence of ``(learning rate, steps)`` stages.
+    """
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = F.VelocityMLP(hidden=hidden)
+    return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=gen).float(), generator=gen),
+                  steps, lr, decay, progress, "flow matching")
+
+
+def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hidden: int = 64, p_uncond: float = 0.2,
+                      lr: float = 3e-3, decay: float = 0.99, seed: int = 0, progress: bool = True):
+    """A class-conditional velocity trained with label dropout: with probability ``p_uncond`` the label is
+    replaced by "no class", so one network is both :math:`v(x, t, y)` and :math:`v(x, t, \\varnothing)`."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    k = len(mix.means)
+    model = F.VelocityMLP(hidden=hidden, n_classes=k)
+
+    def loss(step):
+        x1, y = sample_labeled(mix, batch, gen)
+        y = torch.where(torch.rand(batch, generator=gen) < p_uncond, k, y)
+        return F.cfm_loss(lambda x, t: model(x, t, y), x1.float(), generator=gen)
+    return _train(model, loss, steps, lr, decay, progress, "conditional flow matching")
+
+
+def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 1024, lr: float = 3e-3, seed: int = 0,
+                     progress: bool = True):
+    """A noisy classifier :math:`p_\\phi(y \\mid x_t, t)` trained by cross-entropy on points of the straight path."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    clf = F.Classifier(len(mix.means))
+
+    def loss(step):
+        x1, y = sample_labeled(mix, batch, gen)
+        t = torch.rand(batch, generator=gen, dtype=torch.float64)
+        xt, _ = F.conditional_path(torch.randn(batch, 2, generator=gen, dtype=torch.float64), x1, t)
+        return torch.nn.functional.cross_entropy(clf(xt.float(), t.float()), y)
+    h = fit(loss, clf, steps, lr=lr, progress=progress, desc="noisy classifier")
+    return clf.eval(), h
+
+
+def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16, seed: int = 0) -> dict:
+    """Gradients of the marginal FM loss (exact marginal velocity) and of the CFM loss, on the same samples.
+
+    Returns ``{"fm": grad, "cfm": grad, "rel_diff": ..., "rel_se": ..., "loss_gap": [...]}``: ``rel_se`` is the
+    Monte Carlo standard error of the difference relative to the gradient's norm; ``loss_gap`` is
+    ``L_CFM - L_FM`` at three parameter settings (constant in the parameters, up to Monte Carlo error).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x1, _ = sample_labeled(mix, n, gen)
+    x0 = torch.randn(n, 2, generator=gen, dtype=x1.dtype)
+    t = torch.rand(n, generator=gen, dtype=x1.dtype)
+    xt, ut = F.conditional_path(x0, x1, t)
+    u_marg = F.mixture_velocity(xt, mix.means, mix._sigma, mix.weights, F.ot_coefficients(t))
+    torch.manual_seed(seed)
+    model = F.VelocityMLP(hidden=hidden, layers=2).double()
+    params = list(model.parameters())
+
+    def grad(target):
+        loss = (model(xt, t) - target).pow(2).sum(-1).mean()
+        return torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)])
+
+    g_fm, g_cfm = grad(u_marg), grad(ut)
+    # per-sample difference of the two integrands' gradients is 2 (u_marg - ut) . dv/dtheta; its spread
+    # over 64 sub-batches gives the Monte Carlo standard error of g_cfm - g_fm
+    parts = []
+    for idx in torch.arange(n).chunk(64):
+        d = 2 * ((u_marg - ut)[idx] * model(xt[idx], t[idx])).sum(-1).mean()
+        parts.append(torch.cat([g.flatten() for g in torch.autograd.grad(d, params)]))
+    parts = torch.stack(parts)
+    se = parts.std(0).norm() / math.sqrt(len(parts))
+    gaps = []
+    with torch.no_grad():
+        for factor in (1.0, 1.5, 1 / 3):  # theta, 1.5 theta, 0.5 theta
+            for p in params:
+                p.mul_(factor)
+            v = model(xt, t)
+            gaps.append(((v - ut).pow(2).sum(-1).mean() - (v - u_marg).pow(2).sum(-1).mean()).item())
+    return dict(fm=g_fm, cfm=g_cfm, rel_diff=((g_cfm - g_fm).norm() / g_fm.norm()).item(),
+                rel_se=(se / g_fm.norm()).item(), loss_gap=gaps)
+
+
+def sliced_w2(x: torch.Tensor, ref: torch.Tensor, n_projections: int = 256, seed: int = 2) -> float:
+    """The chapter's metric: sliced W2 between ``x`` and ``ref`` in float64, the same directions every call."""
+    gen = torch.Generator().manual_seed(seed)
+    return metrics.sliced_wasserstein(x.double(), ref.double(), n_projections, generator=gen).item()
+
+
+def ddim_table(eps_model, schedule, xT: torch.Tensor, ref: torch.Tensor, steps=(5, 10, 20, 50),
+               n_projections: int = 256) -> list[tuple[str, int, float]]:
+    """``[(name, NFE, sliced W2)]`` for chapter 6's deterministic DDIM (eta = 0) from ``xT`` (NFE = steps)."""
+    from .. import diffusion as D
+
+    model = lambda x, t: eps_model(x.float(), t).to(x)
+    return [(f"DDIM, {n} steps", n, sliced_w2(D.sample(model, schedule, xT, steps=n, eta=0.0), ref, n_projections))
+            for n in steps]
+
+
+def nfe_table(model, x0: torch.Tensor, ref: torch.Tensor, runs, sw_generator_seed: int = 2,
+              n_projections: int = 256) -> list[tuple[str, int, float]]:
+    """``[(name, NFE, sliced W2)]`` for flow-matching samplers ``runs`` = ``[(method, n_steps, rtol)]`` from ``x0``."""
+    rows = []
+    for method, n, tol in runs:
+        with torch.no_grad():
+            kw = dict(rtol=tol, atol=tol) if method == "rk45" else {}
+            x, nfe = F.sample_ode(lambda x, t: model(x.float(), t.float()).to(x), x0, n, method, return_nfe=True, **kw)
+        name = f"FM {method}" + (f" (tol {tol:g})" if method == "rk45" else f", {n} steps")
+        rows.append((name, nfe, sliced_w2(x, ref, n_projections, sw_generator_seed)))
+    return rows
+
+
+def guidance_stats(x: torch.Tensor, y: int, mix: GaussianMixture) -> tuple[float, float]:
+    """``(fidelity, spread)`` of samples ``x`` meant for class ``y``: the fraction whose most probable class
+    under the true mixture is ``y``, and the RMS distance of the samples to their own mean."""
+    logits = -0.5 * (x.unsqueeze(1) - mix.means.to(x)).pow(2).sum(-1)
+    fid = (logits.argmax(1) == y).double().mean().item()
+    spread = (x - x.mean(0)).pow(2).sum(-1).mean().sqrt().item()
+    return fid, spread
+
+
+def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), n: int = 300, seed: int = 0):
+    """Max |classifier-guided velocity - exact class-``y`` velocity| at each ``t``, with exact parts.
+
+    The unconditional velocity is :func:`F.mixture_velocity`, the classifier the exact posterior
+    :math:`r_y(x)`, and the reference the component's own linear field; ``gamma = 1``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = 2 * torch.randn(n, 2, generator=gen, dtype=mix.means.dtype)
+    args = (mix.means, mix._sigma, mix.weights)
+    v_u = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t))
+    log_r = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t), return_posterior=True)[1][:, y].log()
+    errs = {}
+    for t in ts:
+        tt = torch.full((n,), t, dtype=x.dtype)
+        guided = F.classifier_guided_velocity(v_u, log_r, 1.0, t_min=1e-3)(x, tt)
+        exact = F.gaussian_path_velocity(x, mix.means[y], mix._sigma, F.ot_coefficients(tt))
+        errs[t] = (guided - exact).abs().max().item()
+    return errs
+
+
+def cfg_sweep(model, mix: GaussianMixture, x0: torch.Tensor, ws, n_steps: int = 16):
+    """Classifier-free guided samples for every weight in ``ws`` and class, from the same noise ``x0``.
+
+    Returns ``(samples, stats)``: ``samples[w][y]`` ``(N, 2)`` and ``stats[w][y] = (fidelity, spread)``
+    (16 midpoint steps).
+    """
+    samples, stats = {}, {}
+    with torch.no_grad():
+        for w in ws:
+            samples[w] = {y: F.sample_ode(F.cfg_velocity(model, y, w), x0, n_steps, "midpoint")
+                          for y in range(len(mix.means))}
+            stats[w] = {y: guidance_stats(x.double(), y, mix) for y, x in samples[w].items()}
+    return samples, stats
+
+
+def mean_stats(stats: dict) -> tuple[float, float]:
+    """Average ``(fidelity, spread)`` over the classes of one entry of :func:`cfg_sweep`'s stats."""
+    return tuple(sum(s[i] for s in stats.values()) / len(stats) for i in (0, 1))
+
+
+def true_class_stats(mix: GaussianMixture, n: int = 20_000, generator=None) -> tuple[float, float]:
+    """``(fidelity, spread)`` of the true classes, averaged over classes, from ``n`` labeled data points."""
+    x, y = sample_labeled(mix, n, generator)
+    return mean_stats({k: guidance_stats(x[y == k], k, mix) for k in range(len(mix.means))})
+
+
+def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Chapter 9 for chapter 0's gallery: flow matching on ``train`` ``(N, 2)``, sampled with the midpoint rule.
+
+    800 full-batch steps of a 3x64 MLP (float32 internally, fixed seeds), 16 midpoint steps (32
+    evaluations); returns ``(n, 2)`` in ``train``'s dtype and device.
+    """
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    data = train.detach().float().cpu()
+    model = F.VelocityMLP(hidden=64)
+    ema = EMA(model, 0.98)
+    batch = min(1024, len(data))
+
+    def loss(step):
+        idx = torch.randint(len(data), (batch,), generator=g)
+        return F.cfm_loss(model, data[idx], generator=g)
+    fit(loss, model, 800, lr=4e-3, ema=ema, progress=False)
+    x0 = torch.randn(n, 2, generator=generator, dtype=train.dtype, device=generator.device).float().cpu()
+    with torch.no_grad():
+        x = F.sample_ode(ema.module.eval(), x0, 16, "midpoint")
+    return x.to(device=train.device, dtype=train.dtype)
+
+
+# ---- figures -------------------------------------------------------------------------------------
+def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
+    """Left: straight conditional paths :math:`x_0 \\to x_1`. Right: the marginal flow (exact velocity) from the same :math:`x_0`."""
+    fig, axes = viz.figure(2, width=3.6, height=3.4)
+    x0 = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    x1, _ = sample_labeled(mix, n, generator)
+    ts = torch.linspace(0, 1, 21, dtype=torch.float64)
+    straight = torch.stack([F.conditional_path(x0, x1, t.item())[0] for t in ts])
+    v = lambda x, t: F.mixture_velocity(x, mix.means, mix._sigma, mix.weights, F.ot_coefficients(t))
+    _, marginal = F.sample_ode(v, x0, 40, "midpoint", keep=True)
+    for ax, paths, title in ((axes[0], straight, "conditional paths (pairs x0, x1)"),
+                             (axes[1], marginal, "marginal flow from the same x0")):
+        viz.samples(ax, mix.sample((1500,), generator=generator), color=viz.COLORS["grey"], alpha=0.25)
+        viz.trajectories(ax, paths, color=viz.COLORS["q"])
+        ax.scatter(x0[:, 0], x0[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
+        ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
+        viz.panel_title(ax, title)
+    return fig
+
+
+def flow_slider(model, data, x0: torch.Tensor, n_steps: int = 40, every: int = 2):
+    """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed)."""
+    with torch.no_grad():
+        _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
+    ref = data.sample((2000,), generator=torch.Generator().manual_seed(3))
+    ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
+
+    def draw(fig, t):
+        ax = widgets.panels(fig, 1)
+        k = round(t * n_steps)
+        viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
+        with torch.no_grad():
+            viz.vector_field(ax, lambda x: model(x.float(), torch.full((len(x),), float(t))), EXTENT, 12,
+                             color=viz.COLORS["grey"])
+        viz.samples(ax, path[k], size=5, alpha=0.7)
+        ax.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
+    return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
+
+
+def steps_slider(model, data, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)):
+    """Slider over the number of Euler steps: samples and their sliced W2 to the data, next to the adaptive solver's."""
+    sw = functools.partial(metrics.sliced_wasserstein, n_projections=256)
+    f = lambda x, t: model(x.float(), t.float()).to(x)
+    with torch.no_grad():
+        runs = {n: F.sample_ode(f, x0, n, "euler", keep=True) for n in steps}
+        x_ad, nfe_ad = F.sample_ode(f, x0, 4, "rk45", rtol=1e-3, atol=1e-3, return_nfe=True)
+    scores = {n: sw(x, ref, generator=torch.Generator().manual_seed(2)).item() for n, (x, _) in runs.items()}
+    sw_ad = sw(x_ad, ref, generator=torch.Generator().manual_seed(2)).item()
+
+    def draw(fig, n):
+        a, b = widgets.panels(fig, 2)
+        x, path = runs[n]
+        viz.trajectories(a, path, color=viz.COLORS["aux"], max_paths=25)
+        viz.samples(a, x, size=2)
+        a.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        viz.panel_title(a, f"Euler, {n} steps: SW2 = {scores[n]:.3f}")
+        viz.samples(b, x_ad, size=2, color=viz.COLORS["p"])
+        b.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        viz.panel_title(b, f"adaptive rk45, {nfe_ad} NFE: SW2 = {sw_ad:.3f}")
+    return widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"))
+
+
+def nfe_figure(fm_rows, ddim_rows, floor: float):
+    """Sliced W2 against the number of function evaluations, for flow-matching samplers and DDIM."""
+    fig, ax = viz.figure(1, width=5.5, height=3.4)
+    styles = {"FM euler": ("o-", viz.COLORS["q"]), "FM midpoint": ("s-", viz.COLORS["q2"]),
+              "FM heun": ("^-", viz.COLORS["aux"]), "FM rk45": ("*", "k"), "DDIM": ("d--", viz.COLORS["p"])}
+    groups: dict = {}
+    for name, nfe, sw in list(fm_rows) + list(ddim_rows):
+        key = name.split(",")[0].split(" (")[0]
+        groups.setdefault(key, []).append((nfe, sw))
+    for key, pts in groups.items():
+        pts.sort()
+        style, color = styles.get(key, ("o-", "k"))
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, label=key, ms=6)
+    ax.axhline(floor, color=viz.COLORS["grey"], ls=":", label="data-vs-data floor")
+    ax.set(xscale="log", yscale="log", xlabel="function evaluations (NFE)", ylabel="sliced W2 to data")
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
+    ax.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128]))
+    ax.yaxis.set_major_locator(FixedLocator([0.02, 0.05, 0.1, 0.2, 0.5, 1.0]))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_locator(NullLocator())
+        axis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=8)
+    viz.panel_title(ax, "quality against sampling cost on moons")
+    return fig
+
+
+def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[float, float] | None = None):
+    """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread."""
+    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(4))
+    colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
+    classes = range(len(mix.means))
+
+    def draw(fig, w):
+        a, b = widgets.panels(fig, 2)
+        viz.samples(a, ref, color=viz.COLORS["grey"], alpha=0.15)
+        for y in classes:
+            viz.samples(a, samples[w][y], color=colors[y], size=3, alpha=0.6)
+        a.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
+        a.set_aspect("equal")
+        viz.panel_title(a, f"classifier-free guidance, w = {w:g}")
+        ws = sorted(samples)
+        fid = [sum(stats[v][y][0] for y in classes) / len(classes) for v in ws]
+        spr = [sum(stats[v][y][1] for y in classes) / len(classes) for v in ws]
+        b.plot(ws, fid, "o-", color=viz.COLORS["q"], label="fidelity (in the class's region)")
+        b.plot(ws, spr, "s-", color=viz.COLORS["p"], label="spread (RMS radius)")
+        b.axvline(w, color="k", lw=0.8)
+        if true is not None:
+            b.axhline(true[0], color=viz.COLORS["q"], ls=":", lw=1)
+            b.axhline(true[1], color=viz.COLORS["p"], ls=":", lw=1, label="true classes (dotted)")
+        b.set(xlabel="guidance weight w", ylim=(0, 1.05))
+        b.legend(fontsize=8, loc="lower left")
+        viz.panel_title(b, f"fidelity {fid[ws.index(w)]:.2f}, spread {spr[ws.index(w)]:.2f}")
+    return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"))
+
+
+def guidance_figure(panels: dict, mix: GaussianMixture):
+    """One panel per entry ``{title: samples}``, on the guidance mixture."""
+    fig, axes = viz.figure(len(panels), width=2.9, height=2.9)
+    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(4))
+    for ax, (title, x) in zip(axes, panels.items()):
+        viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
+        viz.samples(ax, x, size=3)
+        ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
+        viz.panel_title(ax, title)
+    return fig
