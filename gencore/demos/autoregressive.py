@@ -219,18 +219,19 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
     truth = _img(p.log_prob, extent, resolution)
     imgs = {k: _img(r.model64.log_prob, extent, resolution) for k, r in runs.items()}
     vmax = truth.max()
-    names = {(0, 1): "x₁ → x₂", (1, 0): "x₂ → x₁"}
+    names = {"x₁ → x₂": (0, 1), "x₂ → x₁": (1, 0)}
     Ks = tuple(sorted({k for _, k in runs}))
 
-    def draw(fig, order, K):
+    def draw(fig, ordering, K):
+        order = names[ordering]
         ax1, ax2 = widgets.panels(fig, 2)
         _show(ax1, truth, extent, vmax)
         viz.panel_title(ax1, "true density p")
         _show(ax2, imgs[(order, K)], extent, vmax)
-        viz.panel_title(ax2, f"{names[order]}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
+        viz.panel_title(ax2, f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
 
     return widgets.slider(draw, figsize=(7.0, 3.4),
-                          order=widgets.Param(((0, 1), (1, 0)), "ordering", "{}", start=1),
+                          ordering=widgets.Param(tuple(names), "ordering", "{}", start=1),
                           K=widgets.Param(Ks, "components K", "{:d}", start=0))
 
 
