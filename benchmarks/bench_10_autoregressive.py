@@ -34,9 +34,11 @@ def quality() -> list[dict]:
     rows.append(dict(model="AR, MDN K=8, MLP 32x2 (600 full-batch Adam steps)", dataset="moons",
                      metric="test NLL, exact H(p,q) nats", value=round(rep.cross_entropy, 4), floor=H))
     bins = demo.bins_runs(x_train, progress=False)
-    for B, r in bins.items():
+    bins_reports = {B: demo.nll_report(r.model, p, x_test) for B, r in bins.items()}
+    rows += slider_rows("bins", demo.bins_slider(bins, bins_reports, rep))
+    for B, r in bins_reports.items():
         rows.append(dict(model=f"AR, {B} bins (400 steps)", dataset="moons", metric="test NLL, exact H(p,q) nats",
-                         value=round(demo.nll_report(r.model, p, x_test).cross_entropy, 4), floor=H))
+                         value=round(r.cross_entropy, 4), floor=H))
 
     flow = fdemo.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995, seed=0,
                                 progress=False)
@@ -53,7 +55,9 @@ def quality() -> list[dict]:
                      metric="variational bound (>= NLL), nats, 2k points", value=round(bound.mean().item(), 4), floor=H))
 
     orders, parabola, x_par = demo.ordering_runs(progress=False)
-    for (order, K), (kl, _) in demo.ordering_table(orders, parabola, x_par).items():
+    table = demo.ordering_table(orders, parabola, x_par)
+    rows += slider_rows("ordering", demo.ordering_slider(orders, table, parabola))
+    for (order, K), (kl, _) in table.items():
         name = "x1 -> x2" if order == (0, 1) else "x2 -> x1"
         rows.append(dict(model=f"AR, MDN K={K}, order {name}", dataset="parabola", metric="exact KL(p||q) nats",
                          value=round(kl, 4), floor=0.0))
