@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 import torch
 
 from .. import autoregressive as A
@@ -181,7 +182,7 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
         ax2.set_ylim(0, ymax)
         ax2.set_xlabel("x₂")
         ax2.legend(loc="upper left")
-        viz.panel_title(ax2, f"MDN: {mdn_report.cross_entropy:.3f}, H(p) = {mdn_report.entropy:.3f}")
+        viz.panel_title(ax2, f"MDN: {mdn_report.cross_entropy:.3f} nats; H(p) = {mdn_report.entropy:.3f}")
 
     values = tuple(runs)
     return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2))
@@ -334,6 +335,13 @@ def timing_figure(rows):
     ax2.set_yscale("log")
     ax2.set_xlabel("pixels D")
     ax2.legend(loc="upper left")
+    for ax in (ax1, ax2):
+        ax.set_xticks(D)
+        ax.set_xticklabels([str(d) for d in D])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax2.set_yticks([10, 30, 100, 300, 1000])
+    ax2.set_yticklabels(["10", "30", "100", "300", "1000"])
     viz.panel_title(ax2, "slowdown: sequential / one pass")
     return fig
 
