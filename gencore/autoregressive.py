@@ -42,6 +42,17 @@ def _tensor(name: str, x) -> torch.Tensor:
     return x
 
 
+def _where(generator: torch.Generator | None, t: torch.Tensor) -> torch.device:
+    """The device random numbers are drawn on: the generator's, else the tensor's (then moved to ``t``)."""
+    return generator.device if generator is not None else t.device
+
+
+def _categorical(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row of ``probs (N, K)``, on ``probs``'s device."""
+    rng = _where(generator, probs)
+    return torch.multinomial(probs.to(rng), 1, generator=generator).squeeze(-1).to(probs.device)
+
+
 # ------------------------------------------------------------------ 1D conditional densities
 def mixture_log_prob(y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
     r""":math:`\log \sum_k \pi_k\, \mathcal N(y;\, \mu_k, s_k^2)` with :math:`\log\pi = \mathrm{log\_softmax}(\text{logits})`.
@@ -72,9 +83,9 @@ def mixture_log_prob(y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor,
 def mixture_sample(logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """One draw from each row's mixture: pick a component by its weight, then add scaled noise. Returns ``(N,)``."""
-    k = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(-1)
+    k = _categorical(torch.softmax(logits, -1), generator)
     pick = lambda t: t.gather(-1, k.unsqueeze(-1)).squeeze(-1)  # noqa: E731
-    eps = torch.randn(k.shape, generator=generator, dtype=means.dtype, device=means.device)
+    eps = torch.randn(k.shape, generator=generator, dtype=means.dtype, device=_where(generator, means)).to(means.device)
     return pick(means) + pick(scales) * eps
 
 
@@ -109,8 +120,8 @@ def binned_log_prob(y: torch.Tensor, logits: torch.Tensor, low: float, high: flo
 def binned_sample(logits: torch.Tensor, low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """One draw per row: a bin by its probability, then a uniform point inside it. Returns ``(N,)``."""
     B = logits.shape[-1]
-    k = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(-1)
-    u = torch.rand(k.shape, generator=generator, dtype=logits.dtype, device=logits.device)
+    k = _categorical(torch.softmax(logits, -1), generator)
+    u = torch.rand(k.shape, generator=generator, dtype=logits.dtype, device=_where(generator, logits)).to(logits.device)
     return low + (k.to(logits.dtype) + u) * (high - low) / B
 
 
@@ -362,7 +373,8 @@ class MADE(nn.Module):
         x = w.new_zeros(n, self.dim)
         for d in range(self.dim):
             p = torch.sigmoid(self(x)[:, d])
-            u = torch.full_like(p, 0.5) if greedy else torch.rand(n, generator=generator, dtype=w.dtype).to(w.device)
+            u = torch.full_like(p, 0.5) if greedy else torch.rand(
+                n, generator=generator, dtype=w.dtype, device=_where(generator, w)).to(w.device)
             x[:, d] = (u < p).to(w.dtype)
         return x
 
@@ -380,4 +392,5 @@ class FactorizedBernoulli(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         p = torch.sigmoid(self.logits).expand(n, -1)
-        return (torch.rand(p.shape, generator=generator, dtype=p.dtype) < p).to(p.dtype)
+        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=_where(generator, p)).to(p.device)
+        return (u < p).to(p.dtype)
