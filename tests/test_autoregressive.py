@@ -244,6 +244,8 @@ def test_timing_rows_shape_and_growth():
     assert [r[1] for r in rows] == [16, 64, 144, 256, 576]
     assert rows[-1][2] > rows[0][2]  # more pixels, slower sequential sampling
     assert all(t_seq / t_one > 10 for _, D, t_seq, t_one in rows if D >= 144)  # page: from 144 pixels on, > 10 passes' worth
+    # page (summary): sequential time grows faster than the number of pixels (64 -> 576: 9x pixels)
+    assert rows[-1][2] / rows[1][2] > rows[-1][1] / rows[1][1]
 
 
 def test_greedy_decoding_gives_one_image():
