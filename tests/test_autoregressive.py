@@ -1,0 +1,297 @@
+"""Chapter 10's identities and claims, each asserted numerically (float64 unless said otherwise)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gencore import autoregressive as A
+from gencore import check, metrics
+from gencore.demos import autoregressive as demo
+from gencore.quadrature import log_integral
+
+F64 = torch.float64
+
+
+def mixture_params(n, k, gen, dtype=F64):
+    return (torch.randn(n, k, generator=gen, dtype=dtype), torch.randn(n, k, generator=gen, dtype=dtype),
+            0.2 + torch.rand(n, k, generator=gen, dtype=dtype))
+
+
+# ------------------------------------------------------------------ 1D conditionals
+def test_mixture_log_prob_matches_torch_distributions():
+    gen = torch.Generator().manual_seed(0)
+    logits, means, scales = mixture_params(50, 4, gen)
+    y = torch.randn(50, generator=gen, dtype=F64)
+    ref = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(logits=logits),
+                                                torch.distributions.Normal(means, scales)).log_prob(y)
+    assert torch.allclose(A.mixture_log_prob(y, logits, means, scales), ref, atol=1e-12)
+
+
+def test_mixture_log_prob_is_finite_far_away():
+    gen = torch.Generator().manual_seed(1)
+    logits, means, scales = mixture_params(3, 2, gen)
+    lp = A.mixture_log_prob(torch.full((3,), 80.0, dtype=F64), logits, means, scales)
+    assert torch.isfinite(lp).all() and (lp < -1000).all()
+
+
+def test_mixture_integrates_to_one_in_1d():
+    gen = torch.Generator().manual_seed(2)
+    logits, means, scales = mixture_params(1, 5, gen)
+    ys = torch.linspace(-15, 15, 30001, dtype=F64)
+    lp = A.mixture_log_prob(ys, logits.expand(len(ys), -1), means.expand(len(ys), -1), scales.expand(len(ys), -1))
+    assert (lp.exp().sum() * (ys[1] - ys[0])).item() == pytest.approx(1.0, abs=1e-8)
+
+
+def test_binned_density_is_probability_over_width():
+    logits = torch.log(torch.tensor([[0.1, 0.2, 0.3, 0.4]], dtype=F64))
+    y = torch.tensor([-0.9, -0.1, 0.2, 0.99, 1.5], dtype=F64)
+    lp = A.binned_log_prob(y, logits.expand(5, -1), -1.0, 1.0)
+    want = torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=F64) / 0.5)
+    assert torch.allclose(lp[:4], want, atol=1e-12)
+    assert lp[4] == -math.inf
+
+
+def test_samplers_follow_their_densities():
+    gen = torch.Generator().manual_seed(3)
+    logits = torch.tensor([[0.0, 1.0]], dtype=F64).expand(100_000, -1)
+    means = torch.tensor([[-2.0, 3.0]], dtype=F64).expand(100_000, -1)
+    scales = torch.tensor([[0.5, 1.0]], dtype=F64).expand(100_000, -1)
+    y = A.mixture_sample(logits, means, scales, gen)
+    w = torch.softmax(logits[0], 0)
+    assert y.mean().item() == pytest.approx((w * means[0]).sum().item(), abs=0.03)
+    b = A.binned_sample(torch.zeros(100_000, 4, dtype=F64), -1.0, 1.0, gen)
+    assert b.min() >= -1 and b.max() < 1 and abs(b.mean().item()) < 0.01
+
+
+# ------------------------------------------------------------------ the 2D model
+@pytest.mark.parametrize("kind", ["mdn", "bins"])
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_ar2d_normalizes_on_a_grid(kind, order):
+    torch.manual_seed(0)
+    model = A.AR2D(order, kind=kind, components=4, bins=20, box=(-3.5, 3.5), dtype=F64)
+    with torch.no_grad():  # perturbed weights: normalization holds for any parameters
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    # bins: a grid aligned with them (140 = 7 * 20 cells) integrates the step density exactly;
+    # mixtures: a box wide enough for the tails, fine enough for the narrowest component
+    if kind == "bins":
+        assert log_integral(model.log_prob, (-3.5, 3.5, -3.5, 3.5), 140, dtype=F64).item() == pytest.approx(0, abs=1e-10)
+    else:
+        assert log_integral(model.log_prob, (-9, 9, -9, 9), 600, dtype=F64).item() == pytest.approx(0, abs=1e-4)
+
+
+def test_chain_rule_consistency():
+    torch.manual_seed(0)
+    model = A.AR2D((1, 0), components=3, dtype=F64)
+    x = torch.randn(20, 2, dtype=F64)
+    factors = model.factor_log_probs(x)
+    first = model.first.log_prob(x[:, 1], x.new_zeros(20, 0))
+    second = model.conditional_log_prob(x[:3, 0], x[0, 1].item())
+    assert torch.allclose(factors.sum(-1), model.log_prob(x), atol=1e-14)
+    assert torch.allclose(factors[:, 0], first, atol=1e-14)
+    assert torch.allclose(factors[0, 1], second[0], atol=1e-12)
+
+
+def test_float64_in_float64_out_and_float32_kept():
+    gen = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, F64):
+        logits, means, scales = mixture_params(5, 2, gen, dtype)
+        assert A.mixture_log_prob(torch.zeros(5, dtype=dtype), logits, means, scales).dtype == dtype
+        assert A.binned_log_prob(torch.zeros(5, dtype=dtype), logits, -1, 1).dtype == dtype
+    model = A.AR2D(dtype=F64)
+    assert model.log_prob(torch.zeros(3, 2, dtype=F64)).dtype == F64
+    assert model.sample(4, gen).dtype == F64
+    made = A.MADE(9, 16, dtype=F64)
+    assert made.log_prob(torch.zeros(2, 9, dtype=F64)).dtype == F64
+    assert made.sample(2, gen).dtype == F64
+
+
+def test_bad_input_errors_name_the_argument():
+    gen = torch.Generator().manual_seed(0)
+    logits, means, scales = mixture_params(5, 2, gen)
+    with pytest.raises(ValueError, match="scales"):
+        A.mixture_log_prob(torch.zeros(5, dtype=F64), logits, means, -scales)
+    with pytest.raises(ValueError, match="means"):
+        A.mixture_log_prob(torch.zeros(5, dtype=F64), logits, means[:, :1].squeeze(-1), scales)
+    with pytest.raises(ValueError, match="y"):
+        A.mixture_log_prob([0.0] * 5, logits, means, scales)
+    with pytest.raises(ValueError, match="high"):
+        A.binned_log_prob(torch.zeros(5, dtype=F64), logits, 1.0, -1.0)
+    with pytest.raises(ValueError, match="order"):
+        A.AR2D((0, 0))
+    with pytest.raises(ValueError, match="kind"):
+        A.AR2D(kind="flow")
+    with pytest.raises(ValueError, match="x"):
+        A.AR2D().log_prob(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="x"):
+        A.MADE(9, 16)(torch.zeros(2, 8))
+    with pytest.raises(ValueError, match="dim"):
+        A.made_masks(1, 8)
+
+
+def test_sampling_is_seeded():
+    model = A.AR2D(components=3)
+    a = model.sample(50, torch.Generator().manual_seed(5))
+    b = model.sample(50, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b)
+
+
+def test_parabola_density_normalizes():
+    p = A.Parabola()
+    assert log_integral(p.log_prob, (-7, 7, -3, 40), 800, dtype=F64).item() == pytest.approx(0, abs=1e-4)
+
+
+# ------------------------------------------------------------------ MADE and bars
+@pytest.mark.parametrize("dim,layers", [(5, 1), (16, 2), (9, 3)])
+def test_made_is_causal(dim, layers):
+    torch.manual_seed(0)
+    made = A.MADE(dim, 32, layers, dtype=F64)
+    x = torch.bernoulli(torch.full((3, dim), 0.5, dtype=F64))
+    base = made(x)
+    for j in range(dim):
+        y = x.clone()
+        y[:, j] = 1 - y[:, j]
+        changed = (made(y) - base).abs().amax(0) > 0
+        assert not changed[: j + 1].any(), f"output i <= {j} changed when x_{j} changed"
+    jac = torch.autograd.functional.jacobian(lambda v: made(v.unsqueeze(0))[0], x[0])
+    assert torch.equal(jac.triu() != 0, torch.zeros_like(jac, dtype=torch.bool))  # d out_i / d x_j = 0 for j >= i
+
+
+def test_made_log_prob_is_the_sum_of_its_conditionals():
+    torch.manual_seed(0)
+    made = A.MADE(6, 16, dtype=F64)
+    x = torch.bernoulli(torch.full((4, 6), 0.5, dtype=F64))
+    logits = made(x)
+    manual = (x * torch.nn.functional.logsigmoid(logits) + (1 - x) * torch.nn.functional.logsigmoid(-logits)).sum(-1)
+    assert torch.allclose(made.log_prob(x), manual, atol=1e-12)
+    # and it is a distribution: the probabilities of all 2^6 images sum to one
+    grid = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=F64)
+    assert made.log_prob(grid).exp().sum().item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_bars_log_prob_is_normalized_and_entropy_exact():
+    d = A.BarsImages(3)
+    grid = torch.tensor([[(i >> k) & 1 for k in range(9)] for i in range(512)], dtype=F64)
+    lp = d.log_prob(grid)
+    assert lp.exp().sum().item() == pytest.approx(1.0, abs=1e-12)
+    assert -(lp.exp() * torch.where(lp > -math.inf, lp, torch.zeros_like(lp))).sum().item() == pytest.approx(d.entropy(), abs=1e-12)
+    assert torch.isfinite(d.log_prob(d.sample(100, torch.Generator().manual_seed(0), F64))).all()
+
+
+def test_sampling_takes_one_pass_per_pixel():
+    for side in (3, 5):
+        made = A.MADE(side * side, 16)
+        assert demo.count_passes(made) == side * side
+
+
+# ------------------------------------------------------------------ the numbers on the page
+@pytest.fixture(scope="module")
+def moons():
+    torch.set_num_threads(1)
+    run, p, x_train, x_test = demo.train_moons(progress=False)
+    return run, p, x_train, x_test, demo.nll_report(run.model, p, x_test)
+
+
+@pytest.mark.slow
+def test_page_moons_mdn_close_to_entropy_and_beats_coupling(moons):
+    run, p, x_train, x_test, rep = moons
+    assert rep.entropy == pytest.approx(1.397, abs=2e-3)
+    assert rep.kl < 0.08  # page: within 0.08 nats of H(p)
+    assert rep.cross_entropy < 1.46  # page: below chapter 5's coupling flow (1.46, benchmarks/RESULTS.md)
+    assert abs(rep.test_nll - rep.cross_entropy) < 4 * rep.test_nll_se + 0.01
+    m = run.model64
+    assert log_integral(m.log_prob, (-9, 9, -9, 9), 600, dtype=F64).item() == pytest.approx(0, abs=2e-3)
+
+
+@pytest.mark.slow
+def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
+    run, p, x_train, x_test, rep = moons
+    runs = demo.bins_runs(x_train, progress=False)
+    ce = {B: demo.nll_report(r.model, p, x_test).cross_entropy for B, r in runs.items()}
+    Bs = sorted(ce)
+    assert all(ce[a] > ce[b] for a, b in zip(Bs, Bs[1:]))  # page: more bins, lower NLL
+    assert ce[Bs[-1]] > rep.cross_entropy  # page: even 64 bins stay above the MDN
+    assert ce[8] > 2.0  # page: 8 bins cost more than half a nat
+
+
+@pytest.mark.slow
+def test_page_ordering_effect():
+    torch.set_num_threads(1)
+    runs, p, x_test = demo.ordering_runs(progress=False)
+    table = demo.ordering_table(runs, p, x_test)
+    assert table[((0, 1), 1)][0] < 0.02  # page: natural order, one Gaussian: KL < 0.02
+    assert table[((1, 0), 1)][0] > 1.0  # page: reverse order, one Gaussian: KL > 1 nat
+    assert table[((1, 0), 5)][0] < 0.1  # page: five components repair it
+
+
+@pytest.mark.slow
+def test_page_bars_made_near_entropy_factorized_far():
+    run = demo.train_bars(progress=False)
+    H = run.data.entropy()
+    assert run.nll_made - H < 0.5  # page: MADE within half a nat of the entropy
+    assert run.nll_factorized == pytest.approx(36 * math.log(2), abs=0.1)  # page: 36 log 2 nats
+    g = torch.Generator().manual_seed(1)
+    valid = torch.isfinite(run.data.log_prob(run.made.sample(200, g))).float().mean().item()
+    valid_fac = torch.isfinite(run.data.log_prob(run.factorized.sample(200, g))).float().mean().item()
+    assert valid > 0.8 and valid_fac < 0.05  # page: most MADE samples are bars; independent pixels almost never
+
+
+def test_timing_rows_shape_and_growth():
+    torch.set_num_threads(1)
+    rows = demo.sampling_times()  # the page's call
+    assert [r[1] for r in rows] == [16, 64, 144, 256, 576]
+    assert rows[-1][2] > rows[0][2]  # more pixels, slower sequential sampling
+    assert all(t_seq / t_one > 10 for _, D, t_seq, t_one in rows if D >= 144)  # page: from 144 pixels on, > 10 passes' worth
+    # page (summary): sequential time grows faster than the number of pixels (64 -> 576: 9x pixels)
+    assert rows[-1][2] / rows[1][2] > rows[-1][1] / rows[1][1]
+
+
+def test_greedy_decoding_gives_one_image():
+    torch.manual_seed(0)
+    made = A.MADE(9, 16)
+    x = made.sample(5, greedy=True)
+    assert (x == x[0]).all()  # page: every greedy "sample" is the same image
+
+
+@pytest.mark.slow
+def test_gallery_sampler():
+    from gencore import data
+
+    p = data.make("moons", dtype=F64)
+    g = torch.Generator().manual_seed(0)
+    train, test = p.sample((4000,), generator=g), p.sample((1000,), generator=g)
+    x = demo.gallery_sampler(train, 1000, torch.Generator().manual_seed(1))
+    assert x.shape == (1000, 2) and x.dtype == F64 and torch.isfinite(x).all()
+    sw = metrics.sliced_wasserstein(x, test, 256, generator=torch.Generator().manual_seed(2)).item()
+    assert sw < 0.15
+
+
+# ------------------------------------------------------------------ the exercise checker, both ways
+def test_check_mixture_log_prob_accepts_the_reference():
+    assert check.check_mixture_log_prob(A.mixture_log_prob)
+
+
+def _naive(y, logits, means, scales):
+    dens = torch.exp(-0.5 * ((y.unsqueeze(-1) - means) / scales) ** 2) / (scales * math.sqrt(2 * math.pi))
+    return torch.log((torch.softmax(logits, -1) * dens).sum(-1))
+
+
+def _log_n(y, means, scales):
+    return -0.5 * ((y.unsqueeze(-1) - means) / scales) ** 2 - torch.log(scales) - 0.5 * math.log(2 * math.pi)
+
+
+@pytest.mark.parametrize("wrong,phrase", [
+    (lambda y, l, m, s: torch.logsumexp(l + _log_n(y, m, s), -1), "log_softmax"),
+    (lambda y, l, m, s: torch.logsumexp(torch.log_softmax(l, -1) + _log_n(y, m, s) + torch.log(s), -1), "log(s_k)"),
+    (lambda y, l, m, s: (torch.log_softmax(l, -1) + _log_n(y, m, s)).sum(-1), "not the sum of their logs"),
+    (lambda y, l, m, s: (torch.softmax(l, -1) * _log_n(y, m, s)).sum(-1), "Jensen"),
+    (_naive, "log space"),
+    (lambda y, l, m, s: A.mixture_log_prob(y, l, m, s).double(), "float32"),
+    (lambda y, l, m, s: A.mixture_log_prob(y, l, m, s)[:, None], "shape"),
+    (lambda y, l, m, s: 1 / 0, "ZeroDivisionError"),
+])
+def test_check_mixture_log_prob_explains_wrong_answers(wrong, phrase):
+    verdict = check.check_mixture_log_prob(wrong)
+    assert not verdict and phrase in verdict.message, verdict.message
