@@ -32,7 +32,8 @@ from ..train import EMA, fit
 
 __all__ = ["DATASET", "EXTENT", "Family", "FAMILIES", "GalleryResult", "run_gallery", "gallery_figure",
            "data_sampler", "gaussian_mle_sampler", "vae_sampler", "gan_sampler", "flow_sampler",
-           "ddpm_sampler", "annealed_langevin_sampler", "ebm_sampler", "flow_matching_sampler", "curve_distance"]
+           "ddpm_sampler", "annealed_langevin_sampler", "ebm_sampler", "flow_matching_sampler",
+           "autoregressive_sampler", "curve_distance"]
 
 DATASET = "moons"  # the one 2D dataset every family is shown on
 EXTENT = (-3.0, 3.0, -2.0, 2.0)
@@ -161,6 +162,13 @@ def flow_matching_sampler(train: torch.Tensor, n: int, generator: torch.Generato
     return gallery_sampler(train, n, generator)
 
 
+def autoregressive_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Chapter 10: p(x1) p(x2 | x1) with mixture-density conditionals, sampled one coordinate after the other."""
+    from .autoregressive import gallery_sampler
+
+    return gallery_sampler(train, n, generator)
+
+
 @dataclass(frozen=True)
 class Family:
     """One generative family in the gallery.
@@ -187,7 +195,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("annealed Langevin (learned score)", 7, _float32(annealed_langevin_sampler)),
     Family("energy-based model (MALA)", 8, _float32(ebm_sampler)),
     Family("flow matching (16 midpoint steps)", 9, _float32(flow_matching_sampler)),
-    Family("autoregressive", 10),
+    Family("autoregressive (mixture density)", 10, _float32(autoregressive_sampler)),
 )
 
 
