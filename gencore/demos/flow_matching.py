@@ -228,16 +228,16 @@ def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> 
     """
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
-    data = train.detach().float().cpu()
-    model = F.VelocityMLP(hidden=64)
+    data = train.detach().float()
+    model = F.VelocityMLP(hidden=64).to(data)
     ema = EMA(model, 0.98)
     batch = min(1024, len(data))
 
     def loss(step):
-        idx = torch.randint(len(data), (batch,), generator=g)
+        idx = torch.randint(len(data), (batch,), generator=g).to(data.device)
         return F.cfm_loss(model, data[idx], generator=g)
     fit(loss, model, 800, lr=4e-3, ema=ema, progress=False)
-    x0 = torch.randn(n, 2, generator=generator, dtype=train.dtype, device=generator.device).float().cpu()
+    x0 = torch.randn(n, 2, generator=generator, dtype=train.dtype, device=generator.device).to(data)
     with torch.no_grad():
         x = F.sample_ode(ema.module.eval(), x0, 16, "midpoint")
     return x.to(device=train.device, dtype=train.dtype)
