@@ -19,7 +19,7 @@ __all__ = [
     "TARGETS", "EXTENT", "normal_base", "change_of_variables_1d", "one_layer_slider",
     "VIRun", "train_vi", "vi_table", "vi_figure", "lobe_figure", "layer_slider",
     "lobe_members", "lobe_report", "vi_report",
-    "moons_entropy", "DensityRun", "train_coupling", "CouplingResult", "coupling_report", "coupling_figure",
+    "moons_entropy", "DensityRun", "fit_coupling", "train_coupling", "CouplingResult", "coupling_report", "coupling_figure",
 ]
 
 TARGETS = ("u1", "u2", "u3", "u4")
@@ -395,33 +395,45 @@ class DensityRun:
         return Fl.Flow([copy.deepcopy(f).double() for f in self.flow.layers], normal_base(dtype=torch.float64))
 
 
+def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, steps: int = 1500, batch: int = 512,
+                 lr: float = 5e-3, ema_decay: float = 0.99, generator: torch.Generator | None = None,
+                 metric_fn=None, progress: bool = True):
+    """A RealNVP-style flow (alternating masks) fitted by maximum likelihood to ``x_train`` ``(N, 2)``.
+
+    Adam on minibatches of ``batch`` rows drawn with ``generator``; layers initialized from
+    torch's global generator; the flow lives on ``x_train``'s device and dtype. Returns
+    ``(ema_flow, history)``: the exponential moving average of the weights (``ema_decay``) and
+    the training history; ``metric_fn(ema_flow)``, if given, is tracked every 100 steps.
+    """
+    masks = ([1.0, 0.0], [0.0, 1.0])
+    base = normal_base(dtype=x_train.dtype, device=x_train.device)
+    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2]) for i in range(layers)], base).to(x_train)
+    ema = EMA(model, decay=ema_decay)
+
+    def loss(step):
+        idx = torch.randint(len(x_train), (batch,), generator=generator).to(x_train.device)
+        return -model.log_prob(x_train[idx]).mean()
+
+    tracked = None if metric_fn is None else (lambda step: metric_fn(ema.module))
+    history = fit(loss, model, steps, lr=lr, ema=ema, metric_fn=tracked, metric_every=100,
+                  progress=progress, desc="coupling flow, maximum likelihood")
+    return ema.module, history
+
+
 def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64, steps: int = 1500,
                    batch: int = 512, lr: float = 5e-3, n_train: int = 20_000, n_test: int = 20_000,
                    ema_decay: float = 0.99, seed: int = 0, progress: bool = True) -> DensityRun:
-    """RealNVP-style flow (alternating masks) fitted by maximum likelihood on ``n_train`` samples.
-
-    Adam on minibatches of ``batch`` drawn from the fixed training set; the returned flow is
-    the exponential moving average of the weights (``ema_decay``), whose held-out NLL on
-    ``n_test`` other samples is tracked every 100 steps.
+    """:func:`fit_coupling` on ``n_train`` samples of ``dataset``, with the held-out NLL on
+    ``n_test`` other samples tracked every 100 steps; everything seeded by ``seed``.
     """
     torch.manual_seed(seed)
     p = data.make(dataset)
     g = torch.Generator().manual_seed(seed)
     x_train, x_test = p.sample((n_train,), generator=g), p.sample((n_test,), generator=g)
-    masks = ([1.0, 0.0], [0.0, 1.0])
-    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2]) for i in range(layers)], normal_base())
-    ema = EMA(model, decay=ema_decay)
-
-    def loss(step):
-        idx = torch.randint(n_train, (batch,), generator=g)
-        return -model.log_prob(x_train[idx]).mean()
-
-    def tracked(step):
-        return {"test NLL": -ema.module.log_prob(x_test).mean()}
-
-    history = fit(loss, model, steps, lr=lr, ema=ema, metric_fn=tracked, metric_every=100,
-                  progress=progress, desc="coupling flow, maximum likelihood")
-    return DensityRun(ema.module, p, x_train, x_test, history)
+    flow, history = fit_coupling(x_train, layers=layers, hidden=hidden, steps=steps, batch=batch, lr=lr,
+                                 ema_decay=ema_decay, generator=g, progress=progress,
+                                 metric_fn=lambda f: {"test NLL": -f.log_prob(x_test).mean()})
+    return DensityRun(flow, p, x_train, x_test, history)
 
 
 @dataclass(frozen=True)
