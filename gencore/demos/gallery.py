@@ -23,12 +23,10 @@ import torch
 
 from .. import diffusion as D
 from .. import ebm as E
-from .. import flows as Fl
 from .. import gan as G
 from .. import metrics, viz
 from .. import score as S
 from ..data import make
-from ..train import EMA, fit
 
 __all__ = ["DATASET", "EXTENT", "Family", "FAMILIES", "GalleryResult", "run_gallery", "gallery_figure",
            "data_sampler", "gaussian_mle_sampler", "vae_sampler", "gan_sampler", "flow_sampler",
@@ -104,20 +102,14 @@ def gan_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: 
 
 def flow_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: int = 600) -> torch.Tensor:
     """Chapter 5: a RealNVP coupling flow (8 layers), maximum likelihood on minibatches of 512, EMA weights."""
-    from .flows import normal_base
+    from .flows import fit_coupling
 
-    x = train.float()
     torch.manual_seed(_seed(generator))  # the layers' initialization
-    masks = ([1.0, 0.0], [0.0, 1.0])
-    model = Fl.Flow([Fl.AffineCoupling(2, 64, masks[i % 2]) for i in range(8)],
-                    normal_base(dtype=x.dtype, device=x.device)).to(x)
-    ema = EMA(model, 0.99)
     g = torch.Generator().manual_seed(_seed(generator))
-    fit(lambda step: -model.log_prob(x[torch.randint(len(x), (512,), generator=g).to(x.device)]).mean(),
-        model, steps, lr=5e-3, ema=ema, progress=False)
-    z = torch.randn(n, 2, generator=generator).to(x)
+    flow, _ = fit_coupling(train.float(), steps=steps, generator=g, progress=False)
+    z = torch.randn(n, 2, generator=generator).to(train.device)
     with torch.no_grad():
-        return ema.module.forward(z)[0].to(train.dtype)
+        return flow.forward(z.float())[0].to(train.dtype)
 
 
 def ddpm_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -228,7 +220,8 @@ def run_gallery(families=FAMILIES, n: int = 1000, n_train: int = 4000, seed: int
     """Train and sample every family that has a sampler; score each with sliced W2 against fresh data.
 
     The training and test sets come from ``seed``; each family's sampler gets a generator of its
-    own, seeded from ``seed`` and its chapter, so adding a family leaves the others' numbers alone.
+    own, seeded from ``seed`` and its chapter, and every score uses the same projections, so
+    adding a family leaves the others' numbers alone.
 
     Returns ``(results, floor)``: one :class:`GalleryResult` per family, and the data-vs-data
     floor of the metric at ``n`` samples (the mean over 3 pairs).
@@ -236,8 +229,10 @@ def run_gallery(families=FAMILIES, n: int = 1000, n_train: int = 4000, seed: int
     g = torch.Generator().manual_seed(seed)
     p = make(DATASET, dtype=torch.float64)
     train, test = p.sample((n_train,), generator=g), p.sample((n,), generator=g)
-    sw = functools.partial(metrics.sliced_wasserstein, n_projections=256,
-                           generator=torch.Generator().manual_seed(seed + 1))
+
+    def sw(x, y):  # the same 256 directions for every family and for the floor
+        return metrics.sliced_wasserstein(x, y, n_projections=256, generator=torch.Generator().manual_seed(seed + 1))
+
     floor = float(metrics.data_floor(sw, lambda m, gen: p.sample((m,), generator=gen), n, 3, g))
     results = []
     for fam in families:
