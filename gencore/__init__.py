@@ -18,7 +18,7 @@ import torch
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "device", "seed"]
+__all__ = ["__version__", "device", "seed", "seed_offset", "shifted_seed", "glue"]
 
 
 
@@ -42,14 +42,47 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
+def seed_offset() -> int:
+    """The seed shift asked for by the environment variable ``GENCORE_SEED`` (0 when unset).
+
+    Every seed the book draws, in a chapter's ``gencore.seed(0)`` and inside the training
+    recipes, goes through :func:`shifted_seed`, so ``GENCORE_SEED=1`` re-runs a whole chapter
+    on other random numbers. ``GENCORE_SEED=0`` (or unset) gives the book's own numbers.
+    """
+    raw = os.environ.get("GENCORE_SEED", "").strip()
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"GENCORE_SEED must be a non-negative integer, got {raw!r}")
+    return value
+
+
+def shifted_seed(value: int) -> int:
+    """``value`` moved by the ``GENCORE_SEED`` sweep: ``value + 10007 * seed_offset()``.
+
+    The stride is a prime larger than any seed the book uses, so the seeds of one sweep member
+    never coincide with another member's (seed 1 at offset 0 is not seed 0 at offset 1).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"shifted_seed: value must be a non-negative int, got {value!r}")
+    return value + 10007 * seed_offset()
+
+
 def seed(value: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices) and return a CPU ``torch.Generator``.
 
-    The returned generator is seeded with the same value; pass it to ``gencore`` functions
-    (``generator=``) to make one computation reproducible without touching global state.
+    The seed used is ``shifted_seed(value)``: ``value`` itself unless the environment variable
+    ``GENCORE_SEED`` asks for another member of the seed sweep. The returned generator is
+    seeded with the same number; pass it to ``gencore`` functions (``generator=``) to make one
+    computation reproducible without touching global state.
     """
-    if not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"seed: value must be a non-negative int, got {value!r}")
+    value = shifted_seed(value)
     random.seed(value)
     try:
         import numpy as np
@@ -59,6 +92,38 @@ def seed(value: int = 0) -> torch.Generator:
         pass
     torch.manual_seed(value)
     return torch.Generator().manual_seed(value)
+
+
+def glue(name: str, value, display: bool = False):
+    """Record ``value`` under ``name`` so the page's prose can show it: ``{glue:text}`name:.3f```.
+
+    The book never types a computed number into its text; the cell that computes it glues it,
+    and the website build (myst-nb) pastes it into the sentence, so text and output agree on
+    every machine and at every ``GENCORE_SEED``. A one-element tensor is glued as a Python
+    number, anything else as it is (a string shows without quotes). Where myst-nb is not
+    installed (Colab) the same record is written with IPython alone; outside a kernel nothing
+    is displayed. Returns ``value`` (the number, for a tensor), so a cell can glue and use it.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"glue: name must be a non-empty string, got {name!r}")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"glue: value must be a number or a one-element tensor, got shape {tuple(value.shape)}")
+        value = value.item()
+    try:
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display as ipy_display
+    except ImportError:  # not in a kernel: nothing to record
+        return value
+    if get_ipython() is None:
+        return value
+    # The record myst-nb's glue writes (its key, prefix and metadata), without needing myst-nb.
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else "application/papermill.record/"
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
+    return value
 
 
 def __getattr__(name: str):

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import shifted_seed
 from ._checks import extent_box, one_of, positive, positive_int
 from .divergences import js_divergence
 from .quadrature import grid, grid_log_prob
@@ -537,7 +538,7 @@ def train_gans(
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int; got {seed!r}")
 
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen)
     D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen)
     datasets = list(data) if isinstance(data, (list, tuple)) else [data] * n

@@ -19,7 +19,7 @@ from .quadrature import grid_log_prob
 
 __all__ = [
     "sliced_wasserstein", "mmd", "kl_on_grid", "entropy_on_grid", "cross_entropy_on_grid",
-    "ModeCoverage", "mode_coverage", "data_floor",
+    "ModeCoverage", "mode_coverage", "data_floor", "Floor", "floor_spread",
 ]
 
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
@@ -357,3 +357,65 @@ def data_floor(
         b = sample_fn(n, generator)
         values.append(torch.as_tensor(metric(a, b)))
     return torch.stack(values).mean()
+
+
+@dataclass(frozen=True)
+class Floor:
+    """What a perfect model scores, with the metric's own noise: mean ± sd over data pairs.
+
+    ``mean`` and ``sd`` summarize ``metric(a, b)`` over ``repeats`` pairs of independent data
+    samples of size ``n``. A model's score is read beside ``mean``, and two scores are called
+    different only when they differ by more than ``2 * sd`` (:meth:`separates`).
+    """
+
+    mean: float
+    sd: float
+    n: int
+    repeats: int
+
+    def separates(self, a: float, b: float, k: float = 2.0) -> bool:
+        """Whether scores ``a`` and ``b`` differ by more than ``k`` standard deviations."""
+        return abs(float(a) - float(b)) > k * self.sd
+
+    def reaches(self, value: float, k: float = 2.0) -> bool:
+        """Whether ``value`` lies within ``k`` standard deviations above the mean (or below it)."""
+        return float(value) <= self.mean + k * self.sd
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f} ± {self.sd:.4f}"
+
+
+def floor_spread(
+    metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    sample_fn: Callable[[int, torch.Generator | None], torch.Tensor],
+    n: int,
+    repeats: int = 20,
+    generator: torch.Generator | None = None,
+) -> Floor:
+    """The data-vs-data floor of ``metric`` at sample size ``n``, with its spread.
+
+    Draws ``repeats`` independent pairs exactly as :func:`data_floor` does and returns their
+    mean and sample standard deviation (``repeats >= 2``), so that every comparison of models
+    can be read against the noise of the metric itself.
+
+    Args:
+        metric: maps two ``(n, d)`` samples to a scalar (tensor or number).
+        sample_fn: ``sample_fn(n, generator)`` returns ``(n, d)`` samples of the data.
+        n: sample size, the same as the model's samples the floor is compared with.
+        repeats: independent pairs, at least 2 (20 or more for a trustworthy sd).
+        generator: passed to every ``sample_fn`` call.
+
+    Returns:
+        A :class:`Floor`.
+    """
+    positive_int("n", n)
+    positive_int("repeats", repeats)
+    if repeats < 2:
+        raise ValueError(f"repeats must be at least 2 to estimate a spread; got {repeats}")
+    values = []
+    for _ in range(repeats):
+        a = sample_fn(n, generator)
+        b = sample_fn(n, generator)
+        values.append(float(torch.as_tensor(metric(a, b)).detach().cpu()))
+    v = torch.tensor(values, dtype=torch.float64)
+    return Floor(mean=float(v.mean()), sd=float(v.std(unbiased=True)), n=n, repeats=repeats)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import shifted_seed
 from ._checks import positive, positive_int
 from .train import fit
 
@@ -148,7 +149,7 @@ def fit_mse_predictors(x: torch.Tensor, y: torch.Tensor, steps: int = 600, hidde
     """
     if x.ndim != 3 or y.shape != x.shape:
         raise ValueError(f"x and y must both be (S, N, 1); got {tuple(x.shape)} and {tuple(y.shape)}")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     model = BatchedMLP(x.shape[0], hidden, g, x.dtype).to(x.device)
 
     def loss(step):

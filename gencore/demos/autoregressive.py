@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 import torch
 
+from .. import shifted_seed
 from .. import autoregressive as A
 from .. import data, metrics, viz, widgets
 from ..quadrature import grid_log_prob
@@ -48,7 +49,7 @@ def fit_ar(x: torch.Tensor, *, order=(0, 1), kind: str = "mdn", components: int 
     Trains in float32 whatever ``x``'s dtype. With ``snapshot_every > 0`` keeps float64 copies
     of the model every that many steps (for a training-snapshot slider).
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     x = x.float()
     model = A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden)
     snaps = []
@@ -68,7 +69,7 @@ def train_moons(n_train: int = 2000, n_test: int = 20_000, seed: int = 0, progre
     Returns ``(run, p, x_train, x_test)``.
     """
     p = data.make("moons", dtype=torch.float64)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x_train, x_test = p.sample((n_train,), generator=g), p.sample((n_test,), generator=g)
     run = fit_ar(x_train, seed=seed, progress=progress, desc="AR model (MDN), maximum likelihood", **kw)
     return run, p, x_train, x_test
@@ -194,7 +195,7 @@ def ordering_runs(n_train: int = 2000, components=(1, 5), steps: int = 400, seed
     Returns ``(runs, p, x_test)`` with ``runs[(order, K)]``.
     """
     p = A.Parabola()
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x_train, x_test = p.sample((n_train,), generator=g), p.sample((20_000,), generator=g)
     runs = {(order, K): fit_ar(x_train, order=order, components=K, steps=steps, seed=seed, progress=progress,
                                desc=f"order {order}, K = {K}")
@@ -249,9 +250,9 @@ class BarsRun:
 def train_bars(side: int = 6, n_train: int = 2000, steps: int = 300, hidden: int = 128, seed: int = 0,
                progress: bool = True) -> BarsRun:
     """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images."""
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     d = A.BarsImages(side)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x, x_test = d.sample(n_train, g), d.sample(5000, g)
     made, fac = A.MADE(d.dim, hidden), A.FactorizedBernoulli(d.dim)
     fit(lambda s: -made.log_prob(x).mean(), made, steps, lr=5e-3, progress=progress, desc="MADE (teacher forcing)")
@@ -262,7 +263,7 @@ def train_bars(side: int = 6, n_train: int = 2000, steps: int = 300, hidden: int
 
 def bars_figure(run: BarsRun, n: int = 8, seed: int = 1):
     """Rows: data, MADE samples (D passes), independent-pixel samples (one pass), greedy decoding."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     rows = [("data", run.data.sample(n, g)), ("MADE, sampled", run.made.sample(n, g)),
             ("independent pixels", run.factorized.sample(n, g)), ("MADE, greedy", run.made.sample(n, greedy=True))]
     s = run.data.side
@@ -298,7 +299,7 @@ def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 256, rep
     Returns a list of ``(side, D, t_sequential, t_one_pass)`` (best of ``repeats``). The weights
     are untrained: the cost does not depend on them.
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     rows = []
     for s in sides:
         m = A.MADE(s * s, hidden)

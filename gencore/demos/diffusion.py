@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import shifted_seed
 from .. import diffusion as D
 from .. import metrics, viz, widgets
 from ..train import EMA, History, fit
@@ -27,8 +28,8 @@ def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e
     ``stages`` is a sequence of ``(learning rate, steps)``, run one after the other (a step decay
     of the learning rate); the EMA runs through all of them.
     """
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     model = D.EpsMLP(schedule.T, hidden=hidden)
     ema = EMA(model, decay)
     hist = History()
@@ -96,7 +97,7 @@ def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000
     sample of size ``n`` in place of the model's (averaged over ``repeats`` such samples).
     ``ddpm_full``: ``n`` samples of Algorithm 2 already drawn, used for DDPM at ``steps = T``.
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     refs = [data.sample((n,), generator=gen) for _ in range(repeats)]
     xT = torch.randn(n, 2, generator=gen)
 
@@ -166,7 +167,7 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
 def ddim_slider(model, data, schedule: D.NoiseSchedule, etas=(0.0, 0.5, 1.0), steps=(5, 10, 20, 50),
                 n: int = 2000, seed: int = 2):
     """Slider over DDIM's ``eta`` and step count: samples from one fixed :math:`x_T`, with sliced W2."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     ref = data.sample((n,), generator=gen)
     xT = torch.randn(n, 2, generator=gen)
     runs = {}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .. import shifted_seed
 from .. import data as gdata
 from .. import ebm as E
 from .. import metrics, viz, widgets
@@ -54,8 +55,8 @@ def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1
     """
     if method not in ("pcd", "cd", "sm"):
         raise ValueError(f"method must be 'pcd', 'cd' or 'sm'; got {method!r}")
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     model = E.EnergyNet(hidden).to(x_train.dtype)
     n = x_train.shape[0]
     state = {"chains": x_train[torch.randint(n, (n_chains,), generator=g)].clone(), "acc": []}
@@ -148,7 +149,7 @@ def temperature_table(temperatures, resolution: int = 200):
 def temperature_slider(temperatures=None, n_samples: int = 600, seed: int = 0) -> widgets.SliderDemo:
     """kT on a slider: the Boltzmann density of ``two_basin_energy`` and exact samples from it."""
     temps = (0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0) if temperatures is None else tuple(temperatures)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     frames = []
     for kT in temps:
         lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, 200)
@@ -176,7 +177,7 @@ def maxent_check(kT: float = 1.0, n: int = 200, scale: float = 0.5, seed: int = 
     Returns ``(H(p_T), U/kT + log Z, entropies of the q's, max |E_q[E] - U|)``; the q's are
     ``p_T (1 + scale * g)`` with ``g`` a random smooth function made orthogonal to 1 and E under p_T.
     """
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, resolution)
     pts, area = grid(T_EXTENT, resolution, dtype=torch.float64)
     p = lp(pts).exp() * area  # cell masses
@@ -224,7 +225,7 @@ def gradient_phases(model, x: torch.Tensor, n_model: int = 50_000, seed: int = 0
         pos = torch.cat([g.flatten() for g in torch.autograd.grad(model(x).mean(), params)])
         with torch.no_grad():
             lp = E.boltzmann_log_prob(model, 1.0, Z_EXTENT, resolution)
-        xs = E.grid_sample(lp, n_model, Z_EXTENT, resolution, generator=torch.Generator().manual_seed(seed),
+        xs = E.grid_sample(lp, n_model, Z_EXTENT, resolution, generator=torch.Generator().manual_seed(shifted_seed(seed)),
                            dtype=x.dtype)
         per = []
         for chunk in xs.split(n_model // 10):
@@ -248,7 +249,7 @@ def mixing_run(kT: float = 0.5, n_chains: int = 500, n_steps: int = 1500, step_s
     """
     from ..score import langevin
 
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x = torch.tensor(WIDE, dtype=torch.float64) + 0.3 * torch.randn(n_chains, 2, generator=g, dtype=torch.float64)
     score = E.energy_score(E.two_basin_energy, kT)
     _, traj = langevin(score, x, step_size * kT, n_steps, g, return_trajectory=True)
@@ -265,7 +266,7 @@ def annealing_run(n_chains: int = 500, levels: int = 20, n_steps_each: int = 40,
     Returns ``(start, annealed end points, descended end points)``; descent runs the same number of
     steps at the cold temperature only.
     """
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x0, x1, y0, y1 = T_EXTENT
     start = torch.rand(n_chains, 2, generator=g, dtype=torch.float64) * torch.tensor([x1 - x0, y1 - y0]) \
         + torch.tensor([x0, y0])
@@ -341,7 +342,7 @@ def annealing_figure(start, annealed, descended):
 def chapter_data(n: int = 20_000, seed: int = 0):
     """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``."""
     moons = gdata.make(DATASET[0], dtype=torch.float64, **DATASET[1])
-    x = moons.sample((n,), generator=torch.Generator().manual_seed(seed)).float()
+    x = moons.sample((n,), generator=torch.Generator().manual_seed(shifted_seed(seed))).float()
     h = metrics.entropy_on_grid(moons.log_prob, EXTENT, 200).item()
     return moons, x, h
 

@@ -9,6 +9,7 @@ import math
 
 import torch
 
+from .. import shifted_seed
 from .. import flow_matching as F
 from .. import metrics, viz, widgets
 from ..data import GaussianMixture, make
@@ -56,8 +57,8 @@ def train_velocity(data, steps=1500, *, batch: int = 1024, hidden: int = 64, lr:
 
     ``steps`` is an int or a sequence of ``(learning rate, steps)`` stages.
     """
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     model = F.VelocityMLP(hidden=hidden)
     return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=gen).float(), generator=gen),
                   steps, lr, decay, progress, "flow matching")
@@ -67,8 +68,8 @@ def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hi
                       lr: float = 3e-3, decay: float = 0.99, seed: int = 0, progress: bool = True):
     """A class-conditional velocity trained with label dropout: with probability ``p_uncond`` the label is
     replaced by "no class", so one network is both :math:`v(x, t, y)` and :math:`v(x, t, \\varnothing)`."""
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     k = len(mix.means)
     model = F.VelocityMLP(hidden=hidden, n_classes=k)
 
@@ -82,8 +83,8 @@ def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hi
 def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 1024, lr: float = 3e-3, seed: int = 0,
                      progress: bool = True):
     """A noisy classifier :math:`p_\\phi(y \\mid x_t, t)` trained by cross-entropy on points of the straight path."""
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     clf = F.Classifier(len(mix.means))
 
     def loss(step):
@@ -102,13 +103,13 @@ def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16,
     Monte Carlo standard error of the difference relative to the gradient's norm; ``loss_gap`` is
     ``L_CFM - L_FM`` at three parameter settings (constant in the parameters, up to Monte Carlo error).
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     x1, _ = sample_labeled(mix, n, gen)
     x0 = torch.randn(n, 2, generator=gen, dtype=x1.dtype)
     t = torch.rand(n, generator=gen, dtype=x1.dtype)
     xt, ut = F.conditional_path(x0, x1, t)
     u_marg = F.mixture_velocity(xt, mix.means, mix._sigma, mix.weights, F.ot_coefficients(t))
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     model = F.VelocityMLP(hidden=hidden, layers=2).double()
     params = list(model.parameters())
 
@@ -138,7 +139,7 @@ def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16,
 
 def sliced_w2(x: torch.Tensor, ref: torch.Tensor, n_projections: int = 256, seed: int = 2) -> float:
     """The chapter's metric: sliced W2 between ``x`` and ``ref`` in float64, the same directions every call."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     return metrics.sliced_wasserstein(x.double(), ref.double(), n_projections, generator=gen).item()
 
 
@@ -180,7 +181,7 @@ def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), 
     The unconditional velocity is :func:`F.mixture_velocity`, the classifier the exact posterior
     :math:`r_y(x)`, and the reference the component's own linear field; ``gamma = 1``.
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
     x = 2 * torch.randn(n, 2, generator=gen, dtype=mix.means.dtype)
     args = (mix.means, mix._sigma, mix.weights)
     v_u = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t))
@@ -226,8 +227,8 @@ def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> 
     800 full-batch steps of a 3x64 MLP (float32 internally, fixed seeds), 16 midpoint steps (32
     evaluations); returns ``(n, 2)`` in ``train``'s dtype and device.
     """
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(shifted_seed(0))
+    g = torch.Generator().manual_seed(shifted_seed(0))
     data = train.detach().float()
     model = F.VelocityMLP(hidden=64).to(data)
     ema = EMA(model, 0.98)
@@ -267,7 +268,7 @@ def flow_slider(model, data, x0: torch.Tensor, n_steps: int = 40, every: int = 2
     """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed)."""
     with torch.no_grad():
         _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
-    ref = data.sample((2000,), generator=torch.Generator().manual_seed(3))
+    ref = data.sample((2000,), generator=torch.Generator().manual_seed(shifted_seed(3)))
     ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
 
     def draw(fig, t):
@@ -290,8 +291,8 @@ def steps_slider(model, data, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 
     with torch.no_grad():
         runs = {n: F.sample_ode(f, x0, n, "euler", keep=True) for n in steps}
         x_ad, nfe_ad = F.sample_ode(f, x0, 4, "rk45", rtol=1e-3, atol=1e-3, return_nfe=True)
-    scores = {n: sw(x, ref, generator=torch.Generator().manual_seed(2)).item() for n, (x, _) in runs.items()}
-    sw_ad = sw(x_ad, ref, generator=torch.Generator().manual_seed(2)).item()
+    scores = {n: sw(x, ref, generator=torch.Generator().manual_seed(shifted_seed(2))).item() for n, (x, _) in runs.items()}
+    sw_ad = sw(x_ad, ref, generator=torch.Generator().manual_seed(shifted_seed(2))).item()
 
     def draw(fig, n):
         a, b = widgets.panels(fig, 2)
@@ -335,7 +336,7 @@ def nfe_figure(fm_rows, ddim_rows, floor: float):
 
 def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[float, float] | None = None):
     """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread."""
-    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(4))
+    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(shifted_seed(4)))
     colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
     classes = range(len(mix.means))
 
@@ -365,7 +366,7 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[flo
 def guidance_figure(panels: dict, mix: GaussianMixture):
     """One panel per entry ``{title: samples}``, on the guidance mixture."""
     fig, axes = viz.figure(len(panels), width=2.9, height=2.9)
-    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(4))
+    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(shifted_seed(4)))
     for ax, (title, x) in zip(axes, panels.items()):
         viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
         viz.samples(ax, x, size=3)

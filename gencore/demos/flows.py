@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .. import shifted_seed
 from .. import data, metrics, viz, widgets
 from .. import flows as Fl
 from ..quadrature import grid, grid_log_prob
@@ -208,7 +209,7 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
         layer: ``"planar"`` or ``"radial"``.
         seed: seeds the parameters' initialization and the samples.
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     configs = [tuple(c) + (None,) * (4 - len(c)) for c in configs]
     B = len(configs)
     targets = [TARGETS.index(c[0]) for c in configs]
@@ -242,7 +243,7 @@ def _base(starts, dtype=None):
 def vi_table(run: VIRun, n: int = 20_000, resolution: int = 300, seed: int = 1):
     r"""Per member: the free energy :math:`\mathcal F` (Monte Carlo, ``n`` samples, :math:`\beta = 1`)
     and the exact :math:`\mathrm{KL}(q_K\|p)` by base-space quadrature; ``(F, kl)`` of shape ``(B,)``."""
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     with torch.no_grad():
         x, log_q = run.flow.rsample_and_log_prob(n)
         F = Fl.free_energy(log_q, run.energy(x))
@@ -374,7 +375,7 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
 def moons_entropy(noise: float, n: int = 20_000, seed: int = 0) -> tuple[float, float]:
     r"""Monte Carlo entropy :math:`-\frac1n\sum\log p(x_i)` of "moons" with the given noise, and its standard error."""
     p = data.make("moons", noise=noise, dtype=torch.float64)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     lp = p.log_prob(p.sample((n,), generator=g))
     return -lp.mean().item(), (lp.std() / math.sqrt(n)).item()
 
@@ -426,9 +427,9 @@ def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64,
     """:func:`fit_coupling` on ``n_train`` samples of ``dataset``, with the held-out NLL on
     ``n_test`` other samples tracked every 100 steps; everything seeded by ``seed``.
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
     p = data.make(dataset)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x_train, x_test = p.sample((n_train,), generator=g), p.sample((n_test,), generator=g)
     flow, history = fit_coupling(x_train, layers=layers, hidden=hidden, steps=steps, batch=batch, lr=lr,
                                  ema_decay=ema_decay, generator=g, progress=progress,

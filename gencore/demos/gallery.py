@@ -21,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from .. import shifted_seed
 from .. import diffusion as D
 from .. import ebm as E
 from .. import gan as G
@@ -87,7 +88,7 @@ def vae_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: 
     from . import vae as vae_demo
 
     x = train.float()
-    g = torch.Generator().manual_seed(_seed(generator))
+    g = torch.Generator().manual_seed(shifted_seed(_seed(generator)))
     run = vae_demo.train_toy(x, [1.0], steps=steps, generator=g, progress=False)
     return run.model.sample(n, g)[0].to(train.dtype)
 
@@ -104,8 +105,8 @@ def flow_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps:
     """Chapter 5: a RealNVP coupling flow (8 layers), maximum likelihood on minibatches of 512, EMA weights."""
     from .flows import fit_coupling
 
-    torch.manual_seed(_seed(generator))  # the layers' initialization
-    g = torch.Generator().manual_seed(_seed(generator))
+    torch.manual_seed(shifted_seed(_seed(generator)))  # the layers' initialization
+    g = torch.Generator().manual_seed(shifted_seed(_seed(generator)))
     flow, _ = fit_coupling(train.float(), steps=steps, generator=g, progress=False)
     z = torch.randn(n, 2, generator=generator).to(train.device)
     with torch.no_grad():
@@ -226,12 +227,12 @@ def run_gallery(families=FAMILIES, n: int = 1000, n_train: int = 4000, seed: int
     Returns ``(results, floor)``: one :class:`GalleryResult` per family, and the data-vs-data
     floor of the metric at ``n`` samples (the mean over 3 pairs).
     """
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     p = make(DATASET, dtype=torch.float64)
     train, test = p.sample((n_train,), generator=g), p.sample((n,), generator=g)
 
     def sw(x, y):  # the same 256 directions for every family and for the floor
-        return metrics.sliced_wasserstein(x, y, n_projections=256, generator=torch.Generator().manual_seed(seed + 1))
+        return metrics.sliced_wasserstein(x, y, n_projections=256, generator=torch.Generator().manual_seed(shifted_seed(seed + 1)))
 
     floor = float(metrics.data_floor(sw, lambda m, gen: p.sample((m,), generator=gen), n, 3, g))
     results = []
@@ -240,7 +241,7 @@ def run_gallery(families=FAMILIES, n: int = 1000, n_train: int = 4000, seed: int
             results.append(GalleryResult(fam, None, None))
             continue
         start = time.perf_counter()
-        x = fam.sampler(train, n, torch.Generator().manual_seed(1000 * (seed + 1) + fam.chapter))
+        x = fam.sampler(train, n, torch.Generator().manual_seed(shifted_seed(1000 * (seed + 1) + fam.chapter)))
         seconds = time.perf_counter() - start
         results.append(GalleryResult(fam, x, float(sw(x, test)), curve_distance(x), seconds))
     return results, floor

@@ -8,6 +8,7 @@ import math
 
 import torch
 
+from .. import shifted_seed
 from .. import data, gan, metrics, viz, widgets
 from ..quadrature import grid
 
@@ -55,7 +56,7 @@ def train_chapter_gans(steps: int = 1500, seed: int = 0, progress: bool = True, 
 
 def coverage_rows(run: gan.GANRun, n: int = 2500, seed: int = 1) -> list[dict]:
     """VEEGAN/PacGAN metrics of every model on ``n`` fresh samples, and of ``n`` real samples."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     x = run.sample(n, g)
     rows = []
     for name in ("8gaussians", "25gaussians"):
@@ -155,7 +156,7 @@ def shift_gradients(shifts, n: int = 20_000, seed: int = 0):
     Returns ``(saturating, non_saturating)``, each ``(len(shifts),)``: Monte Carlo averages over
     ``n`` noise draws of the pathwise gradient through x = μ + z.
     """
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     z = torch.randn(n, generator=g, dtype=torch.float64)
     out = {"saturating": [], "non-saturating": []}
     for mu in shifts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import shifted_seed
 from .. import viz, widgets
 from .. import overview as O
 
@@ -57,7 +58,7 @@ def manifold_slider(noises, n: int = 800, k: int = 20, seed: int = 0) -> widgets
     """Slider over the thickness of the noise around a spiral: the local-PCA share of each point."""
     frames = {}
     for s in noises:
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(shifted_seed(seed))
         x = O.spiral_curve(n, float(s), g, torch.float64)
         frames[round(float(s), 3)] = (x, O.local_pca_ratio(x, k))
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import shifted_seed
 from .. import metrics, viz, widgets
 from .. import score as S
 from ..data import GaussianMixture
@@ -161,15 +162,15 @@ def dsm_scan(p: GaussianMixture, sigma: float, shifts: torch.Tensor, variance: f
     pts, area = grid(BOX, resolution, dtype=torch.float64)
     w = p_sigma.log_prob(pts).exp() * area
     constant = 0.5 * (2 / sigma**2 - (w * (score_ps(pts) ** 2).sum(-1)).sum())
-    x = p.sample((n_samples,), generator=torch.Generator().manual_seed(seed))
+    x = p.sample((n_samples,), generator=torch.Generator().manual_seed(shifted_seed(seed)))
     eye = torch.eye(2, dtype=torch.float64)
     dsm, se, fisher = [], [], []
     for m in shifts.tolist():
         s = S.gaussian_score(torch.tensor([m, 0.0], dtype=torch.float64), variance * eye)
-        g = torch.Generator().manual_seed(seed + 1)  # common random numbers across m
+        g = torch.Generator().manual_seed(shifted_seed(seed + 1))  # common random numbers across m
         eps = torch.randn(x.shape, generator=g, dtype=x.dtype)
         per = 0.5 * ((s(x + sigma * eps) + eps / sigma) ** 2).sum(-1)
-        dsm.append(S.denoising_score_matching_loss(s, x, sigma, torch.Generator().manual_seed(seed + 1)))
+        dsm.append(S.denoising_score_matching_loss(s, x, sigma, torch.Generator().manual_seed(shifted_seed(seed + 1))))
         se.append(per.std() / math.sqrt(n_samples))
         fisher.append(S.fisher_divergence_on_grid(p_sigma.log_prob, score_ps, s, BOX, resolution))
     return torch.stack(dsm), torch.stack(se), torch.stack(fisher), constant
@@ -183,7 +184,7 @@ def gaussian_langevin_rows(mean, cov, step_sizes, n_steps, n_chains: int = 5000,
     Returns a list of dicts ``eps, K, mean_err, mean_se, mean_err_pred, var, var_pred, var_true``
     (``mean_se``: the Monte Carlo standard error of the mean's norm).
     """
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     score = S.gaussian_score(mean, cov)
     lam, vec = torch.linalg.eigh(cov)
     start = mean + torch.tensor([4.0, 4.0], dtype=mean.dtype)
@@ -232,7 +233,7 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
                   n_steps=(0, 10, 100, 300, 1000), n_chains: int = 500, n_paths: int = 6,
                   extent=NEAR_EXTENT, seed: int = 0) -> LangevinRuns:
     """All step sizes at once (one chain batch with a per-chain ε), started uniformly on ``extent``."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     E = len(step_sizes)
     x = uniform_start(n_chains, extent, g).repeat(E, 1)  # the same starts for every ε
     eps = torch.tensor(step_sizes, dtype=torch.float64).repeat_interleave(n_chains)
@@ -247,10 +248,10 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
     samples = torch.stack(saved, 1)
     ref = mix.sample((n_chains,), generator=g)
     ref2 = mix.sample((n_chains,), generator=g)
-    sw = torch.tensor([[metrics.sliced_wasserstein(samples[i, j], ref, 256, torch.Generator().manual_seed(1)).item()
+    sw = torch.tensor([[metrics.sliced_wasserstein(samples[i, j], ref, 256, torch.Generator().manual_seed(shifted_seed(1))).item()
                         for j in range(len(n_steps))] for i in range(E)])
     share = (samples[..., 0] < 0).to(torch.float64).mean(-1)
-    floor = metrics.sliced_wasserstein(ref2, ref, 256, torch.Generator().manual_seed(1)).item()
+    floor = metrics.sliced_wasserstein(ref2, ref, 256, torch.Generator().manual_seed(shifted_seed(1))).item()
     return LangevinRuns(tuple(step_sizes), tuple(n_steps), samples, torch.cat(paths).transpose(0, 1),
                         share, sw, floor)
 
@@ -292,8 +293,8 @@ def fit_ncsn(data: torch.Tensor, sigmas: torch.Tensor, steps: int = 800, batch: 
 
     Returns ``(ema_model, history)``; the EMA of the weights (decay 0.99) is used for sampling.
     """
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(shifted_seed(seed))
+    g = torch.Generator().manual_seed(shifted_seed(seed))
     model = S.ScoreNet(data.shape[1], hidden, conditional=True).to(data)
     ema = EMA(model, 0.99)
 

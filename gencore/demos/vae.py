@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import contourpy  # matplotlib's own contouring library
 import torch
 
+from .. import shifted_seed
 from .. import divergences as D
 from .. import metrics, viz, widgets
 from .. import vae as V
@@ -31,7 +32,7 @@ def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Gen
 
     Returns ``(u, y, grid, prediction)``: the data, a grid of ``u`` and the fitted curve there.
     """
-    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    g = generator if generator is not None else torch.Generator().manual_seed(shifted_seed(0))
     u = torch.rand(n, 1, generator=g) * 4 - 2
     sign = torch.randint(0, 2, (n, 1), generator=g).to(u) * 2 - 1
     y = sign * (1.0 + 0.25 * u) + 0.05 * torch.randn(n, 1, generator=g, dtype=u.dtype)
