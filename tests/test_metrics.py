@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal, kl_divergence
 
+from gencore import metrics
 from gencore.metrics import (
     ModeCoverage,
     cross_entropy_on_grid,
@@ -302,3 +303,28 @@ X2 = torch.zeros(5, 2)
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_floor_spread_matches_the_closed_form_spread_of_a_difference_of_means():
+    """For metric(a, b) = mean(a) - mean(b) of N(0, 1) samples of size n, the law is N(0, 2/n)."""
+    n, repeats = 50, 400
+    g = torch.Generator().manual_seed(0)
+    floor = metrics.floor_spread(lambda a, b: a.mean() - b.mean(),
+                                 lambda m, gen: torch.randn(m, 1, generator=gen), n, repeats, g)
+    sd = math.sqrt(2 / n)
+    assert abs(floor.mean) < 4 * sd / math.sqrt(repeats)
+    assert abs(floor.sd / sd - 1) < 0.12  # the sample sd of 400 normals is within ~3.5 % (1 sd)
+    assert (floor.n, floor.repeats) == (n, repeats)
+    # the same pairs as data_floor: same mean from the same generator state
+    again = metrics.data_floor(lambda a, b: a.mean() - b.mean(), lambda m, gen: torch.randn(m, 1, generator=gen),
+                               n, repeats, torch.Generator().manual_seed(0))
+    assert math.isclose(float(again), floor.mean, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_floor_separates_only_beyond_two_sd():
+    floor = metrics.Floor(mean=0.05, sd=0.01, n=1000, repeats=20)
+    assert floor.separates(0.10, 0.07) and not floor.separates(0.10, 0.085)
+    assert floor.reaches(0.069) and not floor.reaches(0.071)
+    assert str(floor) == "0.0500 ± 0.0100"
+    with pytest.raises(ValueError, match="repeats"):
+        metrics.floor_spread(lambda a, b: 0.0, lambda m, gen: torch.zeros(m, 1), 10, 1)
