@@ -126,3 +126,35 @@ def test_solutions_are_hidden_until_clicked(server, browser):
     body = solutions.first.locator(".solution-content, section").first
     assert not body.is_visible(), "a solution is visible before it is opened"
     page.close()
+
+
+def chapter_pages() -> list[str]:
+    return [p for p in pages() if pathlib.PurePosixPath(p).name[:2].isdigit()]
+
+
+# Measures every display equation against its column: its laid-out width must fit at desktop
+# width; at phone width a wider one must scroll sideways (overflow-x auto), never be clipped.
+MEASURE = """() => [...document.querySelectorAll('mjx-container[display="true"]')].map(m => {
+  const inner = m.firstElementChild ? m.firstElementChild.getBoundingClientRect().width : 0;
+  return {inner, column: m.parentElement.getBoundingClientRect().width,
+          scrolls: ['auto', 'scroll'].includes(getComputedStyle(m).overflowX),
+          text: m.textContent.slice(0, 50)};
+})"""
+
+
+@pytest.mark.parametrize("path", chapter_pages())
+def test_display_math_fits_the_column_at_desktop_and_scrolls_on_a_phone(server, browser, path):
+    for width in (1300, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(f"{server}/{path}", wait_until="networkidle")
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+        eqs = page.evaluate(MEASURE)
+        page.close()
+        wide = [e for e in eqs if e["inner"] > e["column"] + 1]
+        if width == 1300:
+            assert not wide, f"{path}: display equations wider than the column at {width} px: " + \
+                "; ".join(f"{e['text']!r} ({e['inner']:.0f} > {e['column']:.0f} px)" for e in wide)
+        else:
+            clipped = [e["text"] for e in wide if not e["scrolls"]]
+            assert not clipped, f"{path}: equations clipped at {width} px: {clipped[:3]}"
