@@ -88,6 +88,12 @@ def headline_table(rows: list[dict]) -> str:
             continue
         seconds = f"{wall['value']:.1f} s" if wall else "–"
         lines.append(f"| {chapter.replace('_', ' ', 1)} | {seconds} | {label} | {cell(row['value'])} | {floor_cell(row)} |")
+    redraws = [row for row in rows if row["metric"].startswith("redraw ms")]
+    if redraws:
+        chapters = sorted({row["chapter"][:2].lstrip("0") or "0" for row in redraws}, key=int)
+        low, high = min(r["value"] for r in redraws), max(r["value"] for r in redraws)
+        lines.append(f"\nSlider redraws: {len(redraws)} demos measured (chapters {', '.join(chapters)}), "
+                     f"{low:.0f}–{high:.0f} ms per frame (median of each; rows \"redraw ms\" in the full table).")
     return "\n".join(lines)
 
 
