@@ -348,7 +348,7 @@ def test_learned_noise_conditional_score_gets_the_weights():
     smin = lambda y: model(y, torch.full((len(y),), sig[-1].item(), dtype=y.dtype))
     assert 0.4 < S.mode_share(S.langevin(smin, x0, 0.01, 500, g), far.means)[0] < 0.6
     high, low = demo.score_error_by_density(model, far, 0.1)
-    assert high < 1.0 and low > 2.0  # accurate on the data, wrong where there are none
+    assert high < 1.0 and low > 3 * high  # accurate on the data, several times worse where there are none
 
 
 def test_score_net_contract():
