@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from gencore import score as S
+from gencore import shifted_seed
 from gencore.check import check_implicit_score_matching
 from gencore.data import GaussianMixture
 from gencore.demos import score as demo
@@ -35,7 +36,7 @@ def test_score_ignores_the_normalizing_constant_and_matches_closed_forms(gen):
 
 def test_scores_follow_dtype_and_work_under_no_grad():
     far = demo.far_mixture()
-    x32 = torch.zeros(3, 2)
+    x32 = torch.zeros(3, 2, dtype=torch.float32)
     with torch.no_grad():
         assert S.score_of(far.log_prob)(x32).dtype == torch.float32
         assert S.mixture_score(far)(x32).dtype == torch.float32
@@ -229,6 +230,7 @@ def test_ula_stationary_covariance_is_the_fixed_point():
         S.ula_stationary_covariance(COV, 4.0)
 
 
+@pytest.mark.claim
 def test_chapter_gaussian_langevin_table():
     rows = demo.gaussian_langevin_rows(MEAN, COV, [0.02, 0.1, 0.3], [10, 100, 400])
     for r in rows:
@@ -239,16 +241,30 @@ def test_chapter_gaussian_langevin_table():
     assert last[0.02]["var"] < 1.1 * last[0.02]["var_true"]
 
 
+def test_left_mass_against_monte_carlo():
+    near = demo.near_mixture()
+    x = near.sample((400_000,), generator=torch.Generator().manual_seed(0))
+    share = (x[:, 0] < 0).double().mean().item()
+    assert abs(demo.left_mass(near) - share) < 4 * math.sqrt(0.2 / 400_000)
+    assert demo.left_mass(demo.far_mixture()) == pytest.approx(0.8, abs=1e-8)
+
+
+@pytest.mark.claim
 def test_chapter_near_mixture_runs():
-    """The claims next to the step-size slider."""
+    """The claims next to the step-size slider, at the page's settings and seed."""
     near = demo.near_mixture()
     runs = demo.langevin_runs(near)
     share, sw = runs.share[:, -1], runs.sw[:, -1]
+    sd = math.sqrt(runs.target * (1 - runs.target) / runs.samples.shape[2])  # binomial sd of a share of 500
     assert runs.step_sizes == (0.01, 0.05, 0.2, 1.0) and runs.n_steps[-1] == 1000
-    assert share[0] < 0.72  # ε = 0.01 has not finished crossing
-    assert abs(share[1] - 0.8) < 0.04 and abs(share[2] - 0.8) < 0.04
-    assert share[3] < 0.77 and sw[3] > 1.3 * min(sw[1], sw[2])  # ε = 1 blurs and gets the weights wrong
-    assert min(sw[1], sw[2]) < 2 * runs.floor
+    assert runs.floor.repeats >= 20
+    assert share[0] < runs.target - 4 * sd  # ε = 0.01 has not finished crossing: "many sd below"
+    assert max(abs(share[1] - runs.target), abs(share[2] - runs.target)) < 3 * sd  # the middle steps
+    best_middle = min(sw[1], sw[2])
+    assert runs.floor.separates(sw[3], best_middle) and sw[3] > best_middle  # ε = 1 blurs, beyond the noise
+    assert share[3] < runs.target - 2 * sd  # ... and its share is off too
+    assert runs.floor.separates(sw[0], best_middle) and sw[0] > best_middle
+    assert runs.floor.reaches(best_middle)
 
 
 def test_far_mixture_barrier():
@@ -278,10 +294,11 @@ def test_langevin_contract(gen):
         S.langevin(lambda y: y[:, 0], x0, 0.1, 2)
 
 
+@pytest.mark.claim
 def test_plain_langevin_keeps_the_start_split_and_annealed_fixes_it():
-    """The benchmark's claim with exact scores: plain ≈ 0.5 from a uniform start, annealed ≥ 0.75."""
+    """The page's claim with exact scores: plain ≈ 0.5 from a uniform start, annealed ≥ 0.75."""
     far = demo.far_mixture()
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(shifted_seed(0))
     x0 = demo.uniform_start(2000, generator=g)
     plain = S.mode_share(S.langevin(S.mixture_score(far), x0, 0.05, 1000, g), far.means)
     assert 0.45 < plain[0] < 0.55
@@ -291,7 +308,7 @@ def test_plain_langevin_keeps_the_start_split_and_annealed_fixes_it():
     exact = lambda y, s: S.mixture_score(S.noised_mixture(far, float(s[0])))(y)
     x, traj = S.annealed_langevin(exact, x0, sig, 0.005, 50, g, return_trajectory=True)
     assert traj.shape == (8 * 50 + 1, 2000, 2) and torch.equal(traj[-1], x)
-    assert S.mode_share(x, far.means)[0] >= 0.75
+    assert 0.75 <= S.mode_share(x, far.means)[0] <= 0.85
     with pytest.raises(ValueError, match="decreasing"):
         S.annealed_langevin(exact, x0, sig.flip(0), 0.005, 5)
 
@@ -319,17 +336,19 @@ def test_mode_share():
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_learned_noise_conditional_score_gets_the_weights():
+    """The page's claims about the trained noise-conditional network, at its settings and seed."""
     far = demo.far_mixture()
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(shifted_seed(0))
     sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
     model, hist = demo.fit_ncsn(far.sample((4096,), generator=g), sig, progress=False)
     x0 = demo.uniform_start(2000, generator=g)
-    assert S.mode_share(S.annealed_langevin(model, x0, sig, 0.005, 50, g), far.means)[0] >= 0.75
+    assert 0.75 <= S.mode_share(S.annealed_langevin(model, x0, sig, 0.005, 50, g), far.means)[0] <= 0.85
     smin = lambda y: model(y, torch.full((len(y),), sig[-1].item(), dtype=y.dtype))
     assert 0.4 < S.mode_share(S.langevin(smin, x0, 0.01, 500, g), far.means)[0] < 0.6
     high, low = demo.score_error_by_density(model, far, 0.1)
-    assert high < 1.0 and low > 2.0  # accurate on the data, wrong where there are none
+    assert high < 1.0 and low > 3 * high  # accurate on the data, several times worse where there are none
 
 
 def test_score_net_contract():

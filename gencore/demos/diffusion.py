@@ -66,43 +66,89 @@ def kde_log_prob(samples: torch.Tensor, bandwidth: float, chunk: int = 2048):
     return log_prob
 
 
+_SMOOTHED_DATA: dict = {}  # (id(data), h, extent, resolution) -> (data, log p_h on the grid); p_h never changes
+
+
+def _smoothed_data_on_grid(data, bandwidth: float, extent, resolution: int):
+    key = (id(data), float(bandwidth), tuple(extent), int(resolution))
+    hit = _SMOOTHED_DATA.get(key)
+    if hit is None or hit[0] is not data:
+        from ..quadrature import grid
+
+        schedule = D.NoiseSchedule.linear(T=1)
+        p_h = D.marginal(schedule, data, 0, extra_var=bandwidth**2)
+        pts, _ = grid(extent, resolution, dtype=torch.float64)
+        hit = _SMOOTHED_DATA[key] = (data, pts, p_h.log_prob(pts).double())
+    return hit[1], hit[2]
+
+
 def kl_smoothed(data, samples: torch.Tensor, bandwidth: float = 0.1, extent=EXTENT, resolution: int = 128) -> float:
     r""":math:`\mathrm{KL}(p * \mathcal N_h \,\|\, \mathrm{KDE}_h)` by grid quadrature: the data smoothed by the
-    kernel of width :math:`h`, exactly, against the kernel density estimate of the samples."""
-    schedule = D.NoiseSchedule.linear(T=1)
-    p_h = D.marginal(schedule, data, 0, extra_var=bandwidth**2)
-    return metrics.kl_on_grid(p_h.log_prob, kde_log_prob(samples, bandwidth), extent, resolution).item()
+    kernel of width :math:`h`, exactly, against the kernel density estimate of the samples.
+
+    The same midpoint rule as :func:`gencore.metrics.kl_on_grid` (p's cell masses renormalized
+    over the box); the smoothed data density on the grid is computed once per data set and
+    reused, since a quality table evaluates this dozens of times.
+    """
+    pts, lp = _smoothed_data_on_grid(data, bandwidth, extent, resolution)
+    w = torch.softmax(lp, 0)  # cells have equal areas: the renormalized masses of p * N_h
+    lq = kde_log_prob(samples, bandwidth)(pts)
+    return (w * (lp - lq)).sum().item()
 
 
 @dataclass
 class Quality:
-    """Sample quality against the number of sampling steps (see :func:`quality`)."""
+    """Sample quality against the number of sampling steps (see :func:`quality`).
+
+    ``floor_sw`` and ``floor_kl`` are :class:`gencore.metrics.Floor`: the value a perfect model
+    gets (mean over data-vs-data pairs) with its standard deviation, the noise of the metric.
+    """
 
     steps: list[int]
     sw: dict[str, list[float]]
     kl: dict[str, list[float]]
     samples: dict[str, list[torch.Tensor]]
-    floor_sw: float
-    floor_kl: float
+    floor_sw: metrics.Floor
+    floor_kl: metrics.Floor
     n: int
+
+    def value(self, metric: str, sampler: str, steps: int) -> float:
+        """The score of ``sampler`` (``"DDPM"`` or ``"DDIM"``) at ``steps`` by ``metric`` (``"sw"`` or ``"kl"``)."""
+        return getattr(self, metric)[sampler][self.steps.index(steps)]
+
+    def compare(self, metric: str, a: tuple[str, int], b: tuple[str, int], k: float = 2.0) -> int:
+        """``-1`` if run ``a`` scores lower (better) than run ``b`` by more than ``k`` floor sd, ``+1`` if
+        higher, ``0`` if the two are within the metric's noise. Runs are ``(sampler, steps)``."""
+        floor = self.floor_sw if metric == "sw" else self.floor_kl
+        va, vb = self.value(metric, *a), self.value(metric, *b)
+        return 0 if not floor.separates(va, vb, k) else (-1 if va < vb else 1)
+
+    def verdict(self, metric: str, a: tuple[str, int], b: tuple[str, int]) -> str:
+        """:meth:`compare` in words, for the prose: "lower than", "higher than" or "within the noise of"."""
+        return {-1: "lower than", 0: "within the noise of", 1: "higher than"}[self.compare(metric, a, b)]
 
 
 def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000), n: int = 2000,
             seed: int = 1, n_projections: int = 512, ddpm_full: torch.Tensor | None = None,
-            repeats: int = 3) -> Quality:
+            xT: torch.Tensor | None = None, repeats: int = 20) -> Quality:
     """DDPM (``eta = 1`` on the sub-sequence; ``steps = T`` is Algorithm 2) and DDIM (``eta = 0``).
 
-    The same ``x_T`` for every run. Sliced W2 is averaged over ``repeats`` fresh data samples of
-    size ``n``; :func:`kl_smoothed` needs none. The floors are the same numbers for a data
-    sample of size ``n`` in place of the model's (averaged over ``repeats`` such samples).
-    ``ddpm_full``: ``n`` samples of Algorithm 2 already drawn, used for DDPM at ``steps = T``.
+    Every run starts from the same ``x_T`` (``xT``, ``(n, 2)``, or drawn here). Sliced W2 compares
+    each run with one fresh data sample of size ``n``; :func:`kl_smoothed` needs none. The floors
+    are :func:`gencore.metrics.floor_spread` of the same metrics over ``repeats`` pairs of
+    independent data samples of size ``n`` (mean and standard deviation).
+    ``ddpm_full``: ``n`` samples of Algorithm 2 already drawn from the same ``xT``, used for DDPM
+    at ``steps = T`` (it saves 1000 network evaluations).
     """
     gen = torch.Generator().manual_seed(shifted_seed(seed))
-    refs = [data.sample((n,), generator=gen) for _ in range(repeats)]
-    xT = torch.randn(n, 2, generator=gen)
+    ref = data.sample((n,), generator=gen)
+    if xT is None:
+        xT = torch.randn(n, 2, generator=gen)
+    if ddpm_full is not None and ddpm_full.shape != xT.shape:
+        raise ValueError(f"ddpm_full must have the shape of xT {tuple(xT.shape)}; got {tuple(ddpm_full.shape)}")
 
-    def sw(x):
-        return sum(metrics.sliced_wasserstein(x, r, n_projections, generator=gen).item() for r in refs) / repeats
+    def sw(a, b):
+        return metrics.sliced_wasserstein(a, b, n_projections, generator=gen).item()
 
     sw_, kl, keep = {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}
     for name, eta in (("DDPM", 1.0), ("DDIM", 0.0)):
@@ -111,11 +157,12 @@ def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000
             x = (ddpm_full if full and ddpm_full is not None else
                  D.sample(model, schedule, xT, steps=None if full else s, eta=eta, generator=gen))
             keep[name].append(x)
-            sw_[name].append(sw(x))
+            sw_[name].append(sw(x, ref))
             kl[name].append(kl_smoothed(data, x))
-    others = [data.sample((n,), generator=gen) for _ in range(repeats)]
-    return Quality(list(steps), sw_, kl, keep, sum(sw(o) for o in others) / repeats,
-                   sum(kl_smoothed(data, o) for o in others) / repeats, n)
+    draw = lambda k, g: data.sample((k,), generator=g)  # noqa: E731
+    floor_sw = metrics.floor_spread(sw, draw, n, repeats, gen)
+    floor_kl = metrics.floor_spread(lambda a, b: kl_smoothed(data, a), draw, n, repeats, gen)
+    return Quality(list(steps), sw_, kl, keep, floor_sw, floor_kl, n)
 
 
 # ---- figures ------------------------------------------------------------------------------------
@@ -234,8 +281,9 @@ def quality_figure(q: Quality):
     for ax, values, floor, name in ((axes[0], q.sw, q.floor_sw, "sliced W2"), (axes[1], q.kl, q.floor_kl, "KL_h (nats)")):
         viz.curve(ax, q.steps, values["DDPM"], role="q", label="DDPM (η = 1)", marker="o")
         viz.curve(ax, q.steps, values["DDIM"], role="aux", label="DDIM (η = 0)", marker="s")
-        ax.axhline(floor, color="k", lw=0.8, ls=":")
-        ax.text(q.steps[0], floor, " data vs data", va="bottom", fontsize=8)
+        ax.axhline(floor.mean, color="k", lw=0.8, ls=":")
+        ax.axhspan(floor.mean - 2 * floor.sd, floor.mean + 2 * floor.sd, color="k", alpha=0.08, lw=0)
+        ax.text(q.steps[0], floor.mean, " data vs data (± 2 sd)", va="bottom", fontsize=8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("sampling steps")

@@ -21,7 +21,7 @@ __all__ = ["WEIGHTS", "far_mixture", "near_mixture", "two_modes", "score_figure"
            "LangevinRuns", "langevin_runs", "langevin_slider", "uniform_start", "fit_ncsn",
            "sigma_slider", "plain_vs_annealed_figure", "posterior_mean", "diffused_mixture", "BOX",
            "FAR_EXTENT", "NEAR_EXTENT", "fisher_vs_kl_figure", "gaussian_family_figure",
-           "score_error_by_density", "share_over_steps"]
+           "score_error_by_density", "share_over_steps", "left_mass"]
 
 WEIGHTS = (0.8, 0.2)  # heavy mode on the left, light mode on the right
 BOX = (-8.0, 8.0, -8.0, 8.0)  # the quadrature box of the chapter
@@ -217,7 +217,9 @@ class LangevinRuns:
         paths: ``(len(step_sizes), n_steps[-1] + 1, P, 2)`` full paths of the first P chains.
         share: ``(len(step_sizes), len(n_steps))`` fraction of chains in the heavy (left) mode.
         sw: same shape, sliced W2 between the chains and as many exact samples.
-        floor: sliced W2 between two exact samples of that size.
+        floor: sliced W2 between two exact samples of that size, as a :class:`gencore.metrics.Floor`
+            (mean ± sd over independent pairs: the noise of the ``sw`` column).
+        target: the exact probability that ``p`` puts left of ``x₁ = 0`` (what ``share`` estimates).
     """
 
     step_sizes: tuple
@@ -226,13 +228,25 @@ class LangevinRuns:
     paths: torch.Tensor
     share: torch.Tensor
     sw: torch.Tensor
-    floor: float
+    floor: metrics.Floor
+    target: float
+
+
+def left_mass(mix: GaussianMixture) -> float:
+    """The exact probability of ``x₁ < 0`` under an isotropic mixture: ``Σ_k π_k Φ(−μ_k1 / s_k)``."""
+    std = torch.as_tensor(mix.std, dtype=torch.float64).expand(len(mix.weights))
+    z = -mix.means[:, 0].double() / std
+    return (mix.weights.double() * 0.5 * torch.erfc(-z / math.sqrt(2))).sum().item()
 
 
 def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
                   n_steps=(0, 10, 100, 300, 1000), n_chains: int = 500, n_paths: int = 6,
-                  extent=NEAR_EXTENT, seed: int = 0) -> LangevinRuns:
-    """All step sizes at once (one chain batch with a per-chain ε), started uniformly on ``extent``."""
+                  extent=NEAR_EXTENT, seed: int = 0, repeats: int = 20) -> LangevinRuns:
+    """All step sizes at once (one chain batch with a per-chain ε), started uniformly on ``extent``.
+
+    The floor of the sliced W2 column is :func:`gencore.metrics.floor_spread` over ``repeats``
+    pairs of exact samples of ``n_chains`` points, with the same projections as the column.
+    """
     g = torch.Generator().manual_seed(shifted_seed(seed))
     E = len(step_sizes)
     x = uniform_start(n_chains, extent, g).repeat(E, 1)  # the same starts for every ε
@@ -247,13 +261,15 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
         saved.append(x.reshape(E, n_chains, 2))
     samples = torch.stack(saved, 1)
     ref = mix.sample((n_chains,), generator=g)
-    ref2 = mix.sample((n_chains,), generator=g)
-    sw = torch.tensor([[metrics.sliced_wasserstein(samples[i, j], ref, 256, torch.Generator().manual_seed(shifted_seed(1))).item()
-                        for j in range(len(n_steps))] for i in range(E)])
+
+    def sw_fn(a, b):  # the same 256 projections for every comparison
+        return metrics.sliced_wasserstein(a, b, 256, torch.Generator().manual_seed(shifted_seed(1))).item()
+
+    sw = torch.tensor([[sw_fn(samples[i, j], ref) for j in range(len(n_steps))] for i in range(E)], dtype=torch.float64)
     share = (samples[..., 0] < 0).to(torch.float64).mean(-1)
-    floor = metrics.sliced_wasserstein(ref2, ref, 256, torch.Generator().manual_seed(shifted_seed(1))).item()
+    floor = metrics.floor_spread(sw_fn, lambda n, gg: mix.sample((n,), generator=gg), n_chains, repeats, g)
     return LangevinRuns(tuple(step_sizes), tuple(n_steps), samples, torch.cat(paths).transpose(0, 1),
-                        share, sw, floor)
+                        share, sw, floor, left_mass(mix))
 
 
 def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT) -> widgets.SliderDemo:
@@ -276,7 +292,7 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
         viz.panel_title(ax1, f"{runs.paths.shape[2]} paths over the true score field")
         ax2.contour(*contour_grid, levels=levels, colors=viz.COLORS["p"], linewidths=0.8)
         viz.samples(ax2, runs.samples[i, j], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
-        viz.panel_title(ax2, f"ε = {eps:g}, K = {K}: left-mode share {runs.share[i, j]:.2f} (p: 0.80), "
+        viz.panel_title(ax2, f"ε = {eps:g}, K = {K}: left-half share {runs.share[i, j]:.2f} (p: {runs.target:.2f}), "
                              f"SW2 {runs.sw[i, j]:.2f}")
 
     return widgets.slider(
