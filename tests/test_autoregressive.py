@@ -300,3 +300,19 @@ def _log_n(y, means, scales):
 def test_check_mixture_log_prob_explains_wrong_answers(wrong, phrase):
     verdict = check.check_mixture_log_prob(wrong)
     assert not verdict and phrase in verdict.message, verdict.message
+
+
+def test_reverse_conditional_modes_of_the_parabola():
+    """ex-ar-reverse: p(x1 | x2) has modes at +-sqrt((x2 + 1.2 - s^2/1.6)/0.8), inside the branches."""
+    p = A.Parabola()
+    x1 = torch.linspace(-4, 4, 400_001, dtype=F64)
+    for x2 in (-1.0, 0.0, 1.5):
+        lp = p.log_prob(torch.stack([x1, torch.full_like(x1, x2)], -1))
+        right = x1[x1 > 0][lp[x1 > 0].argmax()].item()
+        mode = math.sqrt((x2 + 1.2 - 0.15**2 / 1.6) / 0.8)
+        assert right == pytest.approx(mode, abs=1e-4)
+        assert right < math.sqrt((x2 + 1.2) / 0.8) - 1e-3  # the N(0, 1) factor pulls it inward
+        assert lp[x1.abs().argmin()] < lp.max()  # x1 = 0 is not the mode
+    x2 = -1.2 + 0.5 * 0.15**2 / 1.6  # below the threshold: one mode, at 0
+    lp = p.log_prob(torch.stack([x1, torch.full_like(x1, x2)], -1))
+    assert abs(x1[lp.argmax()].item()) < 1e-4

@@ -362,3 +362,59 @@ def test_chapters_nfe_comparison():
     assert mid < ddim50 + 2 * floor.sd  # the midpoint rule at 16 NFE is no worse than DDIM at 50
     assert rows[("euler", 2)] > 5 * mid  # two Euler steps are poor
     assert rows[("euler", 8)] - rows[("midpoint", 4)] > 2 * floor.sd  # same 8 NFE: second order buys more
+
+
+# ---- issue 16: the CFG difference identity, the continuous VP path, path against solver --------------
+def test_cfg_velocity_difference_is_the_implied_classifier_gradient(gen):
+    """v(x, t, y) - v(x, t, no class) = ((1 - t) / t) grad log p_t(y | x), with exact parts.
+
+    The conditional velocity is the component's own linear field, the unconditional one the
+    mixture's, and the classifier the exact posterior, differentiated by autograd (not through
+    ``F.classifier_guided_velocity``).
+    """
+    mix = demo.guidance_mixture()
+    x = 2 * torch.randn(200, 2, generator=gen, dtype=F64)
+    for t in (0.1, 0.5, 0.9):
+        tt = torch.full((200,), t, dtype=F64)
+        coef = F.ot_coefficients(tt)
+        v_u = F.mixture_velocity(x, mix.means, mix._sigma, mix.weights, coef)
+        xg = x.clone().requires_grad_(True)
+        logits = torch.stack([torch.distributions.Normal(t * m, math.sqrt(t**2 * 0.25 + (1 - t) ** 2))
+                              .log_prob(xg).sum(-1) for m in mix.means], -1) + mix.weights.log()
+        for y in range(4):
+            log_r = torch.log_softmax(logits, -1)[:, y]
+            (grad,) = torch.autograd.grad(log_r.sum(), xg, retain_graph=True)
+            v_y = F.gaussian_path_velocity(x, mix.means[y], mix._sigma, coef)
+            assert torch.allclose(v_y - v_u, (1 - t) / t * grad, atol=1e-10)
+
+
+def test_continuous_vp_path_is_chapter_6s_schedule_in_the_limit():
+    schedule = D.NoiseSchedule.linear()
+    t = torch.linspace(0.0, 1.0, 201, dtype=F64)
+    a, s, da, ds = F.vp_path_coefficients(t)
+    assert torch.allclose(a**2 + s**2, torch.ones_like(t), atol=1e-14)  # variance preserving
+    h = 1e-6  # derivatives against central differences, away from t = 1 where sigma -> 0
+    inner = t[1:-10]
+    a_p, s_p, _, _ = F.vp_path_coefficients(inner + h)
+    a_m, s_m, _, _ = F.vp_path_coefficients(inner - h)
+    _, _, da_i, ds_i = F.vp_path_coefficients(inner)
+    assert torch.allclose((a_p - a_m) / (2 * h), da_i, rtol=1e-6, atol=1e-8)
+    assert torch.allclose((s_p - s_m) / (2 * h), ds_i, rtol=1e-6, atol=1e-8)
+    for tau in (100, 500, 1000):  # the discrete schedule's alpha at step tau, within the discretization error
+        alpha_discrete = F.vp_coefficients(schedule, tau)[0]
+        alpha_cont = F.vp_path_coefficients(torch.tensor(1 - tau / schedule.T, dtype=F64))[0]
+        assert alpha_cont.item() == pytest.approx(alpha_discrete.item(), rel=0.05)
+    assert torch.isfinite(torch.stack(F.vp_path_coefficients(torch.tensor(1.0, dtype=F64)))).all()
+
+
+@pytest.mark.claim
+def test_path_and_solver_table_claims():
+    """The page's table: with exact velocities, Euler favours the VP path, the midpoint rule the straight one."""
+    rows = demo.path_solver_table(demo.guidance_mixture(), nfes=(4, 8, 16))  # the notebook's call
+    err = {(p, m, n): e for p, m, n, e in rows}
+    for n in (4, 8, 16):
+        assert err[("VP", "euler", n)] < err[("straight", "euler", n)]
+        assert err[("straight", "midpoint", n)] < 0.5 * err[("VP", "midpoint", n)]  # "by far"
+    for p in ("straight", "VP"):  # both solvers converge: more evaluations, smaller error
+        for m in ("euler", "midpoint"):
+            assert err[(p, m, 4)] > err[(p, m, 8)] > err[(p, m, 16)]
