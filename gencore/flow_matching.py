@@ -411,7 +411,10 @@ def cfg_velocity(model: Callable, y, w: float) -> Velocity:
     r"""Classifier-free guidance: :math:`\tilde v = v_c + w\,(v_c - v_u)`, with :math:`v_c = v(x, t, y)`, :math:`v_u = v(x, t, \varnothing)`.
 
     ``w = 0`` is the conditional model itself; ``w > 0`` pushes away from the unconditional one.
-    ``model(x, t, y)`` takes ``y = None`` for "no class".
+    ``model(x, t, y)`` takes ``y = None`` for "no class". For exact straight-path velocities
+    :math:`v_c - v_u = \frac{1-t}{t}\nabla_x \log p_t(y \mid x)` (``eq-fm-cfg-difference``), so
+    this is :math:`v_u` plus classifier guidance with scale :math:`1 + w` and the model's implied
+    classifier.
 
     Book: ``eq-fm-cfg``.
     """
