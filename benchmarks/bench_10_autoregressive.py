@@ -25,8 +25,16 @@ from _common import slider_rows  # benchmarks/_common.py
 
 
 def quality() -> list[dict]:
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)  # chapters 5 and 6's recipes below build float32 models from it
+    try:
+        return _quality()
+    finally:
+        torch.set_default_dtype(old)
+
+
+def _quality() -> list[dict]:
     torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
     run, p, x_train, x_test = demo.train_moons(progress=False)
     rep = demo.nll_report(run.model, p, x_test)
     H = round(rep.entropy, 4)

@@ -36,6 +36,7 @@ from ._checks import positive, positive_int
 
 __all__ = ["conditional_path", "cfm_loss", "sample_ode", "divergence", "ode_log_prob", "METHODS",
            "gaussian_path_velocity", "mixture_velocity", "ot_coefficients", "vp_coefficients",
+           "vp_path_coefficients",
            "VelocityMLP", "cfg_velocity", "classifier_guided_velocity", "Classifier"]
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -298,6 +299,27 @@ def vp_coefficients(schedule, t, dtype=torch.float64) -> tuple:
     return alpha, sigma, 0.5 * T * beta * alpha, -0.5 * T * beta * ab / sigma
 
 
+def vp_path_coefficients(t, beta_min: float = 1e-4, beta_max: float = 0.02, T: int = 1000) -> tuple:
+    r"""The continuous-time VP path of chapter 6's linear schedule, at flow-matching time ``t`` in [0, 1].
+
+    With :math:`s = 1 - t` and :math:`\beta(s) = T(\beta_{\min} + (\beta_{\max} - \beta_{\min})s)`,
+    :math:`\bar\alpha = \exp(-\int_0^s \beta)`, :math:`\alpha = \sqrt{\bar\alpha}`,
+    :math:`\sigma = \sqrt{1 - \bar\alpha}`, :math:`\dot\alpha = \tfrac12\beta(s)\,\alpha` and
+    :math:`\dot\sigma = -\tfrac12\beta(s)\,\bar\alpha/\sigma`: the limit of
+    :func:`vp_coefficients` as the steps become continuous (``eq-fm-vp``). At ``t = 0``,
+    :math:`\alpha_0 = \sqrt{\bar\alpha_T}`, small but not zero; at ``t = 1``, :math:`\sigma = 0`
+    (there :math:`\dot\sigma` is computed with :math:`\sigma` clamped at the dtype's smallest
+    positive number, so that :math:`\sigma\dot\sigma` stays finite).
+    """
+    t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+    s = 1 - t
+    integral = T * (beta_min * s + 0.5 * (beta_max - beta_min) * s**2)
+    beta = T * (beta_min + (beta_max - beta_min) * s)
+    ab = torch.exp(-integral)
+    alpha, sigma = ab.sqrt(), (1 - ab).clamp_min(0).sqrt()
+    return alpha, sigma, 0.5 * beta * alpha, -0.5 * beta * ab / sigma.clamp_min(torch.finfo(sigma.dtype).tiny)
+
+
 def gaussian_path_velocity(x: torch.Tensor, mean, std, coefficients) -> torch.Tensor:
     r"""Marginal velocity of the path :math:`x_t = \alpha x_1 + \sigma x_0` for Gaussian data :math:`\mathcal N(\mu, s^2 I)`.
 
@@ -389,7 +411,10 @@ def cfg_velocity(model: Callable, y, w: float) -> Velocity:
     r"""Classifier-free guidance: :math:`\tilde v = v_c + w\,(v_c - v_u)`, with :math:`v_c = v(x, t, y)`, :math:`v_u = v(x, t, \varnothing)`.
 
     ``w = 0`` is the conditional model itself; ``w > 0`` pushes away from the unconditional one.
-    ``model(x, t, y)`` takes ``y = None`` for "no class".
+    ``model(x, t, y)`` takes ``y = None`` for "no class". For exact straight-path velocities
+    :math:`v_c - v_u = \frac{1-t}{t}\nabla_x \log p_t(y \mid x)` (``eq-fm-cfg-difference``), so
+    this is :math:`v_u` plus classifier guidance with scale :math:`1 + w` and the model's implied
+    classifier.
 
     Book: ``eq-fm-cfg``.
     """

@@ -195,17 +195,20 @@ def moons():
 
 
 @pytest.mark.slow
-def test_page_moons_mdn_close_to_entropy_and_beats_coupling(moons):
+@pytest.mark.claim
+def test_page_moons_mdn_close_to_entropy(moons):
     run, p, x_train, x_test, rep = moons
-    assert rep.entropy == pytest.approx(1.397, abs=2e-3)
-    assert rep.kl < 0.08  # page: within 0.08 nats of H(p)
-    assert rep.cross_entropy < 1.46  # page: below chapter 5's coupling flow (1.46, benchmarks/RESULTS.md)
-    assert abs(rep.test_nll - rep.cross_entropy) < 4 * rep.test_nll_se + 0.01
+    # H(p) of the moons against an independent estimate: the Monte Carlo mean of -log p on the test set
+    mc = -p.log_prob(x_test.double())
+    assert abs(rep.entropy - mc.mean().item()) < 4 * mc.std().item() / math.sqrt(len(mc))
+    assert 0 < rep.kl < 0.1  # page: the KL gap, glued (0.045 at seed 0)
+    assert abs(rep.test_nll - rep.cross_entropy) < 4 * rep.test_nll_se + 0.01  # Monte Carlo agrees
     m = run.model64
     assert log_integral(m.log_prob, (-9, 9, -9, 9), 600, dtype=F64).item() == pytest.approx(0, abs=2e-3)
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
     run, p, x_train, x_test, rep = moons
     runs = demo.bins_runs(x_train, progress=False)
@@ -213,10 +216,11 @@ def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
     Bs = sorted(ce)
     assert all(ce[a] > ce[b] for a, b in zip(Bs, Bs[1:]))  # page: more bins, lower NLL
     assert ce[Bs[-1]] > rep.cross_entropy  # page: even 64 bins stay above the MDN
-    assert ce[8] > 2.0  # page: 8 bins cost more than half a nat
+    assert ce[8] - rep.entropy > 0.5  # page: 8 bins cost more than half a nat (glued)
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_page_ordering_effect():
     torch.set_num_threads(1)
     runs, p, x_test = demo.ordering_runs(progress=False)
@@ -227,6 +231,7 @@ def test_page_ordering_effect():
 
 
 @pytest.mark.slow
+@pytest.mark.claim
 def test_page_bars_made_near_entropy_factorized_far():
     run = demo.train_bars(progress=False)
     H = run.data.entropy()
@@ -242,10 +247,10 @@ def test_timing_rows_shape_and_growth():
     torch.set_num_threads(1)
     rows = demo.sampling_times()  # the page's call
     assert [r[1] for r in rows] == [16, 64, 144, 256, 576]
-    assert rows[-1][2] > rows[0][2]  # more pixels, slower sequential sampling
-    assert all(t_seq / t_one > 10 for _, D, t_seq, t_one in rows if D >= 144)  # page: from 144 pixels on, > 10 passes' worth
-    # page (summary): sequential time grows faster than the number of pixels (64 -> 576: 9x pixels)
-    assert rows[-1][2] / rows[1][2] > rows[-1][1] / rows[1][1]
+    # timings scatter on a shared machine, so the page glues them; what holds anywhere: D passes
+    # cost more than one, and 576 pixels take longer than 16
+    assert rows[-1][2] > rows[0][2]
+    assert all(t_seq > t_one for _, D, t_seq, t_one in rows)
 
 
 def test_greedy_decoding_gives_one_image():
@@ -295,3 +300,19 @@ def _log_n(y, means, scales):
 def test_check_mixture_log_prob_explains_wrong_answers(wrong, phrase):
     verdict = check.check_mixture_log_prob(wrong)
     assert not verdict and phrase in verdict.message, verdict.message
+
+
+def test_reverse_conditional_modes_of_the_parabola():
+    """ex-ar-reverse: p(x1 | x2) has modes at +-sqrt((x2 + 1.2 - s^2/1.6)/0.8), inside the branches."""
+    p = A.Parabola()
+    x1 = torch.linspace(-4, 4, 400_001, dtype=F64)
+    for x2 in (-1.0, 0.0, 1.5):
+        lp = p.log_prob(torch.stack([x1, torch.full_like(x1, x2)], -1))
+        right = x1[x1 > 0][lp[x1 > 0].argmax()].item()
+        mode = math.sqrt((x2 + 1.2 - 0.15**2 / 1.6) / 0.8)
+        assert right == pytest.approx(mode, abs=1e-4)
+        assert right < math.sqrt((x2 + 1.2) / 0.8) - 1e-3  # the N(0, 1) factor pulls it inward
+        assert lp[x1.abs().argmin()] < lp.max()  # x1 = 0 is not the mode
+    x2 = -1.2 + 0.5 * 0.15**2 / 1.6  # below the threshold: one mode, at 0
+    lp = p.log_prob(torch.stack([x1, torch.full_like(x1, x2)], -1))
+    assert abs(x1[lp.argmax()].item()) < 1e-4

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from gencore import data, flows, metrics
+from gencore import data, flows, metrics, shifted_seed
 from gencore import diffusion as D
 from gencore import flow_matching as F
 from gencore.check import check_cfg
@@ -200,12 +200,21 @@ def test_gaussian_velocity_is_the_one_component_mixture_and_the_conditional_expe
     assert torch.allclose(gaussian_field(mu, s)(x, t), e1 - e0, atol=1e-13)
 
 
+@pytest.mark.claim
 def test_cfm_and_fm_gradients_agree_on_the_chapters_mixture():
     chk = demo.cfm_gradient_check(demo.guidance_mixture())  # the notebook's call
-    assert chk["rel_diff"] < 3 * chk["rel_se"] + 1e-3
-    assert chk["rel_diff"] < 0.03 and chk["rel_se"] < 0.03  # the page: 0.011 and 0.013
+    assert chk["rel_diff"] < 3 * chk["rel_se"] + 1e-3  # "they agree up to Monte Carlo error"
+    assert chk["rel_se"] < 0.1
     gaps = chk["loss_gap"]
-    assert max(gaps) - min(gaps) < 0.01 and gaps[0] == pytest.approx(3.51, abs=0.01)
+    assert max(gaps) - min(gaps) < 0.01  # "the gap is the same at three parameter settings"
+    # ... and it is C = E|x1 - x0|^2 - E|u_t(x_t)|^2, by an independent Monte Carlo estimate below
+    mix = demo.guidance_mixture()
+    g = torch.Generator().manual_seed(11)
+    x1, _ = demo.sample_labeled(mix, 200_000, g)
+    x0, t = torch.randn(200_000, 2, generator=g, dtype=F64), torch.rand(200_000, generator=g, dtype=F64)
+    xt = (1 - t)[:, None] * x0 + t[:, None] * x1
+    c = (x1 - x0).pow(2).sum(-1).mean() - mixture_field(mix)(xt, t).pow(2).sum(-1).mean()
+    assert gaps[0] == pytest.approx(c.item(), abs=0.05)
 
 
 def test_cfm_loss_floor_is_the_conditional_variance(gen):
@@ -295,8 +304,10 @@ def test_gallery_sampler_is_fast_and_close_to_moons():
 
 
 @pytest.mark.slow
+@pytest.mark.claim
+@pytest.mark.float32  # the page's recipe, initialised as on the page
 def test_chapters_guidance_claims():
-    gen = torch.Generator().manual_seed(7)
+    gen = torch.Generator().manual_seed(shifted_seed(7))
     mix = demo.guidance_mixture()
     cond_model, _, _ = demo.train_conditional(mix, 1000, batch=512, progress=False)
     clf, _ = demo.train_classifier(mix, 600, progress=False)
@@ -307,25 +318,28 @@ def test_chapters_guidance_claims():
         logp = lambda x, t: clf(x, t).log_softmax(-1)[:, 1]
         xg = F.sample_ode(F.classifier_guided_velocity(v_u, logp, gamma), x0, 16, "midpoint").detach()
         stats[gamma] = demo.guidance_stats(xg.double(), 1, mix)
-    assert 0.15 < stats[0.0][0] < 0.35  # "a quarter of them in class 1's region"
-    assert stats[1.0][0] > 0.95 and stats[1.0][1] == pytest.approx(0.71, abs=0.08)
-    assert stats[3.0][1] < stats[1.0][1]
-    _, cfg = demo.cfg_sweep(cond_model, mix, x0, (0.0, 1.0, 5.0))
+    assert 0.1 < stats[0.0][0] < 0.4  # gamma = 0: the unconditional model, about a quarter in class 1
+    assert stats[1.0][0] > 0.95  # "they follow class 1"
+    assert stats[3.0][1] < stats[1.0][1]  # "they crowd into the part of the class ..."
+    _, cfg = demo.cfg_sweep(cond_model, mix, x0, (0.0, 1.0, 2.0, 5.0))
     mean = {w: demo.mean_stats(st) for w, st in cfg.items()}
     true = demo.true_class_stats(mix, 20_000, torch.Generator().manual_seed(0))
-    assert true[0] == pytest.approx(0.965, abs=0.01) and true[1] == pytest.approx(0.708, abs=0.01)
-    assert mean[0.0][0] == pytest.approx(0.965, abs=0.04) and mean[0.0][1] == pytest.approx(0.71, abs=0.08)
+    # the true classes: spread sqrt(2) * 0.5 for a 2D Gaussian of sd 0.5 (closed form)
+    assert true[1] == pytest.approx(math.sqrt(2) * 0.5, abs=0.01) and 0.9 < true[0] < 1.0
+    assert mean[0.0][0] == pytest.approx(true[0], abs=0.04) and mean[0.0][1] == pytest.approx(true[1], abs=0.08)
     assert mean[1.0][0] > 0.99 and mean[5.0][0] > 0.99  # fidelity rises to 1
-    assert max(mean[1.0][1], mean[5.0][1]) < 0.71 - 0.15  # spread well below the class's own (0.71)
-    assert abs(mean[5.0][1] - mean[1.0][1]) < 0.05  # ... and levels off
+    assert max(mean[w][1] for w in (1.0, 2.0)) < true[1] - 0.15  # spread well below the class's own
+    assert mean[5.0][1] > mean[2.0][1] - 0.05  # ... then stops shrinking
 
 
 @pytest.mark.slow
+@pytest.mark.claim
+@pytest.mark.float32  # the page's recipes (this chapter's and chapter 6's), initialised as on the page
 def test_chapters_nfe_comparison():
-    """Flow matching with a second-order solver beats DDIM-50 at fewer evaluations (the chapter's table)."""
+    """The chapter's table: what it claims beyond the metric's noise (2 sd of the data-vs-data floor)."""
     from gencore.demos import diffusion as ddemo
     torch.set_num_threads(1)
-    gen = torch.Generator().manual_seed(3)
+    gen = torch.Generator().manual_seed(shifted_seed(3))
     moons = data.make("moons")
     fm_model, _, _ = demo.train_velocity(moons, 1500, batch=512, progress=False)
     schedule = D.NoiseSchedule.linear()
@@ -334,13 +348,73 @@ def test_chapters_nfe_comparison():
     ref = moons.sample((2000,), generator=gen)
     x0 = torch.randn(2000, 2, generator=gen, dtype=F64)
     ddim50 = demo.ddim_table(eps_model, schedule, x0, ref, steps=(50,))[0][2]
-    runs = [("euler", 2, 0), ("euler", 16, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-3), ("rk45", 4, 1e-4),
-            ("rk45", 4, 1e-5)]
+    runs = [("euler", 2, 0), ("euler", 8, 0), ("midpoint", 4, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-3),
+            ("rk45", 4, 1e-4), ("rk45", 4, 1e-5)]
     table = demo.nfe_table(fm_model, x0, ref, runs)
     rows = {(m, n): v for (name, nfe, v), (m, n, _) in zip(table, runs)}
-    nfes = [nfe for name, nfe, v in table[3:]]  # "roughly 20, 40 and 70 evaluations"
-    assert 12 <= nfes[0] <= 30 and 28 <= nfes[1] <= 52 and 55 <= nfes[2] <= 100, nfes
-    assert max(v for name, nfe, v in table[3:]) < 1.3 * rows[("midpoint", 8)]  # quality barely moves
-    assert rows[("midpoint", 8)] < ddim50  # 16 NFE against 50
-    assert rows[("euler", 2)] > 5 * rows[("midpoint", 8)]  # two Euler steps are poor
-    assert rows[("euler", 16)] > 1.5 * rows[("midpoint", 8)]  # same 16 NFE: second order buys more
+    floor = metrics.floor_spread(demo.sliced_w2, lambda n, g: moons.sample((n,), generator=g), 2000,
+                                 repeats=20, generator=gen)
+    assert floor.sd < 0.5 * floor.mean
+    nfes = [nfe for name, nfe, v in table[4:]]
+    assert nfes[0] <= nfes[1] < nfes[2], nfes  # tighter tolerances cost more evaluations (glued on the page)
+    mid = rows[("midpoint", 8)]
+    assert all(not floor.separates(v, mid) for name, nfe, v in table[4:])  # "within the metric's noise"
+    assert mid < ddim50 + 2 * floor.sd  # the midpoint rule at 16 NFE is no worse than DDIM at 50
+    assert rows[("euler", 2)] > 5 * mid  # two Euler steps are poor
+    assert rows[("euler", 8)] - rows[("midpoint", 4)] > 2 * floor.sd  # same 8 NFE: second order buys more
+
+
+# ---- issue 16: the CFG difference identity, the continuous VP path, path against solver --------------
+def test_cfg_velocity_difference_is_the_implied_classifier_gradient(gen):
+    """v(x, t, y) - v(x, t, no class) = ((1 - t) / t) grad log p_t(y | x), with exact parts.
+
+    The conditional velocity is the component's own linear field, the unconditional one the
+    mixture's, and the classifier the exact posterior, differentiated by autograd (not through
+    ``F.classifier_guided_velocity``).
+    """
+    mix = demo.guidance_mixture()
+    x = 2 * torch.randn(200, 2, generator=gen, dtype=F64)
+    for t in (0.1, 0.5, 0.9):
+        tt = torch.full((200,), t, dtype=F64)
+        coef = F.ot_coefficients(tt)
+        v_u = F.mixture_velocity(x, mix.means, mix._sigma, mix.weights, coef)
+        xg = x.clone().requires_grad_(True)
+        logits = torch.stack([torch.distributions.Normal(t * m, math.sqrt(t**2 * 0.25 + (1 - t) ** 2))
+                              .log_prob(xg).sum(-1) for m in mix.means], -1) + mix.weights.log()
+        for y in range(4):
+            log_r = torch.log_softmax(logits, -1)[:, y]
+            (grad,) = torch.autograd.grad(log_r.sum(), xg, retain_graph=True)
+            v_y = F.gaussian_path_velocity(x, mix.means[y], mix._sigma, coef)
+            assert torch.allclose(v_y - v_u, (1 - t) / t * grad, atol=1e-10)
+
+
+def test_continuous_vp_path_is_chapter_6s_schedule_in_the_limit():
+    schedule = D.NoiseSchedule.linear()
+    t = torch.linspace(0.0, 1.0, 201, dtype=F64)
+    a, s, da, ds = F.vp_path_coefficients(t)
+    assert torch.allclose(a**2 + s**2, torch.ones_like(t), atol=1e-14)  # variance preserving
+    h = 1e-6  # derivatives against central differences, away from t = 1 where sigma -> 0
+    inner = t[1:-10]
+    a_p, s_p, _, _ = F.vp_path_coefficients(inner + h)
+    a_m, s_m, _, _ = F.vp_path_coefficients(inner - h)
+    _, _, da_i, ds_i = F.vp_path_coefficients(inner)
+    assert torch.allclose((a_p - a_m) / (2 * h), da_i, rtol=1e-6, atol=1e-8)
+    assert torch.allclose((s_p - s_m) / (2 * h), ds_i, rtol=1e-6, atol=1e-8)
+    for tau in (100, 500, 1000):  # the discrete schedule's alpha at step tau, within the discretization error
+        alpha_discrete = F.vp_coefficients(schedule, tau)[0]
+        alpha_cont = F.vp_path_coefficients(torch.tensor(1 - tau / schedule.T, dtype=F64))[0]
+        assert alpha_cont.item() == pytest.approx(alpha_discrete.item(), rel=0.05)
+    assert torch.isfinite(torch.stack(F.vp_path_coefficients(torch.tensor(1.0, dtype=F64)))).all()
+
+
+@pytest.mark.claim
+def test_path_and_solver_table_claims():
+    """The page's table: with exact velocities, Euler favours the VP path, the midpoint rule the straight one."""
+    rows = demo.path_solver_table(demo.guidance_mixture(), nfes=(4, 8, 16))  # the notebook's call
+    err = {(p, m, n): e for p, m, n, e in rows}
+    for n in (4, 8, 16):
+        assert err[("VP", "euler", n)] < err[("straight", "euler", n)]
+        assert err[("straight", "midpoint", n)] < 0.5 * err[("VP", "midpoint", n)]  # "by far"
+    for p in ("straight", "VP"):  # both solvers converge: more evaluations, smaller error
+        for m in ("euler", "midpoint"):
+            assert err[(p, m, 4)] > err[(p, m, 8)] > err[(p, m, 16)]

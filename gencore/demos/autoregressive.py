@@ -51,7 +51,7 @@ def fit_ar(x: torch.Tensor, *, order=(0, 1), kind: str = "mdn", components: int 
     """
     torch.manual_seed(shifted_seed(seed))
     x = x.float()
-    model = A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden)
+    model = A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden, dtype=torch.float32)
     snaps = []
 
     def snap(step):
@@ -254,7 +254,7 @@ def train_bars(side: int = 6, n_train: int = 2000, steps: int = 300, hidden: int
     d = A.BarsImages(side)
     g = torch.Generator().manual_seed(shifted_seed(seed))
     x, x_test = d.sample(n_train, g), d.sample(5000, g)
-    made, fac = A.MADE(d.dim, hidden), A.FactorizedBernoulli(d.dim)
+    made, fac = A.MADE(d.dim, hidden, dtype=torch.float32), A.FactorizedBernoulli(d.dim, dtype=torch.float32)
     fit(lambda s: -made.log_prob(x).mean(), made, steps, lr=5e-3, progress=progress, desc="MADE (teacher forcing)")
     fit(lambda s: -fac.log_prob(x).mean(), fac, 200, lr=5e-2, progress=progress, desc="independent pixels")
     with torch.no_grad():
@@ -302,8 +302,8 @@ def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 256, rep
     torch.manual_seed(shifted_seed(seed))
     rows = []
     for s in sides:
-        m = A.MADE(s * s, hidden)
-        x = torch.zeros(n, s * s)
+        m = A.MADE(s * s, hidden, dtype=torch.float32)
+        x = torch.zeros(n, s * s, dtype=torch.float32)
 
         def best(fn):
             out = []

@@ -17,9 +17,9 @@ from .. import metrics, viz, widgets
 from ..quadrature import grid
 from ..train import fit
 
-__all__ = ["EXTENT", "Z_EXTENT", "DATASET", "Trained", "train_ebm", "exact_nll", "temperature_slider",
+__all__ = ["EXTENT", "Z_EXTENT", "DATASET", "DIVERGED", "Trained", "train_ebm", "exact_nll", "nll_text", "temperature_slider",
            "chain_length_slider", "models_figure", "mixing_figure", "annealing_figure",
-           "grid_cost_table", "basin_mass", "in_deep_basin", "temperature_table", "maxent_check",
+           "grid_cost_table", "basin_mass", "in_deep_basin", "attraction_basin", "temperature_table", "maxent_check",
            "gradient_phases", "mixing_run", "annealing_run", "model_log_prob", "chapter_data", "chapter_runs"]
 
 EXTENT = (-3.0, 3.0, -3.0, 3.0)  # where the chapter's pictures and NLLs live
@@ -83,6 +83,19 @@ def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1
     acc = state["acc"]
     return Trained(model, method, k, losses, state["chains"] if method == "pcd" else None,
                    sum(acc) / len(acc) if acc else float("nan"), seconds)
+
+
+DIVERGED = 1e3  # nats: an NLL above this marks a run whose density collapsed onto a spike
+
+
+def nll_text(nll: float, digits: int = 4) -> str:
+    """An NLL for print: the number, or ``"> 1,000 (diverged)"`` above :data:`DIVERGED`.
+
+    A diverged model puts nearly all its mass on a spike narrower than a grid cell; the
+    quadrature then no longer resolves the density, so its number is not a likelihood worth
+    printing, only a sign that the run failed.
+    """
+    return f"> {DIVERGED:,.0f} (diverged)" if nll > DIVERGED else f"{nll:.{digits}f}"
 
 
 def exact_nll(model, data_log_prob, resolution: int = 200) -> float:
@@ -259,6 +272,21 @@ def mixing_run(kT: float = 0.5, n_chains: int = 500, n_steps: int = 1500, step_s
     return steps, frac, exact, traj[-1]
 
 
+def attraction_basin(x: torch.Tensor, step_size: float = 0.1, n_steps: int = 600) -> torch.Tensor:
+    """Boolean ``(N,)``: which points lie in the deep basin's *basin of attraction*.
+
+    Noiseless gradient descent :math:`x \\leftarrow x - \\tfrac\\epsilon2\\nabla E(x)` on
+    ``two_basin_energy`` from each point, then :func:`in_deep_basin` of where it stops. Nearness
+    to a basin's centre is not the same thing: a point nearer the deep centre can still flow
+    into the wide basin, and the other way round.
+    """
+    y = x.detach().clone()
+    score = E.energy_score(E.two_basin_energy)
+    for _ in range(n_steps):
+        y = y + 0.5 * step_size * score(y)
+    return in_deep_basin(y)
+
+
 def annealing_run(n_chains: int = 500, levels: int = 20, n_steps_each: int = 40, hot: float = 3.0,
                   cold: float = 0.05, step_size: float = 0.1, seed: int = 0):
     """Simulated annealing against plain gradient descent on ``two_basin_energy`` from uniform starts.
@@ -296,7 +324,7 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
         img, chains = frames[k]
         ax1, ax2 = widgets.panels(fig, 2)
         _show(ax1, img, EXTENT)
-        viz.panel_title(ax1, f"PCD-{k}: NLL = {nlls[pcd[k][0]]:.2f} nats (H(p) = {entropy:.2f})")
+        viz.panel_title(ax1, f"PCD-{k}: NLL {nll_text(nlls[pcd[k][0]], 2)} (H(p) = {entropy:.2f})")
         viz.samples(ax2, data_x[:n_show], color=viz.COLORS["p"], extent=EXTENT, label="data")
         viz.samples(ax2, chains, color=viz.COLORS["q"], extent=EXTENT, label="chains")
         ax2.legend(loc="lower left", markerscale=3)
@@ -313,7 +341,7 @@ def models_figure(data_log_prob, models: dict, nlls: dict, entropy: float):
     viz.panel_title(axes[0], f"data: H(p) = {entropy:.3f} nats")
     for ax, (name, model) in zip(axes[1:], models.items()):
         viz.density(ax, model_log_prob(model), EXTENT, 150)
-        viz.panel_title(ax, f"{name}: NLL = {nlls[name]:.3f}")
+        viz.panel_title(ax, f"{name}: NLL {nll_text(nlls[name], 3)}")
     return fig
 
 
