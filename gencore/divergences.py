@@ -280,11 +280,11 @@ class DiagonalNormal(nn.Module):
     minimizing the forward KL from the data distribution.
     """
 
-    def __init__(self, dim: int = 2):
+    def __init__(self, dim: int = 2, dtype: torch.dtype | None = None):
         super().__init__()
         positive_int("dim", dim)
-        self.mu = nn.Parameter(torch.zeros(dim))
-        self.rho = nn.Parameter(torch.full((dim,), math.log(math.e - 1)))  # σ = 1 at the start
+        self.mu = nn.Parameter(torch.zeros(dim, dtype=dtype))
+        self.rho = nn.Parameter(torch.full((dim,), math.log(math.e - 1), dtype=dtype))  # σ = 1 at the start
 
     @property
     def sigma(self) -> torch.Tensor:

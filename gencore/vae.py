@@ -451,9 +451,11 @@ class StackedMLP(nn.Module):
         n_models: ``M``.
         sizes: layer widths, e.g. ``(2, 32, 32, 4)``.
         generator: for the initial weights (PyTorch's default ``Linear`` scheme).
+        dtype: of the weights (torch's default dtype if ``None``).
     """
 
-    def __init__(self, n_models: int, sizes, generator: torch.Generator | None = None):
+    def __init__(self, n_models: int, sizes, generator: torch.Generator | None = None,
+                 dtype: torch.dtype | None = None):
         super().__init__()
         positive_int("n_models", n_models)
         sizes = tuple(sizes)
@@ -464,15 +466,15 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             bound = 1 / math.sqrt(fan_in)
-            w = (torch.rand(n_models, fan_in, fan_out, generator=generator) * 2 - 1) * bound
-            b = (torch.rand(n_models, 1, fan_out, generator=generator) * 2 - 1) * bound
+            w = (torch.rand(n_models, fan_in, fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
+            b = (torch.rand(n_models, 1, fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
 
     def select(self, index) -> "StackedMLP":
         """A new ``StackedMLP`` holding copies of the models ``index`` (an int or a sequence of ints)."""
         idx = [index] if isinstance(index, int) else list(index)
-        new = StackedMLP(len(idx), self.sizes)
+        new = StackedMLP(len(idx), self.sizes, dtype=self.weights[0].dtype)
         with torch.no_grad():
             for dst, src in zip(list(new.weights) + list(new.biases), list(self.weights) + list(self.biases)):
                 dst.data = src.data[idx].clone()
@@ -508,21 +510,21 @@ class VAE(nn.Module):
 
     Args:
         n_models: ``M``; data_dim: ``D``; latent_dim: ``K``; hidden: width of hidden layers.
-        generator: for the initial weights.
+        generator: for the initial weights. dtype: of all parameters (torch's default if ``None``).
 
     Book: ``eq-vae-elbo-terms``.
     """
 
     def __init__(self, n_models: int = 1, data_dim: int = 2, latent_dim: int = 2, hidden: int = 32,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, dtype: torch.dtype | None = None):
         super().__init__()
         positive_int("data_dim", data_dim)
         positive_int("latent_dim", latent_dim)
         positive_int("hidden", hidden)
         self.latent_dim = latent_dim
-        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator)
-        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator)
-        self.log_scale = nn.Parameter(torch.zeros(n_models, 1, 1))
+        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator, dtype)
+        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator, dtype)
+        self.log_scale = nn.Parameter(torch.zeros(n_models, 1, 1, dtype=dtype))
 
     @property
     def n_models(self) -> int:

@@ -74,8 +74,9 @@ def test_kl_normal_matches_torch_to_1e10():
 
 
 def test_kl_normal_dtype_and_meta_device():
-    out = D.kl_normal(torch.zeros(3), torch.ones(3), 1.0, 2.0)
-    assert out.dtype == torch.float32
+    out = D.kl_normal(torch.zeros(3, dtype=torch.float32), torch.ones(3, dtype=torch.float32), 1.0, 2.0)
+    assert out.dtype == torch.float32                       # the tensors' dtype, not the numbers'
+    assert D.kl_normal(torch.zeros(3, dtype=F64), torch.ones(3, dtype=F64), 1.0, 2.0).dtype == F64
     meta = D.kl_normal(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 0.0, 1.0)
     assert meta.device.type == "meta" and meta.shape == (3,)
 
@@ -115,8 +116,10 @@ def test_monte_carlo_kl_agrees_with_closed_form():
 
 def test_kl_quadrature_matches_closed_form():
     xs = demo.XS
-    lp = torch.distributions.Normal(0.3, 0.7).log_prob(xs)  # xs is float64, so are these
-    lq = torch.distributions.Normal(-1.0, 1.6).log_prob(xs)
+    # explicit float64 parameters: a Normal(0.3, 0.7) of Python floats would take torch's default dtype
+    lp = torch.distributions.Normal(torch.tensor(0.3, dtype=F64), torch.tensor(0.7, dtype=F64)).log_prob(xs)
+    lq = torch.distributions.Normal(torch.tensor(-1.0, dtype=F64), torch.tensor(1.6, dtype=F64)).log_prob(xs)
+    assert lp.dtype == lq.dtype == F64
     closed = D.kl_normal(*torch.tensor([0.3, 0.7, -1.0, 1.6], dtype=F64))
     assert abs(D.kl_quadrature_1d(lp, lq, float(xs[1] - xs[0])) - closed) < 1e-8
 
@@ -170,9 +173,16 @@ def test_jsd_of_shifted_normals_saturates_at_log2():
     assert j[2].item() == pytest.approx(math.log(2), abs=1e-3)
 
 
+@pytest.mark.claim
 def test_maximum_likelihood_reaches_the_forward_kl_floor():
-    """The chapter's MLE demo: a diagonal Gaussian fitted to rho = 0.8 data by maximum likelihood."""
-    torch.manual_seed(0)
+    """The chapter's MLE demo: a diagonal Gaussian fitted to rho = 0.8 data by maximum likelihood,
+    with the page's global draws before it, from ``gencore.seed(0)`` (shifted by GENCORE_SEED)."""
+    import gencore
+
+    gencore.seed(0)
+    torch.distributions.Dirichlet(torch.ones(10, dtype=F64)).sample((1000,))   # the page's cells before
+    torch.distributions.Dirichlet(torch.ones(10, dtype=F64)).sample((1000,))
+    torch.distributions.Normal(torch.zeros(2, dtype=F64), torch.ones(2, dtype=F64)).sample((200_000,))
     rho, mean, std = 0.8, torch.tensor([1.0, -1.0], dtype=F64), torch.tensor([1.5, 0.7], dtype=F64)
     cov = torch.outer(std, std) * torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
     p = torch.distributions.MultivariateNormal(mean, cov)

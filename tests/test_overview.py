@@ -12,14 +12,6 @@ from gencore.demos import gallery, overview as demo
 F64 = torch.float64
 
 
-@pytest.fixture
-def float64_default():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(F64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def _notebook_start():
     """The notebook's draws, in the notebook's order, from ``gencore.seed(0)``."""
     gen = gencore.seed(0)
@@ -29,66 +21,93 @@ def _notebook_start():
     post = O.class_posterior(model, x_test)
     accuracy = (post.argmax(-1) == y_test).double().mean().item()
     O.sample_class_gaussians(model, 600, gen)
-    on_curve = O.local_pca_ratio(O.spiral_curve(800, 0.02, gen), k=20).median().item()
-    box = 7 * torch.rand(800, 2, generator=gen) - 3.5
+    on_curve = O.local_pca_ratio(O.spiral_curve(800, 0.02, gen, F64), k=20).median().item()
+    box = 7 * torch.rand(800, 2, generator=gen, dtype=F64) - 3.5
     filling = O.local_pca_ratio(box, k=20).median().item()
-    y_two = torch.cat([torch.randn(5000, 2, generator=gen) * 0.1 - 1, torch.randn(5000, 2, generator=gen) * 0.1 + 1])
-    lhs, rhs = O.mse_decomposition(y_two, torch.tensor([0.3, -0.2]))
+    y_two = torch.cat([torch.randn(5000, 2, generator=gen, dtype=F64) * 0.1 - 1,
+                       torch.randn(5000, 2, generator=gen, dtype=F64) * 0.1 + 1])
+    lhs, rhs = O.mse_decomposition(y_two, torch.tensor([0.3, -0.2], dtype=F64))
     return dict(gen=gen, post=post, accuracy=accuracy, on_curve=on_curve, filling=filling, lhs=lhs, rhs=rhs)
 
 
 # ------------------------------------------------------------------ the page's claims
-def test_generative_classifier_claims(float64_default):
+@pytest.mark.claim
+def test_generative_classifier_claims():
     r = _notebook_start()
     assert (r["post"].sum(-1) - 1).abs().max() < 1e-12
-    assert 0.90 < r["accuracy"] < 0.96            # "about 0.93"
+    # the classes overlap (means 2.1 apart): Bayes' rule classifies well but not perfectly
+    assert 0.88 < r["accuracy"] < 0.97
 
 
-def test_manifold_claims(float64_default):
+@pytest.mark.claim
+def test_manifold_claims():
     r = _notebook_start()
-    assert 0.955 < r["on_curve"] < 0.975          # "about 97%"
-    assert 0.60 < r["filling"] < 0.70             # "about two thirds"
+    assert r["on_curve"] > 0.93                   # "near 1, the neighbourhood is a line"
+    assert 0.55 < r["filling"] < 0.75             # more than the ½ of an isotropic cloud, well below 1
+    assert r["on_curve"] - r["filling"] > 0.2
 
 
-def test_mse_decomposition_on_the_page(float64_default):
+def test_mse_decomposition_on_the_page():
     r = _notebook_start()
     assert abs(r["lhs"] - r["rhs"]) < 1e-10
 
 
 @pytest.mark.slow
-def test_regression_lands_on_the_mean(float64_default):
+@pytest.mark.claim
+def test_regression_lands_on_the_mean():
     r = _notebook_start()
     separations = [round(0.25 * i, 2) for i in range(13)]
     xs, ys = demo.regression_data(separations, 512, r["gen"])
     predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, progress=False)
-    grid = torch.linspace(-1, 1, 201)
+    grid = torch.linspace(-1, 1, 201, dtype=F64)
     with torch.no_grad():
         fits = predictors(grid[:, None])[..., 0]
         mse = (predictors(xs) - ys).pow(2).mean((1, 2))
     to_mean, to_branch = O.distances_to_mean_and_branches(fits, grid, separations)
-    assert (to_mean < 0.2).all()                                  # "to within 0.2"
-    assert 1.3 < to_branch[-1] < 1.45                             # "about 1.4 away" at d = 3
-    target_var = torch.tensor([d**2 / 4 + 0.0025 for d in separations])
-    assert ((mse / target_var) > 0.9).all() and ((mse / target_var) < 1.05).all()
+    assert (to_mean < 0.25).all()                                 # "follows the mean curve"
+    assert 1.25 < to_branch[-1] < 1.5                             # near d/2 = 1.5 from the branches at d = 3
+    target_var = torch.tensor([d**2 / 4 + 0.0025 for d in separations], dtype=F64)
+    assert ((mse / target_var) > 0.85).all() and ((mse / target_var) < 1.1).all()   # "close to the variance"
     assert (to_branch[3:] > 3 * to_mean[3:]).all()                # nearer the mean than any branch
 
 
+def _both_moons_shares(x):
+    """The share of the samples nearest to each moon's centre curve."""
+    pieces = gallery.make(gallery.DATASET, dtype=x.dtype).pieces
+    s = torch.linspace(0, 1, 513, dtype=x.dtype)
+    nearest = torch.stack([torch.cdist(x, piece(s)).amin(-1) for piece in pieces], -1).argmin(-1)
+    return torch.bincount(nearest, minlength=2).to(x.dtype) / len(x)
+
+
 @pytest.mark.slow
-def test_gallery_numbers(float64_default):
-    results, floor = gallery.run_gallery(n=1000)                  # as in the notebook (float64 default)
+@pytest.mark.claim
+@pytest.mark.float32  # the page builds the chapters' networks in torch's default dtype, float32
+def test_gallery_numbers():
+    """What chapter 0's text says about the gallery, read against the metrics' own noise."""
+    results, floor, curve_floor = gallery.run_gallery(n=1000)
     r = {res.family.chapter: res for res in results}
-    assert 0.04 < floor < 0.07                                     # "about 0.06" (printed)
-    assert 3.5 < r[1].sliced_w2 / floor < 5                        # "about four times the floor"
-    assert all(r[c].sliced_w2 < 2.5 * floor for c in (3, 4, 5, 6, 7, 9, 10))   # "within two and a half times"
-    assert all(r[c].sliced_w2 < 1.1 * floor for c in (4, 9))      # the GAN and flow matching "reach the floor"
-    data_d = r[0].curve_distance
-    assert abs(data_d - 0.1 * (2 / torch.pi) ** 0.5) < 0.005       # "about 0.08"
-    assert all(1.6 < r[c].curve_distance / data_d < 2.4 for c in (3, 6, 7))  # "about twice as far"
-    assert all(1.2 < r[c].curve_distance / data_d < 1.45 for c in (5, 9))    # "about a third farther"
-    assert all(abs(r[c].curve_distance / data_d - 1) < 0.1 for c in (4, 10))  # "as close as the data's"
-    assert abs(r[8].curve_distance / data_d - 1) < 0.1             # the EBM's "as sharp as the data"
-    trained = [res.sliced_w2 for res in results if res.family.chapter >= 3 and res.sliced_w2 is not None]
-    assert r[8].sliced_w2 == max(trained) and r[8].sliced_w2 > 3 * floor   # "the worst ... several times"
+    assert floor.repeats >= 20 and 0.04 < floor.mean < 0.1 and floor.sd > 0
+    # the single Gaussian: far above the floor ("standard deviations above it")
+    assert r[1].sliced_w2 > floor.mean + 4 * floor.sd
+    # "every other family draws both moons"
+    for c in (3, 4, 5, 6, 7, 8, 9, 10):
+        assert _both_moons_shares(r[c].samples).min() > 0.3, r[c].family.name
+    # the EBM: the worst trained model by more than the metric's noise, and above the floor
+    trained = [res.sliced_w2 for res in results if res.family.chapter >= 3 and res.family.chapter != 8]
+    assert floor.separates(r[8].sliced_w2, max(trained)) and r[8].sliced_w2 > max(trained)
+    assert not floor.reaches(r[8].sliced_w2)
+    # the verdicts the page glues are the floor's own
+    verdicts = gallery.verdicts(results, floor)
+    assert all((v == "reaches the floor") == floor.reaches(r_.sliced_w2)
+               for r_ in results if r_.family.chapter >= 1 for v in [verdicts[r_.family.name]])
+    # distance to the curves: its noise is small, and the three groups the text names
+    assert curve_floor.sd < 0.05 * curve_floor.mean
+    assert abs(curve_floor.mean - 0.1 * (2 / torch.pi) ** 0.5) < 0.003   # "about 0.08"
+    ratio = {c: res.curve_distance / curve_floor.mean for c, res in r.items()}
+    assert all(ratio[c] > 1.6 for c in (3, 6, 7))                    # blurred: about twice as far
+    assert all(1.15 < ratio[c] < 1.7 for c in (5, 9))                # a little farther
+    assert all(0.7 < ratio[c] < 1.15 for c in (4, 8, 10))            # no blur
+    assert min(ratio[c] for c in (3, 6, 7)) > max(ratio[c] for c in (5, 9)) + 5 * curve_floor.sd / curve_floor.mean
     assert all(res.samples.dtype == F64 for res in results if res.samples is not None)
     assert [res.samples is None for res in results] == [f.sampler is None for f in gallery.FAMILIES]
 
@@ -191,10 +210,17 @@ def test_registry_covers_every_chapter_and_adding_a_family_is_one_entry():
     assert set(range(1, 11)) - {2} <= chapters and 0 in chapters
     fake = lambda train, n, g: train[:n] + 0.0  # noqa: E731  (a "model" that memorizes its data)
     families = gallery._with_sampler("GAN", fake, tuple(f for f in gallery.FAMILIES if f.chapter in (0, 4)))
-    results, floor = gallery.run_gallery(families, n=200, n_train=400)
+    results, floor, curve_floor = gallery.run_gallery(families, n=200, n_train=400, floor_repeats=20)
     assert all(r.samples is not None for r in results)
-    assert results[1].sliced_w2 < 3 * floor
-    gallery.gallery_figure(results, floor)
+    assert floor.repeats == 20 and floor.sd > 0 and floor.n == 200
+    assert results[1].sliced_w2 < floor.mean + 4 * floor.sd          # memorized data: data-like
+    assert curve_floor.sd < 0.2 * curve_floor.mean
+    assert gallery.verdicts(results, floor) == {"GAN": "reaches the floor" if floor.reaches(results[1].sliced_w2)
+                                                else "above the floor"}
+    fig = gallery.gallery_figure(results, floor)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(shown) == 2 and f"{floor.mean:.3f} ± {floor.sd:.3f}" in fig._suptitle.get_text()
+    assert shown[1].get_xlabel().startswith(f"sliced W2 {results[1].sliced_w2:.3f}")
 
 
 def test_curve_distance_sees_blur_and_collapse():
@@ -211,7 +237,7 @@ def test_samplers_follow_the_training_data_dtype_and_seed():
         if fam.chapter not in (1, 4):       # the cheap ones (the others run in test_gallery_numbers)
             continue
         kw = dict(steps=30) if fam.chapter == 4 else {}
-        sampler = fam.sampler if not kw else gallery._float32(lambda t, n, g: gallery.gan_sampler(t, n, g, **kw))
+        sampler = fam.sampler if not kw else (lambda t, n, g: gallery.gan_sampler(t, n, g, **kw))
         a = sampler(train, 50, torch.Generator().manual_seed(3))
         b = sampler(train, 50, torch.Generator().manual_seed(3))
         assert a.shape == (50, 2) and a.dtype == F64 and torch.isfinite(a).all()
@@ -225,6 +251,8 @@ def test_slider_labels_print_values():
     man = demo.manifold_slider([0.0, 0.1], n=50, k=5)
     assert reg.params["separation"].text(0.5) == "0.50"
     assert man.params["noise"].text(0.1) == "0.10"
+    assert man.render((0,)) != man.render((1,))                    # the noise moves the points
+    assert reg.render((0,)) != reg.render((1,))
 
 
 # ------------------------------------------------------------------ the exercise checker

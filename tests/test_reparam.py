@@ -200,8 +200,9 @@ def test_estimators_broadcast_and_follow_dtype():
     out = R.pathwise_grad(z2, mu, 0.5, 50_000, generator=g(0))
     assert out.shape == (2, 3) and out.dtype == F64
     assert (out[0] - 2 * mu).abs().max() < 0.05 and (out[1] - 1.0).abs().max() < 0.05
-    out = R.score_function_grad(z2, torch.zeros(4, 1), torch.ones(1, 5), 10, generator=g(0))
-    assert out.shape == (2, 4, 5) and out.dtype == torch.float32
+    f32 = torch.float32
+    out = R.score_function_grad(z2, torch.zeros(4, 1, dtype=f32), torch.ones(1, 5, dtype=f32), 10, generator=g(0))
+    assert out.shape == (2, 4, 5) and out.dtype == f32                     # the inputs' dtype
     g_mu, g_sigma = R.pathwise_grad(z2, 0.0, 1.0, 10)  # unpacks like a pair
     assert g_mu.shape == ()
 
@@ -360,3 +361,46 @@ def test_check_score_function_explains_wrong_answers():
         verdict = check_score_function(fn)
         assert not verdict, hint
         assert hint in verdict.message, (hint, verdict.message)
+
+
+# ------------------------------------------------------------------ the page's claims, at the page's seed
+@pytest.mark.slow
+@pytest.mark.claim
+def test_page_claims_hold_at_the_sweep_seed():
+    """The chapter's draws in the chapter's order from ``gencore.seed(0)`` (shifted by GENCORE_SEED),
+    and what its text says about them."""
+    import gencore
+
+    gen = gencore.seed(0)
+    icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, resolution=2001, dtype=F64)
+    icdf.sample(20_000, gen)
+    moons = data.make("moons", dtype=F64)
+    x_grid = R.grid_sample_2d(moons.log_prob, (-4, 4, -4, 4), 300, 5000, gen, dtype=F64)
+    x_true = moons.sample((5000,), generator=gen)
+    sw_fn = lambda a, b: metrics.sliced_wasserstein(  # noqa: E731
+        a, b, 256, generator=torch.Generator().manual_seed(gencore.shifted_seed(1)))
+    floor = metrics.floor_spread(sw_fn, lambda n, g_: moons.sample((n,), generator=g_), 5000, 20, gen)
+    assert floor.reaches(float(sw_fn(x_grid, x_true)))        # "cannot tell ... from an exact one"
+    torch.rand(2, 2000, generator=gen, dtype=F64)               # Box–Muller's uniforms (verdict glued)
+    mu0, sigma0, n = 0.5, 1.2, 100_000
+    exact = torch.tensor([2 * mu0, 2 * sigma0], dtype=F64)
+    m_t, s_t = torch.tensor(mu0, dtype=F64), torch.tensor(sigma0, dtype=F64)
+    eps = torch.randn(n, generator=gen, dtype=F64)
+    f = lambda z: z**2  # noqa: E731
+    for terms in (R.pathwise_terms(f, m_t, s_t, eps), R.score_function_terms(f, m_t, s_t, eps),
+                  R.score_function_terms(f, m_t, s_t, eps, "mean")):
+        z = (terms.mean(0) - exact).abs() / (terms.std(0) / math.sqrt(n))
+        assert z.max() < 3.5                                    # "agree with (1.0, 2.4)"
+    study = demo.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=gen)
+    i = study.ns.index(100)
+    zname, bname = study.names
+    v = {est: study.variance(zname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    vb = {est: study.variance(bname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    assert v["score"] > 4 * v["pathwise"] and v["score+baseline"] > 2 * v["pathwise"]   # "wins clearly"
+    assert max(vb["score"], vb["score+baseline"]) * 3 < vb["pathwise"]                  # "the order reverses"
+    for name in study.names:
+        assert abs(study.slope(name, "pathwise") + 1) < 0.06 and abs(study.slope(name, "score") + 1) < 0.06
+        assert study.slope(name, "score+baseline") < min(study.slope(name, "pathwise"), study.slope(name, "score"))
+    peak = demo.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=gen)
+    rv = peak["relative_variance"]
+    assert rv["pathwise"][0] > 10 * rv["score+baseline"][0] and rv["pathwise"][-1] < rv["score+baseline"][-1]

@@ -141,7 +141,7 @@ def fit_diagonal_by_mle(x_train, x_test, p_data, steps: int = 300, lr: float = 0
     """
     from ..train import fit
 
-    model = D.DiagonalNormal(x_train.shape[-1]).to(x_train)
+    model = D.DiagonalNormal(x_train.shape[-1], dtype=x_train.dtype).to(x_train.device)
     mean, cov = p_data.loc, p_data.covariance_matrix
 
     def tracked(step):

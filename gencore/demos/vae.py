@@ -27,16 +27,22 @@ ZEXT = (-3.0, 3.0, -3.0, 3.0)    # latent-space box
 
 
 # --------------------------------------------------------------------- 1. regression to the mean
-def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Generator | None = None):
-    """Fit an MLP u -> y by MSE to targets y = ±(0.5 + u/4) + noise, a 50/50 coin per point.
+def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Generator | None = None,
+                           dtype: torch.dtype = torch.float32):
+    r"""Fit an MLP u -> y by MSE to targets :math:`y = \pm(1 + u/4) + 0.05\,\xi`, a fair coin per point.
+
+    :math:`u \sim U(-2, 2)` and :math:`\xi \sim \mathcal N(0, 1)`, so :math:`\mathbb E[y \mid u] = 0`
+    while every target lies at distance at least :math:`1 + u/4 \ge 1/2` from 0 (up to the noise).
 
     Returns ``(u, y, grid, prediction)``: the data, a grid of ``u`` and the fitted curve there.
+
+    Book: ``prop-overview-mse`` (chapter 0), applied in chapter 3.
     """
     g = generator if generator is not None else torch.Generator().manual_seed(shifted_seed(0))
-    u = torch.rand(n, 1, generator=g) * 4 - 2
+    u = torch.rand(n, 1, generator=g, dtype=dtype) * 4 - 2
     sign = torch.randint(0, 2, (n, 1), generator=g).to(u) * 2 - 1
     y = sign * (1.0 + 0.25 * u) + 0.05 * torch.randn(n, 1, generator=g, dtype=u.dtype)
-    net = V.StackedMLP(1, (1, 16, 16, 1), generator=g).to(u)
+    net = V.StackedMLP(1, (1, 16, 16, 1), generator=g, dtype=dtype)
     fit(lambda step: ((net(u)[0] - y) ** 2).mean(), net, steps, lr=2e-2, progress=False)
     grid = torch.linspace(-2, 2, 201, dtype=u.dtype)[:, None]
     with torch.no_grad():
@@ -182,17 +188,20 @@ def train_toy(x: torch.Tensor, betas, steps: int = 1200, lr: float = 3e-3, hidde
               generator: torch.Generator | None = None, progress: bool = True) -> ToyRun:
     """Train an autoencoder (``beta = 0``) and β-VAEs on ``x`` in one batched computation, full batch."""
     betas = torch.as_tensor(betas, dtype=x.dtype)
-    model = V.VAE(len(betas), x.shape[-1], 2, hidden, generator=generator).to(x)
+    model = V.VAE(len(betas), x.shape[-1], 2, hidden, generator=generator, dtype=x.dtype).to(x.device)
     hist = fit(lambda step: toy_loss(model, x, betas, generator), model, steps, lr=lr,
                desc=f"{len(betas)} models at once", progress=progress)
     model.requires_grad_(False)
     return ToyRun(model, betas, hist, x)
 
 
-def latent_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, generator=None):
+def latent_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, generator=None, metric=None):
     """Latent codes of the data and samples (z ~ N(0, I) decoded, plus decoder noise), for the autoencoder (0) and one VAE.
 
-    Returns ``(fig, sw)`` with ``sw`` the sliced W2 distance from the samples to ``x`` per model name.
+    ``metric(samples, x)`` scores the samples (default: sliced W2 with 256 directions drawn from
+    ``generator``); pass the metric a floor was computed with to compare with that floor.
+
+    Returns ``(fig, sw)`` with ``sw`` the score of the ``n`` samples against ``x`` per model name.
     """
     fig, axes = viz.figure(4, width=2.9, height=2.9)
     z_prior = torch.randn(1, n, 2, generator=generator, dtype=x.dtype)
@@ -213,7 +222,8 @@ def latent_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, g
         viz.panel_title(ax, f"{name}: codes of the data")
         mean = one.decode_mean(z_prior)[0]
         xs = mean + one.scale[0] * torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
-        sw = metrics.sliced_wasserstein(xs, x, 256, generator=generator).item()
+        sw = (float(metric(xs, x)) if metric is not None
+              else metrics.sliced_wasserstein(xs, x, 256, generator=generator).item())
         out[name] = sw
         ax = axes[2 * col + 1]
         viz.samples(ax, x, color=viz.COLORS["p"], size=2, alpha=0.25)
