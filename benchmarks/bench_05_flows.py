@@ -14,9 +14,8 @@ from gencore.demos import flows as demo
 
 def quality() -> list[dict]:
     torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
     moons = demo.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995, seed=0,
-                                progress=False)
+                                dtype=torch.float32, progress=False)
     result = demo.coupling_report(moons)
     common = dict(model="affine coupling flow, 8 layers x 64 hidden (1500 Adam steps)", dataset="moons")
     rows = [
@@ -27,7 +26,7 @@ def quality() -> list[dict]:
     ]
     configs = [(t, K, a) for a in (False, True) for t in demo.TARGETS for K in (2, 8, 32)]
     configs += [("u1", 32, a, (2.0, 0.0, 0.3)) for a in (False, True) for _ in range(3)]
-    vi = demo.train_vi(configs, steps=1000, lr=6e-3, seed=0, progress=False)
+    vi = demo.train_vi(configs, steps=1000, lr=6e-3, seed=0, dtype=torch.float32, progress=False)
     _, kl = demo.vi_table(vi)
     for name in demo.TARGETS:
         rows.append(dict(model="planar flow K=32, annealed bound (1000 Adam steps)", dataset=name,

@@ -19,7 +19,7 @@ from ..train import EMA, fit
 __all__ = [
     "TARGETS", "EXTENT", "normal_base", "change_of_variables_1d", "one_layer_slider",
     "VIRun", "train_vi", "vi_table", "vi_figure", "lobe_figure", "layer_slider",
-    "lobe_members", "lobe_report", "vi_report",
+    "lobe_members", "lobe_report", "vi_report", "left_share", "vi_claims", "lobe_claims", "radial_claims",
     "moons_entropy", "DensityRun", "fit_coupling", "train_coupling", "CouplingResult", "coupling_report", "coupling_figure",
 ]
 
@@ -178,22 +178,24 @@ class VIRun:
         return Fl.Flow(layers, _base(self.starts[b], dtype=dtype))
 
 
-_ENERGIES = None
+_ENERGIES: dict = {}
 
 
 def _member_energy(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    global _ENERGIES
-    if _ENERGIES is None:
-        _ENERGIES = [data.make(name) for name in TARGETS]
+    """Each member's target energy, computed in ``x``'s dtype."""
+    if x.dtype not in _ENERGIES:
+        _ENERGIES[x.dtype] = [data.make(name, dtype=x.dtype) for name in TARGETS]
+    energies = _ENERGIES[x.dtype]
     used = sorted(set(targets.tolist()))
     out = x.new_zeros(x.shape[:-1])
     for t in used:
-        out = torch.where(targets == t, _ENERGIES[t].energy(x), out)
+        out = torch.where(targets == t, energies[t].energy(x), out)
     return out
 
 
 def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, layer: str = "planar",
-             ramp_fraction: float = 0.5, seed: int = 0, progress: bool = True) -> VIRun:
+             ramp_fraction: float = 0.5, beta_start: float = 0.01, seed: int = 0,
+             dtype: torch.dtype = torch.float32, progress: bool = True) -> VIRun:
     r"""Train one batched flow per configuration ``(target, K, annealed)`` on the free-energy bound.
 
     All members share one computation: layers with a batch dimension, a ``depth`` mask for the
@@ -208,6 +210,8 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
         steps, n, lr: Adam steps, samples per step and per member, learning rate.
         layer: ``"planar"`` or ``"radial"``.
         seed: seeds the parameters' initialization and the samples.
+        dtype: of the parameters, the samples and the loss (float32: fast; the result does not
+            depend on torch's default dtype).
     """
     torch.manual_seed(shifted_seed(seed))
     configs = [tuple(c) + (None,) * (4 - len(c)) for c in configs]
@@ -217,15 +221,15 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
     annealed = [bool(c[2]) for c in configs]
     starts = [c[3] if c[3] is not None else (0.0, 0.0, 1.0) for c in configs]
     Layer = {"planar": Fl.Planar, "radial": Fl.Radial}[layer]
-    flow = Fl.Flow([Layer(2, batch_shape=(B,)) for _ in range(max(depths))], _base(starts),
+    flow = Fl.Flow([Layer(2, batch_shape=(B,), dtype=dtype) for _ in range(max(depths))], _base(starts, dtype),
                    depth=torch.tensor(depths))
     t_idx = torch.tensor(targets)
-    hot = torch.tensor(annealed, dtype=torch.get_default_dtype())
+    hot = torch.tensor(annealed, dtype=dtype)
     ramp = ramp_fraction * steps
 
     def loss(step):
         x, log_q = flow.rsample_and_log_prob(n)
-        beta = hot * Fl.anneal(step, ramp) + (1 - hot)
+        beta = hot * Fl.anneal(step, ramp, beta_start) + (1 - hot)
         return Fl.free_energy(log_q, _member_energy(x, t_idx), beta).sum()
 
     history = fit(loss, flow, steps, lr=lr, progress=progress, desc=f"{B} {layer} flows")
@@ -308,15 +312,86 @@ def lobe_figure(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 3
     return fig
 
 
-def lobe_report(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 32) -> str:
-    """One line per flow of :func:`lobe_figure`: objective, start, exact KL."""
-    lines = [f"{'objective':<10} {'base q0':<18} KL(q‖p)   (log 2 = {math.log(2):.3f})"]
+def lobe_report(run: VIRun, kl: torch.Tensor, share: torch.Tensor | None = None, target: str = "u1",
+                depth: int = 32) -> str:
+    """One line per flow of :func:`lobe_figure`: objective, start, exact KL and (with ``share``,
+    :func:`left_share`) the mass on the left-hand lobe."""
+    lines = [f"{'objective':<10} {'base q0':<18} KL(q‖p)   (log 2 = {math.log(2):.3f})"
+             + ("   mass at z₁ < 0 (target 0.5)" if share is not None else "")]
     for hot, members in lobe_members(run, target, depth).items():
         for b in members:
             m1, m2, sd = run.starts[b]
             start = "N(0, I)" if sd == 1.0 else f"N(({m1:g}, {m2:g}), {sd:g}² I)"
-            lines.append(f"{'annealed' if hot else 'plain':<10} {start:<18} {kl[b]:.3f}")
+            line = f"{'annealed' if hot else 'plain':<10} {start:<18} {kl[b]:.3f}"
+            if share is not None:
+                line += f"{share[b]:>24.3f}"
+            lines.append(line)
     return "\n".join(lines)
+
+
+def left_share(run: VIRun, extent=(-6.0, 6.0, -6.0, 6.0), resolution: int = 300) -> torch.Tensor:
+    r"""Each member's probability :math:`q_K(z_1 < 0)`, by quadrature over the base space (LOTUS).
+
+    For :math:`U_1` this is the mass on the left-hand lobe (the target has 0.5 there).
+    Shape ``(B,)``.
+    """
+    loc = run.flow.base.sample((1,))
+    z, _ = grid(extent, resolution, dtype=loc.dtype, device=loc.device)
+    z = z[:, None, :].expand(-1, loc.shape[1], -1)
+    with torch.no_grad():
+        w = torch.softmax(run.flow.base.log_prob(z), dim=0)
+        x, _ = run.flow(z)
+        return (w * (x[..., 0] < 0).to(w)).sum(0)
+
+
+def vi_claims(run: VIRun, kl: torch.Tensor) -> dict:
+    """What the chapter says about the table of planar flows (members with the N(0, I) base)."""
+    def k(name, K, hot=True):
+        return kl[run.index(name, K, hot)].item()
+
+    k2 = [k(t, 2, hot) for t in TARGETS for hot in (False, True)]
+    ratios = {t: k(t, 2) / k(t, 32) for t in TARGETS}
+    stalls = [t.upper() for t in TARGETS if k(t, 32) >= k(t, 8)]
+    lo, hi = min(ratios, key=ratios.get), max(ratios, key=ratios.get)
+    return dict(
+        k2_min=min(k2), k2_max=max(k2),
+        k8_below_k2=all(k(t, 8, hot) < k(t, 2, hot) for t in TARGETS for hot in (False, True)),
+        ratio_min=ratios[lo], ratio_min_target=lo.upper(), ratio_max=ratios[hi], ratio_max_target=hi.upper(),
+        u12_max=max(k("u1", 32), k("u2", 32)),
+        u34_min=min(k("u3", 32), k("u4", 32)), u34_max=max(k("u3", 32), k("u4", 32)),
+        stalls=stalls,
+        deeper_phrase=("on every target" if not stalls else
+                       "except on " + " and ".join(stalls) + ", where our short training stalls"),
+    )
+
+
+def radial_claims(radial: VIRun, kl_radial: torch.Tensor, planar: VIRun, kl_planar: torch.Tensor,
+                  depth: int = 32) -> dict:
+    """Radial against planar stacks (annealed, ``depth`` layers): the gaps in KL and the radial best fit."""
+    gaps = {t: kl_radial[radial.index(t, depth)].item() - kl_planar[planar.index(t, depth)].item() for t in TARGETS}
+    best = min(TARGETS, key=lambda t: kl_radial[radial.index(t, depth)].item())
+    return dict(gap_min=min(gaps.values()), gap_max=max(gaps.values()), best=best.upper(),
+                best_kl=kl_radial[radial.index(best, depth)].item(),
+                deeper_better=all(kl_radial[radial.index(t, depth)] < kl_radial[radial.index(t, 8)] for t in TARGETS))
+
+
+def lobe_claims(run: VIRun, kl: torch.Tensor, found: float = 0.2) -> dict:
+    """The one-lobe experiment in numbers: KLs and left-lobe shares of the off-centre starts.
+
+    A run has *found* the second lobe when at least ``found`` of its mass lies there.
+    """
+    share = left_share(run)
+    members = lobe_members(run)
+    plain, hot = members[False][1:], members[True][1:]
+    return dict(
+        sym_plain_kl=kl[members[False][0]].item(), sym_hot_kl=kl[members[True][0]].item(),
+        plain_kl_min=min(kl[b].item() for b in plain), plain_kl_max=max(kl[b].item() for b in plain),
+        plain_share_max=max(share[b].item() for b in plain),
+        hot_kl=[kl[b].item() for b in hot], hot_share=[share[b].item() for b in hot],
+        hot_kl_min=min(kl[b].item() for b in hot), hot_kl_max=max(kl[b].item() for b in hot),
+        hot_share_min=min(share[b].item() for b in hot), hot_share_max=max(share[b].item() for b in hot),
+        n_hot=len(hot), n_found=sum(share[b].item() >= found for b in hot), found=found,
+    )
 
 
 def vi_report(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> str:
@@ -408,7 +483,8 @@ def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, st
     """
     masks = ([1.0, 0.0], [0.0, 1.0])
     base = normal_base(dtype=x_train.dtype, device=x_train.device)
-    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2]) for i in range(layers)], base).to(x_train)
+    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2], dtype=x_train.dtype) for i in range(layers)],
+                    base).to(x_train)
     ema = EMA(model, decay=ema_decay)
 
     def loss(step):
@@ -423,12 +499,13 @@ def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, st
 
 def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64, steps: int = 1500,
                    batch: int = 512, lr: float = 5e-3, n_train: int = 20_000, n_test: int = 20_000,
-                   ema_decay: float = 0.99, seed: int = 0, progress: bool = True) -> DensityRun:
-    """:func:`fit_coupling` on ``n_train`` samples of ``dataset``, with the held-out NLL on
-    ``n_test`` other samples tracked every 100 steps; everything seeded by ``seed``.
+                   ema_decay: float = 0.99, seed: int = 0, dtype: torch.dtype = torch.float32,
+                   progress: bool = True) -> DensityRun:
+    """:func:`fit_coupling` on ``n_train`` samples of ``dataset`` (in ``dtype``), with the held-out
+    NLL on ``n_test`` other samples tracked every 100 steps; everything seeded by ``seed``.
     """
     torch.manual_seed(shifted_seed(seed))
-    p = data.make(dataset)
+    p = data.make(dataset, dtype=dtype)
     g = torch.Generator().manual_seed(shifted_seed(seed))
     x_train, x_test = p.sample((n_train,), generator=g), p.sample((n_test,), generator=g)
     flow, history = fit_coupling(x_train, layers=layers, hidden=hidden, steps=steps, batch=batch, lr=lr,

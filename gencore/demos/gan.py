@@ -13,7 +13,7 @@ from .. import data, gan, metrics, viz, widgets
 from ..quadrature import grid
 
 __all__ = ["MODELS", "RING_BOX", "WIDE_BOX", "GRID_BOX", "train_chapter_gans", "coverage_rows",
-           "coverage_table", "published_table", "PUBLISHED",
+           "coverage_spread", "coverage_table", "ring_claims", "collapse_stats", "published_table", "PUBLISHED",
            "ring_family", "radius_sweep", "theorem_figure", "saturation_figure", "shift_gradients",
            "snapshot_slider", "loss_slider", "oscillation_figure", "mode_shares", "grid_figure"]
 
@@ -72,12 +72,123 @@ def coverage_rows(run: gan.GANRun, n: int = 2500, seed: int = 1) -> list[dict]:
     return rows
 
 
-def coverage_table(rows) -> str:
-    """``coverage_rows`` as a fixed-width text table."""
-    lines = [f"{'dataset':12s} {'model':24s} {'modes':>7s} {'high quality':>13s} {'reverse KL':>11s}"]
+def coverage_spread(run: gan.GANRun, n: int = 2500, repeats: int = 20, seed: int = 2) -> dict:
+    """The sampling noise of the table's metrics: mean and sd over ``repeats`` fresh sets of ``n``.
+
+    For every model ``i`` and, under the key ``("real data", dataset)``, for the data itself
+    (the floor of each metric), the standard deviation of the high-quality share and of the
+    reverse KL over independent draws of ``n`` samples. Returns ``{key: {"high_quality": (mean,
+    sd), "reverse_kl": (mean, sd)}}`` with ``key`` the model index or ``("real data", name)``.
+    """
+    g = torch.Generator().manual_seed(shifted_seed(seed))
+    values: dict = {}
+
+    def add(key, x, ds):
+        mc = metrics.mode_coverage(x, ds.means, ds.std)
+        values.setdefault(key, []).append((mc.high_quality, mc.reverse_kl))
+
+    sets = {name: data.make(name) for name in ("8gaussians", "25gaussians")}
+    for _ in range(repeats):
+        x = run.sample(n, g)
+        for i, m in enumerate(MODELS):
+            add(i, x[i], sets[m[1]])
+        for name, ds in sets.items():
+            add(("real data", name), ds.sample((n,), generator=g), ds)
+    out = {}
+    for key, v in values.items():
+        t = torch.tensor(v, dtype=torch.float64)
+        out[key] = {"high_quality": (t[:, 0].mean().item(), t[:, 0].std().item()),
+                    "reverse_kl": (t[:, 1].mean().item(), t[:, 1].std().item())}
+    return out
+
+
+def _apart(a: float, b: float, sd_a: float, sd_b: float, k: float = 2.0) -> bool:
+    """Whether two noisy values differ by more than ``k`` standard deviations of their difference."""
+    return abs(a - b) > k * math.hypot(sd_a, sd_b)
+
+
+def collapse_stats(run: gan.GANRun, i: int = 3, after: int = 600) -> dict:
+    """Model ``i``'s collapse and hopping over its snapshots.
+
+    Returns the median (over snapshots) share of the most popular mode, the number of distinct
+    modes that are the favourite of some snapshot, the number of snapshots, and the smallest and
+    largest median distance of the samples from the centre over snapshots from step ``after`` on.
+    """
+    steps, share = mode_shares(run, i)
+    radius = torch.stack([x[i].norm(dim=1).median() for step, x, _ in run.snapshots if step >= after])
+    return dict(top=share.max(0).values.median().item(), favourites=len(set(share.argmax(0).tolist())),
+                snapshots=len(steps), r_min=radius.min().item(), r_max=radius.max().item(), after=after)
+
+
+def ring_claims(run: gan.GANRun, rows: list[dict], spread: dict) -> dict:
+    """The numbers and comparisons the chapter states about its six GANs, from ``coverage_rows``.
+
+    ``spread`` is :func:`coverage_spread` of the same run: a comparison of two models by a sample
+    metric is called a difference only where it exceeds twice the sd of the difference.
+    """
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    ns, sat = by[("8gaussians", "non-saturating")], by[("8gaussians", "saturating")]
+    wgan, slow = by[("8gaussians", "WGAN-GP")], by[("8gaussians", "non-saturating, slow D")]
+    gns, gw = by[("25gaussians", "non-saturating")], by[("25gaussians", "WGAN-GP")]
+    ring = data.make("8gaussians")
+    x = run.sample(2500, torch.Generator().manual_seed(shifted_seed(1)))[ns["index"]]
+    sd = {i: spread[i] for i in range(len(MODELS))}
+
+    def sd_of(row, metric):
+        return sd[row["index"]][metric][1]
+
+    best_other = min((ns, sat), key=lambda r: r["reverse_kl"])
+    if wgan["reverse_kl"] < best_other["reverse_kl"] and _apart(
+            wgan["reverse_kl"], best_other["reverse_kl"], sd_of(wgan, "reverse_kl"), sd_of(best_other, "reverse_kl")):
+        even = "the most even spread of the three balanced ring models (the smallest reverse KL, by more than " \
+               "twice the sampling sd of the difference)"
+    elif wgan["reverse_kl"] <= best_other["reverse_kl"]:
+        even = "a spread at least as even as the other ring models' (the smallest reverse KL, though within " \
+               "twice the sampling sd of the next)"
+    else:
+        even = "a less even spread than the best of the other ring models (a larger reverse KL)"
+    steps, share = mode_shares(run, ns["index"])
+    d_loss = run.d_loss[:, ns["index"]]
+    early = d_loss[: max(1, len(d_loss) // 15)].mean().item()
+    return dict(
+        ns_modes=ns["modes"], ns_hq=ns["high_quality"], ns_rkl=ns["reverse_kl"],
+        ns_fewest=int(metrics.mode_coverage(x, ring.means, ring.std).counts.min()),
+        ns_spread_min=share[:, steps >= 300].min().item(),
+        d_loss_early=early, d_loss_late=d_loss[-300:].mean().item(),
+        sat_modes=sat["modes"], sat_hq=sat["high_quality"], sat_rkl=sat["reverse_kl"],
+        sat_close=abs(sat["high_quality"] - ns["high_quality"]) < 0.1,
+        wgan_modes=wgan["modes"], wgan_hq=wgan["high_quality"], wgan_rkl=wgan["reverse_kl"],
+        wgan_evenest=all(wgan["reverse_kl"] < r["reverse_kl"]
+                         and _apart(wgan["reverse_kl"], r["reverse_kl"], sd_of(wgan, "reverse_kl"), sd_of(r, "reverse_kl"))
+                         for r in (ns, sat)),
+        wgan_hq_below=wgan["high_quality"] < ns["high_quality"]
+        and _apart(wgan["high_quality"], ns["high_quality"], sd_of(wgan, "high_quality"), sd_of(ns, "high_quality")),
+        slow_modes=slow["modes"], slow_hq=slow["high_quality"], slow_rkl=slow["reverse_kl"],
+        grid_ns_modes=gns["modes"], grid_ns_hq=gns["high_quality"],
+        grid_w_modes=gw["modes"], grid_w_hq=gw["high_quality"],
+        grid_w_hq_below=gw["high_quality"] < gns["high_quality"]
+        and _apart(gw["high_quality"], gns["high_quality"], sd_of(gw, "high_quality"), sd_of(gns, "high_quality")),
+        wgan_even_phrase=even,
+        hq_sd=max(v["high_quality"][1] for v in sd.values()),
+        rkl_sd=max(v["reverse_kl"][1] for v in sd.values()),
+    )
+
+
+def coverage_table(rows, spread: dict | None = None) -> str:
+    """``coverage_rows`` as a fixed-width text table; with ``spread`` (:func:`coverage_spread`),
+    each share and reverse KL is followed by its sampling sd over fresh sets of samples (for the
+    real data, the floor: mean ± sd over data-vs-data draws)."""
+    lines = [f"{'dataset':12s} {'model':23s} {'modes':>7s} {'high quality':>15s} {'reverse KL':>16s}"]
     for r in rows:
-        lines.append(f"{r['dataset']:12s} {r['model']:24s} {r['modes']:>3d} / {r['of']:<2d} "
-                     f"{100 * r['high_quality']:12.1f}% {r['reverse_kl']:11.3f}")
+        hq, rkl = f"{100 * r['high_quality']:.1f}%", f"{r['reverse_kl']:.4f}"
+        if spread is not None:
+            key = ("real data", r["dataset"]) if r["model"] == "real data" else r["index"]
+            (hq_m, hq_sd), (rkl_m, rkl_sd) = spread[key]["high_quality"], spread[key]["reverse_kl"]
+            if r["model"] == "real data":  # the floor: its mean over the repeats
+                hq, rkl = f"{100 * hq_m:.1f}%", f"{rkl_m:.4f}"
+            hq += f" ± {100 * hq_sd:.1f}"
+            rkl += f" ± {rkl_sd:.4f}"
+        lines.append(f"{r['dataset']:12s} {r['model']:23s} {r['modes']:>3d} / {r['of']:<2d} {hq:>15s} {rkl:>16s}")
     return "\n".join(lines)
 
 
