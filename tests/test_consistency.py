@@ -70,7 +70,8 @@ def test_install_cell_matches_repository_and_version(nb):
     assert version == gencore.__version__, f"{nb.name} pins v{version}, gencore is {gencore.__version__}"
     assert f'"gencore=={gencore.__version__}"' in first, f"{nb.name} must try PyPI's gencore {gencore.__version__} first"
     install, rest = set_install_cell.split_setup_cell(first)
-    want = set_install_cell.install_text(gencore.__version__, REPO_URL, set_install_cell.read_lower_bounds(ROOT))
+    want = set_install_cell.install_text(gencore.__version__, REPO_URL, set_install_cell.read_lower_bounds(ROOT),
+                                         set_install_cell.read_dist_name(ROOT))
     assert install == want, f"{nb.name}: the install part is out of date; run python scripts/set_install_cell.py"
     assert "gencore.device()" in rest
 

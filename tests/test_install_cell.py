@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import set_install_cell  # noqa: E402
 
 VERSION = set_install_cell.read_version()
-CELL = set_install_cell.install_text(VERSION, set_install_cell.read_url(), set_install_cell.read_lower_bounds())
+CELL = set_install_cell.expected_install_text()
 PRESENT = {"torch": "2.13.0+cu126", "numpy": "2.1.3", "matplotlib": "3.10.9", "ipywidgets": "7.6.5"}
 
 

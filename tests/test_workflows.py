@@ -122,7 +122,7 @@ def test_release_checks_builds_and_publishes_by_trusted_publishing():
         assert needed in text, needed
     (publish,) = [j for _, j, s in steps(wf) if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
     assert publish["permissions"] == {"id-token": "write"}, "trusted publishing needs id-token: write, nothing more"
-    assert publish["environment"]["name"] == "pypi"
+    assert publish["environment"] == "pypi"
     assert not re.search(r"secrets\.", text), "trusted publishing needs no token"
     # The wheel is imported outside the repository, from a fresh venv.
     dist = wf["jobs"]["dist"]["steps"]
