@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import sys
 
 import pytest
 import yaml
@@ -11,6 +12,8 @@ import yaml
 import gencore
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import set_install_cell  # noqa: E402
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
@@ -52,6 +55,12 @@ def test_notebook_is_stripped(nb):
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_install_cell_matches_repository_and_version(nb):
+    """The set-up cell's install part is exactly what scripts/set_install_cell.py writes.
+
+    It pins gencore at ``gencore.__version__`` (PyPI first, then the git tag of the repository
+    named in _config.yml) and takes the dependencies' lower bounds from pyproject.toml. After a
+    version bump or a new URL, run ``python scripts/set_install_cell.py``.
+    """
     cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
     first = "".join(cells[0]["source"])
     urls = re.findall(r"git\+(https://[^@\"']+)@v([0-9][^\"'\s]*)", first)
@@ -59,8 +68,26 @@ def test_install_cell_matches_repository_and_version(nb):
     url, version = urls[0]
     assert url.rstrip("/") == REPO_URL, f"{nb.name} installs from {url}, _config.yml says {REPO_URL}"
     assert version == gencore.__version__, f"{nb.name} pins v{version}, gencore is {gencore.__version__}"
-    assert f'installed != "{gencore.__version__}"' in first, f"{nb.name} must reinstall when another version is there"
-    assert "gencore.device()" in first
+    assert f'"gencore=={gencore.__version__}"' in first, f"{nb.name} must try PyPI's gencore {gencore.__version__} first"
+    install, rest = set_install_cell.split_setup_cell(first)
+    want = set_install_cell.install_text(gencore.__version__, REPO_URL, set_install_cell.read_lower_bounds(ROOT),
+                                         set_install_cell.read_dist_name(ROOT))
+    assert install == want, f"{nb.name}: the install part is out of date; run python scripts/set_install_cell.py"
+    assert "gencore.device()" in rest
+
+
+def test_version_is_set_in_one_place_and_has_a_changelog_entry():
+    """gencore/__init__.py holds the version; pyproject.toml reads it; CHANGELOG.md describes it."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"], "pyproject.toml must not repeat the version"
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gencore.__version__"}
+    assert set_install_cell.read_version(ROOT) == gencore.__version__
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## \[?{re.escape(gencore.__version__)}\]?", changelog, re.M), \
+        f"CHANGELOG.md has no '## {gencore.__version__}' section"
 
 
 def test_colab_launch_buttons_are_configured():
