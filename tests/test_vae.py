@@ -283,8 +283,8 @@ def test_toy_elbo_next_to_the_truth(toy):
     exact = V.log_likelihood_quadrature(x_few[None], one.decode, 2, (-4, 4, -4, 4), 400)[0]
     is_est = V.log_likelihood_is(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
     elbo_few = V.elbo(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
-    assert elbo_few.mean() < is_est.mean() <= exact.mean() + 0.005
-    assert exact.mean() - is_est.mean() < 0.05
+    assert elbo_few.mean() < exact.mean() - 0.1                    # the ELBO falls short
+    assert (is_est.mean() - exact.mean()).abs() < 0.06             # the IS estimate is close, on either side
 
 
 @pytest.mark.slow
