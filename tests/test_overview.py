@@ -96,6 +96,9 @@ def test_gallery_numbers():
     trained = [res.sliced_w2 for res in results if res.family.chapter >= 3 and res.family.chapter != 8]
     assert floor.separates(r[8].sliced_w2, max(trained)) and r[8].sliced_w2 > max(trained)
     assert not floor.reaches(r[8].sliced_w2)
+    # "only a minority of the 21 pairs among the other seven differ by more than 2 sd"
+    n_separated = sum(floor.separates(a, b) for i, a in enumerate(trained) for b in trained[i + 1:])
+    assert len(trained) == 7 and n_separated <= 10
     # the verdicts the page glues are the floor's own
     verdicts = gallery.verdicts(results, floor)
     assert all((v == "reaches the floor") == floor.reaches(r_.sliced_w2)
