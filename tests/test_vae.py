@@ -329,6 +329,12 @@ def reference_kl(mu, log_var):
 def test_check_kl_standard_normal_passes_the_reference():
     verdict = check_kl_standard_normal(reference_kl)
     assert verdict and str(verdict).startswith("Correct")
+    # the accepted formula against an independent reference, torch.distributions
+    g = torch.Generator().manual_seed(31)
+    mu, log_var = torch.randn(5, 3, generator=g, dtype=F64), torch.randn(5, 3, generator=g, dtype=F64)
+    N = torch.distributions.Normal
+    want = torch.distributions.kl_divergence(N(mu, (0.5 * log_var).exp()), N(torch.zeros_like(mu), 1.0)).sum(-1)
+    assert torch.allclose(reference_kl(mu, log_var), want, atol=1e-12)
 
 
 def test_check_kl_standard_normal_explains_wrong_answers():
