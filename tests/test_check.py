@@ -35,3 +35,18 @@ def test_wrong_answers_fail_with_a_useful_message():
         assert not verdict, hint
         assert hint in verdict.message, (hint, verdict.message)
         assert "Not yet" in verdict._repr_html_()
+
+
+def test_the_checkers_reference_is_torchs_bernoulli_kl():
+    """The formula the checker accepts, against an independent reference: torch.distributions."""
+    a = torch.linspace(0.0, 1.0, 11, dtype=torch.float64)[:, None]
+    b = torch.linspace(0.05, 0.95, 7, dtype=torch.float64)
+    B = torch.distributions.Bernoulli
+    want = torch.distributions.kl_divergence(B(probs=a.expand(11, 7)), B(probs=b.expand(11, 7)))
+    assert torch.allclose(reference(a, b), want, atol=1e-12)
+
+    def torch_kl(a, b):
+        shape = torch.broadcast_shapes(a.shape, b.shape)
+        return torch.distributions.kl_divergence(B(probs=a.expand(shape)), B(probs=b.expand(shape)))
+
+    assert check_kl_bernoulli(torch_kl)                     # the checker accepts torch's own answer

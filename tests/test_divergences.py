@@ -192,7 +192,9 @@ def test_maximum_likelihood_reaches_the_forward_kl_floor():
         kl = D.kl_mvn(mean, cov, model.mu, model.covariance())
     floor = -0.5 * math.log(1 - rho**2)
     assert kl.item() == pytest.approx(floor, abs=0.01)
-    assert (model.sigma.detach() - std).abs().max() < 0.05 and (model.mu.detach() - mean).abs().max() < 0.1
+    # maximum likelihood matches the moments of the training sample (the population's up to sampling noise)
+    assert (model.sigma.detach() - x.std(0, unbiased=False)).abs().max() < 0.02
+    assert (model.mu.detach() - x.mean(0)).abs().max() < 0.02
     # eq-mle-kl along the whole run: held-out NLL = H(p) + KL(p‖q_θ) up to Monte Carlo error
     _, nll = hist.metric("held-out NLL")
     _, bound = hist.metric("H(p) + KL(p‖q)")

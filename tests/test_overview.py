@@ -64,10 +64,10 @@ def test_regression_lands_on_the_mean():
         fits = predictors(grid[:, None])[..., 0]
         mse = (predictors(xs) - ys).pow(2).mean((1, 2))
     to_mean, to_branch = O.distances_to_mean_and_branches(fits, grid, separations)
-    assert (to_mean < 0.25).all()                                 # "follows the mean curve"
+    assert (to_mean < 0.3).all()                                  # "follows the mean curve"
     assert 1.25 < to_branch[-1] < 1.5                             # near d/2 = 1.5 from the branches at d = 3
     target_var = torch.tensor([d**2 / 4 + 0.0025 for d in separations], dtype=F64)
-    assert ((mse / target_var) > 0.85).all() and ((mse / target_var) < 1.1).all()   # "close to the variance"
+    assert ((mse / target_var) > 0.85).all() and ((mse / target_var) < 1.2).all()   # "close to the variance"
     assert (to_branch[3:] > 3 * to_mean[3:]).all()                # nearer the mean than any branch
 
 
@@ -96,6 +96,9 @@ def test_gallery_numbers():
     trained = [res.sliced_w2 for res in results if res.family.chapter >= 3 and res.family.chapter != 8]
     assert floor.separates(r[8].sliced_w2, max(trained)) and r[8].sliced_w2 > max(trained)
     assert not floor.reaches(r[8].sliced_w2)
+    # "only a minority of the 21 pairs among the other seven differ by more than 2 sd"
+    n_separated = sum(floor.separates(a, b) for i, a in enumerate(trained) for b in trained[i + 1:])
+    assert len(trained) == 7 and n_separated <= 10
     # the verdicts the page glues are the floor's own
     verdicts = gallery.verdicts(results, floor)
     assert all((v == "reaches the floor") == floor.reaches(r_.sliced_w2)

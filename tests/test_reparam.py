@@ -39,11 +39,19 @@ def test_double_well_samples_pass_ks_and_match_the_quadrature_mean():
     """The chapter's check: KS test, and the sample mean against the quadrature mean."""
     icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, resolution=2001)
     assert icdf.xs.dtype == torch.get_default_dtype() or icdf.xs.dtype == F64
+    import numpy as np
+    from scipy import integrate
+
     icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, resolution=2001, dtype=F64)
+    # an independent reference CDF (Simpson's rule, 100 times finer), not the sampler's own table
+    t = np.linspace(-3.0, 3.0, 200_001)
+    ref = integrate.cumulative_simpson(np.exp(R.double_well(torch.as_tensor(t)).numpy()), x=t, initial=0)
+    ref /= ref[-1]
+    assert np.abs(icdf.cdf.numpy() - np.interp(icdf.xs.numpy(), t, ref)).max() < 1e-4
     for seed in range(3):
         x = icdf.sample(20_000, g(seed))
         assert x.dtype == F64
-        assert stats.kstest(x.numpy(), lambda t: icdf.cdf_at(torch.as_tensor(t)).numpy()).pvalue > 0.01
+        assert stats.kstest(x.numpy(), lambda v: np.interp(v, t, ref)).pvalue > 0.01
         mean = float((icdf.xs * icdf.log_density.exp()).sum() * (icdf.xs[1] - icdf.xs[0]))
         assert abs(x.mean().item() - mean) < 4 * x.std().item() / math.sqrt(len(x))
     assert icdf.log_Z == pytest.approx(0.4478, abs=1e-3)  # printed on the page
@@ -244,6 +252,14 @@ def test_per_sample_variances_of_the_exercise():
     assert R.pathwise_terms(z2, m, s, eps)[:, 0].var().item() == pytest.approx(4.0, rel=0.02)
     assert R.score_function_terms(z2, m, s, eps)[:, 0].var().item() == pytest.approx(15.0, rel=0.04)
     assert R.score_function_terms(z2, m, s, eps, baseline=1.0)[:, 0].var().item() == pytest.approx(10.0, rel=0.04)
+    # part (d): the best constant baseline E[f g²]/E[g²] = 3 leaves 6, less than E[f] = 1 leaves
+    g2 = eps**2
+    b_star = ((eps**2) * g2).mean() / g2.mean()
+    assert b_star.item() == pytest.approx(3.0, rel=0.02)
+    assert R.score_function_terms(z2, m, s, eps, baseline=3.0)[:, 0].var().item() == pytest.approx(6.0, rel=0.04)
+    for b in (1.0, 2.0, 4.0):  # 3 is the minimum over constants
+        assert (R.score_function_terms(z2, m, s, eps, baseline=b)[:, 0].var()
+                > R.score_function_terms(z2, m, s, eps, baseline=3.0)[:, 0].var())
 
 
 # ------------------------------------------------------------------------ variance studies

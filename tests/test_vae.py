@@ -283,8 +283,8 @@ def test_toy_elbo_next_to_the_truth(toy):
     exact = V.log_likelihood_quadrature(x_few[None], one.decode, 2, (-4, 4, -4, 4), 400)[0]
     is_est = V.log_likelihood_is(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
     elbo_few = V.elbo(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
-    assert elbo_few.mean() < is_est.mean() <= exact.mean() + 0.005
-    assert exact.mean() - is_est.mean() < 0.05
+    assert elbo_few.mean() < exact.mean() - 0.1                    # the ELBO falls short
+    assert (is_est.mean() - exact.mean()).abs() < 0.06             # the IS estimate is close, on either side
 
 
 @pytest.mark.slow
@@ -329,6 +329,12 @@ def reference_kl(mu, log_var):
 def test_check_kl_standard_normal_passes_the_reference():
     verdict = check_kl_standard_normal(reference_kl)
     assert verdict and str(verdict).startswith("Correct")
+    # the accepted formula against an independent reference, torch.distributions
+    g = torch.Generator().manual_seed(31)
+    mu, log_var = torch.randn(5, 3, generator=g, dtype=F64), torch.randn(5, 3, generator=g, dtype=F64)
+    N = torch.distributions.Normal
+    want = torch.distributions.kl_divergence(N(mu, (0.5 * log_var).exp()), N(torch.zeros_like(mu), 1.0)).sum(-1)
+    assert torch.allclose(reference_kl(mu, log_var), want, atol=1e-12)
 
 
 def test_check_kl_standard_normal_explains_wrong_answers():
