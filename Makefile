@@ -64,7 +64,7 @@ clean:
 
 # Every chapter as on Colab (tests/test_colab_like.py, scripts/colab_like.py): a venv with
 # Colab's versions (ipywidgets 7.7.1, numpy 2.1, matplotlib 3.10), each notebook alone in an
-# empty folder, gencore installed by its own set-up cell from a freshly built wheel. ~15 min.
+# empty folder, gencore installed by its own set-up cell from a freshly built wheel. 15-25 min.
 test-colab: setup
 	GENCORE_COLAB_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider -p no:randomly -s tests/test_colab_like.py
 
