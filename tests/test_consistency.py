@@ -158,3 +158,12 @@ def test_bibliography_parses_without_duplicate_keys():
     keys = re.findall(r"^@\w+\{([^,]+),", text, re.M)
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
     assert set(pybtex.database.parse_string(text, "bibtex").entries) == set(keys)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_solution_answers_an_exercise_on_the_same_page(nb):
+    text = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "markdown")
+    exercises = set(re.findall(r"`{3,}\{exercise\}[^\n]*\n:label: (\S+)", text))
+    solutions = re.findall(r"`{3,}\{solution\} (\S+)", text)
+    assert len(exercises) >= 3, f"{nb.name} has {len(exercises)} exercises"
+    assert set(solutions) <= exercises, f"{nb.name}: solutions without their exercise: {set(solutions) - exercises}"
