@@ -97,7 +97,9 @@ def main(argv=None) -> int:
     # Keep the rows of chapters not run this time, so `--chapters NN` updates NN only.
     done = {nb.stem for nb in chapters}
     kept = [r for r in json.loads(OUT.read_text())] if OUT.exists() else []
-    kept = [r for r in kept if r["chapter"] not in done]
+    # --no-notebooks re-measures quality only: the chapters' last wall-time rows stay.
+    kept = [r for r in kept if r["chapter"] not in done
+            or (args.no_notebooks and r["metric"] == "notebook wall time")]
     merged = sorted(kept + rows, key=lambda r: r["chapter"])
     OUT.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
     print(f"\nwrote {len(rows)} rows for {len(done)} chapter(s) to {OUT.relative_to(ROOT)}")
