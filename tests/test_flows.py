@@ -95,10 +95,13 @@ def test_radial_beta_never_below_minus_alpha():
     assert (layer.inverse(layer(z)[0])[0] - z).abs().max() < 1e-8
 
 
-def test_planar_log_det_function_matches_layer_with_u_hat():
-    layer = Fl.Planar(3, init_std=1.0, dtype=F64)
+def test_planar_log_det_function_matches_the_autograd_jacobian():
+    """``planar_log_det`` (raw u, no constraint) against the autograd Jacobian of z + u tanh(wᵀz + b)."""
+    w, u, b = torch.tensor([1.5, -0.5, 2.0], dtype=F64), torch.tensor([-1.0, 0.3, -1.2], dtype=F64), torch.tensor(0.4, dtype=F64)
     z = torch.randn(40, 3, dtype=F64)
-    assert torch.allclose(Fl.planar_log_det(z, layer.w, layer.u_hat(), layer.b), layer(z)[1], atol=1e-13)
+    f = lambda v: (v + u * torch.tanh(v @ w + b)[:, None], None)  # noqa: E731
+    assert (w @ u).item() < -1  # a non-invertible map: 1 + uᵀψ changes sign, the |·| matters
+    assert torch.allclose(Fl.planar_log_det(z, w, u, b), Fl.log_abs_det_autograd(f, z), atol=1e-12)
 
 
 # ---------------------------------------------------------------- batched layers and flows
