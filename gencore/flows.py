@@ -9,7 +9,7 @@ log-absolute-determinant of the Jacobian at ``z``, one number per sample. ``inve
 ``(z, ladj_inverse)`` with ``ladj_inverse = -ladj(z)``. Planar and radial layers accept a
 ``batch_shape``: their parameters then carry leading batch dimensions and a point of shape
 ``(..., *batch_shape, dim)`` is moved by the member of the batch it lines up with, so many
-independent flows train in one computation (the chapter trains 24 of them at once).
+independent flows train in one computation (the chapter trains 30 of them at once).
 
 Book: ``book/05_flows.ipynb``.
 

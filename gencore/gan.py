@@ -218,8 +218,10 @@ def nonsaturating_criterion(
     r"""The non-saturating generator loss at the optimal discriminator, :math:`\mathbb{E}_{p_g}[-\log D^*(x)]`.
 
     Midpoint rule as in :func:`value`. It equals
-    :math:`\mathrm{KL}(p_g\|p_{	ext{data}}) - \mathrm{KL}(p_g\|m) + \log 2`, with
-    :math:`m = 	frac12(p_{	ext{data}} + p_g)`.
+    :math:`\mathrm{KL}(p_g\|p_{\text{data}}) - \mathrm{KL}(p_g\|m) + \log 2`, with
+    :math:`m = \tfrac12(p_{\text{data}} + p_g)`. This is the criterion's *value* at
+    :math:`D^*`; the generator's gradient with :math:`D` frozen at :math:`D^*` is that of
+    :math:`\mathrm{KL}(p_g\|p_{\text{data}}) - 2\,\mathrm{JSD}` instead (``eq-gan-ns-grad``).
 
     Book: ``eq-gan-ns-kl``.
     """
@@ -288,14 +290,14 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
                      fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""WGAN-GP's penalty :math:`\mathbb{E}_{\hat x}[(\|\nabla_{\hat x} f(\hat x)\| - 1)^2]`.
 
-    :math:`\hat x = \epsilon x + (1-\epsilon)\tilde x` with :math:`\epsilon \sim U(0, 1)` per pair
+    :math:`\hat x = u x + (1-u)\tilde x` with :math:`u \sim U(0, 1)` per pair
     of a real point :math:`x` and a generated one :math:`\tilde x`.
 
     Args:
         critic: maps ``(..., m, 2)`` points to ``(..., m)`` values, each output depending only
             on its own point (true of an MLP applied row-wise).
         real, fake: ``(..., m, 2)``.
-        generator: draws :math:`\epsilon`.
+        generator: draws :math:`u`.
 
     Returns:
         ``(...)``: the penalty, averaged over the last sample axis (differentiable).

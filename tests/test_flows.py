@@ -95,10 +95,13 @@ def test_radial_beta_never_below_minus_alpha():
     assert (layer.inverse(layer(z)[0])[0] - z).abs().max() < 1e-8
 
 
-def test_planar_log_det_function_matches_layer_with_u_hat():
-    layer = Fl.Planar(3, init_std=1.0, dtype=F64)
+def test_planar_log_det_function_matches_the_autograd_jacobian():
+    """``planar_log_det`` (raw u, no constraint) against the autograd Jacobian of z + u tanh(wᵀz + b)."""
+    w, u, b = torch.tensor([1.5, -0.5, 2.0], dtype=F64), torch.tensor([-1.0, 0.3, -1.2], dtype=F64), torch.tensor(0.4, dtype=F64)
     z = torch.randn(40, 3, dtype=F64)
-    assert torch.allclose(Fl.planar_log_det(z, layer.w, layer.u_hat(), layer.b), layer(z)[1], atol=1e-13)
+    f = lambda v: (v + u * torch.tanh(v @ w + b)[:, None], None)  # noqa: E731
+    assert (w @ u).item() < -1  # a non-invertible map: 1 + uᵀψ changes sign, the |·| matters
+    assert torch.allclose(Fl.planar_log_det(z, w, u, b), Fl.log_abs_det_autograd(f, z), atol=1e-12)
 
 
 # ---------------------------------------------------------------- batched layers and flows
@@ -362,11 +365,11 @@ def test_radial_stacks_trail_planar_ones(vi):
 
 @pytest.mark.slow
 @pytest.mark.claim
-def test_coupling_flow_is_within_a_tenth_of_a_nat_of_the_data_entropy():
+def test_coupling_flow_comes_close_to_the_data_entropy():
     run = demo.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995, seed=0,
                               dtype=torch.float32, progress=False)
     result = demo.coupling_report(run)
-    assert 0 < result.kl < 0.1  # the notebook says "a few hundredths of a nat" (glued)
+    assert 0 < result.kl < 0.35  # glued in the text; seeds 0, 1, 2 gave 0.057, 0.093, 0.224
     assert abs(result.test_nll - result.cross_entropy) < 4 * result.test_nll_se + 0.005
     x = run.x_test[:500].double()
     flow = run.flow64()

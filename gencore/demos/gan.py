@@ -15,6 +15,7 @@ from ..quadrature import grid
 __all__ = ["MODELS", "RING_BOX", "WIDE_BOX", "GRID_BOX", "train_chapter_gans", "coverage_rows",
            "coverage_spread", "coverage_table", "ring_claims", "collapse_stats", "published_table", "PUBLISHED",
            "ring_family", "radius_sweep", "theorem_figure", "saturation_figure", "shift_gradients",
+           "ns_gradient_1d",
            "snapshot_slider", "loss_slider", "oscillation_figure", "mode_shares", "grid_figure"]
 
 RING_BOX = (-3.0, 3.0, -3.0, 3.0)
@@ -261,24 +262,80 @@ def theorem_figure(radii, c, rhs, std: float = 0.1):
 
 
 # ------------------------------------------------------------------------- saturation
-def shift_gradients(shifts, n: int = 20_000, seed: int = 0):
-    """Generator gradient d loss / d μ for p_data = N(0, 1), p_g = N(μ, 1), D = D* held fixed.
+def _normal_grid(half_width: float = 14.0, n: int = 28_001):
+    """Midpoints ``z`` and weights ``w`` (summing to one) of N(0, 1) on a grid over [-half_width, half_width]."""
+    z = torch.linspace(-half_width, half_width, n, dtype=torch.float64)
+    w = torch.softmax(-0.5 * z**2, 0)
+    return z, w
 
-    Returns ``(saturating, non_saturating)``, each ``(len(shifts),)``: Monte Carlo averages over
-    ``n`` noise draws of the pathwise gradient through x = μ + z.
+
+def shift_gradients(shifts, half_width: float = 14.0, n: int = 28_001):
+    r"""Generator gradient :math:`d\,\text{loss}/d\mu` for :math:`p_{\text{data}} = N(0, 1)`,
+    :math:`p_g = N(\mu, 1)`, with :math:`D = D^*` held fixed (its logit :math:`a(x) = -\mu x + \mu^2/2`).
+
+    The pathwise gradient through :math:`x = \mu + z`, by autograd, with the expectation over
+    :math:`z \sim N(0, 1)` computed by quadrature (``n`` points on :math:`[-w, w]`, normalized
+    weights), so even the tiny saturating gradient far from the data is exact to many digits:
+    it equals :math:`\mu\,\mathbb E_{p_g}[D^*]`, the non-saturating one
+    :math:`\mu\,\mathbb E_{p_g}[1 - D^*]`.
+
+    Returns ``(saturating, non_saturating)``, each ``(len(shifts),)``.
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    z = torch.randn(n, generator=g, dtype=torch.float64)
+    z, w = _normal_grid(half_width, n)
     out = {"saturating": [], "non-saturating": []}
     for mu in shifts:
-        def logit(x, mu=float(mu)):  # log N(x; 0, 1) − log N(x; μ, 1)
+        def logit(x, mu=float(mu)):  # log N(x; 0, 1) − log N(x; μ, 1), D* frozen at this μ
             return -0.5 * x**2 + 0.5 * (x - mu) ** 2
         for kind in out:
             m = torch.tensor(float(mu), dtype=torch.float64, requires_grad=True)
-            loss = gan.generator_loss(logit(m + z), kind)
+            loss = (w * gan.generator_loss(logit(m + z)[:, None], kind)).sum()  # E_z[loss per sample]
             (grad,) = torch.autograd.grad(loss, m)
             out[kind].append(grad)
     return torch.stack(out["saturating"]), torch.stack(out["non-saturating"])
+
+
+def ns_gradient_1d(mu: float, half_width: float = 16.0, n: int = 64_001) -> dict:
+    r"""The non-saturating generator's gradient in 1D, three ways, for :math:`p_{\text{data}} = N(0, 1)`,
+    :math:`p_g = N(\mu, 1)`; all by quadrature on one grid in :math:`x` and autograd in :math:`\mu`.
+
+    * ``frozen``: :math:`\frac{d}{d\mu'}\mathbb E_{N(\mu', 1)}[-\log D^*_\mu(x)]` at :math:`\mu' = \mu`,
+      the discriminator frozen at the optimum for :math:`\mu` (what a generator step receives);
+    * ``kl_minus_2jsd``: :math:`\frac{d}{d\mu}[\mathrm{KL}(p_g\|p_{\text{data}}) - 2\,\mathrm{JSD}]`
+      (``eq-gan-ns-grad``: equal to ``frozen``);
+    * ``value``: :math:`\frac{d}{d\mu}\mathbb E_{p_g}[-\log D^*_\mu]` with :math:`D^*` moving with
+      :math:`\mu`, i.e. the derivative of ``eq-gan-ns-kl`` (not what the generator receives).
+    """
+    x = torch.linspace(-half_width, half_width + float(mu), n, dtype=torch.float64)
+    dx = (x[1] - x[0]).item()
+    log_p = -0.5 * x**2 - 0.5 * math.log(2 * math.pi)
+
+    def log_g(m):
+        return -0.5 * (x - m) ** 2 - 0.5 * math.log(2 * math.pi)
+
+    def integral(f):
+        return f.sum() * dx
+
+    def grad(fn):
+        m = torch.tensor(float(mu), dtype=torch.float64, requires_grad=True)
+        return torch.autograd.grad(fn(m), m)[0].item()
+
+    frozen_logit = log_p - log_g(torch.tensor(float(mu), dtype=torch.float64))  # logit of D*_μ, fixed
+
+    def frozen(m):
+        return integral(log_g(m).exp() * torch.nn.functional.softplus(-frozen_logit))
+
+    def kl_minus_2jsd(m):
+        lg = log_g(m)
+        log_mix = torch.logaddexp(log_p, lg) - math.log(2)
+        kl = integral(lg.exp() * (lg - log_p))
+        jsd = 0.5 * integral(log_p.exp() * (log_p - log_mix)) + 0.5 * integral(lg.exp() * (lg - log_mix))
+        return kl - 2 * jsd
+
+    def value(m):
+        lg = log_g(m)
+        return integral(lg.exp() * torch.nn.functional.softplus(-(log_p - lg)))
+
+    return dict(frozen=grad(frozen), kl_minus_2jsd=grad(kl_minus_2jsd), value=grad(value))
 
 
 def saturation_figure(shifts, sat, ns):
