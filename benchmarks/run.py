@@ -5,6 +5,7 @@ Usage (from the repository root, after `make setup`):
     .venv/bin/python benchmarks/run.py                 # all chapters
     .venv/bin/python benchmarks/run.py --chapters 01 03
     .venv/bin/python benchmarks/run.py --no-notebooks  # quality rows only
+    .venv/bin/python benchmarks/run.py --no-quality    # notebook wall times only
 
 Prints a table and writes JSON rows ``{chapter, model, dataset, metric, value, floor, seconds,
 device}`` to ``benchmarks/results.json``. For each chapter ``book/NN_name.ipynb``:
@@ -63,6 +64,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chapters", nargs="*", help="chapter numbers, e.g. 01 03 (default: all)")
     parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    parser.add_argument("--no-quality", action="store_true", help="time the notebooks only (keep the quality rows)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
             rows.append(dict(chapter=chapter, model="whole notebook", dataset="-", metric="notebook wall time",
                              value=round(seconds, 1), floor=None, seconds=round(seconds, 1), device=f"{device} ({cpu})"))
             print(f"{chapter}: executed in {seconds:.1f} s", flush=True)
-        for row in quality_rows(chapter):
+        for row in ([] if args.no_quality else quality_rows(chapter)):
             rows.append(dict(chapter=chapter, device=f"{device} ({cpu})") | row)
             print(f"{chapter}: {row['model']} on {row['dataset']}: {row['metric']} = {row['value']}"
                   f" (floor {row['floor']})", flush=True)
@@ -99,7 +101,8 @@ def main(argv=None) -> int:
     kept = [r for r in json.loads(OUT.read_text())] if OUT.exists() else []
     # --no-notebooks re-measures quality only: the chapters' last wall-time rows stay.
     kept = [r for r in kept if r["chapter"] not in done
-            or (args.no_notebooks and r["metric"] == "notebook wall time")]
+            or (args.no_notebooks and r["metric"] == "notebook wall time")
+            or (args.no_quality and r["metric"] != "notebook wall time")]
     merged = sorted(kept + rows, key=lambda r: r["chapter"])
     OUT.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
     print(f"\nwrote {len(rows)} rows for {len(done)} chapter(s) to {OUT.relative_to(ROOT)}")
