@@ -349,6 +349,11 @@ def data_floor(
     Returns:
         A scalar tensor (dtype/device of ``metric``'s output).
     """
+    return torch.stack(_data_pairs(metric, sample_fn, n, repeats, generator)).mean()
+
+
+def _data_pairs(metric, sample_fn, n: int, repeats: int, generator) -> list[torch.Tensor]:
+    """``metric(a, b)`` for ``repeats`` pairs, ``a`` then ``b`` drawn by ``sample_fn(n, generator)``."""
     positive_int("n", n)
     positive_int("repeats", repeats)
     values = []
@@ -356,7 +361,7 @@ def data_floor(
         a = sample_fn(n, generator)
         b = sample_fn(n, generator)
         values.append(torch.as_tensor(metric(a, b)))
-    return torch.stack(values).mean()
+    return values
 
 
 @dataclass(frozen=True)
@@ -408,14 +413,8 @@ def floor_spread(
     Returns:
         A :class:`Floor`.
     """
-    positive_int("n", n)
-    positive_int("repeats", repeats)
-    if repeats < 2:
+    if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats == 1:
         raise ValueError(f"repeats must be at least 2 to estimate a spread; got {repeats}")
-    values = []
-    for _ in range(repeats):
-        a = sample_fn(n, generator)
-        b = sample_fn(n, generator)
-        values.append(float(torch.as_tensor(metric(a, b)).detach().cpu()))
-    v = torch.tensor(values, dtype=torch.float64)
+    pairs = _data_pairs(metric, sample_fn, n, repeats, generator)
+    v = torch.tensor([float(x.detach().cpu()) for x in pairs], dtype=torch.float64)
     return Floor(mean=float(v.mean()), sd=float(v.std(unbiased=True)), n=n, repeats=repeats)
