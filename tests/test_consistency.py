@@ -167,3 +167,12 @@ def test_every_solution_answers_an_exercise_on_the_same_page(nb):
     solutions = re.findall(r"`{3,}\{solution\} (\S+)", text)
     assert len(exercises) >= 3, f"{nb.name} has {len(exercises)} exercises"
     assert set(solutions) <= exercises, f"{nb.name}: solutions without their exercise: {set(solutions) - exercises}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_closing_fence_is_glued_to_text(nb):
+    """A line like "``` For the Gaussian," opens a code block in the language 'For' and swallows the page."""
+    for cell in json.loads(nb.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            bad = re.findall(r"^(?:`{3,}|:{3,})[ \t]+\S[^\n]*$", "".join(cell["source"]), re.M)
+            assert not bad, f"{nb.name}: a fence followed by text on its line: {bad}"
