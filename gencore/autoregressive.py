@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import event_2d, one_of, positive, positive_int
+from .tensors import event_2d, one_of, positive, positive_int
 
 __all__ = ["mixture_log_prob", "mixture_sample", "binned_log_prob", "binned_sample", "Conditional1D",
            "AR2D", "Parabola", "BarsImages", "made_masks", "MaskedLinear", "MADE", "FactorizedBernoulli"]

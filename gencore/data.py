@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import torch
 from torch.distributions import Distribution, constraints
 
-from ._checks import event_2d, one_of, positive, positive_int
+from .tensors import event_2d, one_of, positive, positive_int
 from .quadrature import grid_log_prob
 
 __all__ = ["NAMES", "make", "GaussianMixture", "NoisyCurve", "Checkerboard", "EnergyDensity"]
@@ -46,7 +46,20 @@ class _Planar(Distribution):
     def __init__(self, dtype=None, device=None):
         self._dtype = dtype if dtype is not None else torch.get_default_dtype()
         self._device = torch.device(device) if device is not None else torch.device("cpu")
+        self._box: tuple[float, float, float, float] | None = None
         super().__init__(torch.Size(), torch.Size([2]), validate_args=False)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """``(xmin, xmax, ymin, ymax)``: where the book plots this dataset and integrates over it.
+
+        Set by :func:`make` from the dataset's parameters (it holds all but a negligible part of
+        the mass); a mixture built directly gets its means' bounding box widened by
+        ``max(1, 4 std)``. Every chapter plots a dataset in this one box.
+        """
+        if self._box is None:
+            raise AttributeError(f"{type(self).__name__} built directly has no plotting box; use data.make")
+        return self._box
 
     def sample(self, sample_shape=torch.Size(), generator: torch.Generator | None = None):
         """Draw i.i.d. points, shape ``sample_shape + (2,)``, in this distribution's dtype/device."""
@@ -94,10 +107,10 @@ class GaussianMixture(_Planar):
             raise ValueError(f"means must have shape (K, 2); got {tuple(self.means.shape)}")
         K = len(self.means)
         positive("std", std)
-        self.std = std.to(self._device, self._dtype) if isinstance(std, torch.Tensor) else float(std)
-        self._sigma = torch.as_tensor(self.std, dtype=self._dtype, device=self._device)
-        if self._sigma.shape not in (torch.Size(), torch.Size([K])):
-            raise ValueError(f"std must be a float or of shape () or ({K},); got {tuple(self._sigma.shape)}")
+        # Always a tensor, of shape () or (K,), so callers never need to ask which.
+        self.std = torch.as_tensor(std, dtype=self._dtype, device=self._device)
+        if self.std.shape not in (torch.Size(), torch.Size([K])):
+            raise ValueError(f"std must be a float or of shape () or ({K},); got {tuple(self.std.shape)}")
         w = torch.ones(K) if weights is None else weights
         w = torch.as_tensor(w, dtype=self._dtype, device=self._device)
         if w.shape != (K,):
@@ -106,18 +119,22 @@ class GaussianMixture(_Planar):
         if w.device.type != "meta" and not bool(w.sum() > 0):
             raise ValueError("weights must not all be zero")
         self.weights = w / w.sum()
+        if self.means.device.type != "meta":
+            pad = max(1.0, 4 * float(self.std.max()))
+            lo, hi = (self.means.min(0).values - pad).tolist(), (self.means.max(0).values + pad).tolist()
+            self._box = (lo[0], hi[0], lo[1], hi[1])
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`\log p(x)`; ``x`` has shape ``(..., 2)``, the result shape ``(...)``."""
         x = _floating(x, self._dtype)
-        mu, sigma, w = self.means.to(x), self._sigma.to(x), self.weights.to(x)
+        mu, sigma, w = self.means.to(x), self.std.to(x), self.weights.to(x)
         sq = ((x.unsqueeze(-2) - mu) ** 2).sum(-1)  # (..., K)
         log_comp = -0.5 * sq / sigma**2 - 2 * torch.log(sigma) - _LOG_2PI
         return torch.logsumexp(log_comp + torch.log(w), dim=-1)
 
     def _draw(self, n, generator, rng_device):
         k = torch.multinomial(self.weights.to(rng_device), n, replacement=True, generator=generator)
-        sigma = self._sigma.to(rng_device).expand(len(self.means))[k].unsqueeze(-1)
+        sigma = self.std.to(rng_device).expand(len(self.means))[k].unsqueeze(-1)
         return self.means.to(rng_device)[k] + sigma * self._rand((n, 2), generator, rng_device, True)
 
 
@@ -389,6 +406,16 @@ def _spirals(noise, radius, turns, dtype, device):
 
 
 _BOX = {"extent": (-8.0, 8.0, -8.0, 8.0), "resolution": 1000}
+# Each dataset's plotting and quadrature box as a function of its parameters (see _Planar.box).
+_BOXES = {
+    "8gaussians": lambda p: (p["radius"] + 1.0,) * 2,
+    "25gaussians": lambda p: (2 * p["spacing"] + 1.5,) * 2,
+    "moons": lambda p: (1.5 * p["scale"] + 1.25, 1.25 * p["scale"] + 0.625),
+    "rings": lambda p: (max(p["radii"]) + 0.75,) * 2,
+    "spirals": lambda p: (p["radius"] + 0.7,) * 2,
+    "checkerboard": lambda p: (p["half_width"] + 0.5,) * 2,
+    "u1": lambda p: (4.0, 4.0), "u2": lambda p: (4.0, 4.0), "u3": lambda p: (4.0, 4.0), "u4": lambda p: (4.0, 4.0),
+}
 _REGISTRY = {
     "8gaussians": (_mixture_ring, {"radius": 2.0, "std": 0.02}),
     "25gaussians": (_mixture_grid, {"spacing": 2.0, "std": 0.05}),
@@ -432,7 +459,8 @@ def make(name: str, *, dtype: torch.dtype | None = None, device: torch.device | 
         **kw: the dataset's keyword arguments above.
 
     Returns:
-        A distribution with ``event_shape == (2,)``, ``batch_shape == ()``.
+        A distribution with ``event_shape == (2,)``, ``batch_shape == ()``, and ``box``, the
+        ``(xmin, xmax, ymin, ymax)`` the book plots it in (moons: ``(-3.5, 3.5, -2.5, 2.5)``).
 
     Raises:
         ValueError: unknown ``name``, unknown keyword argument, or an invalid value.
@@ -447,4 +475,8 @@ def make(name: str, *, dtype: torch.dtype | None = None, device: torch.device | 
     if unknown:
         raise ValueError(f"make({name!r}): unknown keyword argument(s) {unknown}; "
                          f"valid ones are {sorted(defaults)}")
-    return build(**{**defaults, **kw}, dtype=dtype, device=device)
+    params = {**defaults, **kw}
+    dist = build(**params, dtype=dtype, device=device)
+    half_x, half_y = (float(v) for v in _BOXES[name](params))
+    dist._box = (-half_x, half_x, -half_y, half_y)
+    return dist

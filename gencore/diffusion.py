@@ -35,7 +35,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ._checks import one_of, positive, positive_int
+from .tensors import one_of, positive, positive_int
 from .data import GaussianMixture, NoisyCurve
 
 __all__ = [

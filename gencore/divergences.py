@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import one_of, positive, positive_int, probability_vector
+from .tensors import one_of, positive, positive_int, probability_vector
 from .train import fit
 
 __all__ = [

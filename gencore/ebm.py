@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ._checks import extent_box, positive, positive_int
+from .tensors import extent_box, positive, positive_int
 from .quadrature import grid, grid_log_prob
 
 __all__ = [

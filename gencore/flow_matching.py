@@ -32,7 +32,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ._checks import positive, positive_int
+from .tensors import positive, positive_int
 
 __all__ = ["conditional_path", "cfm_loss", "sample_ode", "divergence", "ode_log_prob", "METHODS",
            "gaussian_path_velocity", "mixture_velocity", "ot_coefficients", "vp_coefficients",

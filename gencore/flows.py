@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import positive, positive_int
+from .tensors import positive, positive_int
 from .quadrature import grid
 
 __all__ = [

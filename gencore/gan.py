@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import shifted_seed
-from ._checks import extent_box, one_of, positive, positive_int
+from .tensors import extent_box, one_of, positive, positive_int
 from .divergences import js_divergence
 from .quadrature import grid, grid_log_prob
 
@@ -509,7 +509,7 @@ def train_gans(
     """
     import time
 
-    from .train import _Progress
+    from .train import Progress
 
     losses = tuple(losses)
     if not losses:
@@ -581,7 +581,7 @@ def train_gans(
             run.snapshots.append((step, G(z_fixed).cpu(), logits.cpu()))
 
     d_hist, g_hist = [], []
-    bar = _Progress(steps, desc, progress)
+    bar = Progress(steps, desc, progress)
     t0 = time.perf_counter()
     snapshot(0)
     for step in range(1, steps + 1):

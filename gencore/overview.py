@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import shifted_seed
-from ._checks import positive, positive_int
+from .tensors import positive, positive_int
 from .train import fit
 
 __all__ = ["conditional_mean", "bimodal_regression_data", "mse_decomposition", "mode_average",

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from ._checks import extent_box, positive_int
+from .tensors import extent_box, positive_int
 
 __all__ = ["grid", "log_integral", "grid_log_prob"]
 

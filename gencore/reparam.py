@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from ._checks import extent_box, positive, positive_int
+from .tensors import extent_box, positive, positive_int
 
 __all__ = [
     "InverseCDF", "inverse_cdf", "double_well", "grid_sample_2d",

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ._checks import positive, positive_int
+from .tensors import positive, positive_int
 from .data import GaussianMixture
 from .quadrature import grid
 

@@ -22,9 +22,9 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-from ._checks import positive, positive_int
+from .tensors import positive, positive_int
 
-__all__ = ["History", "EMA", "fit"]
+__all__ = ["Progress", "History", "EMA", "fit"]
 
 
 @dataclass
@@ -82,8 +82,12 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-class _Progress:
-    """A progress line: ``tqdm`` in a terminal, an in-place HTML line in a notebook kernel."""
+class Progress:
+    """A progress line: ``tqdm`` in a terminal, an in-place HTML line in a notebook kernel.
+
+    ``Progress(total, desc, enabled)``, then ``update(n, postfix, final=False)``; every training
+    loop of the book (:func:`fit` and the chapters' batched trainers) reports through it.
+    """
 
     def __init__(self, total: int, desc: str, enabled: bool):
         self.total, self.desc, self.enabled = total, desc, enabled
@@ -180,7 +184,7 @@ def fit(
         raise ValueError(f"optimizer must be 'adam' or 'sgd'; got {optimizer!r}")
 
     hist = History()
-    bar = _Progress(steps, desc, progress)
+    bar = Progress(steps, desc, progress)
     t0 = time.perf_counter()
 
     def record(step: int) -> None:

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
 
-from ._checks import positive, positive_int
+from .tensors import positive, positive_int
 from .divergences import kl_normal
 
 __all__ = [
