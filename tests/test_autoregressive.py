@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from gencore import autoregressive as A
-from gencore import check, metrics
+from gencore import metrics
+from gencore.exercises import autoregressive as check
 from gencore.demos import autoregressive as demo
 from gencore.quadrature import log_integral
 

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from gencore.check import check_kl_bernoulli
+from gencore.exercises.divergences import check_kl_bernoulli
 
 
 def reference(a, b):

@@ -9,7 +9,7 @@ import torch
 
 from gencore import data, metrics, shifted_seed
 from gencore import diffusion as D
-from gencore.check import check_ddim_step
+from gencore.exercises.diffusion import check_ddim_step
 from gencore.demos import diffusion as demo
 
 F64 = torch.float64

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from gencore import check, data, quadrature
+from gencore import data, quadrature
+from gencore.exercises import ebm as check
 from gencore import ebm as E
 from gencore import score as S
 from gencore.demos import ebm as demo

@@ -10,7 +10,7 @@ import torch
 from gencore import data, flows, metrics, shifted_seed
 from gencore import diffusion as D
 from gencore import flow_matching as F
-from gencore.check import check_cfg
+from gencore.exercises.flow_matching import check_cfg
 from gencore.demos import flow_matching as demo
 
 F64 = torch.float64

@@ -8,7 +8,7 @@ import torch
 
 from gencore import data, metrics, quadrature
 from gencore import flows as Fl
-from gencore.check import check_planar_log_det
+from gencore.exercises.flows import check_planar_log_det
 from gencore.demos import flows as demo
 
 F64 = torch.float64

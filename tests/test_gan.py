@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from gencore import data, gan, metrics
-from gencore.check import check_ns_generator_loss
+from gencore.exercises.gan import check_ns_generator_loss
 from gencore.demos import gan as demo
 
 F64 = torch.float64

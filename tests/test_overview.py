@@ -6,7 +6,7 @@ import torch
 
 import gencore
 from gencore import overview as O
-from gencore.check import check_mode_average
+from gencore.exercises.overview import check_mode_average
 from gencore.demos import gallery, overview as demo
 
 F64 = torch.float64

@@ -9,7 +9,7 @@ from scipy import stats
 
 from gencore import data, metrics
 from gencore import reparam as R
-from gencore.check import check_score_function
+from gencore.exercises.reparam import check_score_function
 from gencore.demos import reparam as demo
 
 F64 = torch.float64

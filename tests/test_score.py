@@ -8,7 +8,7 @@ import torch
 
 from gencore import score as S
 from gencore import shifted_seed
-from gencore.check import check_implicit_score_matching
+from gencore.exercises.score import check_implicit_score_matching
 from gencore.data import GaussianMixture
 from gencore.demos import score as demo
 from gencore.quadrature import grid

@@ -10,7 +10,7 @@ import gencore
 from gencore import data, metrics
 from gencore import divergences as D
 from gencore import vae as V
-from gencore.check import check_kl_standard_normal
+from gencore.exercises.vae import check_kl_standard_normal
 from gencore.demos import vae as demo
 
 F64 = torch.float64
