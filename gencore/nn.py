@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from .tensors import one_of, positive, positive_int, validate
 
-__all__ = ["ACTIVATIONS", "activation", "mlp", "StackedMLP", "sinusoidal_features", "TimeMLP"]
+__all__ = ["ACTIVATIONS", "activation", "init_", "mlp", "StackedMLP", "sinusoidal_features", "TimeMLP"]
 
 ACTIVATIONS = ("silu", "relu", "leaky_relu", "tanh")
 
@@ -57,12 +57,45 @@ def _sizes(sizes) -> tuple[int, ...]:
     return sizes
 
 
-def mlp(sizes: Sequence[int], activation: str = "silu", **factory) -> nn.Sequential:
+@torch.no_grad()
+def init_(module: nn.Module, generator: torch.Generator | None) -> nn.Module:
+    r"""Redraw the weights of every ``nn.Linear`` and ``nn.Embedding`` in ``module`` from ``generator``.
+
+    The same distributions torch uses by default (``Linear``: weight and bias
+    :math:`U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})`; ``Embedding``: :math:`\mathcal N(0, 1)`), but
+    drawn from the caller's generator, so building a model never consumes (or needs a reseed
+    of) torch's global generator. ``generator=None`` leaves the module as it is. Returns ``module``.
+
+    Example:
+        >>> a = init_(mlp((2, 8, 1)), torch.Generator().manual_seed(0))
+        >>> b = init_(mlp((2, 8, 1)), torch.Generator().manual_seed(0))
+        >>> bool((a[0].weight == b[0].weight).all())
+        True
+    """
+    if generator is None:
+        return module
+    for m in module.modules():
+        params = []
+        if isinstance(m, nn.Linear):
+            bound = 1 / math.sqrt(m.in_features)
+            params = [(p, "uniform", bound) for p in (m.weight, m.bias) if p is not None]
+        elif isinstance(m, nn.Embedding):
+            params = [(m.weight, "normal", 1.0)]
+        for p, kind, scale in params:
+            draw = torch.rand if kind == "uniform" else torch.randn
+            new = draw(p.shape, generator=generator, dtype=p.dtype, device=generator.device)
+            p.copy_((new * 2 - 1) * scale if kind == "uniform" else new * scale)
+    return module
+
+
+def mlp(sizes: Sequence[int], activation: str = "silu", *, generator: torch.Generator | None = None,
+        **factory) -> nn.Sequential:
     """``Linear(sizes[0], sizes[1])``, activation, ..., ``Linear(sizes[-2], sizes[-1])``.
 
     Args:
         sizes: layer widths, e.g. ``(2, 64, 64, 1)``.
         activation: one of ``ACTIVATIONS``, between layers (none after the last).
+        generator: draws the initial weights (see :func:`init_`); torch's global one when ``None``.
         **factory: ``dtype``/``device`` for the weights.
     """
     sizes = _sizes(sizes)
@@ -72,7 +105,7 @@ def mlp(sizes: Sequence[int], activation: str = "silu", **factory) -> nn.Sequent
         if i:
             mods.append(_Activation(activation))
         mods.append(nn.Linear(d_in, d_out, **factory))
-    return nn.Sequential(*mods)
+    return init_(nn.Sequential(*mods), generator)
 
 
 class StackedMLP(nn.Module):
@@ -172,6 +205,7 @@ class TimeMLP(nn.Module):
         n_freq, max_freq: the time frequencies.
         time_scale: :math:`\tau` (chapter 6 passes the step count ``T``; chapter 9 uses 1).
         n_classes: 0 for an unconditional model.
+        generator: draws the initial weights (see :func:`init_`).
 
     Example:
         >>> net = TimeMLP(dim=2, hidden=32, time_scale=1000)
@@ -182,7 +216,8 @@ class TimeMLP(nn.Module):
     """
 
     def __init__(self, dim: int = 2, hidden: int = 128, layers: int = 3, n_freq: int = 16,
-                 max_freq: float = 200.0, time_scale: float = 1.0, n_classes: int = 0):
+                 max_freq: float = 200.0, time_scale: float = 1.0, n_classes: int = 0, *,
+                 generator: torch.Generator | None = None):
         super().__init__()
         positive_int("dim", dim)
         positive_int("hidden", hidden)
@@ -197,6 +232,7 @@ class TimeMLP(nn.Module):
         self.label = (nn.ModuleList([nn.Embedding(n_classes + 1, hidden) for _ in range(layers)])
                       if n_classes else None)
         self.out = nn.Linear(hidden, dim)
+        init_(self, generator)
 
     def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:
         """``x`` ``(N, dim)``; ``t`` a number or ``(N,)``; ``y`` an int, ``(N,)`` ints or ``None`` (no class)."""
