@@ -9,7 +9,7 @@ import torch
 from gencore import autoregressive as A
 from gencore import metrics
 from gencore.exercises import autoregressive as check
-from gencore.demos import autoregressive as demo
+from gencore.experiments import autoregressive as run_ar
 from gencore.quadrature import log_integral
 
 F64 = torch.float64
@@ -184,15 +184,15 @@ def test_bars_log_prob_is_normalized_and_entropy_exact():
 def test_sampling_takes_one_pass_per_pixel():
     for side in (3, 5):
         made = A.MADE(side * side, 16)
-        assert demo.count_passes(made) == side * side
+        assert run_ar.count_passes(made) == side * side
 
 
 # ------------------------------------------------------------------ the numbers on the page
 @pytest.fixture(scope="module")
 def moons():
     torch.set_num_threads(1)
-    run, p, x_train, x_test = demo.train_moons(progress=False)
-    return run, p, x_train, x_test, demo.nll_report(run.model, p, x_test)
+    run, p, x_train, x_test = run_ar.train_moons(progress=False)
+    return run, p, x_train, x_test, run_ar.nll_report(run.model, p, x_test)
 
 
 @pytest.mark.slow
@@ -212,8 +212,8 @@ def test_page_moons_mdn_close_to_entropy(moons):
 @pytest.mark.claim
 def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
     run, p, x_train, x_test, rep = moons
-    runs = demo.bins_runs(x_train, progress=False)
-    ce = {B: demo.nll_report(r.model, p, x_test).cross_entropy for B, r in runs.items()}
+    runs = run_ar.bins_runs(x_train, progress=False)
+    ce = {B: run_ar.nll_report(r.model, p, x_test).cross_entropy for B, r in runs.items()}
     Bs = sorted(ce)
     assert all(ce[a] > ce[b] for a, b in zip(Bs, Bs[1:]))  # page: more bins, lower NLL
     assert ce[Bs[-1]] > rep.cross_entropy  # page: even 64 bins stay above the MDN
@@ -224,8 +224,8 @@ def test_page_bins_nll_improves_with_bins_but_stays_above_mdn(moons):
 @pytest.mark.claim
 def test_page_ordering_effect():
     torch.set_num_threads(1)
-    runs, p, x_test = demo.ordering_runs(progress=False)
-    table = demo.ordering_table(runs, p, x_test)
+    runs, p, x_test = run_ar.ordering_runs(progress=False)
+    table = run_ar.ordering_table(runs, p, x_test)
     assert table[((0, 1), 1)][0] < 0.02  # page: natural order, one Gaussian: KL < 0.02
     assert table[((1, 0), 1)][0] > 1.0  # page: reverse order, one Gaussian: KL > 1 nat
     assert table[((1, 0), 5)][0] < 0.1  # page: five components repair it
@@ -234,7 +234,7 @@ def test_page_ordering_effect():
 @pytest.mark.slow
 @pytest.mark.claim
 def test_page_bars_made_near_entropy_factorized_far():
-    run = demo.train_bars(progress=False)
+    run = run_ar.train_bars(progress=False)
     H = run.data.entropy()
     assert run.nll_made - H < 0.5  # page: MADE within half a nat of the entropy
     assert run.nll_factorized == pytest.approx(36 * math.log(2), abs=0.1)  # page: 36 log 2 nats
@@ -246,7 +246,7 @@ def test_page_bars_made_near_entropy_factorized_far():
 
 def test_timing_rows_shape_and_growth():
     torch.set_num_threads(1)
-    rows = demo.sampling_times()  # the page's call
+    rows = run_ar.sampling_times()  # the page's call
     assert [r[1] for r in rows] == [16, 64, 144, 256, 576]
     # timings scatter on a shared machine, so the page glues them; what holds anywhere: D passes
     # cost more than one, and 576 pixels take longer than 16
@@ -268,7 +268,7 @@ def test_gallery_sampler():
     p = data.make("moons", dtype=F64)
     g = torch.Generator().manual_seed(0)
     train, test = p.sample((4000,), generator=g), p.sample((1000,), generator=g)
-    x = demo.gallery_sampler(train, 1000, torch.Generator().manual_seed(1))
+    x = run_ar.gallery_sampler(train, 1000, torch.Generator().manual_seed(1))
     assert x.shape == (1000, 2) and x.dtype == F64 and torch.isfinite(x).all()
     sw = metrics.sliced_wasserstein(x, test, 256, generator=torch.Generator().manual_seed(2)).item()
     assert sw < 0.15
