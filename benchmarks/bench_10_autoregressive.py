@@ -35,12 +35,12 @@ def quality() -> list[dict]:
 
 def _quality() -> list[dict]:
     torch.set_num_threads(1)
-    run, p, x_train, x_test = ar.train_moons(progress=False)
+    run, p, x_train, x_test = ar.train_moons(generator=torch.Generator().manual_seed(0), progress=False)
     rep = ar.nll_report(run.model, p, x_test)
     H = round(rep.entropy, 4)
     rows = [dict(model="AR, MDN K=8, MLP 32x2 (600 full-batch Adam steps)", dataset="moons",
                  metric="test NLL, exact H(p,q) nats", value=round(rep.cross_entropy, 4), floor=H)]
-    bins = ar.bins_runs(x_train, progress=False)
+    bins = ar.bins_runs(x_train, generator=torch.Generator().manual_seed(0), progress=False)
     bins_reports = {B: ar.nll_report(r.model, p, x_test) for B, r in bins.items()}
     for B, r in bins_reports.items():
         rows.append(dict(model=f"AR, {B} bins (400 steps)", dataset="moons", metric="test NLL, exact H(p,q) nats",
@@ -60,14 +60,14 @@ def _quality() -> list[dict]:
     rows.append(dict(model="chapter 6: eps-MLP 3x128, 2000 steps + EMA", dataset="moons",
                      metric="variational bound (>= NLL), nats, 2k points", value=round(bound.mean().item(), 4), floor=H))
 
-    orders, parabola, x_par = ar.ordering_runs(progress=False)
+    orders, parabola, x_par = ar.ordering_runs(generator=torch.Generator().manual_seed(0), progress=False)
     table = ar.ordering_table(orders, parabola, x_par)
     for (order, K), (kl, _) in table.items():
         name = "x1 -> x2" if order == (0, 1) else "x2 -> x1"
         rows.append(dict(model=f"AR, MDN K={K}, order {name}", dataset="parabola", metric="exact KL(p||q) nats",
                          value=round(kl, 4), floor=0.0))
 
-    for side, dim, t_seq, t_one in ar.sampling_times():
+    for side, dim, t_seq, t_one in ar.sampling_times(generator=torch.Generator().manual_seed(0)):
         rows.append(dict(model=f"MADE 256x2, sampling 64 images, D={dim}", dataset=f"{side}x{side} binary",
                          metric="ms, sequential (D passes)", value=round(1000 * t_seq, 2), floor=round(1000 * t_one, 3)))
     return rows

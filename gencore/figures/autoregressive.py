@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from matplotlib.ticker import NullFormatter
 
-from .. import shifted_seed
 from .. import autoregressive as A
 from .. import metrics, viz, widgets
 from ..experiments import autoregressive as run_ar
@@ -110,11 +109,10 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
                           K=widgets.Param(Ks, "components K", "{:d}", start=0))
 
 
-def bars_figure(run: BarsRun, n: int = 8, seed: int = 1):
-    """Rows: data, MADE samples (D passes), independent-pixel samples (one pass), greedy decoding."""
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    rows = [("data", run.data.sample(n, g)), ("MADE, sampled", run.made.sample(n, g)),
-            ("independent pixels", run.factorized.sample(n, g)), ("MADE, greedy", run.made.sample(n, greedy=True))]
+def bars_figure(run: BarsRun, rows: list):
+    """One row of images per ``(name, (n, D) images)`` of ``rows`` (:func:`~gencore.experiments.autoregressive.bars_samples`),
+    framed red where the image has probability 0 under the data."""
+    n = min(len(x) for _, x in rows)
     s = run.data.side
     fig, axes = viz.figure(n, len(rows), width=0.9, height=1.0)
     for r, (name, x) in enumerate(rows):
