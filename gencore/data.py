@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import torch
 from torch.distributions import Distribution, constraints
 
-from .tensors import event_2d, one_of, positive, positive_int
+from .tensors import event_2d, one_of, positive, positive_int, validate
 from .quadrature import grid_log_prob
 
 __all__ = ["NAMES", "make", "GaussianMixture", "NoisyCurve", "Checkerboard", "EnergyDensity"]
@@ -102,8 +102,7 @@ class GaussianMixture(_Planar):
             device = device if device is not None else means.device
         super().__init__(dtype, device)
         self.means = torch.as_tensor(means, dtype=self._dtype, device=self._device)
-        if self.means.ndim != 2 or self.means.shape[-1] != 2 or len(self.means) == 0:
-            raise ValueError(f"means must have shape (K, 2); got {tuple(self.means.shape)}")
+        validate("means", self.means, ndim=2, last_dim=2)
         K = len(self.means)
         positive("std", std)
         # Always a tensor, of shape () or (K,), so callers never need to ask which.

@@ -356,7 +356,7 @@ def mode_shares(samples: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
     """
     k = _modes(samples, means)
     nearest = torch.cdist(samples, means.to(samples), compute_mode="donot_use_mm_for_euclid_dist").argmin(1)
-    return torch.bincount(nearest, minlength=k).to(samples.dtype) / samples.shape[0]
+    return samples.new_zeros(k).index_add_(0, nearest, samples.new_ones(len(nearest))) / samples.shape[0]
 
 
 def data_floor(metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
