@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .tensors import event_2d, one_of, positive, positive_int
+from .tensors import (event_2d, in_range, noise, one_of, positive, positive_int, rng_device, same_length, uniform,
+                      validate)
 
 __all__ = ["mixture_log_prob", "mixture_sample", "binned_log_prob", "binned_sample", "Conditional1D",
            "AR2D", "Parabola", "BarsImages", "made_masks", "MaskedLinear", "MADE", "FactorizedBernoulli"]
@@ -35,21 +36,32 @@ __all__ = ["mixture_log_prob", "mixture_sample", "binned_log_prob", "binned_samp
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _tensor(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point torch.Tensor; got {type(x).__name__}"
-                         + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
-    return x
+def _rows(y_name: str, y, **params) -> None:
+    """Check ``y (N,)`` (if named) and each parameter ``(N, K)`` against it: finite floating tensors, one row per point."""
+    n = None
+    if y_name:
+        n = len(validate(y_name, y, ndim=1))
+    for name, t in params.items():
+        validate(name, t, ndim=2)
+        if n is not None and t.shape[0] != n:
+            raise ValueError(f"{name} must have one row per entry of {y_name}: shape ({n}, K); got {tuple(t.shape)}")
+        n = t.shape[0] if n is None else n
+    shapes = {tuple(t.shape) for t in params.values()}
+    if len(shapes) > 1:
+        raise ValueError(f"{' and '.join(params)} must have the same shape (N, K); got {sorted(shapes)}")
 
 
-def _where(generator: torch.Generator | None, t: torch.Tensor) -> torch.device:
-    """The device random numbers are drawn on: the generator's, else the tensor's (then moved to ``t``)."""
-    return generator.device if generator is not None else t.device
+def _box(low, high) -> tuple[float, float]:
+    in_range("low", low)
+    in_range("high", high)
+    if not high > low:
+        raise ValueError(f"high must be > low; got low={low}, high={high}")
+    return float(low), float(high)
 
 
 def _categorical(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """One index per row of ``probs (N, K)``, on ``probs``'s device."""
-    rng = _where(generator, probs)
+    rng = rng_device(generator, probs)
     return torch.multinomial(probs.to(rng), 1, generator=generator).squeeze(-1).to(probs.device)
 
 
@@ -69,11 +81,7 @@ def mixture_log_prob(y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor,
 
     Book: ``eq-ar-mdn``.
     """
-    _tensor("y", y)
-    for name, t in (("logits", logits), ("means", means), ("scales", scales)):
-        _tensor(name, t)
-        if t.shape != y.shape + t.shape[-1:] or t.ndim != y.ndim + 1:
-            raise ValueError(f"{name} must have shape {tuple(y.shape)} + (K,); got {tuple(t.shape)}")
+    _rows("y", y, logits=logits, means=means, scales=scales)
     positive("scales", scales)
     z = (y.unsqueeze(-1) - means) / scales
     log_n = -0.5 * z**2 - torch.log(scales) - 0.5 * _LOG_2PI
@@ -83,9 +91,11 @@ def mixture_log_prob(y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor,
 def mixture_sample(logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """One draw from each row's mixture: pick a component by its weight, then add scaled noise. Returns ``(N,)``."""
+    _rows("", None, logits=logits, means=means, scales=scales)
+    positive("scales", scales)
     k = _categorical(torch.softmax(logits, -1), generator)
     pick = lambda t: t.gather(-1, k.unsqueeze(-1)).squeeze(-1)  # noqa: E731
-    eps = torch.randn(k.shape, generator=generator, dtype=means.dtype, device=_where(generator, means)).to(means.device)
+    eps = noise(k.shape, means, generator)
     return pick(means) + pick(scales) * eps
 
 
@@ -97,7 +107,8 @@ def binned_log_prob(y: torch.Tensor, logits: torch.Tensor, low: float, high: flo
 
     Args:
         y: ``(N,)`` points.
-        logits: ``(N, B)`` unnormalized log-probabilities of the bins.
+        logits: ``(N, B)`` unnormalized log-probabilities of the bins, one row per point (a
+            ``logits`` with another number of rows is an error, never cut to fit).
         low, high: the box.
 
     Returns:
@@ -105,10 +116,8 @@ def binned_log_prob(y: torch.Tensor, logits: torch.Tensor, low: float, high: flo
 
     Book: ``eq-ar-binned``.
     """
-    _tensor("y", y)
-    _tensor("logits", logits)
-    if not high > low:
-        raise ValueError(f"high must be > low; got low={low}, high={high}")
+    _rows("y", y, logits=logits)
+    low, high = _box(low, high)
     B = logits.shape[-1]
     width = (high - low) / B
     idx = torch.floor((y - low) / width).long()
@@ -119,9 +128,11 @@ def binned_log_prob(y: torch.Tensor, logits: torch.Tensor, low: float, high: flo
 
 def binned_sample(logits: torch.Tensor, low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """One draw per row: a bin by its probability, then a uniform point inside it. Returns ``(N,)``."""
+    _rows("", None, logits=logits)
+    low, high = _box(low, high)
     B = logits.shape[-1]
     k = _categorical(torch.softmax(logits, -1), generator)
-    u = torch.rand(k.shape, generator=generator, dtype=logits.dtype, device=_where(generator, logits)).to(logits.device)
+    u = uniform(k.shape, logits, generator)
     return low + (k.to(logits.dtype) + u) * (high - low) / B
 
 
@@ -147,7 +158,8 @@ class Conditional1D(nn.Module):
         super().__init__()
         one_of("kind", kind, ("mdn", "bins"))
         positive_int("context_dim", context_dim, minimum=0)
-        self.kind, self.box, self.min_scale = kind, (float(box[0]), float(box[1])), min_scale
+        self.kind, self.box, self.min_scale = kind, _box(*box), min_scale
+        self.context_dim = context_dim
         self.components = positive_int("components", components)
         self.bins = positive_int("bins", bins, minimum=2)
         out = 3 * components if kind == "mdn" else bins
@@ -164,6 +176,7 @@ class Conditional1D(nn.Module):
 
     def params(self, context: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(logits, means, scales)`` for ``kind="mdn"``, ``(logits,)`` for bins; each ``(N, K or B)``."""
+        validate("context", context, ndim=2, last_dim=self.context_dim, nonempty=False)
         raw = self.free.expand(len(context), -1) if self.net is None else self.net(context)
         if self.kind == "bins":
             return (raw,)
@@ -172,6 +185,7 @@ class Conditional1D(nn.Module):
 
     def log_prob(self, y: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """``(N,)`` log-densities of ``y (N,)`` given ``context (N, context_dim)``."""
+        same_length(("y", "context"), validate("y", y, ndim=1), validate("context", context, ndim=2, nonempty=False))
         p = self.params(context)
         if self.kind == "bins":
             return binned_log_prob(y, p[0], *self.box)
@@ -194,6 +208,12 @@ class AR2D(nn.Module):
             ``box``, ``hidden``, ``dtype``, ``device``).
 
     Book: ``eq-ar-2d``.
+
+    Example:
+        >>> q = AR2D((1, 0), components=3, dtype=torch.float64)
+        >>> x = q.sample(4, torch.Generator().manual_seed(0))
+        >>> x.shape, bool(torch.allclose(q.log_prob(x), q.factor_log_probs(x).sum(-1)))
+        (torch.Size([4, 2]), True)
     """
 
     def __init__(self, order: tuple[int, int] = (0, 1), **kw):
@@ -206,7 +226,7 @@ class AR2D(nn.Module):
 
     def factor_log_probs(self, x: torch.Tensor) -> torch.Tensor:
         r"""``(N, 2)``: column 0 is :math:`\log q(x_a)`, column 1 is :math:`\log q(x_b \mid x_a)`."""
-        event_2d("x", _tensor("x", x))
+        event_2d("x", x)
         a, b = self.order
         xa, xb = x[..., a], x[..., b]
         lp_a = self.first.log_prob(xa, xa.new_zeros(len(xa), 0))
@@ -219,6 +239,8 @@ class AR2D(nn.Module):
 
     def conditional_log_prob(self, y: torch.Tensor, given: float) -> torch.Tensor:
         r""":math:`\log q(x_b = y \mid x_a = \text{given})` for ``y (M,)``."""
+        validate("y", y, ndim=1)
+        in_range("given", given)
         ctx = torch.full((len(y), 1), float(given), dtype=y.dtype, device=y.device)
         return self.second.log_prob(y, ctx)
 
@@ -243,17 +265,19 @@ class Parabola:
     """
 
     def __init__(self, a: float = 0.8, c: float = 1.2, s: float = 0.15):
-        self.a, self.c, self.s = a, c, positive("s", s)
+        self.a, self.c, self.s = in_range("a", a), in_range("c", c), positive("s", s)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        event_2d("x", _tensor("x", x))
+        """``(...)`` exact log-density of ``x (..., 2)``."""
+        event_2d("x", x)
         x1, x2 = x[..., 0], x[..., 1]
         mean = self.a * x1**2 - self.c
         return (-0.5 * x1**2 - 0.5 * ((x2 - mean) / self.s) ** 2 - math.log(self.s) - _LOG_2PI)
 
-    def sample(self, shape, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+    def sample(self, shape, generator: torch.Generator | None = None, dtype=torch.float64, device=None) -> torch.Tensor:
+        """``shape + (2,)`` draws: :math:`x_1` first, then :math:`x_2 \mid x_1`."""
         shape = torch.Size(shape)
-        z = torch.randn(shape + (2,), generator=generator, dtype=dtype)
+        z = noise(shape + (2,), torch.empty(0, dtype=dtype, device=device), generator)
         x1 = z[..., 0]
         return torch.stack([x1, self.a * x1**2 - self.c + self.s * z[..., 1]], -1)
 
@@ -271,14 +295,18 @@ class BarsImages:
         self.side = positive_int("side", side, minimum=2)
         self.dim = side * side
 
-    def sample(self, n: int, generator: torch.Generator | None = None, dtype=torch.float32) -> torch.Tensor:
-        s = self.side
-        on = (torch.rand(n, s, 1, generator=generator) < 0.5).to(dtype).expand(n, s, s)
-        vertical = torch.rand(n, 1, 1, generator=generator) < 0.5
+    def sample(self, n: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None) -> torch.Tensor:
+        """``(n, D)`` binary images, in ``dtype`` on ``device``."""
+        s, like = self.side, torch.empty(0, dtype=dtype, device=device)
+        positive_int("n", n)
+        on = (uniform((n, s, 1), like, generator) < 0.5).to(dtype).expand(n, s, s)
+        vertical = uniform((n, 1, 1), like, generator) < 0.5
         img = torch.where(vertical, on.transpose(1, 2), on)
         return img.reshape(n, s * s).contiguous()
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` exact log-probabilities of images ``x (N, D)`` (``-inf`` for a non-bars image)."""
+        validate("x", x, ndim=2, last_dim=self.dim)
         img = x.reshape(-1, self.side, self.side)
         horizontal = (img == img[:, :, :1]).all(-1).all(-1)
         vertical = (img == img[:, :1, :]).all(-1).all(-1)
@@ -318,6 +346,7 @@ class MaskedLinear(nn.Linear):
     """A linear layer whose weight is multiplied by a fixed 0/1 mask ``(out, in)`` (a buffer)."""
 
     def __init__(self, mask: torch.Tensor, dtype=None, device=None):
+        validate("mask", mask, ndim=2)
         super().__init__(mask.shape[1], mask.shape[0], dtype=dtype, device=device)
         self.register_buffer("mask", mask.to(self.weight))
 
@@ -337,6 +366,12 @@ class MADE(nn.Module):
 
     References:
         Germain et al. (2015), "MADE", arXiv:1502.03509.
+
+    Example:
+        >>> made = MADE(dim=4, hidden=8)
+        >>> x = made.sample(3, torch.Generator().manual_seed(0))  # 4 passes, one per pixel
+        >>> x.shape, made.log_prob(x).shape
+        (torch.Size([3, 4]), torch.Size([3]))
     """
 
     def __init__(self, dim: int, hidden: int = 128, layers: int = 2, dtype=None, device=None):
@@ -352,9 +387,7 @@ class MADE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r"""``(N, D)`` logits: entry ``d`` is the logit of :math:`q(x_d = 1 \mid x_{<d})`."""
-        _tensor("x", x)
-        if x.shape[-1] != self.dim:
-            raise ValueError(f"x must have shape (N, {self.dim}); got {tuple(x.shape)}")
+        validate("x", x, ndim=2, last_dim=self.dim)
         return self.net(x)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -373,8 +406,7 @@ class MADE(nn.Module):
         x = w.new_zeros(n, self.dim)
         for d in range(self.dim):
             p = torch.sigmoid(self(x)[:, d])
-            u = torch.full_like(p, 0.5) if greedy else torch.rand(
-                n, generator=generator, dtype=w.dtype, device=_where(generator, w)).to(w.device)
+            u = torch.full_like(p, 0.5) if greedy else uniform(n, w, generator)
             x[:, d] = (u < p).to(w.dtype)
         return x
 
@@ -387,10 +419,13 @@ class FactorizedBernoulli(nn.Module):
         self.logits = nn.Parameter(torch.zeros(positive_int("dim", dim), dtype=dtype, device=device))
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` log-probabilities of binary ``x (N, D)``."""
+        validate("x", x, ndim=2, last_dim=len(self.logits))
         return -F.binary_cross_entropy_with_logits(self.logits.expand_as(x), x, reduction="none").sum(-1)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        p = torch.sigmoid(self.logits).expand(n, -1)
-        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=_where(generator, p)).to(p.device)
+        """``(n, D)`` samples, all pixels at once."""
+        p = torch.sigmoid(self.logits).expand(positive_int("n", n), -1)
+        u = uniform(p.shape, p, generator)
         return (u < p).to(p.dtype)

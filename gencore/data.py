@@ -10,13 +10,14 @@ generator when ``None``).
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Sequence
 
 import torch
 from torch.distributions import Distribution, constraints
 
-from .tensors import event_2d, one_of, positive, positive_int
+from .tensors import event_2d, one_of, positive, positive_int, validate
 from .quadrature import grid_log_prob
 
 __all__ = ["NAMES", "make", "GaussianMixture", "NoisyCurve", "Checkerboard", "EnergyDensity"]
@@ -28,11 +29,6 @@ _LOG_2PI = math.log(2 * math.pi)
 # Added to the midpoint weights of the 3 nodes nearest each end of an open curve: the rule then
 # integrates quadratics exactly at the end, which cancels the midpoint rule's O(h^2) end error.
 _END_CORRECTION = (1 / 12, -1 / 8, 1 / 24)
-
-
-def _floating(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    event_2d("x", x)
-    return x if x.is_floating_point() else x.to(dtype)
 
 
 class _Planar(Distribution):
@@ -51,12 +47,9 @@ class _Planar(Distribution):
 
     @property
     def box(self) -> tuple[float, float, float, float]:
-        """``(xmin, xmax, ymin, ymax)``: where the book plots this dataset and integrates over it.
-
-        Set by :func:`make` from the dataset's parameters (it holds all but a negligible part of
-        the mass); a mixture built directly gets its means' bounding box widened by
-        ``max(1, 4 std)``. Every chapter plots a dataset in this one box.
-        """
+        """``(xmin, xmax, ymin, ymax)``, where every chapter plots this dataset and integrates over it: set by
+        :func:`make` (all but a negligible part of the mass); a mixture built directly: its means' bounding box
+        widened by ``max(1, 4 std)``."""
         if self._box is None:
             raise AttributeError(f"{type(self).__name__} built directly has no plotting box; use data.make")
         return self._box
@@ -92,9 +85,15 @@ class GaussianMixture(_Planar):
         dtype, device: where the parameters and samples live.
 
     References:
-        Srivastava et al. (2017), "VEEGAN: Reducing mode collapse in GANs using implicit
-        variational learning" (the ring of 8). Lin et al. (2018), "PacGAN: The power of two
-        samples in generative adversarial networks" (the 5x5 grid).
+        Srivastava et al. (2017), "VEEGAN: Reducing mode collapse in GANs using implicit variational learning"
+        (the ring of 8). Lin et al. (2018), "PacGAN: The power of two samples in generative adversarial networks".
+
+    Example:
+        >>> mix = GaussianMixture(torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), 0.5)
+        >>> mix.sample((3,), generator=torch.Generator().manual_seed(0)).shape, mix.std
+        (torch.Size([3, 2]), tensor(0.5000))
+        >>> round(mix.log_prob(torch.zeros(2)).exp().item(), 4)  # two N(±1, 0.25 I) at 0: e^{-2} / (2π 0.25)
+        0.0862
     """
 
     def __init__(self, means, std, weights=None, *, dtype=None, device=None):
@@ -103,16 +102,14 @@ class GaussianMixture(_Planar):
             device = device if device is not None else means.device
         super().__init__(dtype, device)
         self.means = torch.as_tensor(means, dtype=self._dtype, device=self._device)
-        if self.means.ndim != 2 or self.means.shape[-1] != 2 or len(self.means) == 0:
-            raise ValueError(f"means must have shape (K, 2); got {tuple(self.means.shape)}")
+        validate("means", self.means, ndim=2, last_dim=2)
         K = len(self.means)
         positive("std", std)
         # Always a tensor, of shape () or (K,), so callers never need to ask which.
         self.std = torch.as_tensor(std, dtype=self._dtype, device=self._device)
         if self.std.shape not in (torch.Size(), torch.Size([K])):
             raise ValueError(f"std must be a float or of shape () or ({K},); got {tuple(self.std.shape)}")
-        w = torch.ones(K) if weights is None else weights
-        w = torch.as_tensor(w, dtype=self._dtype, device=self._device)
+        w = torch.as_tensor(torch.ones(K) if weights is None else weights, dtype=self._dtype, device=self._device)
         if w.shape != (K,):
             raise ValueError(f"weights must have shape ({K},) to match means; got {tuple(w.shape)}")
         positive("weights", w, allow_zero=True)
@@ -126,7 +123,7 @@ class GaussianMixture(_Planar):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`\log p(x)`; ``x`` has shape ``(..., 2)``, the result shape ``(...)``."""
-        x = _floating(x, self._dtype)
+        x = event_2d("x", x)
         mu, sigma, w = self.means.to(x), self.std.to(x), self.weights.to(x)
         sq = ((x.unsqueeze(-2) - mu) ** 2).sum(-1)  # (..., K)
         log_comp = -0.5 * sq / sigma**2 - 2 * torch.log(sigma) - _LOG_2PI
@@ -138,33 +135,22 @@ class GaussianMixture(_Planar):
         return self.means.to(rng_device)[k] + sigma * self._rand((n, 2), generator, rng_device, True)
 
 
-class _Arc:
+def _arc(s: torch.Tensor, center, radius, start, sweep) -> torch.Tensor:
     """``s in [0, 1] -> center + radius * (cos, sin)(start + sweep * s)``."""
-
-    def __init__(self, center, radius, start, sweep):
-        self.center, self.radius, self.start, self.sweep = center, radius, start, sweep
-
-    def __call__(self, s: torch.Tensor) -> torch.Tensor:
-        angle = self.start + self.sweep * s
-        return torch.stack([self.center[0] + self.radius * torch.cos(angle),
-                            self.center[1] + self.radius * torch.sin(angle)], dim=-1)
+    angle = start + sweep * s
+    return torch.stack([center[0] + radius * torch.cos(angle), center[1] + radius * torch.sin(angle)], dim=-1)
 
 
-class _SpiralArm:
+def _spiral_arm(s: torch.Tensor, radius, turns, sign) -> torch.Tensor:
     r"""Archimedean arm :math:`\pm r(\cos\theta, \sin\theta)`, :math:`\theta = 2\pi\,\mathrm{turns}\,r/R`.
 
     :math:`r = \sqrt{r_0^2 + (R^2 - r_0^2)s}` with :math:`r_0 = R/6`: uniform ``s`` puts roughly
     uniform mass per unit length along the arm.
     """
-
-    def __init__(self, radius, turns, sign):
-        self.radius, self.turns, self.sign = radius, turns, sign
-
-    def __call__(self, s: torch.Tensor) -> torch.Tensor:
-        r0 = self.radius / 6
-        r = torch.sqrt(r0**2 + (self.radius**2 - r0**2) * s)
-        theta = 2 * math.pi * self.turns * r / self.radius
-        return self.sign * torch.stack([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)
+    r0 = radius / 6
+    r = torch.sqrt(r0**2 + (radius**2 - r0**2) * s)
+    theta = 2 * math.pi * turns * r / radius
+    return sign * torch.stack([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)
 
 
 class NoisyCurve(_Planar):
@@ -187,6 +173,9 @@ class NoisyCurve(_Planar):
         weights: :math:`\pi`, shape ``(K,)`` (uniform when ``None``), rescaled to sum to one.
         nodes_per_noise: quadrature nodes per :math:`\sigma` of curve length (open pieces).
         dtype, device: where the quadrature nodes and samples live.
+
+    Attributes: ``nodes`` ``(M, 2)`` and ``log_node_weights`` :math:`\log \pi_k v_{kj}` ``(M,)``, the
+    means and log-weights of the Gaussian mixture that ``log_prob`` is (chapter 6 smooths the data with them).
     """
 
     def __init__(self, pieces: Sequence[Callable], noise: float, weights=None, *,
@@ -199,8 +188,7 @@ class NoisyCurve(_Planar):
         w = torch.as_tensor(torch.ones(len(pieces)) if weights is None else weights, dtype=torch.float64)
         if w.shape != (len(self.pieces),):
             raise ValueError(f"weights must have shape ({len(self.pieces)},); got {tuple(w.shape)}")
-        positive("weights", w)
-        w = w / w.sum()
+        w = positive("weights", w) / w.sum()
         self.weights = w.to(self._device, self._dtype)
         nodes, log_v = [], []
         fine = torch.linspace(0, 1, 4097, dtype=torch.float64)
@@ -216,7 +204,7 @@ class NoisyCurve(_Planar):
                 v[-3:] += torch.tensor(_END_CORRECTION[::-1], dtype=torch.float64)
             log_v.append(math.log(wk) + torch.log(v / M))
         self.nodes = torch.cat(nodes).to(self._device, self._dtype)  # (M, 2)
-        self._log_v = torch.cat(log_v).to(self._device, self._dtype)  # (M,)
+        self.log_node_weights = torch.cat(log_v).to(self._device, self._dtype)  # (M,), log pi_k v_kj
 
     def log_prob(self, x: torch.Tensor, chunk_elements: int = 2**21) -> torch.Tensor:
         r""":math:`\log p(x)`; ``x`` has shape ``(..., 2)``, the result shape ``(...)``.
@@ -224,9 +212,9 @@ class NoisyCurve(_Planar):
         Uses :math:`\|x-c\|^2 = \|x\|^2 - 2x\cdot c + \|c\|^2` (one ``addmm`` per chunk of about
         ``chunk_elements`` point-node pairs); in float32 that costs ~1e-4 nats near the data.
         """
-        x = _floating(x, self._dtype)
+        x = event_2d("x", x)
         flat, c, two_var = x.reshape(-1, 2), self.nodes.to(x), 2 * self.noise**2
-        bias, W = self._log_v.to(x) - (c * c).sum(-1) / two_var, c.T * (2 / two_var)
+        bias, W = self.log_node_weights.to(x) - (c * c).sum(-1) / two_var, c.T * (2 / two_var)
         step = max(1, chunk_elements // len(c))
         out = [torch.logsumexp(torch.addmm(bias, xc, W), -1) - (xc * xc).sum(-1) / two_var
                for xc in flat.split(step)]
@@ -246,8 +234,7 @@ def _log_ndtr_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     a, b = torch.where(flip, -hi, lo), torch.where(flip, -lo, hi)
     log_b = torch.special.log_ndtr(b)
     t = torch.special.log_ndtr(a) - log_b  # < 0
-    log1mexp = torch.where(t > -math.log(2), torch.log(-torch.expm1(t)), torch.log1p(-torch.exp(t)))
-    return log_b + log1mexp
+    return log_b + torch.where(t > -math.log(2), torch.log(-torch.expm1(t)), torch.log1p(-torch.exp(t)))
 
 
 class Checkerboard(_Planar):
@@ -281,7 +268,7 @@ class Checkerboard(_Planar):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`\log p(x)`; ``x`` has shape ``(..., 2)``, the result shape ``(...)``."""
-        x = _floating(x, self._dtype)
+        x = event_2d("x", x)
         edges = -self.half_width + self.width * torch.arange(self.cells + 1, dtype=x.dtype, device=x.device)
         z = (edges - x.unsqueeze(-1)) / self.noise  # (..., 2, cells + 1)
         log_mass = _log_ndtr_diff(z[..., :-1], z[..., 1:])  # (..., 2, cells): per axis, per cell
@@ -326,7 +313,7 @@ class EnergyDensity(_Planar):
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         """Unnormalized energy :math:`E(x)`; ``x`` has shape ``(..., 2)``, the result ``(...)``."""
-        return self._energy(_floating(x, self._dtype))
+        return self._energy(event_2d("x", x))
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`-E(x) - \log Z`; ``x`` has shape ``(..., 2)``, the result shape ``(...)``."""
@@ -341,44 +328,32 @@ class EnergyDensity(_Planar):
         return corner + (cell + self._rand((n, 2), generator, rng_device)) * size
 
 
-# Rezende & Mohamed (2015), Table 1; U2-U4 get the envelope (z1/4)^8 (see `make`).
-def _w1(z):
-    return torch.sin(math.pi * z[..., 0] / 2)
-
-
+# Rezende & Mohamed (2015), Table 1, with w1(z) = sin(pi z1 / 2), the Gaussian bump -u^2/(2 s^2),
+# w2 = 3 exp(-(z1 - 1)^2 / (2 * 0.6^2)), w3 = 3 sigmoid((z1 - 1) / 0.3); U2-U4 get the envelope (z1/4)^8 (see `make`).
 def _bump(u, scale):
     return -0.5 * (u / scale) ** 2
 
 
-def _u1(z):
-    r, z1 = torch.linalg.vector_norm(z, dim=-1), z[..., 0]
-    return 0.5 * ((r - 2) / 0.4) ** 2 - torch.logaddexp(_bump(z1 - 2, 0.6), _bump(z1 + 2, 0.6))
-
-
-def _u2(z):
-    return 0.5 * ((z[..., 1] - _w1(z)) / 0.4) ** 2 + (z[..., 0] / 4) ** 8
-
-
-def _u3(z):
-    u, w2 = z[..., 1] - _w1(z), 3 * torch.exp(_bump(z[..., 0] - 1, 0.6))
-    return -torch.logaddexp(_bump(u, 0.35), _bump(u + w2, 0.35)) + (z[..., 0] / 4) ** 8
-
-
-def _u4(z):
-    u, w3 = z[..., 1] - _w1(z), 3 * torch.sigmoid((z[..., 0] - 1) / 0.3)
-    return -torch.logaddexp(_bump(u, 0.4), _bump(u + w3, 0.35)) + (z[..., 0] / 4) ** 8
+def _u(z, i: int):
+    z1, u = z[..., 0], z[..., 1] - torch.sin(math.pi * z[..., 0] / 2)
+    if i == 1:
+        r = torch.linalg.vector_norm(z, dim=-1)
+        return 0.5 * ((r - 2) / 0.4) ** 2 - torch.logaddexp(_bump(z1 - 2, 0.6), _bump(z1 + 2, 0.6))
+    if i == 2:
+        return 0.5 * (u / 0.4) ** 2 + (z1 / 4) ** 8
+    if i == 3:
+        return -torch.logaddexp(_bump(u, 0.35), _bump(u + 3 * torch.exp(_bump(z1 - 1, 0.6)), 0.35)) + (z1 / 4) ** 8
+    return -torch.logaddexp(_bump(u, 0.4), _bump(u + 3 * torch.sigmoid((z1 - 1) / 0.3), 0.35)) + (z1 / 4) ** 8
 
 
 def _mixture_ring(radius, std, dtype, device):
-    positive("radius", radius)
     angle = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
-    means = float(radius) * torch.stack([torch.cos(angle), torch.sin(angle)], -1)
+    means = float(positive("radius", radius)) * torch.stack([torch.cos(angle), torch.sin(angle)], -1)
     return GaussianMixture(means, std, dtype=dtype or torch.get_default_dtype(), device=device or "cpu")
 
 
 def _mixture_grid(spacing, std, dtype, device):
-    positive("spacing", spacing)
-    ticks = float(spacing) * torch.arange(-2, 3, dtype=torch.float64)
+    ticks = float(positive("spacing", spacing)) * torch.arange(-2, 3, dtype=torch.float64)
     yy, xx = torch.meshgrid(ticks, ticks, indexing="ij")
     means = torch.stack([xx, yy], -1).reshape(-1, 2)
     return GaussianMixture(means, std, dtype=dtype or torch.get_default_dtype(), device=device or "cpu")
@@ -386,7 +361,8 @@ def _mixture_grid(spacing, std, dtype, device):
 
 def _moons(noise, scale, dtype, device):
     s = float(positive("scale", scale))  # sklearn's moons, centred at (0.5, 0.25), times `scale`
-    pieces = [_Arc((-0.5 * s, -0.25 * s), s, 0.0, math.pi), _Arc((0.5 * s, 0.25 * s), s, math.pi, math.pi)]
+    pieces = [functools.partial(_arc, center=(-0.5 * s, -0.25 * s), radius=s, start=0.0, sweep=math.pi),
+              functools.partial(_arc, center=(0.5 * s, 0.25 * s), radius=s, start=math.pi, sweep=math.pi)]
     return NoisyCurve(pieces, noise, dtype=dtype, device=device)
 
 
@@ -395,38 +371,28 @@ def _rings(noise, radii, dtype, device):
     if r.ndim != 1 or len(r) == 0:
         raise ValueError(f"radii must be a non-empty sequence of radii; got {radii!r}")
     positive("radii", r)
-    pieces = [_Arc((0.0, 0.0), float(rk), 0.0, 2 * math.pi) for rk in r]
+    pieces = [functools.partial(_arc, center=(0.0, 0.0), radius=float(rk), start=0.0, sweep=2 * math.pi) for rk in r]
     return NoisyCurve(pieces, noise, weights=r, dtype=dtype, device=device)  # weight ∝ circumference
 
 
 def _spirals(noise, radius, turns, dtype, device):
     radius, turns = float(positive("radius", radius)), float(positive("turns", turns))
-    return NoisyCurve([_SpiralArm(radius, turns, 1.0), _SpiralArm(radius, turns, -1.0)], noise,
-                      dtype=dtype, device=device)
+    arms = [functools.partial(_spiral_arm, radius=radius, turns=turns, sign=sign) for sign in (1.0, -1.0)]
+    return NoisyCurve(arms, noise, dtype=dtype, device=device)
 
 
 _BOX = {"extent": (-8.0, 8.0, -8.0, 8.0), "resolution": 1000}
-# Each dataset's plotting and quadrature box as a function of its parameters (see _Planar.box).
-_BOXES = {
-    "8gaussians": lambda p: (p["radius"] + 1.0,) * 2,
-    "25gaussians": lambda p: (2 * p["spacing"] + 1.5,) * 2,
-    "moons": lambda p: (1.5 * p["scale"] + 1.25, 1.25 * p["scale"] + 0.625),
-    "rings": lambda p: (max(p["radii"]) + 0.75,) * 2,
-    "spirals": lambda p: (p["radius"] + 0.7,) * 2,
-    "checkerboard": lambda p: (p["half_width"] + 0.5,) * 2,
-    "u1": lambda p: (4.0, 4.0), "u2": lambda p: (4.0, 4.0), "u3": lambda p: (4.0, 4.0), "u4": lambda p: (4.0, 4.0),
-}
+# name -> (builder, default parameters, half widths of the plotting and quadrature box (see _Planar.box)).
 _REGISTRY = {
-    "8gaussians": (_mixture_ring, {"radius": 2.0, "std": 0.02}),
-    "25gaussians": (_mixture_grid, {"spacing": 2.0, "std": 0.05}),
-    "moons": (_moons, {"noise": 0.1, "scale": 1.5}),
-    "rings": (_rings, {"noise": 0.1, "radii": (0.75, 1.5, 2.25)}),
-    "spirals": (_spirals, {"noise": 0.1, "radius": 2.5, "turns": 1.5}),
-    "checkerboard": (Checkerboard, {"noise": 0.05, "half_width": 2.0, "cells": 4}),
-    "u1": (lambda **kw: EnergyDensity(_u1, **kw), _BOX),
-    "u2": (lambda **kw: EnergyDensity(_u2, **kw), _BOX),
-    "u3": (lambda **kw: EnergyDensity(_u3, **kw), _BOX),
-    "u4": (lambda **kw: EnergyDensity(_u4, **kw), _BOX),
+    "8gaussians": (_mixture_ring, {"radius": 2.0, "std": 0.02}, lambda p: (p["radius"] + 1.0,) * 2),
+    "25gaussians": (_mixture_grid, {"spacing": 2.0, "std": 0.05}, lambda p: (2 * p["spacing"] + 1.5,) * 2),
+    "moons": (_moons, {"noise": 0.1, "scale": 1.5}, lambda p: (1.5 * p["scale"] + 1.25, 1.25 * p["scale"] + 0.625)),
+    "rings": (_rings, {"noise": 0.1, "radii": (0.75, 1.5, 2.25)}, lambda p: (max(p["radii"]) + 0.75,) * 2),
+    "spirals": (_spirals, {"noise": 0.1, "radius": 2.5, "turns": 1.5}, lambda p: (p["radius"] + 0.7,) * 2),
+    "checkerboard": (Checkerboard, {"noise": 0.05, "half_width": 2.0, "cells": 4},
+                     lambda p: (p["half_width"] + 0.5,) * 2),
+    **{f"u{i}": (lambda i=i, **kw: EnergyDensity(functools.partial(_u, i=i), **kw), _BOX, lambda p: (4.0, 4.0))
+       for i in range(1, 5)},
 }
 
 
@@ -466,17 +432,15 @@ def make(name: str, *, dtype: torch.dtype | None = None, device: torch.device | 
         ValueError: unknown ``name``, unknown keyword argument, or an invalid value.
 
     References:
-        Srivastava et al. (2017), "VEEGAN". Lin et al. (2018), "PacGAN". Rezende & Mohamed
-        (2015), "Variational inference with normalizing flows".
+        VEEGAN, PacGAN (see GaussianMixture); Rezende & Mohamed (2015), "Variational inference with normalizing flows".
     """
     one_of("name", name, NAMES)
-    build, defaults = _REGISTRY[name]
+    build, defaults, half_widths = _REGISTRY[name]
     unknown = sorted(set(kw) - set(defaults))
     if unknown:
-        raise ValueError(f"make({name!r}): unknown keyword argument(s) {unknown}; "
-                         f"valid ones are {sorted(defaults)}")
+        raise ValueError(f"make({name!r}): unknown keyword argument(s) {unknown}; valid ones are {sorted(defaults)}")
     params = {**defaults, **kw}
     dist = build(**params, dtype=dtype, device=device)
-    half_x, half_y = (float(v) for v in _BOXES[name](params))
+    half_x, half_y = (float(v) for v in half_widths(params))
     dist._box = (-half_x, half_x, -half_y, half_y)
     return dist

@@ -3,8 +3,9 @@ r"""Sample quality metrics computed the same way in every chapter.
 Two families. Sample-based distances (sliced Wasserstein, MMD) compare a model's samples with
 data and work for any model. Grid quadratures (KL, entropy, cross-entropy) need densities and
 are exact in 2D, so they are the reference numbers the sample-based ones are checked against.
-``mode_coverage`` is the mode count used for Gaussian rings and grids, and ``data_floor``
+``mode_coverage`` and ``mode_shares`` count modes of Gaussian rings and grids, and ``data_floor``
 gives the score of a second sample from the data itself, the floor every model is set beside.
+``kde_log_prob`` turns samples into a density, and ``density_image`` a density into an image.
 """
 from __future__ import annotations
 
@@ -14,27 +15,25 @@ from typing import Callable, Sequence
 
 import torch
 
-from .tensors import extent_box, positive, positive_int
+from .tensors import extent_box, noise, positive, positive_int, validate
 from .quadrature import grid_log_prob
 
 __all__ = [
-    "sliced_wasserstein", "sliced_w2", "FIXED_PROJECTIONS_SEED", "mmd", "kl_on_grid", "entropy_on_grid", "cross_entropy_on_grid",
-    "ModeCoverage", "mode_coverage", "data_floor", "Floor", "floor_spread",
+    "sliced_wasserstein", "sliced_w2", "FIXED_PROJECTIONS_SEED", "mmd", "kl_on_grid", "entropy_on_grid",
+    "cross_entropy_on_grid", "kde_log_prob", "density_image", "ModeCoverage", "mode_coverage", "mode_shares",
+    "data_floor", "Floor", "floor_spread",
 ]
 
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _cloud(name: str, t, min_points: int = 1) -> torch.Tensor:
-    """Check that ``t`` is a floating-point point cloud of shape ``(N, d)``, ``N >= min_points``."""
-    if not isinstance(t, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape (N, d); got {type(t).__name__}")
+    """Check that ``t`` is a finite floating-point point cloud of shape ``(N, d)``, ``N >= min_points``."""
+    validate(name, t, nonempty=False)
     if t.ndim != 2 or t.shape[1] < 1:
         raise ValueError(f"{name} must have shape (N, d) with d >= 1; got {tuple(t.shape)}")
     if t.shape[0] < min_points:
         raise ValueError(f"{name} must hold at least {min_points} point(s); got {t.shape[0]}")
-    if not t.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor; got dtype {t.dtype}")
     return t
 
 
@@ -43,21 +42,15 @@ def _pair(x, y, min_points: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     _cloud("x", x, min_points)
     _cloud("y", y, min_points)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(
-            f"x and y must have the same feature dim; got x {tuple(x.shape)}, y {tuple(y.shape)}"
-        )
+        raise ValueError(f"x and y must have the same feature dim; got x {tuple(x.shape)}, y {tuple(y.shape)}")
     if x.device != y.device:
         raise ValueError(f"y must be on x's device {x.device}; got {y.device}")
     dtype = torch.promote_types(x.dtype, y.dtype)
     return x.to(dtype), y.to(dtype)
 
 
-def sliced_wasserstein(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    n_projections: int = 256,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
+def sliced_wasserstein(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Sliced Wasserstein-2 distance :math:`(\mathbb{E}_\theta W_2^2(\theta^\top x,\theta^\top y))^{1/2}`.
 
     The expectation over unit directions :math:`\theta \sim U(S^{d-1})` is Monte Carlo with
@@ -83,8 +76,7 @@ def sliced_wasserstein(
     x, y = _pair(x, y)
     positive_int("n_projections", n_projections)
     n, m, d = x.shape[0], y.shape[0], x.shape[1]
-    device = generator.device if generator is not None else x.device
-    theta = torch.randn(n_projections, d, generator=generator, device=device, dtype=x.dtype).to(x)
+    theta = noise((n_projections, d), x, generator)
     theta = theta / theta.norm(dim=1, keepdim=True)
     px = (x @ theta.T).sort(dim=0).values  # (N, L) sorted projections
     py = (y @ theta.T).sort(dim=0).values  # (M, L)
@@ -104,8 +96,7 @@ def sliced_wasserstein(
     return w2_sq.mean().sqrt()
 
 
-# The seed of the directions of :func:`sliced_w2`: part of the metric's definition, like its
-# number of projections, so it is a constant and does not move with GENCORE_SEED.
+# The seed of sliced_w2's directions: part of the metric's definition, a constant that ignores GENCORE_SEED.
 FIXED_PROJECTIONS_SEED = 20151
 
 
@@ -128,9 +119,7 @@ def sliced_w2(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256) -> tor
     return sliced_wasserstein(x, y, n_projections, generator=gen)
 
 
-def mmd(
-    x: torch.Tensor, y: torch.Tensor, bandwidth: float | torch.Tensor | None = None
-) -> torch.Tensor:
+def mmd(x: torch.Tensor, y: torch.Tensor, bandwidth: float | torch.Tensor | None = None) -> torch.Tensor:
     r"""Unbiased estimate :math:`\mathrm{MMD}^2_u(x, y)` of the squared MMD with a Gaussian kernel.
 
     .. math::
@@ -168,13 +157,11 @@ def mmd(
         return torch.exp(-d2 / (2 * h**2))
 
     k_xx, k_yy, k_xy = gram(x, x), gram(y, y), gram(x, y)
-    term_xx = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
-    term_yy = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    term_xx, term_yy = ((k.sum() - k.diagonal().sum()) / (c * (c - 1)) for k, c in ((k_xx, n), (k_yy, m)))
     return term_xx + term_yy - 2 * k_xy.mean()
 
 
-def _grid_p(log_p: LogDensity, extent, resolution, dtype, device):
-    """Grid points, ``log p`` there and p's cell masses renormalized to sum to one on the box."""
+def _grid_p(log_p: LogDensity, extent, resolution, dtype, device):  # points, log p, p's renormalized masses
     extent_box("extent", extent)
     positive_int("resolution", resolution, minimum=2)
     points, lp, _ = grid_log_prob(log_p, extent, resolution, dtype=dtype, device=device)
@@ -185,20 +172,12 @@ def _grid_p(log_p: LogDensity, extent, resolution, dtype, device):
     return points, lp, (lp - log_norm).exp()
 
 
-def _expect(w: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """``sum_i w_i f_i`` with ``0 * f = 0`` even for infinite ``f`` (xlogy convention)."""
+def _expect(w: torch.Tensor, f: torch.Tensor) -> torch.Tensor:  # sum_i w_i f_i with 0 * inf = 0 (xlogy)
     return torch.where(w > 0, w * f, torch.zeros_like(w)).sum()
 
 
-def kl_on_grid(
-    log_p: LogDensity,
-    log_q: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def kl_on_grid(log_p: LogDensity, log_q: LogDensity, extent: Sequence[float], resolution: int, *,
+               dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`\mathrm{KL}(p \| q) = \int p \log(p / q)` in nats, by the midpoint rule on a grid.
 
     With ``w_i`` p's cell masses renormalized to sum to one over the box, returns
@@ -222,52 +201,74 @@ def kl_on_grid(
     return _expect(w, lp - lq)
 
 
-def entropy_on_grid(
-    log_p: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def entropy_on_grid(log_p: LogDensity, extent: Sequence[float], resolution: int, *,
+                    dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`H(p) = -\int p \log p` in nats, as :math:`-\sum_i w_i \log p(c_i)` on a grid.
 
-    The weights ``w_i`` are p's renormalized cell masses, exactly as in ``kl_on_grid``.
-
-    Args:
-        log_p, extent, resolution, dtype, device: as in ``kl_on_grid``.
-
-    Returns:
-        A scalar tensor of ``dtype``.
+    The weights ``w_i`` are p's renormalized cell masses, exactly as in ``kl_on_grid``; the
+    arguments are ``kl_on_grid``'s. Returns a scalar tensor of ``dtype``.
     """
     _, lp, w = _grid_p(log_p, extent, resolution, dtype, device)
     return -_expect(w, lp)
 
 
-def cross_entropy_on_grid(
-    log_p: LogDensity,
-    log_q: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def cross_entropy_on_grid(log_p: LogDensity, log_q: LogDensity, extent: Sequence[float], resolution: int, *,
+                          dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`H(p, q) = -\int p \log q` in nats, the exact NLL of model ``q`` on data from ``p``.
 
     Computed as :math:`-\sum_i w_i \log q(c_i)` with the same weights as ``kl_on_grid``, so
-    ``cross_entropy_on_grid == entropy_on_grid + kl_on_grid`` up to rounding.
-
-    Args:
-        log_p, log_q, extent, resolution, dtype, device: as in ``kl_on_grid`` (``p`` the data,
-            ``q`` the model).
-
-    Returns:
-        A scalar tensor of ``dtype``.
+    ``cross_entropy_on_grid == entropy_on_grid + kl_on_grid`` up to rounding. The arguments
+    are ``kl_on_grid``'s (``p`` the data, ``q`` the model). Returns a scalar tensor of ``dtype``.
     """
     _, _, w = _grid_p(log_p, extent, resolution, dtype, device)
     lq = grid_log_prob(log_q, extent, resolution, dtype=dtype, device=device)[1].to(dtype)
     return -_expect(w, lq)
+
+
+def kde_log_prob(samples: torch.Tensor, bandwidth: float, chunk: int = 2048) -> LogDensity:
+    r"""The log-density of the Gaussian kernel density estimate of ``samples``, as a function.
+
+    :math:`\log \hat q_h(x) = \log \frac1N \sum_i \mathcal N(x;\, x_i, h^2 I)`, computed with a
+    ``logsumexp`` over the samples, ``chunk`` query points at a time, in float64 (on the samples'
+    device), and returned in the query points' dtype.
+
+    Args:
+        samples: ``(N, d)`` points :math:`x_i` (detached); bandwidth: the width :math:`h > 0`;
+        chunk: query points per ``cdist`` call.
+
+    Returns ``log_prob``, mapping ``(M, d)`` points to ``(M,)`` log-densities.
+
+    Example:
+        >>> lq = kde_log_prob(torch.zeros(3, 2), 1.0)
+        >>> round(lq(torch.zeros(1, 2)).item(), 4) == round(-math.log(2 * math.pi), 4)
+        True
+    """
+    pts = _cloud("samples", samples).detach().double()
+    h2 = float(positive("bandwidth", bandwidth)) ** 2
+    positive_int("chunk", chunk)
+    log_norm = math.log(len(pts)) + 0.5 * pts.shape[1] * math.log(2 * math.pi * h2)
+
+    def log_prob(x: torch.Tensor) -> torch.Tensor:
+        _cloud("x", x)
+        out = [torch.logsumexp(-0.5 * torch.cdist(xc, pts).pow(2) / h2, -1) - log_norm
+               for xc in x.to(pts).split(chunk)]
+        return torch.cat(out).to(x.dtype) if out else x.new_zeros(0)
+
+    return log_prob
+
+
+def density_image(log_prob: LogDensity, extent: Sequence[float], resolution: int, *, log: bool = False,
+                  dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
+    """``exp(log_prob)`` (``log_prob`` with ``log=True``) on the midpoint grid as an image ``(resolution, resolution)``.
+
+    Row ``i`` is the ``i``-th y value from the bottom and column ``j`` the ``j``-th x value, the
+    layout ``imshow(origin="lower", extent=extent)`` expects; the grid is
+    :func:`gencore.quadrature.grid`'s, evaluated without gradient in ``dtype`` on ``device``.
+    """
+    extent_box("extent", extent)
+    positive_int("resolution", resolution, minimum=2)
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype, device=device)
+    return (values if log else values.exp()).reshape(resolution, resolution)
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,14 +282,8 @@ class ModeCoverage:
     counts: torch.Tensor
 
 
-def mode_coverage(
-    samples: torch.Tensor,
-    means: torch.Tensor,
-    std: float | torch.Tensor,
-    threshold: float = 3.0,
-    *,
-    min_count: int = 1,
-) -> ModeCoverage:
+def mode_coverage(samples: torch.Tensor, means: torch.Tensor, std: float | torch.Tensor, threshold: float = 3.0,
+                  *, min_count: int = 1) -> ModeCoverage:
     r"""Modes captured, high-quality fraction and :math:`\mathrm{KL}(\hat\pi \| U_K)` for a mixture.
 
     Each sample is assigned to its nearest mean (Euclidean). It is *high quality* when it lies
@@ -322,15 +317,9 @@ def mode_coverage(
         Lin, Khetan, Fanti, Oh (2018). PacGAN: the power of two samples in generative
         adversarial networks. NeurIPS.
     """
-    _cloud("samples", samples)
-    d = samples.shape[1]
-    if not isinstance(means, torch.Tensor) or means.shape[1:] != (d,) or len(means) == 0:
-        shape = tuple(means.shape) if isinstance(means, torch.Tensor) else type(means).__name__
-        raise ValueError(f"means must have shape (K, d) = (K, {d}) to match samples; got {shape}")
-    positive("std", std)
-    positive("threshold", threshold)
+    k = _modes(samples, means)
+    positive("std", std), positive("threshold", threshold)
     positive_int("min_count", min_count)
-    k = means.shape[0]
     means = means.to(samples)
     sigma = torch.as_tensor(std, dtype=samples.dtype, device=samples.device)
     if sigma.ndim > 1 or sigma.numel() not in (1, k):
@@ -340,22 +329,39 @@ def mode_coverage(
     good = nearest_dist <= threshold * sigma.expand(k)[nearest]
     counts = torch.bincount(nearest[good], minlength=k)
     share = torch.bincount(nearest, minlength=k).to(samples.dtype) / samples.shape[0]
-    return ModeCoverage(
-        modes_captured=int((counts >= min_count).sum()),
-        n_modes=k,
-        high_quality=float(good.to(samples.dtype).mean()),
-        reverse_kl=float(torch.xlogy(share, share).sum()) + math.log(k),
-        counts=counts,
-    )
+    return ModeCoverage(modes_captured=int((counts >= min_count).sum()), n_modes=k,
+                        high_quality=float(good.to(samples.dtype).mean()),
+                        reverse_kl=float(torch.xlogy(share, share).sum()) + math.log(k), counts=counts)
 
 
-def data_floor(
-    metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    sample_fn: Callable[[int, torch.Generator | None], torch.Tensor],
-    n: int,
-    repeats: int = 1,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
+def _modes(samples, means) -> int:
+    """Check ``samples (N, d)`` and ``means (K, d)`` against each other; return ``K``."""
+    _cloud("samples", samples)
+    d = samples.shape[1]
+    validate("means", means, ndim=2)
+    if means.shape[1] != d:
+        raise ValueError(f"means must have shape (K, d) = (K, {d}) to match samples; got {tuple(means.shape)}")
+    return len(means)
+
+
+def mode_shares(samples: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    r""":math:`\hat\pi_k`, the fraction of ``samples (N, d)`` whose nearest (Euclidean) mode is ``means[k]``.
+
+    Returns a ``(K,)`` tensor summing to one, in ``samples``' dtype and on its device (the
+    :math:`\hat\pi` of :func:`mode_coverage`'s ``reverse_kl``).
+
+    Example:
+        >>> mode_shares(torch.tensor([[0.1, 0.0], [0.9, 0.0], [1.2, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 0.0]]))
+        tensor([0.3333, 0.6667])
+    """
+    k = _modes(samples, means)
+    nearest = torch.cdist(samples, means.to(samples), compute_mode="donot_use_mm_for_euclid_dist").argmin(1)
+    return samples.new_zeros(k).index_add_(0, nearest, samples.new_ones(len(nearest))) / samples.shape[0]
+
+
+def data_floor(metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+               sample_fn: Callable[[int, torch.Generator | None], torch.Tensor], n: int, repeats: int = 1,
+               generator: torch.Generator | None = None) -> torch.Tensor:
     """Mean of ``metric(a, b)`` over ``repeats`` pairs of independent data samples of size ``n``.
 
     This is what a perfect model scores with ``n`` samples: any model's score is read beside
@@ -378,13 +384,11 @@ def data_floor(
 
 def _data_pairs(metric, sample_fn, n: int, repeats: int, generator) -> list[torch.Tensor]:
     """``metric(a, b)`` for ``repeats`` pairs, ``a`` then ``b`` drawn by ``sample_fn(n, generator)``."""
-    positive_int("n", n)
-    positive_int("repeats", repeats)
+    positive_int("n", n), positive_int("repeats", repeats)
     values = []
     for _ in range(repeats):
-        a = sample_fn(n, generator)
-        b = sample_fn(n, generator)
-        values.append(torch.as_tensor(metric(a, b)))
+        a = sample_fn(n, generator)  # a first, then b: the order is part of the floor's definition
+        values.append(torch.as_tensor(metric(a, sample_fn(n, generator))))
     return values
 
 
@@ -395,6 +399,11 @@ class Floor:
     ``mean`` and ``sd`` summarize ``metric(a, b)`` over ``repeats`` pairs of independent data
     samples of size ``n``. A model's score is read beside ``mean``, and two scores are called
     different only when they differ by more than ``2 * sd`` (:meth:`separates`).
+
+    Example:
+        >>> floor = Floor(mean=0.05, sd=0.01, n=1000, repeats=20)
+        >>> floor.separates(0.10, 0.07), floor.reaches(0.06), str(floor)
+        (True, True, '0.0500 ± 0.0100')
     """
 
     mean: float
@@ -414,13 +423,9 @@ class Floor:
         return f"{self.mean:.4f} ± {self.sd:.4f}"
 
 
-def floor_spread(
-    metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    sample_fn: Callable[[int, torch.Generator | None], torch.Tensor],
-    n: int,
-    repeats: int = 20,
-    generator: torch.Generator | None = None,
-) -> Floor:
+def floor_spread(metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 sample_fn: Callable[[int, torch.Generator | None], torch.Tensor], n: int, repeats: int = 20,
+                 generator: torch.Generator | None = None) -> Floor:
     """The data-vs-data floor of ``metric`` at sample size ``n``, with its spread.
 
     Draws ``repeats`` independent pairs exactly as :func:`data_floor` does and returns their

@@ -57,6 +57,13 @@ class EMA:
     Args:
         module: the model being trained; the average lives in ``self.module``, a deep copy.
         decay: ``d`` in ``[0, 1)``.
+
+    Example:
+        >>> net = torch.nn.Linear(1, 1, bias=False)
+        >>> _ = torch.nn.init.zeros_(net.weight); ema = EMA(net, decay=0.5)
+        >>> _ = torch.nn.init.ones_(net.weight); ema.update(net)
+        >>> ema.module.weight.item()  # 0.5 * 0 + 0.5 * 1
+        0.5
     """
 
     def __init__(self, module: nn.Module, decay: float = 0.999):

@@ -4,19 +4,30 @@ Every plotting helper draws into a given :class:`matplotlib.axes.Axes` and retur
 notebook cell composes panels and a slider's ``draw(fig, ...)`` can reuse the same calls.
 Colours have fixed roles across chapters: the data (or target) ``p`` is always
 ``COLORS["p"]``, the model ``q`` is ``COLORS["q"]``, and so on.
+
+The book's look (``STYLE``) is applied to the book's own figures only, never to the reader's
+global ``matplotlib.rcParams``: :func:`figure` makes a figure that creates and draws its
+artists in :func:`style`, and a slider draws its frames in it.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import matplotlib as mpl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 import numpy as np
 import torch
+
+from . import metrics
+from .quadrature import grid
 
 __all__ = [
     "COLORS",
     "DENSITY_CMAP",
-    "use_style",
+    "STYLE",
+    "style",
     "figure",
     "density",
     "samples",
@@ -35,7 +46,7 @@ COLORS = {
     "grey": "#8d99ae",
 }
 DENSITY_CMAP = "magma"
-_STYLE = {
+STYLE = {
     "figure.dpi": 90,
     "savefig.bbox": "tight",
     "font.size": 10,
@@ -51,18 +62,52 @@ _STYLE = {
 }
 
 
-def use_style() -> None:
-    """Apply the book's matplotlib defaults (idempotent)."""
-    mpl.rcParams.update(_STYLE)
+def style():
+    """A context in which matplotlib uses the book's defaults ``STYLE``; the reader's are back after it."""
+    return mpl.rc_context(STYLE)
+
+
+def _styled(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with style():
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+class _BookAxes(Axes):
+    """Axes whose methods that read matplotlib's defaults when called (line width, legend frame
+    and font, title size) read the book's."""
+
+
+for _name in ("plot", "step", "errorbar", "axhline", "axvline", "axline", "legend", "set_title", "text", "annotate"):
+    setattr(_BookAxes, _name, _styled(getattr(Axes, _name)))
+
+
+class _BookFigure(Figure):
+    """A figure drawn (ticks, grid lines, layout, saving) in the book's style."""
+
+    draw = _styled(Figure.draw)
+    savefig = _styled(Figure.savefig)
+    legend = _styled(Figure.legend)
+    suptitle = _styled(Figure.suptitle)
 
 
 def figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.0, height: float = 3.2, **kw):
-    """``plt.subplots`` with the book's style and panel size; returns ``(fig, axes)``."""
+    """``plt.subplots`` with the book's style and panel size; returns ``(fig, axes)``.
+
+    The style holds for this figure only: it is created, filled through the usual ``Axes``
+    methods and drawn in :func:`style`, and matplotlib's global ``rcParams`` are left as they were.
+    """
     import matplotlib.pyplot as plt
 
-    use_style()
     kw.setdefault("layout", "constrained")
-    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kw)
+    subplot_kw = dict(kw.pop("subplot_kw", None) or {})
+    if "projection" not in subplot_kw and "polar" not in subplot_kw:
+        subplot_kw.setdefault("axes_class", _BookAxes)
+    with style():
+        return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), FigureClass=_BookFigure,
+                            subplot_kw=subplot_kw, **kw)
 
 
 def _np(x) -> np.ndarray:
@@ -88,11 +133,7 @@ def density(
         extent: ``(xmin, xmax, ymin, ymax)``; axis limits are set to it (fixed across frames).
         vmax: colour-scale maximum, to keep it fixed across a slider's frames.
     """
-    from .quadrature import grid_log_prob
-
-    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=torch.float64)
-    img = values if log else values.exp()
-    img = _np(img).reshape(resolution, resolution)
+    img = _np(metrics.density_image(log_prob, extent, resolution, log=log))
     ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
               vmax=vmax, aspect="equal", interpolation="bilinear")
     ax.set_xlim(extent[0], extent[1])
@@ -117,8 +158,6 @@ def vector_field(ax, field: Callable[[torch.Tensor], torch.Tensor],
                  extent: Sequence[float] = (-4, 4, -4, 4), n: int = 20, *,
                  color: str = "white", normalize: bool = True):
     """Arrows of ``field`` (``(N, 2) -> (N, 2)``, e.g. a score) on an ``n x n`` grid."""
-    from .quadrature import grid
-
     pts, _ = grid(extent, n, dtype=torch.float64)
     with torch.no_grad():
         v = _np(field(pts))
@@ -156,4 +195,4 @@ def fill(ax, x, y, *, role: str = "p", alpha: float = 0.25, label: str | None = 
 
 def panel_title(ax, text: str) -> None:
     """A panel title in the book's style (left-aligned, one line)."""
-    ax.set_title(text, loc="left")
+    ax.set_title(text, loc="left", fontsize=STYLE["axes.titlesize"])

@@ -133,7 +133,8 @@ class SliderDemo:
                 "use fewer values per slider (each frame is a PNG in the page)"
             )
         self.frames: dict[tuple[int, ...], bytes] = {}
-        self._fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
+        with viz.style():
+            self._fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
         self._canvas = FigureCanvasAgg(self._fig)
         self._positions = None  # axes positions found on the first frame, reused after
         self._widget = None
@@ -148,6 +149,10 @@ class SliderDemo:
 
     def render(self, index: Sequence[int]) -> bytes:
         """Draw the frame at ``index`` (one value index per slider) and return it as PNG bytes."""
+        with viz.style():  # the book's look for this frame only, not the reader's rcParams
+            return self._render(index)
+
+    def _render(self, index: Sequence[int]) -> bytes:
         fig = self._fig
         if getattr(fig, "_gencore_panels", None) is None:
             fig.clear()  # draw() makes its own axes each frame; with panels() they are reused
@@ -294,5 +299,4 @@ def slider(
         >>> demo = slider(lambda fig, t: fig.add_subplot().plot([0, t]), t=Param((1, 2, 3), "t"))
         >>> demo  # in a notebook: live sliders; on the website: a static slider
     """
-    viz.use_style()
     return SliderDemo(draw, {n: _as_param(n, s) for n, s in params.items()}, figsize=figsize, dpi=dpi)

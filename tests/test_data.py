@@ -333,3 +333,13 @@ def test_log_prob_is_the_paper_energy_normalized_by_independent_quadrature(name)
 def test_log_Z_does_not_depend_on_the_box(name):
     other = data.make(name, extent=(-10.0, 11.0, -12.0, 9.0), resolution=1300)
     assert abs(dist64(name).log_Z - other.log_Z) < 1e-4
+
+
+def test_meta_device_log_probs_follow_their_input():
+    meta = torch.device("meta")
+    mix = data.GaussianMixture(torch.empty(3, 2, device=meta), torch.empty(3, device=meta), device=meta)
+    out = mix.log_prob(torch.empty(5, 2, device=meta))
+    assert out.device == meta and out.shape == (5,)
+    for name in ("moons", "rings"):  # (the checkerboard's dark squares need torch.nonzero: no meta kernel)
+        out = data.make(name, device=meta).log_prob(torch.empty(4, 2, device=meta))
+        assert out.device == meta and out.shape == (4,)

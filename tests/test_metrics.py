@@ -328,3 +328,25 @@ def test_floor_separates_only_beyond_two_sd():
     assert str(floor) == "0.0500 ± 0.0100"
     with pytest.raises(ValueError, match="repeats"):
         metrics.floor_spread(lambda a, b: 0.0, lambda m, gen: torch.zeros(m, 1), 10, 1)
+
+
+def test_meta_device_kde_mode_shares_and_mmd():
+    meta = torch.device("meta")
+    x, m = torch.empty(10, 2, device=meta), torch.empty(3, 2, device=meta)
+    assert metrics.mode_shares(x, m).shape == (3,) and metrics.mode_shares(x, m).device == meta
+    assert metrics.kde_log_prob(x, 0.5)(torch.empty(4, 2, device=meta)).shape == (4,)
+    assert metrics.mmd(x, x, bandwidth=1.0).device == meta
+
+
+def test_kde_mode_shares_and_density_image_values():
+    pts = torch.tensor([[0.0, 0.0], [2.0, 0.0]], dtype=torch.float64)
+    lq = metrics.kde_log_prob(pts, 0.5)
+    ref = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(torch.ones(2, dtype=torch.float64)),
+        torch.distributions.Independent(torch.distributions.Normal(pts, 0.5), 1))
+    y = torch.randn(7, 2, dtype=torch.float64)
+    assert torch.allclose(lq(y), ref.log_prob(y), atol=1e-12)
+    shares = metrics.mode_shares(torch.tensor([[0.1, 0.0], [1.9, 0.0], [2.5, 0.0], [-1.0, 0.0]]), pts.float())
+    assert torch.equal(shares, torch.tensor([0.5, 0.5]))
+    img = metrics.density_image(lambda p: -p[:, 0], (0.0, 1.0, 0.0, 2.0), 4, log=True)
+    assert img.shape == (4, 4) and torch.allclose(img[0], -torch.tensor([0.125, 0.375, 0.625, 0.875], dtype=torch.float64))

@@ -1,0 +1,227 @@
+"""Chapter 10's runs (autoregressive models): the fitted 2D models, their exact NLL tables, MADE on bars images
+and its sampling time.
+
+Book: ``book/10_autoregressive.ipynb``. The figures of these runs are in ``gencore.figures.autoregressive``.
+Every recipe draws its randomness (initial weights, data, samples) from its ``generator`` argument
+(torch's global generator when ``None``); nothing here seeds.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .. import autoregressive as A
+from .. import data, metrics
+from ..nn import init_
+from ..train import History, fit
+
+__all__ = ["EXTENT", "BOX", "PARABOLA_EXTENT", "ARRun", "fit_ar", "train_moons", "NLLReport", "nll_report",
+           "true_conditional", "bins_runs", "ordering_runs", "ordering_table", "BarsRun", "train_bars",
+           "bars_samples", "count_passes", "sampling_times", "gallery_sampler"]
+
+EXTENT = data.make("moons").box  # plotting and quadrature box for "moons" (every chapter's)
+BOX = (-3.5, 3.5)  # the bins of a discretized conditional cover this interval
+PARABOLA_EXTENT = (-3.0, 3.0, -2.0, 4.0)
+
+
+@dataclass
+class ARRun:
+    """A fitted :class:`~gencore.autoregressive.AR2D` (float32), its float64 copy and its history."""
+
+    model: A.AR2D
+    history: History
+    snapshots: list
+
+    @property
+    def model64(self) -> A.AR2D:
+        return copy.deepcopy(self.model).double()
+
+
+def fit_ar(x: torch.Tensor, *, order=(0, 1), kind: str = "mdn", components: int = 8, bins: int = 32,
+           hidden: int = 32, steps: int = 600, lr: float = 1e-2, generator: torch.Generator | None = None,
+           snapshot_every: int = 0, progress: bool = True, desc: str | None = None) -> ARRun:
+    """Exact maximum likelihood, full batch: minimize ``-mean log q(x)`` over the training set ``x (N, 2)``.
+
+    Trains in float32 whatever ``x``'s dtype. With ``snapshot_every > 0`` keeps float64 copies
+    of the model every that many steps (for a training-snapshot slider). The initial weights come
+    from ``generator``; the model lives on ``x``'s device.
+    """
+    x = x.float()
+    model = A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden, dtype=torch.float32,
+                   device=x.device)
+    init_(model, generator)
+
+    def snap(step):
+        return copy.deepcopy(model).double()
+
+    hist = fit(lambda step: -model.log_prob(x).mean(), model, steps, lr=lr, progress=progress,
+               snapshot_fn=snap if snapshot_every else None, snapshot_every=max(snapshot_every, 1),
+               desc=desc or f"AR {kind}, order {order}")
+    return ARRun(model, hist, hist.snapshots)
+
+
+def train_moons(n_train: int = 2000, n_test: int = 20_000, generator: torch.Generator | None = None,
+                progress: bool = True, **kw):
+    """The chapter's main model: a mixture-density AR model fitted to ``n_train`` samples of "moons".
+
+    Draws the training and test sets, then the initial weights, from ``generator``.
+    Returns ``(run, p, x_train, x_test)``.
+    """
+    p = data.make("moons", dtype=torch.float64)
+    x_train, x_test = p.sample((n_train,), generator=generator), p.sample((n_test,), generator=generator)
+    run = fit_ar(x_train, generator=generator, progress=progress, desc="AR model (MDN), maximum likelihood", **kw)
+    return run, p, x_train, x_test
+
+
+@dataclass(frozen=True)
+class NLLReport:
+    """Exact quality of a fitted density on "moons" (nats)."""
+
+    entropy: float
+    cross_entropy: float
+    test_nll: float
+    test_nll_se: float
+
+    @property
+    def kl(self) -> float:
+        return self.cross_entropy - self.entropy
+
+    def text(self) -> str:
+        return (f"data entropy H(p)            = {self.entropy:.4f} nats  (quadrature)\n"
+                f"model cross-entropy H(p, q)  = {self.cross_entropy:.4f} nats  (quadrature: exact expected NLL)\n"
+                f"test NLL (Monte Carlo)       = {self.test_nll:.4f} ± {self.test_nll_se:.4f} nats\n"
+                f"gap KL(p‖q) = H(p, q) − H(p) = {self.kl:.4f} nats")
+
+
+def nll_report(model: A.AR2D, p, x_test: torch.Tensor, extent=EXTENT, resolution: int = 300) -> NLLReport:
+    """Entropy and cross-entropy by quadrature (float64) and the Monte Carlo test NLL."""
+    m64 = copy.deepcopy(model).double()
+    H = metrics.entropy_on_grid(p.log_prob, extent, resolution).item()
+    CE = metrics.cross_entropy_on_grid(p.log_prob, m64.log_prob, extent, resolution).item()
+    with torch.no_grad():
+        nll = -m64.log_prob(x_test.double())
+    return NLLReport(H, CE, nll.mean().item(), (nll.std() / math.sqrt(len(nll))).item())
+
+
+def true_conditional(p, x1: float, ys: torch.Tensor) -> torch.Tensor:
+    r""":math:`p(x_2 \mid x_1)` on the evenly spaced 1D grid ``ys (M,)``, normalized numerically along the line."""
+    pts = torch.stack([torch.full_like(ys, x1), ys], -1)
+    lp = p.log_prob(pts)
+    dy = (ys[1] - ys[0]).item()
+    return (lp - torch.logsumexp(lp, 0) - math.log(dy)).exp()
+
+
+def bins_runs(x_train: torch.Tensor, bins=(8, 16, 32, 64), steps: int = 400, generator: torch.Generator | None = None,
+              progress: bool = True) -> dict[int, ARRun]:
+    """One discretized AR model per number of bins, each fitted by maximum likelihood (initialized in turn from ``generator``)."""
+    return {B: fit_ar(x_train, kind="bins", bins=B, steps=steps, generator=generator, progress=progress,
+                      desc=f"AR model, {B} bins") for B in bins}
+
+
+def ordering_runs(n_train: int = 2000, components=(1, 5), steps: int = 400, generator: torch.Generator | None = None,
+                  progress: bool = True):
+    """MDN AR models on :class:`~gencore.autoregressive.Parabola` for both orders and each ``K``.
+
+    Data, then each model's initial weights, from ``generator``. Returns ``(runs, p, x_test)`` with ``runs[(order, K)]``.
+    """
+    p = A.Parabola()
+    x_train, x_test = p.sample((n_train,), generator=generator), p.sample((20_000,), generator=generator)
+    runs = {(order, K): fit_ar(x_train, order=order, components=K, steps=steps, generator=generator, progress=progress,
+                               desc=f"order {order}, K = {K}")
+            for order in ((0, 1), (1, 0)) for K in components}
+    return runs, p, x_test
+
+
+def ordering_table(runs, p, x_test, extent=PARABOLA_EXTENT, resolution: int = 300) -> dict:
+    """Exact KL(p‖q) (quadrature) and test NLL of each ordering run; ``{(order, K): (kl, nll)}``."""
+    H = metrics.entropy_on_grid(p.log_prob, extent, resolution).item()
+    out = {}
+    for key, run in runs.items():
+        m = run.model64
+        CE = metrics.cross_entropy_on_grid(p.log_prob, m.log_prob, extent, resolution).item()
+        with torch.no_grad():
+            nll = -m.log_prob(x_test).mean().item()
+        out[key] = (CE - H, nll)
+    return out
+
+
+@dataclass
+class BarsRun:
+    """MADE and the independent-pixel model fitted to bars images, with their test NLLs (nats)."""
+
+    data: A.BarsImages
+    made: A.MADE
+    factorized: A.FactorizedBernoulli
+    x_test: torch.Tensor
+    nll_made: float
+    nll_factorized: float
+
+
+def train_bars(side: int = 6, n_train: int = 2000, steps: int = 300, hidden: int = 128,
+               generator: torch.Generator | None = None, progress: bool = True) -> BarsRun:
+    """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images (data, then MADE's weights, from ``generator``)."""
+    d = A.BarsImages(side)
+    x, x_test = d.sample(n_train, generator), d.sample(5000, generator)
+    made, fac = A.MADE(d.dim, hidden, dtype=torch.float32), A.FactorizedBernoulli(d.dim, dtype=torch.float32)
+    init_(made, generator)
+    fit(lambda s: -made.log_prob(x).mean(), made, steps, lr=5e-3, progress=progress, desc="MADE (teacher forcing)")
+    fit(lambda s: -fac.log_prob(x).mean(), fac, 200, lr=5e-2, progress=progress, desc="independent pixels")
+    with torch.no_grad():
+        return BarsRun(d, made, fac, x_test, -made.log_prob(x_test).mean().item(), -fac.log_prob(x_test).mean().item())
+
+
+def bars_samples(run: BarsRun, n: int = 8, generator: torch.Generator | None = None) -> list:
+    """``[(name, (n, D) images)]``: data, MADE samples (D passes), independent-pixel samples (one pass), greedy decoding."""
+    return [("data", run.data.sample(n, generator)), ("MADE, sampled", run.made.sample(n, generator)),
+            ("independent pixels", run.factorized.sample(n, generator)), ("MADE, greedy", run.made.sample(n, greedy=True))]
+
+
+def count_passes(model: A.MADE, n: int = 4, generator: torch.Generator | None = None) -> int:
+    """How many forward passes ``model.sample(n)`` makes (counted with a hook)."""
+    count = [0]
+    handle = model.register_forward_hook(lambda *a: count.__setitem__(0, count[0] + 1))
+    try:
+        model.sample(n, generator)
+    finally:
+        handle.remove()
+    return count[0]
+
+
+def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 256, repeats: int = 3,
+                   generator: torch.Generator | None = None):
+    """Seconds per batch of ``n`` samples: MADE's ``D``-pass sampler vs one pass of the same net.
+
+    Returns a list of ``(side, D, t_sequential, t_one_pass)`` (best of ``repeats``). The weights
+    are untrained (drawn from ``generator``): the cost does not depend on them.
+    """
+    rows = []
+    for s in sides:
+        m = init_(A.MADE(s * s, hidden, dtype=torch.float32), generator)
+        x = torch.zeros(n, s * s, dtype=torch.float32)
+
+        def best(fn):
+            out = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - t0)
+            return min(out)
+
+        with torch.no_grad():
+            rows.append((s, s * s, best(lambda: m.sample(n, generator)), best(lambda: m(x))))
+    return rows
+
+
+def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Chapter 10 for chapter 0's gallery: an MDN autoregressive model fitted to ``train``, sampled.
+
+    Trains in float32 (400 full-batch steps on at most 2000 points, initialized from ``generator``)
+    and returns ``(n, 2)`` samples in ``train``'s dtype.
+    """
+    run = fit_ar(train[:2000], steps=400, generator=generator, progress=False)
+    with torch.no_grad():
+        return run.model.sample(n, generator).to(train.dtype)

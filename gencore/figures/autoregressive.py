@@ -1,0 +1,158 @@
+"""Chapter 10's figures and slider demos (autoregressive models), drawn from the runs of
+``gencore.experiments.autoregressive``: they evaluate the fitted models, never train them.
+
+Book: ``book/10_autoregressive.ipynb``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from matplotlib.ticker import NullFormatter
+
+from .. import autoregressive as A
+from .. import metrics, viz, widgets
+from ..experiments import autoregressive as run_ar
+from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun, NLLReport
+
+__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "bars_figure", "timing_figure"]
+
+
+def _img(log_prob, extent, resolution):
+    return metrics.density_image(log_prob, extent, resolution).numpy()
+
+
+def _show(ax, img, extent, vmax=None):
+    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=viz.DENSITY_CMAP, vmin=0.0, vmax=vmax,
+              aspect="equal", interpolation="bilinear")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.grid(False)
+
+
+def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: int = 120) -> widgets.SliderDemo:
+    r"""Slice the learned density at :math:`x_1`: the model's :math:`q(x_2 \mid x_1)` against the true :math:`p(x_2 \mid x_1)`."""
+    x1s = [round(v, 2) for v in np.linspace(-2.25, 2.25, 19)] if x1s is None else x1s
+    m64 = copy.deepcopy(model).double()
+    img = _img(m64.log_prob, extent, resolution)
+    ys = torch.linspace(extent[2], extent[3], 400, dtype=torch.float64)
+    with torch.no_grad():
+        curves = {x1: (m64.conditional_log_prob(ys, x1).exp().numpy(), run_ar.true_conditional(p, x1, ys).numpy())
+                  for x1 in x1s}
+    ymax = 1.05 * max(max(q.max(), t.max()) for q, t in curves.values())
+
+    def draw(fig, x1):
+        ax1, ax2 = widgets.panels(fig, 2, gridspec_kw=dict(width_ratios=(1.4, 1)))
+        _show(ax1, img, extent)
+        ax1.axvline(x1, color="white", lw=1.5, ls="--")
+        viz.panel_title(ax1, "model density q(x₁, x₂)")
+        q, t = curves[x1]
+        viz.curve(ax2, ys, t, role="p", label="true p(x₂ | x₁)", lw=1.5)
+        viz.curve(ax2, ys, q, role="q", label="model q(x₂ | x₁)", lw=1.5, ls="--")
+        ax2.set_xlim(extent[2], extent[3])
+        ax2.set_ylim(0, ymax)
+        ax2.set_xlabel("x₂")
+        ax2.legend(loc="upper left")
+        viz.panel_title(ax2, f"conditional at x₁ = {x1:+.2f}")
+
+    return widgets.slider(draw, figsize=(8.6, 3.0), x1=widgets.Param(tuple(x1s), "x₁", "{:+.2f}"))
+
+
+def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_report: NLLReport, x1: float = 0.5,
+                extent=EXTENT, resolution: int = 140) -> widgets.SliderDemo:
+    """Number of bins: the piecewise-constant density and one conditional slice, with the exact NLL."""
+    ys = torch.linspace(extent[2], extent[3], 700, dtype=torch.float64)
+    frames = {}
+    for B, run in runs.items():
+        m = run.model64
+        with torch.no_grad():
+            frames[B] = (_img(m.log_prob, extent, resolution), m.conditional_log_prob(ys, x1).exp().numpy())
+    ymax = 1.05 * max(c.max() for _, c in frames.values())
+
+    def draw(fig, B):
+        ax1, ax2 = widgets.panels(fig, 2, gridspec_kw=dict(width_ratios=(1.4, 1)))
+        img, cond = frames[B]
+        _show(ax1, img, extent)
+        ax1.axvline(x1, color="white", lw=1, ls="--")
+        viz.panel_title(ax1, f"{B} bins: H(p, q) = {reports[B].cross_entropy:.3f} nats")
+        viz.curve(ax2, ys, cond, role="q", lw=1.2, label=f"q(x₂ | x₁ = {x1})")
+        ax2.set_xlim(-2, 2)
+        ax2.set_ylim(0, ymax)
+        ax2.set_xlabel("x₂")
+        ax2.legend(loc="upper left")
+        viz.panel_title(ax2, f"MDN: {mdn_report.cross_entropy:.3f} nats; H(p) = {mdn_report.entropy:.3f}")
+
+    values = tuple(runs)
+    return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2))
+
+
+def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120) -> widgets.SliderDemo:
+    """The ordering and the number of mixture components: the learned density next to the truth."""
+    truth = _img(p.log_prob, extent, resolution)
+    imgs = {k: _img(r.model64.log_prob, extent, resolution) for k, r in runs.items()}
+    vmax = truth.max()
+    names = {"x₁ → x₂": (0, 1), "x₂ → x₁": (1, 0)}
+    Ks = tuple(sorted({k for _, k in runs}))
+
+    def draw(fig, ordering, K):
+        order = names[ordering]
+        ax1, ax2 = widgets.panels(fig, 2)
+        _show(ax1, truth, extent, vmax)
+        viz.panel_title(ax1, "true density p")
+        _show(ax2, imgs[(order, K)], extent, vmax)
+        viz.panel_title(ax2, f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
+
+    return widgets.slider(draw, figsize=(7.0, 3.4),
+                          ordering=widgets.Param(tuple(names), "ordering", "{}", start=1),
+                          K=widgets.Param(Ks, "components K", "{:d}", start=0))
+
+
+def bars_figure(run: BarsRun, rows: list):
+    """One row of images per ``(name, (n, D) images)`` of ``rows`` (:func:`~gencore.experiments.autoregressive.bars_samples`),
+    framed red where the image has probability 0 under the data."""
+    n = min(len(x) for _, x in rows)
+    s = run.data.side
+    fig, axes = viz.figure(n, len(rows), width=0.9, height=1.0)
+    for r, (name, x) in enumerate(rows):
+        lp = run.data.log_prob(x)
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(x[c].reshape(s, s).numpy(), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for sp in ax.spines.values():
+                sp.set_visible(True)
+                sp.set_color(viz.COLORS["q"] if lp[c] == -math.inf else viz.COLORS["grey"])
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center")
+    return fig
+
+
+def timing_figure(rows):
+    """Sampling time against the number of pixels, log-log, sequential vs one pass."""
+    D = [r[1] for r in rows]
+    fig, (ax1, ax2) = viz.figure(2, width=3.9, height=3.0)
+    viz.curve(ax1, D, [1000 * r[2] for r in rows], role="q", label="autoregressive: D passes", marker="o")
+    viz.curve(ax1, D, [1000 * r[3] for r in rows], role="aux", label="one pass of the same net", marker="s")
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("pixels D")
+    ax1.set_ylabel("ms per batch of 64")
+    ax1.legend(loc="upper left")
+    viz.panel_title(ax1, "sampling time")
+    viz.curve(ax2, D, [r[2] / r[3] for r in rows], role="q", marker="o", label="measured ratio")
+    viz.curve(ax2, D, D, role="grey", lw=1, ls="--", label="D")
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("pixels D")
+    ax2.legend(loc="upper left")
+    for ax in (ax1, ax2):
+        ax.set_xticks(D)
+        ax.set_xticklabels([str(d) for d in D])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax2.set_yticks([10, 30, 100, 300, 1000])
+    ax2.set_yticklabels(["10", "30", "100", "300", "1000"])
+    viz.panel_title(ax2, "slowdown: sequential / one pass")
+    return fig
