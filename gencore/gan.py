@@ -29,7 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from . import data
-from .tensors import extent_box, one_of, positive, positive_int
+from .tensors import event_2d, extent_box, in_range, one_of, positive, positive_int, uniform, validate
 from .divergences import js_divergence
 from .quadrature import grid, grid_log_prob
 
@@ -57,6 +57,12 @@ LOSSES = ("non-saturating", "saturating", "wgan-gp")
 
 
 # ------------------------------------------------------------ Proposition 1, Theorem 1
+def _log_densities(**fs) -> None:
+    for name, f in fs.items():
+        if not callable(f):
+            raise ValueError(f"{name} must be a callable mapping (N, 2) points to (N,) log-densities")
+
+
 class LogitDiscriminator:
     r"""A discriminator given by its logit :math:`a(x)`: calling it returns :math:`D(x) = \sigma(a(x))`.
 
@@ -65,6 +71,13 @@ class LogitDiscriminator:
 
     Args:
         logit: maps ``(N, 2)`` points to ``(N,)`` logits.
+
+    Example:
+        >>> D = LogitDiscriminator(lambda x: x[:, 0])
+        >>> D(torch.tensor([[0.0, 1.0], [100.0, 0.0]]))
+        tensor([0.5000, 1.0000])
+        >>> D.logit(torch.zeros(3, 2)).shape
+        torch.Size([3])
     """
 
     def __init__(self, logit: Callable[[torch.Tensor], torch.Tensor]):
@@ -74,7 +87,7 @@ class LogitDiscriminator:
 
     def logit(self, x: torch.Tensor) -> torch.Tensor:
         """The logit at ``x`` ``(N, 2)``, shape ``(N,)``."""
-        return self._logit(x)
+        return self._logit(event_2d("x", x))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logit(x))
@@ -95,10 +108,7 @@ class OptimalDiscriminator(LogitDiscriminator):
     """
 
     def __init__(self, log_p_data: LogDensity, log_p_g: LogDensity):
-        if not callable(log_p_data):
-            raise ValueError("log_p_data must be a callable mapping (N, 2) points to (N,) log-densities")
-        if not callable(log_p_g):
-            raise ValueError("log_p_g must be a callable mapping (N, 2) points to (N,) log-densities")
+        _log_densities(log_p_data=log_p_data, log_p_g=log_p_g)
         self.log_p_data, self.log_p_g = log_p_data, log_p_g
         super().__init__(lambda x: self.log_p_data(x) - self.log_p_g(x))
 
@@ -118,16 +128,10 @@ def optimal_discriminator(log_p_data: LogDensity, log_p_g: LogDensity) -> Optima
     return OptimalDiscriminator(log_p_data, log_p_g)
 
 
-def value(
-    D: Callable[[torch.Tensor], torch.Tensor],
-    log_p_data: LogDensity,
-    log_p_g: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def value(D: Callable[[torch.Tensor], torch.Tensor], log_p_data: LogDensity, log_p_g: LogDensity,
+          extent: Sequence[float], resolution: int, *,
+          dtype: torch.dtype = torch.float64,
+          device: torch.device | str | None = None) -> torch.Tensor:
     r"""The value function :math:`V(G, D) = \int p_{\text{data}} \log D + p_g \log(1 - D)\,dx` by quadrature.
 
     Midpoint rule on a ``resolution x resolution`` grid over ``extent``; the densities are used
@@ -150,9 +154,7 @@ def value(
     """
     if not callable(D):
         raise ValueError("D must be a callable mapping (N, 2) points to (N,) probabilities")
-    for name, f in (("log_p_data", log_p_data), ("log_p_g", log_p_g)):
-        if not callable(f):
-            raise ValueError(f"{name} must be a callable mapping (N, 2) points to (N,) log-densities")
+    _log_densities(log_p_data=log_p_data, log_p_g=log_p_g)
     extent_box("extent", extent)
     positive_int("resolution", resolution, minimum=2)
     points, lp, area = grid_log_prob(log_p_data, extent, resolution, dtype=dtype, device=device)
@@ -174,15 +176,9 @@ def value(
     return integrand.sum() * area
 
 
-def jsd_on_grid(
-    log_p: LogDensity,
-    log_q: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def jsd_on_grid(log_p: LogDensity, log_q: LogDensity, extent: Sequence[float], resolution: int, *,
+                dtype: torch.dtype = torch.float64,
+                device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`\mathrm{JSD}(p, q)` in nats from the two densities' cell masses on a grid.
 
     Each density's midpoint masses are renormalized to sum to one over the box and passed to
@@ -197,23 +193,19 @@ def jsd_on_grid(
 
     Book: ``eq-gan-c-jsd``.
     """
+    _log_densities(log_p=log_p, log_q=log_q)
     _, lp, _ = grid_log_prob(log_p, extent, resolution, dtype=dtype, device=device)
     _, lq, _ = grid_log_prob(log_q, extent, resolution, dtype=dtype, device=device)
     for name, lv in (("log_p", lp), ("log_q", lq)):
-        if not bool(torch.isfinite(torch.logsumexp(lv.to(dtype), 0))):
+        if lv.device.type != "meta" and not bool(torch.isfinite(torch.logsumexp(lv.to(dtype), 0))):
             raise ValueError(f"{name} must give positive finite mass on the grid over extent={tuple(extent)}")
     return js_divergence(torch.softmax(lp.to(dtype), 0), torch.softmax(lq.to(dtype), 0))
 
 
-def nonsaturating_criterion(
-    log_p_data: LogDensity,
-    log_p_g: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def nonsaturating_criterion(log_p_data: LogDensity, log_p_g: LogDensity, extent: Sequence[float],
+                            resolution: int, *,
+                            dtype: torch.dtype = torch.float64,
+                            device: torch.device | str | None = None) -> torch.Tensor:
     r"""The non-saturating generator loss at the optimal discriminator, :math:`\mathbb{E}_{p_g}[-\log D^*(x)]`.
 
     Midpoint rule as in :func:`value`. It equals
@@ -233,6 +225,17 @@ def nonsaturating_criterion(
 
 
 # ------------------------------------------------------------------------------ losses
+def _logits(**pair: torch.Tensor) -> torch.Size:
+    """Check two batches of logits ``(..., m)``, ``(..., m')`` with the same leading axes; return them."""
+    (na, a), (nb, b) = pair.items()
+    validate(na, a, min_ndim=1)
+    validate(nb, b, min_ndim=1)
+    if a.shape[:-1] != b.shape[:-1]:
+        raise ValueError(f"{na} and {nb} must share their leading (model) axes; got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return a.shape[:-1]
+
+
 def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
     r"""Minus the minibatch value: :math:`-\frac1m\sum_i [\log D(x_i) + \log(1 - D(G(z_i)))]`.
 
@@ -247,6 +250,7 @@ def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> to
 
     Book: ``eq-gan-value``.
     """
+    _logits(logit_real=logit_real, logit_fake=logit_fake)
     return F.softplus(-logit_real).mean(-1) + F.softplus(logit_fake).mean(-1)
 
 
@@ -259,6 +263,7 @@ def generator_loss(logit_fake: torch.Tensor, kind: str = "non-saturating") -> to
 
     Book: ``eq-gan-ns``.
     """
+    validate("logit_fake", logit_fake, min_ndim=1)
     one_of("kind", kind, LOSSES)
     if kind == "saturating":
         return -F.softplus(logit_fake).mean(-1)
@@ -281,6 +286,7 @@ def logit_gradient(a: torch.Tensor, kind: str) -> torch.Tensor:
 
     Book: ``eq-gan-logit-grad``.
     """
+    validate("a", a)
     one_of("kind", kind, LOSSES[:2])
     return -torch.sigmoid(a) if kind == "saturating" else -torch.sigmoid(-a)
 
@@ -303,10 +309,14 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
 
     Book: ``eq-gan-wgan-gp``.
     """
-    if real.shape != fake.shape:
-        raise ValueError(f"fake must have real's shape {tuple(real.shape)}; got {tuple(fake.shape)}")
-    eps = torch.rand(real.shape[:-1] + (1,), generator=generator, dtype=real.dtype,
-                     device=generator.device if generator is not None else real.device).to(real)
+    if not callable(critic):
+        raise ValueError("critic must be a callable mapping (..., m, 2) points to (..., m) values")
+    event_2d("real", real)
+    event_2d("fake", fake)
+    if real.ndim < 2 or real.shape != fake.shape:
+        raise ValueError(f"real and fake must be batches (..., m, 2) of one shape; got real "
+                         f"{tuple(real.shape)}, fake {tuple(fake.shape)}")
+    eps = uniform(real.shape[:-1] + (1,), real, generator)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.norm(dim=-1) - 1) ** 2).mean(-1)
@@ -316,8 +326,16 @@ def critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor, penalty: torch.Tenso
                 weight: float = 10.0) -> torch.Tensor:
     r"""WGAN-GP critic loss :math:`\frac1m\sum f(\tilde x) - \frac1m\sum f(x) + \lambda\,\mathrm{GP}`.
 
+    Args:
+        f_real, f_fake: ``(..., m)`` and ``(..., m')`` critic values; penalty: ``(...)``, from
+            :func:`gradient_penalty`; weight: :math:`\lambda \ge 0`, a number or ``(...)``.
+
     Book: ``eq-gan-wgan-gp``.
     """
+    lead = _logits(f_real=f_real, f_fake=f_fake)
+    validate("penalty", penalty)
+    if penalty.shape != lead:
+        raise ValueError(f"penalty must have shape {tuple(lead)} (one value per model); got {tuple(penalty.shape)}")
     positive("weight", weight, allow_zero=True)
     if isinstance(weight, torch.Tensor):
         weight = weight.to(penalty)
@@ -327,14 +345,9 @@ def critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor, penalty: torch.Tenso
 # ------------------------------------------------- Theorem 1's test family, saturation in 1D
 def ring_family(radius: float, std: float = 0.1):
     """The log-density of a ring of 8 Gaussians with the given radius and standard deviation."""
+    positive("radius", radius)
+    positive("std", std)
     return data.make("8gaussians", radius=radius, std=std, dtype=torch.float64).log_prob
-
-
-def _normal_grid(half_width: float = 14.0, n: int = 28_001):
-    """Midpoints ``z`` and weights ``w`` (summing to one) of N(0, 1) on a grid over [-half_width, half_width]."""
-    z = torch.linspace(-half_width, half_width, n, dtype=torch.float64)
-    w = torch.softmax(-0.5 * z**2, 0)
-    return z, w
 
 
 def shift_gradients(shifts, half_width: float = 14.0, n: int = 28_001):
@@ -347,9 +360,18 @@ def shift_gradients(shifts, half_width: float = 14.0, n: int = 28_001):
     it equals :math:`\mu\,\mathbb E_{p_g}[D^*]`, the non-saturating one
     :math:`\mu\,\mathbb E_{p_g}[1 - D^*]`.
 
-    Returns ``(saturating, non_saturating)``, each ``(len(shifts),)``.
+    Args:
+        shifts: the shifts :math:`\mu`, ``(K,)`` (a tensor or a sequence of numbers).
+        half_width, n: the quadrature grid in :math:`z`.
+
+    Returns ``(saturating, non_saturating)``, each ``(K,)``.
     """
-    z, w = _normal_grid(half_width, n)
+    shifts = shifts if isinstance(shifts, torch.Tensor) else torch.as_tensor(shifts, dtype=torch.float64)
+    validate("shifts", shifts, ndim=1, floating=False)
+    positive("half_width", half_width)
+    positive_int("n", n, minimum=2)
+    z = torch.linspace(-half_width, half_width, n, dtype=torch.float64)
+    w = torch.softmax(-0.5 * z**2, 0)  # N(0, 1)'s weights on the grid, summing to one
     out = {"saturating": [], "non-saturating": []}
     for mu in shifts:
         def logit(x, mu=float(mu)):  # log N(x; 0, 1) − log N(x; μ, 1), D* frozen at this μ
@@ -372,7 +394,12 @@ def ns_gradient_1d(mu: float, half_width: float = 16.0, n: int = 64_001) -> dict
       (``eq-gan-ns-grad``: equal to ``frozen``);
     * ``value``: :math:`\frac{d}{d\mu}\mathbb E_{p_g}[-\log D^*_\mu]` with :math:`D^*` moving with
       :math:`\mu`, i.e. the derivative of ``eq-gan-ns-kl`` (not what the generator receives).
+
+    ``half_width`` and ``n`` set the grid over :math:`[-w, w + \mu]`.
     """
+    in_range("mu", mu)
+    positive("half_width", half_width)
+    positive_int("n", n, minimum=2)
     x = torch.linspace(-half_width, half_width + float(mu), n, dtype=torch.float64)
     dx = (x[1] - x[0]).item()
     log_p = -0.5 * x**2 - 0.5 * math.log(2 * math.pi)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from gencore import data, gan, metrics
+from gencore import data, gan, metrics, nn
 from gencore.exercises.gan import check_ns_generator_loss
 from gencore.experiments import gan as run
 from gencore.experiments import gan_training as training
@@ -173,9 +173,28 @@ def test_gradient_penalty_of_a_linear_critic():
     assert torch.allclose(loss, critic(fake).mean(-1) - critic(real).mean(-1) + 1.6)
 
 
+def test_the_mathematics_runs_on_the_meta_device():
+    """Shapes and devices follow the inputs: every loss, the penalty and the quadratures on ``meta``."""
+    a, b = torch.empty(3, 8, device="meta"), torch.empty(3, 5, device="meta")
+    for out in (gan.discriminator_loss(a, b), gan.generator_loss(a, "non-saturating"), gan.generator_loss(a, "wgan-gp")):
+        assert out.device.type == "meta" and out.shape == (3,)
+    assert gan.logit_gradient(a, "saturating").shape == (3, 8)
+    x = torch.empty(3, 8, 2, device="meta")
+    gp = gan.gradient_penalty(lambda h: (h * h).sum(-1), x, x)
+    assert gp.device.type == "meta" and gp.shape == (3,)
+    assert gan.critic_loss(a, b, gp, 0.1).shape == (3,)
+    assert gan.from_logit(lambda h: h[:, 0])(torch.empty(4, 2, device="meta")).device.type == "meta"
+    log_p, log_q = gan.ring_family(2.0), gan.ring_family(2.3)
+    for out in (gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, BOX, 10, device="meta"),
+                gan.jsd_on_grid(log_p, log_q, BOX, 10, device="meta"),
+                gan.nonsaturating_criterion(log_p, log_q, BOX, 10, device="meta")):
+        assert out.device.type == "meta" and out.shape == ()
+
+
 # -------------------------------------------------------------------- batched models
 def test_stacked_mlp_models_are_independent_and_keep_dtype():
-    net = training.StackedMLP(3, (2, 5, 1), generator=torch.Generator().manual_seed(0)).to(F64)
+    """The trainer's networks: gencore.nn.StackedMLP with leaky ReLU (slope 0.2), as the chapter uses."""
+    net = nn.StackedMLP(3, (2, 5, 1), "leaky_relu", generator=torch.Generator().manual_seed(0)).to(F64)
     x = torch.randn(3, 4, 2, dtype=F64)
     out = net(x)
     assert out.shape == (3, 4, 1) and out.dtype == F64
@@ -241,8 +260,11 @@ def test_train_gans_float64_data_gives_float64_models():
     (lambda: run.train_gans(data.make("8gaussians"), lr_g=-1.0), "lr_g"),
     (lambda: run.train_gans(data.make("8gaussians"), lr_d=(1e-3, 1e-3)), "lr_d"),
     (lambda: run.train_gans(data.make("8gaussians"), steps=0), "steps"),
-    (lambda: training.StackedMLP(2, (2, 4, 1))(torch.zeros(3, 5, 2)), "x"),
-    (lambda: training.StackedMLP(2, (2,)), "sizes"),
+    (lambda: nn.StackedMLP(2, (2, 4, 1))(torch.zeros(3, 5, 2)), "h"),
+    (lambda: nn.StackedMLP(2, (2,)), "sizes"),
+    (lambda: gan.generator_loss(torch.zeros(0)), "logit_fake"),
+    (lambda: gan.discriminator_loss(torch.zeros(2, 3), torch.zeros(3, 3)), "logit_fake"),
+    (lambda: gan.critic_loss(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(3)), "penalty"),
     (lambda: gan.gradient_penalty(lambda x: x.sum(-1), torch.zeros(1, 3, 2), torch.zeros(1, 4, 2)), "fake"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(call, name):

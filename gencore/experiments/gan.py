@@ -20,9 +20,9 @@ __all__ = ["MODELS", "RING_BOX", "WIDE_BOX", "GRID_BOX", "GANRun", "train_gans",
            "published_table", "PUBLISHED", "radius_sweep", "mode_shares"]
 
 
-RING_BOX = (-3.0, 3.0, -3.0, 3.0)
+RING_BOX = data.make("8gaussians").box  # (-3, 3, -3, 3)
 WIDE_BOX = (-8.0, 8.0, -8.0, 8.0)  # for the slow-discriminator GAN, whose samples wander off
-GRID_BOX = (-5.5, 5.5, -5.5, 5.5)
+GRID_BOX = data.make("25gaussians").box  # (-5.5, 5.5, -5.5, 5.5)
 
 # The six GANs the chapter trains at once: (name, dataset, loss, lr_g, lr_d).
 MODELS = (

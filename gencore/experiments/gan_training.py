@@ -1,7 +1,7 @@
 r"""Chapter 4's trainer: several GANs at once in one batched computation.
 
-``StackedMLP`` holds every model's weights with a leading model axis, a hand-made Adam steps
-them all (and can leave some models out of a step), and :func:`train_gans` runs Algorithm 1 of
+:class:`gencore.nn.StackedMLP` holds every model's weights with a leading model axis, a
+hand-made Adam (:class:`StackedAdam`) steps them all (and can leave some models out of a step), and :func:`train_gans` runs Algorithm 1 of
 Goodfellow et al. (2014) for all of them, recording snapshots and losses in a :class:`GANRun`.
 The losses are :mod:`gencore.gan`'s.
 
@@ -13,82 +13,28 @@ References:
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from .. import shifted_seed
 from ..gan import LOSSES, critic_loss, discriminator_loss, generator_loss, gradient_penalty
+from ..nn import StackedMLP
 from ..quadrature import grid
-from ..tensors import extent_box, one_of, positive, positive_int
+from ..tensors import extent_box, noise, one_of, positive, positive_int
 from ..train import Progress
 
-__all__ = ["StackedMLP", "StackedAdam", "GANRun", "train_gans"]
-
-
-class StackedMLP(nn.Module):
-    r"""``n_models`` independent MLPs evaluated in one batched computation.
-
-    Layer :math:`l` of model :math:`m` computes :math:`h \mapsto \phi(h W^{(l)}_m + b^{(l)}_m)`;
-    the weights of all models are stacked as ``(M, d_in, d_out)`` and applied with one
-    ``baddbmm``, so training eight small GANs costs about as much as training one.
-
-    Args:
-        n_models: ``M``.
-        sizes: layer widths, e.g. ``(2, 128, 128, 1)``.
-        activation: ``"relu"``, ``"leaky_relu"`` (slope 0.2) or ``"tanh"``.
-        generator: draws the initial weights (PyTorch's ``nn.Linear`` scheme,
-            :math:`U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})`).
-
-    Shapes: ``forward`` maps ``(M, B, sizes[0])`` to ``(M, B, sizes[-1])``.
-    """
-
-    def __init__(self, n_models: int, sizes: Sequence[int], activation: str = "leaky_relu", *,
-                 generator: torch.Generator | None = None):
-        super().__init__()
-        positive_int("n_models", n_models)
-        if len(sizes) < 2:
-            raise ValueError(f"sizes must list at least an input and an output width; got {tuple(sizes)}")
-        for s in sizes:
-            positive_int("sizes", s)
-        one_of("activation", activation, ("relu", "leaky_relu", "tanh"))
-        self.n_models, self.sizes, self.activation = n_models, tuple(sizes), activation
-        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
-        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
-            bound = 1 / math.sqrt(d_in)
-            w = torch.rand(n_models, d_in, d_out, generator=generator) * 2 * bound - bound
-            b = torch.rand(n_models, 1, d_out, generator=generator) * 2 * bound - bound
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(b))
-
-    def _phi(self, h: torch.Tensor) -> torch.Tensor:
-        if self.activation == "relu":
-            return F.relu(h)
-        if self.activation == "leaky_relu":
-            return F.leaky_relu(h, 0.2)
-        return torch.tanh(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[0] != self.n_models or x.shape[2] != self.sizes[0]:
-            raise ValueError(f"x must have shape (M, B, d) = ({self.n_models}, B, {self.sizes[0]}); "
-                             f"got {tuple(x.shape)}")
-        h = x
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w)
-            if i < last:
-                h = self._phi(h)
-        return h
+__all__ = ["StackedAdam", "GANRun", "train_gans"]
 
 
 class StackedAdam:
     """Adam over parameters with a leading model axis; ``step(active)`` updates only the
-    models where ``active`` is true (their moments and step counts too)."""
+    models where ``active`` (a ``(M,)`` bool tensor) is true (their moments and step counts too).
+
+    ``lr`` is a number or one learning rate per model, ``(M,)``; it may be reassigned between steps.
+    """
 
     def __init__(self, params, lr: float, betas: tuple[float, float], eps: float = 1e-8):
         self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
@@ -124,7 +70,7 @@ class GANRun:
 
     Attributes:
         losses, ks: each model's generator loss (one of ``LOSSES``) and discriminator steps.
-        generator, discriminator: the trained :class:`StackedMLP` (model ``m`` is row ``m``).
+        generator, discriminator: the trained :class:`gencore.nn.StackedMLP` (model ``m`` is row ``m``).
         latent_dim: dimension of the noise :math:`z \\sim \\mathcal N(0, I)`.
         steps: generator steps taken.
         snapshots: ``(step, samples (M, N, 2), logits (M, R, R))`` every ``snapshot_every``
@@ -152,9 +98,7 @@ class GANRun:
         """``n`` fresh samples from every model, shape ``(M, n, 2)``."""
         positive_int("n", n)
         p = self.generator.weights[0]
-        z = torch.randn(self.generator.n_models, n, self.latent_dim, generator=generator,
-                        dtype=p.dtype, device=generator.device if generator is not None else p.device)
-        return self.generator(z.to(p))
+        return self.generator(noise((self.generator.n_models, n, self.latent_dim), p, generator))
 
 
 def train_gans(
@@ -259,8 +203,8 @@ def train_gans(
     wgan = "wgan-gp" in losses
     points = torch.stack([grid(b, grid_resolution, dtype=dtype, device=device)[0] for b in boxes])
 
-    def noise(m: int) -> torch.Tensor:
-        return torch.randn(n, m, latent_dim, generator=gen, dtype=dtype).to(device)
+    def latent(m: int) -> torch.Tensor:  # z ~ N(0, I), (M, m, latent_dim)
+        return noise((n, m, latent_dim), x_probe, gen)
 
     unique = list(dict.fromkeys(map(id, datasets)))
     by_id = {id(d): d for d in datasets}
@@ -273,7 +217,7 @@ def train_gans(
     def critic(x):
         return D(x).squeeze(-1)
 
-    z_fixed = noise(snapshot_samples)
+    z_fixed = latent(snapshot_samples)
     run = GANRun(losses, ks, G, D, latent_dim, steps, extents=tuple(boxes))
 
     def snapshot(step):
@@ -290,7 +234,7 @@ def train_gans(
             active = k_t > j
             real = sample_real()
             with torch.no_grad():
-                fake = G(noise(batch_size))
+                fake = G(latent(batch_size))
             a_real, a_fake = critic(real), critic(fake)
             gan_part = discriminator_loss(a_real, a_fake)
             loss_d = gan_part * (1 - kind_w[:, 2])
@@ -300,7 +244,7 @@ def train_gans(
             opt_d.zero_grad()
             (loss_d * active).sum().backward()
             opt_d.step(active)
-        a_fake = critic(G(noise(batch_size)))
+        a_fake = critic(G(latent(batch_size)))
         per_kind = torch.stack([generator_loss(a_fake, kind) for kind in LOSSES], -1)  # (M, 3)
         loss_g = (per_kind * kind_w).sum(-1)
         opt_g.zero_grad()
