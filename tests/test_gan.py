@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+import gencore
 from gencore import data, gan, metrics, nn
 from gencore.exercises.gan import check_ns_generator_loss
 from gencore.experiments import gan as run
@@ -228,8 +229,10 @@ def test_train_gans_is_deterministic_and_records_snapshots():
     ring = data.make("8gaussians")
     kw = dict(steps=6, batch_size=32, g_hidden=(8,), d_hidden=(8,), snapshot_every=3,
               snapshot_samples=10, grid_resolution=4, progress=False)
-    a = run.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), **kw)
-    b = run.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), **kw)
+    a = run.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), generator=torch.Generator().manual_seed(0), **kw)
+    state = torch.get_rng_state()
+    b = run.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), generator=torch.Generator().manual_seed(0), **kw)
+    assert torch.equal(state, torch.get_rng_state())  # the global generator is never touched
     assert [s[0] for s in a.snapshots] == [0, 3, 6]
     assert torch.equal(a.snapshots[-1][1], b.snapshots[-1][1])
     assert a.snapshots[-1][1].shape == (2, 10, 2) and a.snapshots[-1][2].shape == (2, 4, 4)
@@ -298,13 +301,13 @@ def test_check_ns_generator_loss_catches_typical_mistakes():
 # ------------------------------------------------------------------ the chapter's models
 @pytest.fixture(scope="module")
 def chapter_run():
-    return run.train_chapter_gans(progress=False)
+    return run.train_chapter_gans(progress=False, generator=gencore.generator(0))
 
 
 @pytest.fixture(scope="module")
 def chapter_claims(chapter_run):
-    rows = run.coverage_rows(chapter_run)
-    spread = run.coverage_spread(chapter_run)
+    rows = run.coverage_rows(chapter_run, generator=gencore.generator(1))
+    spread = run.coverage_spread(chapter_run, generator=gencore.generator(2))
     return rows, spread, run.ring_claims(chapter_run, rows, spread)
 
 
@@ -344,7 +347,7 @@ def test_spread_of_the_metrics_is_the_sd_over_fresh_samples():
     ring = data.make("8gaussians")
     gans = run.train_gans([ring] * 6, ("non-saturating",) * 6, steps=2, batch_size=8, g_hidden=(4,), d_hidden=(4,), progress=False,
                          snapshot_samples=3, grid_resolution=2)
-    spread = run.coverage_spread(gans, n=2500, repeats=40)
+    spread = run.coverage_spread(gans, n=2500, repeats=40, generator=gencore.generator(2))
     mean, sd = spread[("real data", "8gaussians")]["high_quality"]
     p = 1 - math.exp(-4.5)
     assert mean == pytest.approx(p, abs=0.003)

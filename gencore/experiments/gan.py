@@ -11,7 +11,6 @@ import math
 
 import torch
 
-from .. import shifted_seed
 from .. import data, gan, metrics
 from .gan_training import GANRun, train_gans
 
@@ -41,12 +40,14 @@ def _box(model) -> tuple:
     return WIDE_BOX if "slow" in model[0] else RING_BOX
 
 
-def train_chapter_gans(steps: int = 1500, seed: int = 0, progress: bool = True, **kw) -> GANRun:
+def train_chapter_gans(steps: int = 1500, generator: torch.Generator | None = None, progress: bool = True,
+                       **kw) -> GANRun:
     """Train the chapter's six GANs (``MODELS``) in one batched computation.
 
     Generator 2 -> 64 -> 64 -> 2 and discriminator 2 -> 64 -> 64 -> 1 (leaky ReLU), minibatches
     of 256, k = 1, Adam (β = 0.5, 0.9) with learning rates decaying linearly to zero, λ = 0.1
-    for WGAN-GP; snapshots every 50 steps.
+    for WGAN-GP; snapshots every 50 steps. ``generator`` draws everything random (see
+    :func:`train_gans`); the book passes ``gencore.generator(0)``.
     """
     sets = {name: data.make(name) for name in ("8gaussians", "25gaussians")}
     return train_gans(
@@ -54,36 +55,43 @@ def train_chapter_gans(steps: int = 1500, seed: int = 0, progress: bool = True, 
         latent_dim=2, g_hidden=(64, 64), d_hidden=(64, 64), lr_g=[m[3] for m in MODELS],
         lr_d=[m[4] for m in MODELS], gp_weight=0.1, lr_decay=True, snapshot_every=50,
         snapshot_samples=1000, extent=[_box(m) for m in MODELS],
-        grid_resolution=48, seed=seed, progress=progress, desc="six GANs at once", **kw)
+        grid_resolution=48, generator=generator, progress=progress, desc="six GANs at once", **kw)
 
 
-def coverage_rows(run: GANRun, n: int = 2500, seed: int = 1) -> list[dict]:
-    """VEEGAN/PacGAN metrics of every model on ``n`` fresh samples, and of ``n`` real samples."""
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+def coverage_rows(run: GANRun, n: int = 2500, generator: torch.Generator | None = None) -> list[dict]:
+    """VEEGAN/PacGAN metrics of every model on ``n`` fresh samples, and of ``n`` real samples.
+
+    Each row also holds ``fewest``, the fewest high-quality samples on any mode (the margin of
+    "all modes"). ``generator`` draws the samples (the book passes ``gencore.generator(1)``).
+    """
+    g = generator
     x = run.sample(n, g)
     rows = []
     for name in ("8gaussians", "25gaussians"):
         ds = data.make(name)
         mc = metrics.mode_coverage(ds.sample((n,), generator=g), ds.means, ds.std)
         rows.append(dict(model="real data", dataset=name, modes=mc.modes_captured, of=mc.n_modes,
-                         high_quality=mc.high_quality, reverse_kl=mc.reverse_kl))
+                         high_quality=mc.high_quality, reverse_kl=mc.reverse_kl, fewest=int(mc.counts.min())))
         for i, m in enumerate(MODELS):
             if m[1] == name:
                 mc = metrics.mode_coverage(x[i], ds.means, ds.std)
                 rows.append(dict(model=m[0], dataset=name, modes=mc.modes_captured, of=mc.n_modes,
-                                 high_quality=mc.high_quality, reverse_kl=mc.reverse_kl, index=i))
+                                 high_quality=mc.high_quality, reverse_kl=mc.reverse_kl,
+                                 fewest=int(mc.counts.min()), index=i))
     return rows
 
 
-def coverage_spread(run: GANRun, n: int = 2500, repeats: int = 20, seed: int = 2) -> dict:
+def coverage_spread(run: GANRun, n: int = 2500, repeats: int = 20,
+                    generator: torch.Generator | None = None) -> dict:
     """The sampling noise of the table's metrics: mean and sd over ``repeats`` fresh sets of ``n``.
 
     For every model ``i`` and, under the key ``("real data", dataset)``, for the data itself
     (the floor of each metric), the standard deviation of the high-quality share and of the
     reverse KL over independent draws of ``n`` samples. Returns ``{key: {"high_quality": (mean,
     sd), "reverse_kl": (mean, sd)}}`` with ``key`` the model index or ``("real data", name)``.
+    ``generator`` draws the samples (the book passes ``gencore.generator(2)``).
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
     values: dict = {}
 
     def add(key, x, ds):
@@ -133,8 +141,6 @@ def ring_claims(run: GANRun, rows: list[dict], spread: dict) -> dict:
     ns, sat = by[("8gaussians", "non-saturating")], by[("8gaussians", "saturating")]
     wgan, slow = by[("8gaussians", "WGAN-GP")], by[("8gaussians", "non-saturating, slow D")]
     gns, gw = by[("25gaussians", "non-saturating")], by[("25gaussians", "WGAN-GP")]
-    ring = data.make("8gaussians")
-    x = run.sample(2500, torch.Generator().manual_seed(shifted_seed(1)))[ns["index"]]
     sd = {i: spread[i] for i in range(len(MODELS))}
 
     def sd_of(row, metric):
@@ -155,7 +161,7 @@ def ring_claims(run: GANRun, rows: list[dict], spread: dict) -> dict:
     early = d_loss[: max(1, len(d_loss) // 15)].mean().item()
     return dict(
         ns_modes=ns["modes"], ns_hq=ns["high_quality"], ns_rkl=ns["reverse_kl"],
-        ns_fewest=int(metrics.mode_coverage(x, ring.means, ring.std).counts.min()),
+        ns_fewest=ns["fewest"],
         ns_spread_min=share[:, steps >= 300].min().item(),
         d_loss_early=early, d_loss_late=d_loss[-300:].mean().item(),
         sat_modes=sat["modes"], sat_hq=sat["high_quality"], sat_rkl=sat["reverse_kl"],

@@ -19,7 +19,6 @@ from typing import Sequence
 
 import torch
 
-from .. import shifted_seed
 from ..gan import LOSSES, critic_loss, discriminator_loss, generator_loss, gradient_penalty
 from ..nn import StackedMLP
 from ..quadrature import grid
@@ -121,7 +120,7 @@ def train_gans(
     snapshot_samples: int = 1000,
     extent: Sequence = (-3.0, 3.0, -3.0, 3.0),
     grid_resolution: int = 48,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     progress: bool = True,
     desc: str = "GAN training",
 ) -> GANRun:
@@ -132,7 +131,7 @@ def train_gans(
     minibatch value (descending :func:`discriminator_loss`; :func:`critic_loss` with
     :func:`gradient_penalty` for ``"wgan-gp"``); then one generator step on fresh noise,
     descending :func:`generator_loss` of the model's kind. All models share the minibatches
-    but have their own weights, initialized from ``seed``; the optimizer is Adam.
+    but have their own weights, all drawn from ``generator``; the optimizer is Adam.
 
     Args:
         data: the data distribution (``sample(shape, generator=...)``), e.g. ``make("8gaussians")``,
@@ -147,8 +146,9 @@ def train_gans(
         lr_decay: decay both learning rates linearly to 0.1 % of their start over the run.
         snapshot_every, snapshot_samples, extent, grid_resolution: what :class:`GANRun` keeps
             (``extent`` is one box or one per model).
-        seed: seeds a private ``torch.Generator`` (weights, noise, minibatches), so two runs give
-            the same numbers.
+        generator: draws everything random (initial weights, noise, minibatches, the penalty's
+            mixing weights), so two runs from equally seeded generators give the same numbers;
+            torch's global generator when ``None``.
         progress: show the progress line of :mod:`gencore.train`.
 
     Returns:
@@ -182,19 +182,19 @@ def train_gans(
         else [extent_box("extent", extent)] * n
     if len(boxes) != n:
         raise ValueError(f"extent must be one box or one box per model ({n}); got {len(boxes)}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
 
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen)
-    D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen)
+    gen = generator
     datasets = list(data) if isinstance(data, (list, tuple)) else [data] * n
     if len(datasets) != n:
         raise ValueError(f"data must be one distribution or one per model ({n}); got {len(datasets)}")
-    x_probe = datasets[0].sample((1,))
+    # The data's dtype and device, from a point drawn with a throwaway generator (not the run's).
+    probe = torch.Generator(device=gen.device if gen is not None else "cpu").manual_seed(0)
+    x_probe = datasets[0].sample((1,), generator=probe)
     dtype, device = x_probe.dtype, x_probe.device
-    G.to(device=device, dtype=dtype)
-    D.to(device=device, dtype=dtype)
+    G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen).to(device=device, dtype=dtype)
+    D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen).to(device=device, dtype=dtype)
     lr_g, lr_d, gp_weight = (per_model[k].to(device=device, dtype=dtype) for k in ("lr_g", "lr_d", "gp_weight"))
     opt_g = StackedAdam(G.parameters(), lr_g, betas)
     opt_d = StackedAdam(D.parameters(), lr_d, betas)
