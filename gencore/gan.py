@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from . import data
 from .tensors import event_2d, extent_box, in_range, one_of, positive, positive_int, uniform, validate
 from .divergences import js_divergence
-from .quadrature import grid, grid_log_prob
+from .quadrature import grid_log_prob
 
 __all__ = [
     "LOSSES",
@@ -417,7 +417,7 @@ def ns_gradient_1d(mu: float, half_width: float = 16.0, n: int = 64_001) -> dict
     frozen_logit = log_p - log_g(torch.tensor(float(mu), dtype=torch.float64))  # logit of D*_μ, fixed
 
     def frozen(m):
-        return integral(log_g(m).exp() * torch.nn.functional.softplus(-frozen_logit))
+        return integral(log_g(m).exp() * F.softplus(-frozen_logit))
 
     def kl_minus_2jsd(m):
         lg = log_g(m)
@@ -428,6 +428,6 @@ def ns_gradient_1d(mu: float, half_width: float = 16.0, n: int = 64_001) -> dict
 
     def value(m):
         lg = log_g(m)
-        return integral(lg.exp() * torch.nn.functional.softplus(-(log_p - lg)))
+        return integral(lg.exp() * F.softplus(-(log_p - lg)))
 
     return dict(frozen=grad(frozen), kl_minus_2jsd=grad(kl_minus_2jsd), value=grad(value))

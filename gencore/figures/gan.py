@@ -101,7 +101,7 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
     d_loss = run.d_loss[:, i]
-    kernel = torch.ones(25, dtype=d_loss.dtype) / 25
+    kernel = d_loss.new_ones(25) / 25
     smooth = torch.nn.functional.conv1d(d_loss.view(1, 1, -1), kernel.view(1, 1, -1)).flatten()
 
     def draw(fig, s):
