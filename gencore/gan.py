@@ -4,8 +4,9 @@ The mathematics of the chapter, in the order the book derives it: the value func
 :math:`V(G, D)` by quadrature, the optimal discriminator :math:`D^*` (Proposition 1), the
 virtual training criterion :math:`C(G) = -\log 4 + 2\,\mathrm{JSD}` (Theorem 1), the
 saturating and non-saturating generator losses and their gradients through the
-discriminator's logit, the WGAN-GP critic loss, and a small trainer that runs several GANs at
-once in one batched computation (``StackedMLP``: every weight carries a leading model axis).
+discriminator's logit (and, by quadrature in 1D, how each loss's gradient behaves far from the
+data), and the WGAN-GP critic loss. The trainer that runs several GANs at once is in
+:mod:`gencore.experiments.gan`.
 
 Densities are passed as log-density callables mapping ``(N, 2)`` points to ``(N,)``; a
 discriminator is a callable mapping ``(N, 2)`` points to probabilities ``(N,)`` in ``[0, 1]``.
@@ -22,17 +23,15 @@ References:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from . import shifted_seed
-from .tensors import extent_box, one_of, positive, positive_int
+from . import data
+from .tensors import event_2d, extent_box, in_range, one_of, positive, positive_int, uniform, validate
 from .divergences import js_divergence
-from .quadrature import grid, grid_log_prob
+from .quadrature import grid_log_prob
 
 __all__ = [
     "LOSSES",
@@ -48,9 +47,9 @@ __all__ = [
     "logit_gradient",
     "gradient_penalty",
     "critic_loss",
-    "StackedMLP",
-    "GANRun",
-    "train_gans",
+    "ring_family",
+    "shift_gradients",
+    "ns_gradient_1d",
 ]
 
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
@@ -58,6 +57,12 @@ LOSSES = ("non-saturating", "saturating", "wgan-gp")
 
 
 # ------------------------------------------------------------ Proposition 1, Theorem 1
+def _log_densities(**fs) -> None:
+    for name, f in fs.items():
+        if not callable(f):
+            raise ValueError(f"{name} must be a callable mapping (N, 2) points to (N,) log-densities")
+
+
 class LogitDiscriminator:
     r"""A discriminator given by its logit :math:`a(x)`: calling it returns :math:`D(x) = \sigma(a(x))`.
 
@@ -66,6 +71,13 @@ class LogitDiscriminator:
 
     Args:
         logit: maps ``(N, 2)`` points to ``(N,)`` logits.
+
+    Example:
+        >>> D = LogitDiscriminator(lambda x: x[:, 0])
+        >>> D(torch.tensor([[0.0, 1.0], [100.0, 0.0]]))
+        tensor([0.5000, 1.0000])
+        >>> D.logit(torch.zeros(3, 2)).shape
+        torch.Size([3])
     """
 
     def __init__(self, logit: Callable[[torch.Tensor], torch.Tensor]):
@@ -75,7 +87,7 @@ class LogitDiscriminator:
 
     def logit(self, x: torch.Tensor) -> torch.Tensor:
         """The logit at ``x`` ``(N, 2)``, shape ``(N,)``."""
-        return self._logit(x)
+        return self._logit(event_2d("x", x))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logit(x))
@@ -96,10 +108,7 @@ class OptimalDiscriminator(LogitDiscriminator):
     """
 
     def __init__(self, log_p_data: LogDensity, log_p_g: LogDensity):
-        if not callable(log_p_data):
-            raise ValueError("log_p_data must be a callable mapping (N, 2) points to (N,) log-densities")
-        if not callable(log_p_g):
-            raise ValueError("log_p_g must be a callable mapping (N, 2) points to (N,) log-densities")
+        _log_densities(log_p_data=log_p_data, log_p_g=log_p_g)
         self.log_p_data, self.log_p_g = log_p_data, log_p_g
         super().__init__(lambda x: self.log_p_data(x) - self.log_p_g(x))
 
@@ -119,16 +128,10 @@ def optimal_discriminator(log_p_data: LogDensity, log_p_g: LogDensity) -> Optima
     return OptimalDiscriminator(log_p_data, log_p_g)
 
 
-def value(
-    D: Callable[[torch.Tensor], torch.Tensor],
-    log_p_data: LogDensity,
-    log_p_g: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def value(D: Callable[[torch.Tensor], torch.Tensor], log_p_data: LogDensity, log_p_g: LogDensity,
+          extent: Sequence[float], resolution: int, *,
+          dtype: torch.dtype = torch.float64,
+          device: torch.device | str | None = None) -> torch.Tensor:
     r"""The value function :math:`V(G, D) = \int p_{\text{data}} \log D + p_g \log(1 - D)\,dx` by quadrature.
 
     Midpoint rule on a ``resolution x resolution`` grid over ``extent``; the densities are used
@@ -151,9 +154,7 @@ def value(
     """
     if not callable(D):
         raise ValueError("D must be a callable mapping (N, 2) points to (N,) probabilities")
-    for name, f in (("log_p_data", log_p_data), ("log_p_g", log_p_g)):
-        if not callable(f):
-            raise ValueError(f"{name} must be a callable mapping (N, 2) points to (N,) log-densities")
+    _log_densities(log_p_data=log_p_data, log_p_g=log_p_g)
     extent_box("extent", extent)
     positive_int("resolution", resolution, minimum=2)
     points, lp, area = grid_log_prob(log_p_data, extent, resolution, dtype=dtype, device=device)
@@ -175,15 +176,9 @@ def value(
     return integrand.sum() * area
 
 
-def jsd_on_grid(
-    log_p: LogDensity,
-    log_q: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def jsd_on_grid(log_p: LogDensity, log_q: LogDensity, extent: Sequence[float], resolution: int, *,
+                dtype: torch.dtype = torch.float64,
+                device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`\mathrm{JSD}(p, q)` in nats from the two densities' cell masses on a grid.
 
     Each density's midpoint masses are renormalized to sum to one over the box and passed to
@@ -198,23 +193,19 @@ def jsd_on_grid(
 
     Book: ``eq-gan-c-jsd``.
     """
+    _log_densities(log_p=log_p, log_q=log_q)
     _, lp, _ = grid_log_prob(log_p, extent, resolution, dtype=dtype, device=device)
     _, lq, _ = grid_log_prob(log_q, extent, resolution, dtype=dtype, device=device)
     for name, lv in (("log_p", lp), ("log_q", lq)):
-        if not bool(torch.isfinite(torch.logsumexp(lv.to(dtype), 0))):
+        if lv.device.type != "meta" and not bool(torch.isfinite(torch.logsumexp(lv.to(dtype), 0))):
             raise ValueError(f"{name} must give positive finite mass on the grid over extent={tuple(extent)}")
     return js_divergence(torch.softmax(lp.to(dtype), 0), torch.softmax(lq.to(dtype), 0))
 
 
-def nonsaturating_criterion(
-    log_p_data: LogDensity,
-    log_p_g: LogDensity,
-    extent: Sequence[float],
-    resolution: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
+def nonsaturating_criterion(log_p_data: LogDensity, log_p_g: LogDensity, extent: Sequence[float],
+                            resolution: int, *,
+                            dtype: torch.dtype = torch.float64,
+                            device: torch.device | str | None = None) -> torch.Tensor:
     r"""The non-saturating generator loss at the optimal discriminator, :math:`\mathbb{E}_{p_g}[-\log D^*(x)]`.
 
     Midpoint rule as in :func:`value`. It equals
@@ -234,6 +225,17 @@ def nonsaturating_criterion(
 
 
 # ------------------------------------------------------------------------------ losses
+def _logits(**pair: torch.Tensor) -> torch.Size:
+    """Check two batches of logits ``(..., m)``, ``(..., m')`` with the same leading axes; return them."""
+    (na, a), (nb, b) = pair.items()
+    validate(na, a, min_ndim=1)
+    validate(nb, b, min_ndim=1)
+    if a.shape[:-1] != b.shape[:-1]:
+        raise ValueError(f"{na} and {nb} must share their leading (model) axes; got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return a.shape[:-1]
+
+
 def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
     r"""Minus the minibatch value: :math:`-\frac1m\sum_i [\log D(x_i) + \log(1 - D(G(z_i)))]`.
 
@@ -248,6 +250,7 @@ def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> to
 
     Book: ``eq-gan-value``.
     """
+    _logits(logit_real=logit_real, logit_fake=logit_fake)
     return F.softplus(-logit_real).mean(-1) + F.softplus(logit_fake).mean(-1)
 
 
@@ -260,6 +263,7 @@ def generator_loss(logit_fake: torch.Tensor, kind: str = "non-saturating") -> to
 
     Book: ``eq-gan-ns``.
     """
+    validate("logit_fake", logit_fake, min_ndim=1)
     one_of("kind", kind, LOSSES)
     if kind == "saturating":
         return -F.softplus(logit_fake).mean(-1)
@@ -282,6 +286,7 @@ def logit_gradient(a: torch.Tensor, kind: str) -> torch.Tensor:
 
     Book: ``eq-gan-logit-grad``.
     """
+    validate("a", a)
     one_of("kind", kind, LOSSES[:2])
     return -torch.sigmoid(a) if kind == "saturating" else -torch.sigmoid(-a)
 
@@ -304,10 +309,14 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
 
     Book: ``eq-gan-wgan-gp``.
     """
-    if real.shape != fake.shape:
-        raise ValueError(f"fake must have real's shape {tuple(real.shape)}; got {tuple(fake.shape)}")
-    eps = torch.rand(real.shape[:-1] + (1,), generator=generator, dtype=real.dtype,
-                     device=generator.device if generator is not None else real.device).to(real)
+    if not callable(critic):
+        raise ValueError("critic must be a callable mapping (..., m, 2) points to (..., m) values")
+    event_2d("real", real)
+    event_2d("fake", fake)
+    if real.ndim < 2 or real.shape != fake.shape:
+        raise ValueError(f"real and fake must be batches (..., m, 2) of one shape; got real "
+                         f"{tuple(real.shape)}, fake {tuple(fake.shape)}")
+    eps = uniform(real.shape[:-1] + (1,), real, generator)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.norm(dim=-1) - 1) ** 2).mean(-1)
@@ -317,304 +326,108 @@ def critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor, penalty: torch.Tenso
                 weight: float = 10.0) -> torch.Tensor:
     r"""WGAN-GP critic loss :math:`\frac1m\sum f(\tilde x) - \frac1m\sum f(x) + \lambda\,\mathrm{GP}`.
 
+    Args:
+        f_real, f_fake: ``(..., m)`` and ``(..., m')`` critic values; penalty: ``(...)``, from
+            :func:`gradient_penalty`; weight: :math:`\lambda \ge 0`, a number or ``(...)``.
+
     Book: ``eq-gan-wgan-gp``.
     """
+    lead = _logits(f_real=f_real, f_fake=f_fake)
+    validate("penalty", penalty)
+    if penalty.shape != lead:
+        raise ValueError(f"penalty must have shape {tuple(lead)} (one value per model); got {tuple(penalty.shape)}")
     positive("weight", weight, allow_zero=True)
     if isinstance(weight, torch.Tensor):
         weight = weight.to(penalty)
     return f_fake.mean(-1) - f_real.mean(-1) + weight * penalty
 
 
-# ------------------------------------------------------------------ several GANs at once
-class StackedMLP(nn.Module):
-    r"""``n_models`` independent MLPs evaluated in one batched computation.
-
-    Layer :math:`l` of model :math:`m` computes :math:`h \mapsto \phi(h W^{(l)}_m + b^{(l)}_m)`;
-    the weights of all models are stacked as ``(M, d_in, d_out)`` and applied with one
-    ``baddbmm``, so training eight small GANs costs about as much as training one.
-
-    Args:
-        n_models: ``M``.
-        sizes: layer widths, e.g. ``(2, 128, 128, 1)``.
-        activation: ``"relu"``, ``"leaky_relu"`` (slope 0.2) or ``"tanh"``.
-        generator: draws the initial weights (PyTorch's ``nn.Linear`` scheme,
-            :math:`U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})`).
-
-    Shapes: ``forward`` maps ``(M, B, sizes[0])`` to ``(M, B, sizes[-1])``.
-    """
-
-    def __init__(self, n_models: int, sizes: Sequence[int], activation: str = "leaky_relu", *,
-                 generator: torch.Generator | None = None):
-        super().__init__()
-        positive_int("n_models", n_models)
-        if len(sizes) < 2:
-            raise ValueError(f"sizes must list at least an input and an output width; got {tuple(sizes)}")
-        for s in sizes:
-            positive_int("sizes", s)
-        one_of("activation", activation, ("relu", "leaky_relu", "tanh"))
-        self.n_models, self.sizes, self.activation = n_models, tuple(sizes), activation
-        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
-        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
-            bound = 1 / math.sqrt(d_in)
-            w = torch.rand(n_models, d_in, d_out, generator=generator) * 2 * bound - bound
-            b = torch.rand(n_models, 1, d_out, generator=generator) * 2 * bound - bound
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(b))
-
-    def _phi(self, h: torch.Tensor) -> torch.Tensor:
-        if self.activation == "relu":
-            return F.relu(h)
-        if self.activation == "leaky_relu":
-            return F.leaky_relu(h, 0.2)
-        return torch.tanh(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[0] != self.n_models or x.shape[2] != self.sizes[0]:
-            raise ValueError(f"x must have shape (M, B, d) = ({self.n_models}, B, {self.sizes[0]}); "
-                             f"got {tuple(x.shape)}")
-        h = x
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w)
-            if i < last:
-                h = self._phi(h)
-        return h
+# ------------------------------------------------- Theorem 1's test family, saturation in 1D
+def ring_family(radius: float, std: float = 0.1):
+    """The log-density of a ring of 8 Gaussians with the given radius and standard deviation."""
+    positive("radius", radius)
+    positive("std", std)
+    return data.make("8gaussians", radius=radius, std=std, dtype=torch.float64).log_prob
 
 
-class _StackedAdam:
-    """Adam over parameters with a leading model axis; ``step(active)`` updates only the
-    models where ``active`` is true (their moments and step counts too)."""
+def shift_gradients(shifts, half_width: float = 14.0, n: int = 28_001):
+    r"""Generator gradient :math:`d\,\text{loss}/d\mu` for :math:`p_{\text{data}} = N(0, 1)`,
+    :math:`p_g = N(\mu, 1)`, with :math:`D = D^*` held fixed (its logit :math:`a(x) = -\mu x + \mu^2/2`).
 
-    def __init__(self, params, lr: float, betas: tuple[float, float], eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = torch.zeros(self.params[0].shape[0], dtype=self.params[0].dtype,
-                             device=self.params[0].device)
-
-    @torch.no_grad()
-    def step(self, active: torch.Tensor) -> None:
-        b1, b2 = self.betas
-        self.t += active.to(self.t)
-        c1 = 1 - b1 ** self.t.clamp(min=1)
-        c2 = 1 - b2 ** self.t.clamp(min=1)
-        for p, m, v in zip(self.params, self.m, self.v):
-            shape = (-1,) + (1,) * (p.ndim - 1)
-            on = active.view(shape)
-            g = p.grad if p.grad is not None else torch.zeros_like(p)
-            m.copy_(torch.where(on, b1 * m + (1 - b1) * g, m))
-            v.copy_(torch.where(on, b2 * v + (1 - b2) * g * g, v))
-            lr = self.lr.view(shape) if isinstance(self.lr, torch.Tensor) else self.lr
-            update = lr * (m / c1.view(shape)) / ((v / c2.view(shape)).sqrt() + self.eps)
-            p.sub_(torch.where(on, update, torch.zeros_like(update)))
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-
-@dataclass
-class GANRun:
-    """What :func:`train_gans` returns.
-
-    Attributes:
-        losses, ks: each model's generator loss (one of ``LOSSES``) and discriminator steps.
-        generator, discriminator: the trained :class:`StackedMLP` (model ``m`` is row ``m``).
-        latent_dim: dimension of the noise :math:`z \\sim \\mathcal N(0, I)`.
-        steps: generator steps taken.
-        snapshots: ``(step, samples (M, N, 2), logits (M, R, R))`` every ``snapshot_every``
-            generator steps (and at 0 and the end): generated points, and the discriminator's
-            logit (the critic's value for WGAN-GP) on the ``R x R`` grid over ``extent``.
-        d_loss, g_loss: ``(steps, M)`` losses at every generator step.
-        extents: each model's box ``(xmin, xmax, ymin, ymax)`` of its logit grid.
-        seconds: wall time of the loop.
-    """
-
-    losses: tuple[str, ...]
-    ks: tuple[int, ...]
-    generator: StackedMLP
-    discriminator: StackedMLP
-    latent_dim: int
-    steps: int
-    snapshots: list = field(default_factory=list)
-    d_loss: torch.Tensor | None = None
-    g_loss: torch.Tensor | None = None
-    extents: tuple = ()
-    seconds: float = 0.0
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` fresh samples from every model, shape ``(M, n, 2)``."""
-        positive_int("n", n)
-        p = self.generator.weights[0]
-        z = torch.randn(self.generator.n_models, n, self.latent_dim, generator=generator,
-                        dtype=p.dtype, device=generator.device if generator is not None else p.device)
-        return self.generator(z.to(p))
-
-
-def train_gans(
-    data: torch.distributions.Distribution,
-    losses: Sequence[str] = ("non-saturating",),
-    ks: int | Sequence[int] = 1,
-    *,
-    steps: int = 1000,
-    batch_size: int = 256,
-    latent_dim: int = 2,
-    g_hidden: Sequence[int] = (128, 128),
-    d_hidden: Sequence[int] = (128, 128),
-    activation: str = "leaky_relu",
-    lr_g: float | Sequence[float] = 1e-3,
-    lr_d: float | Sequence[float] = 1e-3,
-    betas: tuple[float, float] = (0.5, 0.9),
-    gp_weight: float | Sequence[float] = 0.1,
-    lr_decay: bool = False,
-    snapshot_every: int = 50,
-    snapshot_samples: int = 1000,
-    extent: Sequence = (-3.0, 3.0, -3.0, 3.0),
-    grid_resolution: int = 48,
-    seed: int = 0,
-    progress: bool = True,
-    desc: str = "GAN training",
-) -> GANRun:
-    r"""Algorithm 1 of Goodfellow et al. (2014) for ``len(losses)`` GANs at once.
-
-    Each iteration: ``k`` discriminator steps, each on a fresh minibatch of ``batch_size`` data
-    points and as many noise vectors :math:`z \sim p_z = \mathcal N(0, I)`, ascending the
-    minibatch value (descending :func:`discriminator_loss`; :func:`critic_loss` with
-    :func:`gradient_penalty` for ``"wgan-gp"``); then one generator step on fresh noise,
-    descending :func:`generator_loss` of the model's kind. All models share the minibatches
-    but have their own weights, initialized from ``seed``; the optimizer is Adam.
+    The pathwise gradient through :math:`x = \mu + z`, by autograd, with the expectation over
+    :math:`z \sim N(0, 1)` computed by quadrature (``n`` points on :math:`[-w, w]`, normalized
+    weights), so even the tiny saturating gradient far from the data is exact to many digits:
+    it equals :math:`\mu\,\mathbb E_{p_g}[D^*]`, the non-saturating one
+    :math:`\mu\,\mathbb E_{p_g}[1 - D^*]`.
 
     Args:
-        data: the data distribution (``sample(shape, generator=...)``), e.g. ``make("8gaussians")``,
-            or a list with one distribution per model.
-        losses: one entry per model, each one of ``LOSSES``.
-        ks: discriminator steps per generator step, one per model (or one for all).
-        steps: generator steps.
-        batch_size, latent_dim, g_hidden, d_hidden, activation: the models.
-        lr_g, lr_d, betas: Adam's settings for the two players.
-        gp_weight: :math:`\lambda` of the gradient penalty (``"wgan-gp"`` models only).
-            ``lr_g``, ``lr_d`` and ``gp_weight`` are numbers or one value per model.
-        lr_decay: decay both learning rates linearly to 0.1 % of their start over the run.
-        snapshot_every, snapshot_samples, extent, grid_resolution: what :class:`GANRun` keeps
-            (``extent`` is one box or one per model).
-        seed: seeds a private ``torch.Generator`` (weights, noise, minibatches), so two runs give
-            the same numbers.
-        progress: show the progress line of :mod:`gencore.train`.
+        shifts: the shifts :math:`\mu`, ``(K,)`` (a tensor or a sequence of numbers).
+        half_width, n: the quadrature grid in :math:`z`.
 
-    Returns:
-        A :class:`GANRun`.
-
-    Book: ``eq-gan-value``, ``eq-gan-ns``.
+    Returns ``(saturating, non_saturating)``, each ``(K,)``.
     """
-    import time
+    shifts = shifts if isinstance(shifts, torch.Tensor) else torch.as_tensor(shifts, dtype=torch.float64)
+    validate("shifts", shifts, ndim=1, floating=False)
+    positive("half_width", half_width)
+    positive_int("n", n, minimum=2)
+    z = torch.linspace(-half_width, half_width, n, dtype=torch.float64)
+    w = torch.softmax(-0.5 * z**2, 0)  # N(0, 1)'s weights on the grid, summing to one
+    out = {"saturating": [], "non-saturating": []}
+    for mu in shifts:
+        def logit(x, mu=float(mu)):  # log N(x; 0, 1) − log N(x; μ, 1), D* frozen at this μ
+            return -0.5 * x**2 + 0.5 * (x - mu) ** 2
+        for kind in out:
+            m = torch.tensor(float(mu), dtype=torch.float64, requires_grad=True)
+            loss = (w * generator_loss(logit(m + z)[:, None], kind)).sum()  # E_z[loss per sample]
+            (grad,) = torch.autograd.grad(loss, m)
+            out[kind].append(grad)
+    return torch.stack(out["saturating"]), torch.stack(out["non-saturating"])
 
-    from .train import Progress
 
-    losses = tuple(losses)
-    if not losses:
-        raise ValueError("losses must name at least one model's loss")
-    for kind in losses:
-        one_of("losses", kind, LOSSES)
-    n = len(losses)
-    ks = (ks,) * n if isinstance(ks, int) else tuple(ks)
-    if len(ks) != n:
-        raise ValueError(f"ks must have one entry per model ({n}); got {len(ks)}")
-    for k in ks:
-        positive_int("ks", k)
-    for name, v in (("steps", steps), ("batch_size", batch_size), ("latent_dim", latent_dim),
-                    ("snapshot_every", snapshot_every), ("snapshot_samples", snapshot_samples)):
-        positive_int(name, v)
-    positive_int("grid_resolution", grid_resolution, minimum=2)
-    per_model = {}
-    for name, v in (("lr_g", lr_g), ("lr_d", lr_d), ("gp_weight", gp_weight)):
-        t = torch.as_tensor(v, dtype=torch.float64).flatten()
-        if t.numel() not in (1, n):
-            raise ValueError(f"{name} must be a number or one value per model ({n}); got {t.numel()} values")
-        positive(name, t, allow_zero=name == "gp_weight")
-        per_model[name] = t.expand(n).clone()
-    boxes = [extent_box("extent", e) for e in extent] if isinstance(extent[0], (list, tuple)) \
-        else [extent_box("extent", extent)] * n
-    if len(boxes) != n:
-        raise ValueError(f"extent must be one box or one box per model ({n}); got {len(boxes)}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+def ns_gradient_1d(mu: float, half_width: float = 16.0, n: int = 64_001) -> dict:
+    r"""The non-saturating generator's gradient in 1D, three ways, for :math:`p_{\text{data}} = N(0, 1)`,
+    :math:`p_g = N(\mu, 1)`; all by quadrature on one grid in :math:`x` and autograd in :math:`\mu`.
 
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen)
-    D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen)
-    datasets = list(data) if isinstance(data, (list, tuple)) else [data] * n
-    if len(datasets) != n:
-        raise ValueError(f"data must be one distribution or one per model ({n}); got {len(datasets)}")
-    x_probe = datasets[0].sample((1,))
-    dtype, device = x_probe.dtype, x_probe.device
-    G.to(device=device, dtype=dtype)
-    D.to(device=device, dtype=dtype)
-    lr_g, lr_d, gp_weight = (per_model[k].to(device=device, dtype=dtype) for k in ("lr_g", "lr_d", "gp_weight"))
-    opt_g = _StackedAdam(G.parameters(), lr_g, betas)
-    opt_d = _StackedAdam(D.parameters(), lr_d, betas)
-    kind_w = torch.tensor([[k == name for name in LOSSES] for k in losses], dtype=dtype, device=device)
-    k_t = torch.tensor(ks, device=device)
-    wgan = "wgan-gp" in losses
-    points = torch.stack([grid(b, grid_resolution, dtype=dtype, device=device)[0] for b in boxes])
+    * ``frozen``: :math:`\frac{d}{d\mu'}\mathbb E_{N(\mu', 1)}[-\log D^*_\mu(x)]` at :math:`\mu' = \mu`,
+      the discriminator frozen at the optimum for :math:`\mu` (what a generator step receives);
+    * ``kl_minus_2jsd``: :math:`\frac{d}{d\mu}[\mathrm{KL}(p_g\|p_{\text{data}}) - 2\,\mathrm{JSD}]`
+      (``eq-gan-ns-grad``: equal to ``frozen``);
+    * ``value``: :math:`\frac{d}{d\mu}\mathbb E_{p_g}[-\log D^*_\mu]` with :math:`D^*` moving with
+      :math:`\mu`, i.e. the derivative of ``eq-gan-ns-kl`` (not what the generator receives).
 
-    def noise(m: int) -> torch.Tensor:
-        return torch.randn(n, m, latent_dim, generator=gen, dtype=dtype).to(device)
+    ``half_width`` and ``n`` set the grid over :math:`[-w, w + \mu]`.
+    """
+    in_range("mu", mu)
+    positive("half_width", half_width)
+    positive_int("n", n, minimum=2)
+    x = torch.linspace(-half_width, half_width + float(mu), n, dtype=torch.float64)
+    dx = (x[1] - x[0]).item()
+    log_p = -0.5 * x**2 - 0.5 * math.log(2 * math.pi)
 
-    unique = list(dict.fromkeys(map(id, datasets)))
-    by_id = {id(d): d for d in datasets}
-    rows = torch.tensor([unique.index(id(d)) for d in datasets], device=device)
+    def log_g(m):
+        return -0.5 * (x - m) ** 2 - 0.5 * math.log(2 * math.pi)
 
-    def sample_real() -> torch.Tensor:  # (M, B, 2); models sharing a dataset share the batch
-        batches = [by_id[u].sample((batch_size,), generator=gen) for u in unique]
-        return torch.stack(batches).to(device=device, dtype=dtype)[rows]
+    def integral(f):
+        return f.sum() * dx
 
-    def critic(x):
-        return D(x).squeeze(-1)
+    def grad(fn):
+        m = torch.tensor(float(mu), dtype=torch.float64, requires_grad=True)
+        return torch.autograd.grad(fn(m), m)[0].item()
 
-    z_fixed = noise(snapshot_samples)
-    run = GANRun(losses, ks, G, D, latent_dim, steps, extents=tuple(boxes))
+    frozen_logit = log_p - log_g(torch.tensor(float(mu), dtype=torch.float64))  # logit of D*_μ, fixed
 
-    def snapshot(step):
-        with torch.no_grad():
-            logits = critic(points).reshape(n, grid_resolution, grid_resolution)
-            run.snapshots.append((step, G(z_fixed).cpu(), logits.cpu()))
+    def frozen(m):
+        return integral(log_g(m).exp() * F.softplus(-frozen_logit))
 
-    d_hist, g_hist = [], []
-    bar = Progress(steps, desc, progress)
-    t0 = time.perf_counter()
-    snapshot(0)
-    for step in range(1, steps + 1):
-        for j in range(max(ks)):
-            active = k_t > j
-            real = sample_real()
-            with torch.no_grad():
-                fake = G(noise(batch_size))
-            a_real, a_fake = critic(real), critic(fake)
-            gan_part = discriminator_loss(a_real, a_fake)
-            loss_d = gan_part * (1 - kind_w[:, 2])
-            if wgan:
-                gp = gradient_penalty(critic, real, fake, gen)
-                loss_d = loss_d + critic_loss(a_real, a_fake, gp, gp_weight) * kind_w[:, 2]
-            opt_d.zero_grad()
-            (loss_d * active).sum().backward()
-            opt_d.step(active)
-        a_fake = critic(G(noise(batch_size)))
-        per_kind = torch.stack([generator_loss(a_fake, kind) for kind in LOSSES], -1)  # (M, 3)
-        loss_g = (per_kind * kind_w).sum(-1)
-        opt_g.zero_grad()
-        loss_g.sum().backward()
-        opt_g.step(torch.ones(n, dtype=torch.bool, device=device))
-        if lr_decay:
-            opt_g.lr = lr_g * (1 - step / steps * (1 - 1e-3))
-            opt_d.lr = lr_d * (1 - step / steps * (1 - 1e-3))
-        d_hist.append(loss_d.detach())
-        g_hist.append(loss_g.detach())
-        if step % snapshot_every == 0 or step == steps:
-            snapshot(step)
-        bar.update(step, f"D loss={loss_d[0].item():.3f}", final=step == steps)
-    run.seconds = time.perf_counter() - t0
-    run.d_loss, run.g_loss = torch.stack(d_hist).cpu(), torch.stack(g_hist).cpu()
-    D.zero_grad(set_to_none=True)
-    G.zero_grad(set_to_none=True)
-    return run
+    def kl_minus_2jsd(m):
+        lg = log_g(m)
+        log_mix = torch.logaddexp(log_p, lg) - math.log(2)
+        kl = integral(lg.exp() * (lg - log_p))
+        jsd = 0.5 * integral(log_p.exp() * (log_p - log_mix)) + 0.5 * integral(lg.exp() * (lg - log_mix))
+        return kl - 2 * jsd
+
+    def value(m):
+        lg = log_g(m)
+        return integral(lg.exp() * F.softplus(-(log_p - lg)))
+
+    return dict(frozen=grad(frozen), kl_minus_2jsd=grad(kl_minus_2jsd), value=grad(value))

@@ -7,9 +7,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from gencore import data, gan, metrics
+import gencore
+from gencore import data, gan, metrics, nn
 from gencore.exercises.gan import check_ns_generator_loss
-from gencore.demos import gan as demo
+from gencore.experiments import gan as run
+from gencore.experiments import gan_training as training
+from gencore.figures import gan as fig
 
 F64 = torch.float64
 BOX = (-4.0, 4.0, -4.0, 4.0)
@@ -24,7 +27,7 @@ def gaussian(mean, std):
 # ------------------------------------------------------------------ Proposition 1, Theorem 1
 @pytest.mark.parametrize("r", [1.0, 1.8, 2.0, 2.1, 2.3, 3.0])
 def test_theorem_1_on_a_grid_to_1e4(r):
-    log_p, log_q = demo.ring_family(2.0), demo.ring_family(r)
+    log_p, log_q = gan.ring_family(2.0), gan.ring_family(r)
     c = gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, BOX, 400)
     rhs = -math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, BOX, 400)
     assert c.dtype == F64
@@ -41,7 +44,7 @@ def test_theorem_1_for_a_gaussian_generator_and_the_real_ring():
 
 
 def test_minimum_is_minus_log_4_at_p_g_equal_p_data():
-    log_p = demo.ring_family(2.0)
+    log_p = gan.ring_family(2.0)
     dstar = gan.optimal_discriminator(log_p, log_p)
     pts = torch.randn(100, 2, dtype=F64)
     assert torch.allclose(dstar(pts), torch.full((100,), 0.5, dtype=F64))
@@ -50,12 +53,12 @@ def test_minimum_is_minus_log_4_at_p_g_equal_p_data():
 
 
 def test_disjoint_rings_give_c_near_zero():
-    c, rhs = demo.radius_sweep([1.0, 3.0])
+    c, rhs = run.radius_sweep([1.0, 3.0])
     assert (c.abs() < 1e-3).all() and (rhs.abs() < 1e-3).all()
 
 
 def test_proposition_1_dstar_beats_perturbed_discriminators():
-    log_p, log_q = demo.ring_family(2.0), demo.ring_family(2.3)
+    log_p, log_q = gan.ring_family(2.0), gan.ring_family(2.3)
     dstar = gan.optimal_discriminator(log_p, log_q)
     best = gan.value(dstar, log_p, log_q, BOX, 400).item()
     values = [gan.value(gan.from_logit(lambda x, c=c: dstar.logit(x) + c), log_p, log_q, BOX, 400).item()
@@ -82,7 +85,7 @@ def test_value_uses_logit_when_available_and_matches_plain_callable():
 
 
 def test_nonsaturating_criterion_is_reverse_kl_minus_kl_to_mixture():
-    log_p, log_q = demo.ring_family(2.0), demo.ring_family(2.3)
+    log_p, log_q = gan.ring_family(2.0), gan.ring_family(2.3)
     log_m = lambda x: torch.logaddexp(log_p(x), log_q(x)) - math.log(2)  # noqa: E731
     ns = gan.nonsaturating_criterion(log_p, log_q, BOX, 400)
     rhs = metrics.kl_on_grid(log_q, log_p, BOX, 400) - metrics.kl_on_grid(log_q, log_m, BOX, 400) + math.log(2)
@@ -124,7 +127,7 @@ def test_losses_keep_dtype_and_are_finite_for_huge_logits():
 
 def test_shift_gradients_match_closed_forms_and_bounds():
     shifts = torch.tensor([0.5, 2.0, 4.0, 8.0], dtype=F64)
-    sat, ns = demo.shift_gradients(shifts)
+    sat, ns = gan.shift_gradients(shifts)
     assert (sat > 0).all() and (ns > 0).all()  # both push μ back towards the data at 0 (descent)
     # independent reference: μ E_{p_g}[D*] and μ E_{p_g}[1 − D*] by scipy-free Gauss–Hermite quadrature
     import numpy as np
@@ -144,7 +147,7 @@ def test_shift_gradients_match_closed_forms_and_bounds():
 @pytest.mark.parametrize("mu", [0.3, 1.0, 2.5])
 def test_nonsaturating_gradient_is_that_of_kl_minus_2_jsd(mu):
     """Arjovsky & Bottou's Theorem 2.5 in 1D: frozen-D* gradient = d/dμ[KL(p_g‖p_d) − 2 JSD]."""
-    g = demo.ns_gradient_1d(mu)
+    g = gan.ns_gradient_1d(mu)
     assert g["frozen"] == pytest.approx(g["kl_minus_2jsd"], abs=1e-8)
     # and it is not the derivative of the value identity eq-gan-ns-kl, where D* moves with μ
     assert abs(g["value"] - g["frozen"]) > 0.05
@@ -156,7 +159,7 @@ def test_nonsaturating_gradient_is_that_of_kl_minus_2_jsd(mu):
 
 
 def test_nonsaturating_gradient_at_mu_1_is_0602_not_0801():
-    g = demo.ns_gradient_1d(1.0)
+    g = gan.ns_gradient_1d(1.0)
     assert g["frozen"] == pytest.approx(0.60203, abs=1e-5)
     assert g["value"] == pytest.approx(0.80101, abs=1e-5)  # d/dμ [μ²/2 − KL(p_g‖m)]: the value identity
 
@@ -171,9 +174,28 @@ def test_gradient_penalty_of_a_linear_critic():
     assert torch.allclose(loss, critic(fake).mean(-1) - critic(real).mean(-1) + 1.6)
 
 
+def test_the_mathematics_runs_on_the_meta_device():
+    """Shapes and devices follow the inputs: every loss, the penalty and the quadratures on ``meta``."""
+    a, b = torch.empty(3, 8, device="meta"), torch.empty(3, 5, device="meta")
+    for out in (gan.discriminator_loss(a, b), gan.generator_loss(a, "non-saturating"), gan.generator_loss(a, "wgan-gp")):
+        assert out.device.type == "meta" and out.shape == (3,)
+    assert gan.logit_gradient(a, "saturating").shape == (3, 8)
+    x = torch.empty(3, 8, 2, device="meta")
+    gp = gan.gradient_penalty(lambda h: (h * h).sum(-1), x, x)
+    assert gp.device.type == "meta" and gp.shape == (3,)
+    assert gan.critic_loss(a, b, gp, 0.1).shape == (3,)
+    assert gan.from_logit(lambda h: h[:, 0])(torch.empty(4, 2, device="meta")).device.type == "meta"
+    log_p, log_q = gan.ring_family(2.0), gan.ring_family(2.3)
+    for out in (gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, BOX, 10, device="meta"),
+                gan.jsd_on_grid(log_p, log_q, BOX, 10, device="meta"),
+                gan.nonsaturating_criterion(log_p, log_q, BOX, 10, device="meta")):
+        assert out.device.type == "meta" and out.shape == ()
+
+
 # -------------------------------------------------------------------- batched models
 def test_stacked_mlp_models_are_independent_and_keep_dtype():
-    net = gan.StackedMLP(3, (2, 5, 1), generator=torch.Generator().manual_seed(0)).to(F64)
+    """The trainer's networks: gencore.nn.StackedMLP with leaky ReLU (slope 0.2), as the chapter uses."""
+    net = nn.StackedMLP(3, (2, 5, 1), "leaky_relu", generator=torch.Generator().manual_seed(0)).to(F64)
     x = torch.randn(3, 4, 2, dtype=F64)
     out = net(x)
     assert out.shape == (3, 4, 1) and out.dtype == F64
@@ -188,7 +210,7 @@ def test_stacked_adam_matches_torch_adam_and_masks_models():
     torch.manual_seed(0)
     p = torch.randn(2, 3, dtype=F64, requires_grad=True)
     q = p.detach().clone().requires_grad_(True)
-    ours = gan._StackedAdam([p], torch.tensor([0.1, 0.1], dtype=F64), (0.5, 0.9))
+    ours = training.StackedAdam([p], torch.tensor([0.1, 0.1], dtype=F64), (0.5, 0.9))
     ref = torch.optim.Adam([q], lr=0.1, betas=(0.5, 0.9))
     for _ in range(5):
         for t, opt in ((p, ours), (q, ref)):
@@ -207,8 +229,10 @@ def test_train_gans_is_deterministic_and_records_snapshots():
     ring = data.make("8gaussians")
     kw = dict(steps=6, batch_size=32, g_hidden=(8,), d_hidden=(8,), snapshot_every=3,
               snapshot_samples=10, grid_resolution=4, progress=False)
-    a = gan.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), **kw)
-    b = gan.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), **kw)
+    a = run.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), generator=torch.Generator().manual_seed(0), **kw)
+    state = torch.get_rng_state()
+    b = run.train_gans(ring, ("non-saturating", "wgan-gp"), (1, 2), generator=torch.Generator().manual_seed(0), **kw)
+    assert torch.equal(state, torch.get_rng_state())  # the global generator is never touched
     assert [s[0] for s in a.snapshots] == [0, 3, 6]
     assert torch.equal(a.snapshots[-1][1], b.snapshots[-1][1])
     assert a.snapshots[-1][1].shape == (2, 10, 2) and a.snapshots[-1][2].shape == (2, 4, 4)
@@ -217,30 +241,33 @@ def test_train_gans_is_deterministic_and_records_snapshots():
 
 def test_train_gans_float64_data_gives_float64_models():
     ring = data.make("8gaussians", dtype=F64)
-    run = gan.train_gans(ring, steps=2, batch_size=8, g_hidden=(4,), d_hidden=(4,), progress=False,
+    gans = run.train_gans(ring, steps=2, batch_size=8, g_hidden=(4,), d_hidden=(4,), progress=False,
                          snapshot_samples=3, grid_resolution=2)
-    assert run.sample(3).dtype == F64
+    assert gans.sample(3).dtype == F64
 
 
 # ------------------------------------------------------------------------- bad arguments
 @pytest.mark.parametrize("call,name", [
-    (lambda: gan.value(0.5, demo.ring_family(2.0), demo.ring_family(2.0), BOX, 10), "D"),
-    (lambda: gan.value(lambda x: x[:, 0], "p", demo.ring_family(2.0), BOX, 10), "log_p_data"),
-    (lambda: gan.value(lambda x: x[:, 0] * 0 + 2, demo.ring_family(2.0), demo.ring_family(2.0), BOX, 10), "D"),
-    (lambda: gan.value(lambda x: x[:, 0] * 0 + 0.5, demo.ring_family(2.0), demo.ring_family(2.0), (1, 0, 0, 1), 10), "extent"),
-    (lambda: gan.value(lambda x: x[:, 0] * 0 + 0.5, demo.ring_family(2.0), demo.ring_family(2.0), BOX, 1), "resolution"),
-    (lambda: gan.optimal_discriminator(None, demo.ring_family(2.0)), "log_p_data"),
+    (lambda: gan.value(0.5, gan.ring_family(2.0), gan.ring_family(2.0), BOX, 10), "D"),
+    (lambda: gan.value(lambda x: x[:, 0], "p", gan.ring_family(2.0), BOX, 10), "log_p_data"),
+    (lambda: gan.value(lambda x: x[:, 0] * 0 + 2, gan.ring_family(2.0), gan.ring_family(2.0), BOX, 10), "D"),
+    (lambda: gan.value(lambda x: x[:, 0] * 0 + 0.5, gan.ring_family(2.0), gan.ring_family(2.0), (1, 0, 0, 1), 10), "extent"),
+    (lambda: gan.value(lambda x: x[:, 0] * 0 + 0.5, gan.ring_family(2.0), gan.ring_family(2.0), BOX, 1), "resolution"),
+    (lambda: gan.optimal_discriminator(None, gan.ring_family(2.0)), "log_p_data"),
     (lambda: gan.from_logit(1.0), "logit"),
-    (lambda: gan.optimal_discriminator(demo.ring_family(2.0), 3), "log_p_g"),
+    (lambda: gan.optimal_discriminator(gan.ring_family(2.0), 3), "log_p_g"),
     (lambda: gan.generator_loss(torch.zeros(3), "minimax"), "kind"),
     (lambda: gan.logit_gradient(torch.zeros(3), "wgan-gp"), "kind"),
-    (lambda: gan.train_gans(data.make("8gaussians"), ("gan",)), "losses"),
-    (lambda: gan.train_gans(data.make("8gaussians"), ("wgan-gp",), (1, 2)), "ks"),
-    (lambda: gan.train_gans(data.make("8gaussians"), lr_g=-1.0), "lr_g"),
-    (lambda: gan.train_gans(data.make("8gaussians"), lr_d=(1e-3, 1e-3)), "lr_d"),
-    (lambda: gan.train_gans(data.make("8gaussians"), steps=0), "steps"),
-    (lambda: gan.StackedMLP(2, (2, 4, 1))(torch.zeros(3, 5, 2)), "x"),
-    (lambda: gan.StackedMLP(2, (2,)), "sizes"),
+    (lambda: run.train_gans(data.make("8gaussians"), ("gan",)), "losses"),
+    (lambda: run.train_gans(data.make("8gaussians"), ("wgan-gp",), (1, 2)), "ks"),
+    (lambda: run.train_gans(data.make("8gaussians"), lr_g=-1.0), "lr_g"),
+    (lambda: run.train_gans(data.make("8gaussians"), lr_d=(1e-3, 1e-3)), "lr_d"),
+    (lambda: run.train_gans(data.make("8gaussians"), steps=0), "steps"),
+    (lambda: nn.StackedMLP(2, (2, 4, 1))(torch.zeros(3, 5, 2)), "h"),
+    (lambda: nn.StackedMLP(2, (2,)), "sizes"),
+    (lambda: gan.generator_loss(torch.zeros(0)), "logit_fake"),
+    (lambda: gan.discriminator_loss(torch.zeros(2, 3), torch.zeros(3, 3)), "logit_fake"),
+    (lambda: gan.critic_loss(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(3)), "penalty"),
     (lambda: gan.gradient_penalty(lambda x: x.sum(-1), torch.zeros(1, 3, 2), torch.zeros(1, 4, 2)), "fake"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(call, name):
@@ -274,14 +301,14 @@ def test_check_ns_generator_loss_catches_typical_mistakes():
 # ------------------------------------------------------------------ the chapter's models
 @pytest.fixture(scope="module")
 def chapter_run():
-    return demo.train_chapter_gans(progress=False)
+    return run.train_chapter_gans(progress=False, generator=gencore.generator(0))
 
 
 @pytest.fixture(scope="module")
 def chapter_claims(chapter_run):
-    rows = demo.coverage_rows(chapter_run)
-    spread = demo.coverage_spread(chapter_run)
-    return rows, spread, demo.ring_claims(chapter_run, rows, spread)
+    rows = run.coverage_rows(chapter_run, generator=gencore.generator(1))
+    spread = run.coverage_spread(chapter_run, generator=gencore.generator(2))
+    return rows, spread, run.ring_claims(chapter_run, rows, spread)
 
 
 @pytest.mark.slow
@@ -309,7 +336,7 @@ def test_chapter_gans_match_the_text(chapter_claims):
 @pytest.mark.slow
 @pytest.mark.claim
 def test_slow_discriminator_collapses_and_circles_outside_the_ring(chapter_run):
-    stats = demo.collapse_stats(chapter_run, 3, after=600)
+    stats = run.collapse_stats(chapter_run, 3, after=600)
     assert stats["r_min"] > 2.6  # "far outside" the data ring of radius 2, from step 600 on
     assert stats["favourites"] >= 5  # the favourite mode rotates
     assert stats["top"] > 0.6  # most samples near one direction at a time
@@ -318,9 +345,9 @@ def test_slow_discriminator_collapses_and_circles_outside_the_ring(chapter_run):
 def test_spread_of_the_metrics_is_the_sd_over_fresh_samples():
     """``coverage_spread``'s floor for real data against the binomial sd of a high-quality share."""
     ring = data.make("8gaussians")
-    run = gan.train_gans([ring] * 6, ("non-saturating",) * 6, steps=2, batch_size=8, g_hidden=(4,), d_hidden=(4,), progress=False,
+    gans = run.train_gans([ring] * 6, ("non-saturating",) * 6, steps=2, batch_size=8, g_hidden=(4,), d_hidden=(4,), progress=False,
                          snapshot_samples=3, grid_resolution=2)
-    spread = demo.coverage_spread(run, n=2500, repeats=40)
+    spread = run.coverage_spread(gans, n=2500, repeats=40, generator=gencore.generator(2))
     mean, sd = spread[("real data", "8gaussians")]["high_quality"]
     p = 1 - math.exp(-4.5)
     assert mean == pytest.approx(p, abs=0.003)
@@ -329,13 +356,13 @@ def test_spread_of_the_metrics_is_the_sd_over_fresh_samples():
 
 @pytest.mark.slow
 def test_chapter_sliders_render(chapter_run, chapter_claims):
-    snap = demo.snapshot_slider(chapter_run)
+    snap = fig.snapshot_slider(chapter_run)
     first, last = snap.render((0,)), snap.render((len(snap.params["step"].values) - 1,))
     assert first[:4] == b"\x89PNG" and first != last  # moving the slider changes the frame
-    loss = demo.loss_slider(chapter_run)
+    loss = fig.loss_slider(chapter_run)
     assert loss.render((3, 2))[:4] == b"\x89PNG" and loss.render((3, 2)) != loss.render((0, 2))
     rows, spread, _ = chapter_claims
-    table = demo.coverage_table(rows, spread).splitlines()
+    table = run.coverage_table(rows, spread).splitlines()
     assert len(table) == 9 and "non-saturating, slow D" in table[5] and table[5].count("±") == 2
     assert max(map(len, table)) <= 95
-    assert "PacGAN2" in demo.published_table()
+    assert "PacGAN2" in run.published_table()

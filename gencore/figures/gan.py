@@ -1,0 +1,167 @@
+"""Chapter 4's figures and sliders: D* and Theorem 1, saturation, the GANs through training.
+
+They draw what :mod:`gencore.gan` and :mod:`gencore.experiments.gan` computed; none trains.
+
+Book: ``book/04_gan.ipynb``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import data, gan, metrics, viz, widgets
+from ..experiments.gan import MODELS, RING_BOX, GANRun, mode_shares
+from ..quadrature import grid
+
+__all__ = ["theorem_figure", "saturation_figure", "snapshot_slider", "loss_slider", "oscillation_figure",
+           "grid_figure"]
+
+
+def theorem_figure(radii, c, rhs, std: float = 0.1):
+    """Left: D* for one generator ring. Right: C(G) against the ring's radius."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.6)
+    log_p, log_q = gan.ring_family(2.0, std), gan.ring_family(2.3, std)
+    dstar = gan.optimal_discriminator(log_p, log_q)
+    pts, _ = grid(RING_BOX, 200, dtype=torch.float64)
+    img = dstar(pts).reshape(200, 200)
+    im = ax1.imshow(img.numpy(), origin="lower", extent=RING_BOX, cmap="RdBu", vmin=0, vmax=1)
+    fig.colorbar(im, ax=ax1, shrink=0.8, label="D*(x)")
+    t = torch.linspace(0, 2 * math.pi, 200)
+    for r, ls, name in ((2.0, "-", "data ring, r = 2"), (2.3, "--", "generator ring, r = 2.3")):
+        ax1.plot(r * t.cos(), r * t.sin(), color="k", lw=0.8, ls=ls, label=name)
+    ax1.legend(loc="upper left", fontsize=7, frameon=True)
+    ax1.grid(False)
+    viz.panel_title(ax1, "the optimal discriminator D*")
+    viz.curve(ax2, radii, c, role="q", label="C(G) = V(G, D*) by quadrature")
+    viz.curve(ax2, radii, rhs, role="p", ls="--", label="−log 4 + 2·JSD (chapter 1)")
+    ax2.axhline(-math.log(4), color="k", lw=0.8, ls=":")
+    ax2.text(radii[0], -math.log(4) + 0.03, "−log 4", fontsize=8)
+    ax2.axhline(0.0, color=viz.COLORS["grey"], lw=0.8, ls=":")
+    ax2.set_xlabel("radius r of the generator's ring")
+    ax2.set_ylabel("nats")
+    ax2.legend(loc="center right", fontsize=8)
+    viz.panel_title(ax2, "C(G) is flat at 0 until the rings overlap")
+    return fig
+
+
+
+def saturation_figure(shifts, sat, ns):
+    """Left: the two losses' derivatives in the logit against D(G(z)). Right: ``shift_gradients``."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.3)
+    a = torch.linspace(-8, 8, 401, dtype=torch.float64)
+    d = torch.sigmoid(a)
+    viz.curve(ax1, d, gan.logit_gradient(a, "saturating").abs(), role="q",
+              label="saturating: |∂ log(1−σ(a))/∂a| = D")
+    viz.curve(ax1, d, gan.logit_gradient(a, "non-saturating").abs(), role="p",
+              label="non-saturating: |∂ log σ(a)/∂a| = 1 − D")
+    ax1.set_xlabel("D(G(z)) = σ(a)")
+    ax1.set_ylabel("gradient magnitude through the logit")
+    ax1.legend(loc="center", fontsize=8)
+    viz.panel_title(ax1, "what reaches the generator, per sample")
+    viz.curve(ax2, shifts, sat.abs(), role="q", label="saturating")
+    viz.curve(ax2, shifts, ns.abs(), role="p", label="non-saturating")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("shift μ of p_g = N(μ, 1) from p_data = N(0, 1)")
+    ax2.set_ylabel("|∂ loss / ∂μ| with D = D*")
+    ax2.legend(loc="lower left", fontsize=8)
+    viz.panel_title(ax2, "far from the data, only one loss still pulls")
+    return fig
+
+
+# ---------------------------------------------------------------------------- training
+def _surface(logits: torch.Tensor, kind: str) -> tuple[torch.Tensor, float, float, str]:
+    """What to paint under the samples: D = σ(a) for GANs, the critic scaled to [0, 1] for WGANs."""
+    if kind == "wgan-gp":
+        f = logits - logits.median()
+        s = f.abs().max().clamp(min=1e-12)
+        return 0.5 + 0.5 * f / s, 0.0, 1.0, "critic f (rescaled)"
+    return torch.sigmoid(logits), 0.0, 1.0, "D(x)"
+
+
+def _panel(ax, run: GANRun, i: int, snap: int, title: str):
+    step, x, logits = run.snapshots[snap]
+    box = run.extents[i]
+    surf, lo, hi, _ = _surface(logits[i], run.losses[i])
+    ax.imshow(surf.numpy(), origin="lower", extent=box, cmap="RdBu", vmin=lo, vmax=hi, alpha=0.75,
+              interpolation="bilinear")
+    name = MODELS[i][1] if i < len(MODELS) else "8gaussians"
+    ds = data.make(name)
+    ax.scatter(ds.means[:, 0], ds.means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
+    viz.samples(ax, x[i], color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
+    ax.grid(False)
+    mc = metrics.mode_coverage(x[i], ds.means, ds.std)
+    viz.panel_title(ax, f"{title}, step {step}: {mc.modes_captured}/{mc.n_modes} modes, "
+                        f"{100 * mc.high_quality:.0f}% HQ")
+
+
+def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
+    """Model ``i``'s samples over its discriminator through training, with the D loss so far."""
+    snaps = list(range(0, len(run.snapshots), every))
+    if snaps[-1] != len(run.snapshots) - 1:
+        snaps.append(len(run.snapshots) - 1)
+    d_loss = run.d_loss[:, i]
+    kernel = d_loss.new_ones(25) / 25
+    smooth = torch.nn.functional.conv1d(d_loss.view(1, 1, -1), kernel.view(1, 1, -1)).flatten()
+
+    def draw(fig, s):
+        ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+        _panel(ax1, run, i, s, MODELS[i][0])
+        step = run.snapshots[s][0]
+        ax2.plot(range(len(d_loss)), d_loss.numpy(), color=viz.COLORS["grey"], lw=0.5)
+        ax2.plot(range(12, 12 + len(smooth)), smooth.numpy(), color=viz.COLORS["q"], lw=1.5,
+                 label="discriminator loss (running mean)")
+        ax2.axhline(math.log(4), color="k", ls=":", lw=0.8)
+        ax2.text(len(d_loss) * 0.35, math.log(4) + 0.02, "log 4: the loss when D = ½ everywhere", fontsize=8)
+        ax2.axvline(step, color=viz.COLORS["p"], lw=1)
+        ax2.set_ylim(0.6, 1.6)
+        ax2.set_xlabel("generator step")
+        ax2.legend(loc="lower right", fontsize=8)
+        viz.panel_title(ax2, "−(minibatch value) for the discriminator")
+
+    steps = tuple(run.snapshots[k][0] for k in snaps)
+    return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+
+
+def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
+    """Slider over the ring models (loss type, and the slow discriminator) and training steps."""
+    snaps = list(range(0, len(run.snapshots), every))
+    if snaps[-1] != len(run.snapshots) - 1:
+        snaps.append(len(run.snapshots) - 1)
+    steps = tuple(run.snapshots[s][0] for s in snaps)
+
+    def draw(fig, model, step):
+        i = next(j for j in models if MODELS[j][0] == model)
+        ax = widgets.panels(fig, 1)
+        _panel(ax, run, i, snaps[steps.index(step)], model)
+
+    names = tuple(MODELS[j][0] for j in models)
+    return widgets.slider(draw, figsize=(5.0, 4.6),
+                          model=widgets.Param(names, "loss", fmt="{}", start=0),
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+
+
+
+def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),
+                                               (3, "slow discriminator: collapse and hopping"))):
+    """Share of samples nearest each ring mode (rows) through training (columns), per model."""
+    fig, axes = viz.figure(len(pairs), width=4.6, height=2.9)
+    for ax, (i, title) in zip(axes, pairs):
+        steps, share = mode_shares(run, i)
+        ax.imshow(share.numpy(), aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
+                  extent=(steps[0] - 25, steps[-1] + 25, -0.5, share.shape[0] - 0.5), interpolation="nearest")
+        ax.set_yticks(range(share.shape[0]))
+        ax.set_xlabel("generator step")
+        ax.set_ylabel("mode k (angle 2πk/8)")
+        ax.grid(False)
+        viz.panel_title(ax, title)
+    return fig
+
+
+def grid_figure(run: GANRun, models=(4, 5)):
+    """Final samples of the grid models over their (rescaled) discriminators."""
+    fig, axes = viz.figure(len(models), width=4.2, height=4.2)
+    for ax, i in zip(axes, models):
+        _panel(ax, run, i, len(run.snapshots) - 1, MODELS[i][0])
+    return fig
