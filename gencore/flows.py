@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tensors import positive, positive_int
+from .tensors import inv_softplus, positive, positive_int
 from .quadrature import grid
 
 __all__ = [
@@ -38,6 +38,9 @@ __all__ = [
     "Radial",
     "AffineCoupling",
     "Flow",
+    "normal_base",
+    "planar_m",
+    "planar_m_inverse",
     "planar_log_det",
     "log_abs_det_autograd",
     "anneal",
@@ -71,9 +74,17 @@ def _points(name: str, z, dim: int, batch_shape: torch.Size) -> torch.Tensor:
 _SHIFT = math.log(math.e - 1)  # softplus(_SHIFT) = 1, so m(0) = 0
 
 
-def _m(wu: torch.Tensor) -> torch.Tensor:
-    r""":math:`m(a) = -1 + \log(1 + e^{a + s})` with :math:`s = \log(e - 1)`: increasing, :math:`> -1`, :math:`m(0) = 0`."""
-    return F.softplus(wu + _SHIFT) - 1
+def planar_m(a: torch.Tensor) -> torch.Tensor:
+    r""":math:`m(a) = -1 + \log(1 + e^{a + s})` with :math:`s = \log(e - 1)`: increasing, :math:`> -1`, :math:`m(0) = 0`.
+
+    Book: ``eq-flows-planar-uhat``.
+    """
+    return F.softplus(a + _SHIFT) - 1
+
+
+def planar_m_inverse(c):
+    r""":math:`m^{-1}(c) = \log(e^{c + 1} - 1) - s` for :math:`c > -1`: the raw :math:`w^\top u` that gives :math:`w^\top\hat u = c`."""
+    return inv_softplus(c + 1) - _SHIFT
 
 
 class Planar(nn.Module):
@@ -116,7 +127,7 @@ class Planar(nn.Module):
     def u_hat(self) -> torch.Tensor:
         r""":math:`\hat u`, shape ``(*batch_shape, D)``, with :math:`w^\top\hat u = m(w^\top u) > -1`."""
         wu = (self.w * self.u).sum(-1, keepdim=True)
-        return self.u + (_m(wu) - wu) * self.w / (self.w * self.w).sum(-1, keepdim=True)
+        return self.u + (planar_m(wu) - wu) * self.w / (self.w * self.w).sum(-1, keepdim=True)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``, ladj ``(..., *batch_shape)``."""
@@ -296,6 +307,13 @@ class AffineCoupling(nn.Module):
         kept = self.mask * x
         s, t = self._s_t(kept)
         return kept + (1 - self.mask) * (x - t) * torch.exp(-s), -s.sum(-1)
+
+
+def normal_base(batch_shape=(), dim: int = 2, dtype=None, device=None) -> torch.distributions.Distribution:
+    """Standard normal base :math:`q_0 = N(0, I)` with event shape ``(dim,)`` and the given batch shape."""
+    shape = tuple(batch_shape) + (dim,)
+    loc = torch.zeros(shape, dtype=dtype, device=device)
+    return torch.distributions.Independent(torch.distributions.Normal(loc, torch.ones_like(loc)), 1)
 
 
 class Flow(nn.Module):
