@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import torch
 
+import gencore
 from gencore.experiments import flows as run
 
 
 def quality() -> list[dict]:
     torch.set_num_threads(1)
-    moons = run.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995, seed=0,
-                                dtype=torch.float32, progress=False)
+    moons = run.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995,
+                               generator=gencore.generator(0), dtype=torch.float32, progress=False)
     result = run.coupling_report(moons)
     common = dict(model="affine coupling flow, 8 layers x 64 hidden (1500 Adam steps)", dataset="moons")
     rows = [
@@ -26,8 +27,9 @@ def quality() -> list[dict]:
     ]
     configs = [(t, K, a) for a in (False, True) for t in run.TARGETS for K in (2, 8, 32)]
     configs += [("u1", 32, a, (2.0, 0.0, 0.3)) for a in (False, True) for _ in range(3)]
-    vi = run.train_vi(configs, steps=1000, lr=6e-3, seed=0, dtype=torch.float32, progress=False)
-    _, kl = run.vi_table(vi)
+    vi = run.train_vi(configs, steps=1000, lr=6e-3, generator=gencore.generator(0), dtype=torch.float32,
+                      progress=False)
+    _, kl = run.vi_table(vi, generator=gencore.generator(1))
     for name in run.TARGETS:
         rows.append(dict(model="planar flow K=32, annealed bound (1000 Adam steps)", dataset=name,
                          metric="exact KL(q||p) nats", value=round(kl[vi.index(name, 32, True)].item(), 4),

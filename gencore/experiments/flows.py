@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .. import shifted_seed
 from .. import data, metrics
 from .. import flows as Fl
 from ..quadrature import grid, grid_log_prob
-from ..tensors import inv_softplus
+from ..tensors import inv_softplus, rng_device
 from ..train import EMA, fit
 
 __all__ = [
@@ -111,7 +110,7 @@ class VIRun:
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         """Each member's target energy at its own points: ``x`` of shape ``(N, B, 2)`` -> ``(N, B)``."""
         if x.dtype not in self._energies:
-            self._energies[x.dtype] = _target_energies(x.dtype)
+            self._energies[x.dtype] = _target_energies(x.dtype, x.device)
         return _member_energy(x, torch.tensor(self.targets, device=x.device), self._energies[x.dtype])
 
     def log_p(self, x: torch.Tensor) -> torch.Tensor:
@@ -129,12 +128,12 @@ class VIRun:
     def member(self, b: int, dtype=torch.float64) -> Fl.Flow:
         """Member ``b`` as a standalone flow of its own depth (parameters copied)."""
         layers = [f.member(b).to(dtype) for f in self.flow.layers[: self.depths[b]]]
-        return Fl.Flow(layers, _base(self.starts[b], dtype=dtype))
+        return Fl.Flow(layers, _base(self.starts[b], dtype, self.flow.base.mean.device))
 
 
-def _target_energies(dtype) -> list:
-    """The targets U1-U4 (``gencore.data``) in ``dtype``, in the order of ``TARGETS``."""
-    return [data.make(name, dtype=dtype) for name in TARGETS]
+def _target_energies(dtype, device=None) -> list:
+    """The targets U1-U4 (``gencore.data``) in ``dtype`` on ``device``, in the order of ``TARGETS``."""
+    return [data.make(name, dtype=dtype, device=device) for name in TARGETS]
 
 
 def _member_energy(x: torch.Tensor, targets: torch.Tensor, energies: list) -> torch.Tensor:
@@ -146,8 +145,8 @@ def _member_energy(x: torch.Tensor, targets: torch.Tensor, energies: list) -> to
 
 
 def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, layer: str = "planar",
-             ramp_fraction: float = 0.5, beta_start: float = 0.01, seed: int = 0,
-             dtype: torch.dtype = torch.float32, progress: bool = True) -> VIRun:
+             ramp_fraction: float = 0.5, beta_start: float = 0.01, generator: torch.Generator | None = None,
+             dtype: torch.dtype = torch.float32, device=None, progress: bool = True) -> VIRun:
     r"""Train one batched flow per configuration ``(target, K, annealed)`` on the free-energy bound.
 
     All members share one computation: layers with a batch dimension, a ``depth`` mask for the
@@ -161,11 +160,11 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
             (default :math:`N(0, I)`).
         steps, n, lr: Adam steps, samples per step and per member, learning rate.
         layer: ``"planar"`` or ``"radial"``.
-        seed: seeds the parameters' initialization and the samples.
+        generator: draws the parameters' initialization and the samples (torch's global
+            generator if ``None``).
         dtype: of the parameters, the samples and the loss (float32: fast; the result does not
             depend on torch's default dtype).
     """
-    torch.manual_seed(shifted_seed(seed))
     configs = [tuple(c) + (None,) * (4 - len(c)) for c in configs]
     B = len(configs)
     targets = [TARGETS.index(c[0]) for c in configs]
@@ -173,36 +172,35 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
     annealed = [bool(c[2]) for c in configs]
     starts = [c[3] if c[3] is not None else (0.0, 0.0, 1.0) for c in configs]
     Layer = {"planar": Fl.Planar, "radial": Fl.Radial}[layer]
-    flow = Fl.Flow([Layer(2, batch_shape=(B,), dtype=dtype) for _ in range(max(depths))], _base(starts, dtype),
-                   depth=torch.tensor(depths))
-    t_idx = torch.tensor(targets)
-    energies = _target_energies(dtype)
-    hot = torch.tensor(annealed, dtype=dtype)
+    flow = Fl.Flow([Layer(2, batch_shape=(B,), dtype=dtype, device=device, generator=generator)
+                    for _ in range(max(depths))], _base(starts, dtype, device), depth=torch.tensor(depths, device=device))
+    t_idx = torch.tensor(targets, device=device)
+    energies = _target_energies(dtype, device)
+    hot = torch.tensor(annealed, dtype=dtype, device=device)
     ramp = ramp_fraction * steps
 
     def loss(step):
-        x, log_q = flow.rsample_and_log_prob(n)
+        x, log_q = flow.rsample_and_log_prob(n, generator)
         beta = hot * Fl.anneal(step, ramp, beta_start) + (1 - hot)
         return Fl.free_energy(log_q, _member_energy(x, t_idx, energies), beta).sum()
 
     history = fit(loss, flow, steps, lr=lr, progress=progress, desc=f"{B} {layer} flows")
-    log_Z = torch.tensor([data.make(TARGETS[t]).log_Z for t in targets])
+    log_Z = torch.tensor([data.make(TARGETS[t]).log_Z for t in targets], device=device)
     return VIRun(flow, targets, depths, annealed, history, log_Z, starts)
 
 
-def _base(starts, dtype=None):
+def _base(starts, dtype=None, device=None):
     """Diagonal Gaussian bases N(m, s^2 I), one per member, from ``(m1, m2, s)`` triples."""
-    t = torch.tensor(starts, dtype=dtype if dtype is not None else torch.get_default_dtype())
+    t = torch.tensor(starts, dtype=dtype if dtype is not None else torch.get_default_dtype(), device=device)
     loc, scale = t[..., :2], t[..., 2:].expand(t.shape[:-1] + (2,))
     return torch.distributions.Independent(torch.distributions.Normal(loc, scale), 1)
 
 
-def vi_table(run: VIRun, n: int = 20_000, resolution: int = 300, seed: int = 1):
+def vi_table(run: VIRun, n: int = 20_000, resolution: int = 300, generator: torch.Generator | None = None):
     r"""Per member: the free energy :math:`\mathcal F` (Monte Carlo, ``n`` samples, :math:`\beta = 1`)
     and the exact :math:`\mathrm{KL}(q_K\|p)` by base-space quadrature; ``(F, kl)`` of shape ``(B,)``."""
-    torch.manual_seed(shifted_seed(seed))
     with torch.no_grad():
-        x, log_q = run.flow.rsample_and_log_prob(n)
+        x, log_q = run.flow.rsample_and_log_prob(n, generator)
         F = Fl.free_energy(log_q, run.energy(x))
     kl = Fl.reverse_kl_lotus(run.flow, run.log_p, resolution=resolution)
     return F, kl
@@ -241,7 +239,7 @@ def left_share(run: VIRun, extent=(-6.0, 6.0, -6.0, 6.0), resolution: int = 300)
     For :math:`U_1` this is the mass on the left-hand lobe (the target has 0.5 there).
     Shape ``(B,)``.
     """
-    loc = run.flow.base.sample((1,))
+    loc = run.flow.base.mean[None]
     z, _ = grid(extent, resolution, dtype=loc.dtype, device=loc.device)
     z = z[:, None, :].expand(-1, loc.shape[1], -1)
     with torch.no_grad():
@@ -327,11 +325,10 @@ def vi_report(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> str:
 
 
 # ------------------------------------------------------------------ density estimation with coupling layers
-def moons_entropy(noise: float, n: int = 20_000, seed: int = 0) -> tuple[float, float]:
+def moons_entropy(noise: float, n: int = 20_000, generator: torch.Generator | None = None) -> tuple[float, float]:
     r"""Monte Carlo entropy :math:`-\frac1n\sum\log p(x_i)` of "moons" with the given noise, and its standard error."""
     p = data.make("moons", noise=noise, dtype=torch.float64)
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    lp = p.log_prob(p.sample((n,), generator=g))
+    lp = p.log_prob(p.sample((n,), generator=generator))
     return -lp.mean().item(), (lp.std() / math.sqrt(n)).item()
 
 
@@ -355,19 +352,20 @@ def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, st
                  metric_fn=None, progress: bool = True):
     """A RealNVP-style flow (alternating masks) fitted by maximum likelihood to ``x_train`` ``(N, 2)``.
 
-    Adam on minibatches of ``batch`` rows drawn with ``generator``; layers initialized from
-    torch's global generator; the flow lives on ``x_train``'s device and dtype. Returns
+    Layers initialized and minibatches of ``batch`` rows drawn with ``generator`` (torch's
+    global generator if ``None``); the flow lives on ``x_train``'s device and dtype. Returns
     ``(ema_flow, history)``: the exponential moving average of the weights (``ema_decay``) and
     the training history; ``metric_fn(ema_flow)``, if given, is tracked every 100 steps.
     """
     masks = ([1.0, 0.0], [0.0, 1.0])
     base = Fl.normal_base(dtype=x_train.dtype, device=x_train.device)
-    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2], dtype=x_train.dtype) for i in range(layers)],
-                    base).to(x_train)
+    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2], dtype=x_train.dtype, device=x_train.device,
+                                       generator=generator) for i in range(layers)], base)
     ema = EMA(model, decay=ema_decay)
 
     def loss(step):
-        idx = torch.randint(len(x_train), (batch,), generator=generator).to(x_train.device)
+        idx = torch.randint(len(x_train), (batch,), generator=generator, device=rng_device(generator, x_train))
+        idx = idx.to(x_train.device)
         return -model.log_prob(x_train[idx]).mean()
 
     tracked = None if metric_fn is None else (lambda step: metric_fn(ema.module))
@@ -378,17 +376,15 @@ def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, st
 
 def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64, steps: int = 1500,
                    batch: int = 512, lr: float = 5e-3, n_train: int = 20_000, n_test: int = 20_000,
-                   ema_decay: float = 0.99, seed: int = 0, dtype: torch.dtype = torch.float32,
-                   progress: bool = True) -> DensityRun:
-    """:func:`fit_coupling` on ``n_train`` samples of ``dataset`` (in ``dtype``), with the held-out
-    NLL on ``n_test`` other samples tracked every 100 steps; everything seeded by ``seed``.
+                   ema_decay: float = 0.99, generator: torch.Generator | None = None,
+                   dtype: torch.dtype = torch.float32, device=None, progress: bool = True) -> DensityRun:
+    """:func:`fit_coupling` on ``n_train`` samples of ``dataset`` (in ``dtype``, on ``device``), with the
+    held-out NLL on ``n_test`` other samples tracked every 100 steps; all draws from ``generator``.
     """
-    torch.manual_seed(shifted_seed(seed))
-    p = data.make(dataset, dtype=dtype)
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    x_train, x_test = p.sample((n_train,), generator=g), p.sample((n_test,), generator=g)
+    p = data.make(dataset, dtype=dtype, device=device)
+    x_train, x_test = p.sample((n_train,), generator=generator), p.sample((n_test,), generator=generator)
     flow, history = fit_coupling(x_train, layers=layers, hidden=hidden, steps=steps, batch=batch, lr=lr,
-                                 ema_decay=ema_decay, generator=g, progress=progress,
+                                 ema_decay=ema_decay, generator=generator, progress=progress,
                                  metric_fn=lambda f: {"test NLL": -f.log_prob(x_test).mean()})
     return DensityRun(flow, p, x_train, x_test, history)
 

@@ -151,14 +151,15 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
 
 
 def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5, 3.5, -2.5, 2.5),
-                    resolution: int = 140):
-    """Data, model density, model samples, and the test NLL over training (with the data entropy)."""
+                    resolution: int = 140, generator: torch.Generator | None = None):
+    """Data, model density, model samples (drawn with ``generator``), and the test NLL over training
+    (with the data entropy)."""
     fig, axes = viz.figure(4, width=3.1, height=2.6)
     viz.samples(axes[0], run.x_test[:3000], color=viz.COLORS["p"], size=2, extent=extent)
     viz.panel_title(axes[0], "test data")
     viz.density(axes[1], run.flow64().log_prob, extent, resolution)
     viz.panel_title(axes[1], "model density q(x)")
-    viz.samples(axes[2], run.flow.sample(3000), color=viz.COLORS["q"], size=2, extent=extent)
+    viz.samples(axes[2], run.flow.sample(3000, generator=generator), color=viz.COLORS["q"], size=2, extent=extent)
     viz.panel_title(axes[2], "model samples")
     steps, nll = run.history.metric("test NLL")
     viz.curve(axes[3], steps, nll, role="q", label="test NLL (EMA weights)")
