@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import torch
 
-from gencore.demos import flows as demo
+import gencore
+from gencore.experiments import flows as run
 
 
 def quality() -> list[dict]:
     torch.set_num_threads(1)
-    moons = demo.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995, seed=0,
-                                dtype=torch.float32, progress=False)
-    result = demo.coupling_report(moons)
+    moons = run.train_coupling("moons", layers=8, hidden=64, steps=1500, lr=3e-3, ema_decay=0.995,
+                               generator=gencore.generator(0), dtype=torch.float32, progress=False)
+    result = run.coupling_report(moons)
     common = dict(model="affine coupling flow, 8 layers x 64 hidden (1500 Adam steps)", dataset="moons")
     rows = [
         common | dict(metric="test NLL, exact H(p,q) nats", value=round(result.cross_entropy, 4),
@@ -24,11 +25,12 @@ def quality() -> list[dict]:
         common | dict(metric="test NLL, 20k samples nats", value=round(result.test_nll, 4),
                       value_sd=round(result.test_nll_se, 4), floor=round(result.entropy, 4)),
     ]
-    configs = [(t, K, a) for a in (False, True) for t in demo.TARGETS for K in (2, 8, 32)]
+    configs = [(t, K, a) for a in (False, True) for t in run.TARGETS for K in (2, 8, 32)]
     configs += [("u1", 32, a, (2.0, 0.0, 0.3)) for a in (False, True) for _ in range(3)]
-    vi = demo.train_vi(configs, steps=1000, lr=6e-3, seed=0, dtype=torch.float32, progress=False)
-    _, kl = demo.vi_table(vi)
-    for name in demo.TARGETS:
+    vi = run.train_vi(configs, steps=1000, lr=6e-3, generator=gencore.generator(0), dtype=torch.float32,
+                      progress=False)
+    _, kl = run.vi_table(vi, generator=gencore.generator(1))
+    for name in run.TARGETS:
         rows.append(dict(model="planar flow K=32, annealed bound (1000 Adam steps)", dataset=name,
                          metric="exact KL(q||p) nats", value=round(kl[vi.index(name, 32, True)].item(), 4),
                          floor=0.0))

@@ -23,279 +23,26 @@ References:
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from .tensors import positive, positive_int
+from .flow_layers import AffineCoupling, Planar, Radial, batch_shape_of, planar_m, planar_m_inverse
 from .quadrature import grid
+from .tensors import in_range, noise, positive, positive_int, validate
 
 __all__ = [
-    "Planar",
-    "Radial",
-    "AffineCoupling",
-    "Flow",
-    "planar_log_det",
-    "log_abs_det_autograd",
-    "anneal",
-    "free_energy",
-    "reverse_kl_lotus",
+    "Planar", "Radial", "AffineCoupling", "planar_m", "planar_m_inverse", "Flow", "normal_base",
+    "planar_log_det", "log_abs_det_autograd", "anneal", "free_energy", "reverse_kl_lotus",
 ]
 
 
-def _shape(name: str, batch_shape) -> torch.Size:
-    try:
-        shape = torch.Size(batch_shape)
-    except TypeError as err:
-        raise ValueError(f"{name} must be a tuple of positive ints; got {batch_shape!r}") from err
-    if any(s < 1 for s in shape):
-        raise ValueError(f"{name} must be a tuple of positive ints; got {tuple(shape)}")
-    return shape
-
-
-def _points(name: str, z, dim: int, batch_shape: torch.Size) -> torch.Tensor:
-    """Check ``z`` has shape ``(..., *batch_shape, dim)`` and is floating point."""
-    if not isinstance(z, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape (..., {dim}); got {type(z).__name__}")
-    want = tuple(batch_shape) + (dim,)
-    if z.ndim < len(want) or tuple(z.shape[z.ndim - len(want):]) != want:
-        raise ValueError(f"{name} must have shape (..., {', '.join(map(str, want))}); got {tuple(z.shape)}")
-    if not z.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor; got dtype {z.dtype}")
-    return z
-
-
-_SHIFT = math.log(math.e - 1)  # softplus(_SHIFT) = 1, so m(0) = 0
-
-
-def _m(wu: torch.Tensor) -> torch.Tensor:
-    r""":math:`m(a) = -1 + \log(1 + e^{a + s})` with :math:`s = \log(e - 1)`: increasing, :math:`> -1`, :math:`m(0) = 0`."""
-    return F.softplus(wu + _SHIFT) - 1
-
-
-class Planar(nn.Module):
-    r"""Planar flow :math:`f(z) = z + \hat u\, h(w^\top z + b)` with :math:`h = \tanh`.
-
-    The log-determinant costs :math:`O(D)` by the matrix determinant lemma,
-    :math:`\log|\det(I + \hat u\,\psi(z)^\top)| = \log|1 + \hat u^\top \psi(z)|` with
-    :math:`\psi(z) = h'(w^\top z + b)\,w`. The map is invertible when :math:`w^\top \hat u \ge -1`;
-    the free parameter ``u`` is mapped to
-    :math:`\hat u = u + [m(w^\top u) - w^\top u]\,w/\|w\|^2` with
-    :math:`m(a) = -1 + \log(1 + e^{a + s})`, so that :math:`w^\top \hat u = m(w^\top u) > -1` for
-    every ``u``. The paper has :math:`s = 0`; we take :math:`s = \log(e - 1)`, which makes
-    :math:`m(0) = 0`, so a freshly initialized layer (small :math:`w^\top u`) has
-    :math:`\hat u \approx u` and starts near the identity instead of contracting along ``w``.
-
-    Args:
-        dim: :math:`D`, the dimension of the points.
-        batch_shape: leading shape of independent copies (``()`` for one layer).
-        init_std: standard deviation of the initial ``w``, ``u`` (drawn from the global RNG)
-            and ``b``; small values start the layer near the identity.
-        dtype, device: of the parameters.
-
-    Book: ``eq-flows-planar``, ``eq-flows-planar-logdet``, ``eq-flows-planar-uhat``.
-
-    References:
-        Rezende & Mohamed (2015), section 4.1 and appendix A.1.
-    """
-
-    def __init__(self, dim: int, *, batch_shape=(), init_std: float = 0.1, dtype=None, device=None):
-        super().__init__()
-        self.dim = positive_int("dim", dim)
-        self.batch_shape = _shape("batch_shape", batch_shape)
-        positive("init_std", init_std)
-        kw = dict(dtype=dtype, device=device)
-        shape = self.batch_shape + (dim,)
-        self.w = nn.Parameter(init_std * torch.randn(shape, **kw))
-        self.u = nn.Parameter(init_std * torch.randn(shape, **kw))
-        self.b = nn.Parameter(init_std * torch.randn(self.batch_shape, **kw))
-
-    def u_hat(self) -> torch.Tensor:
-        r""":math:`\hat u`, shape ``(*batch_shape, D)``, with :math:`w^\top\hat u = m(w^\top u) > -1`."""
-        wu = (self.w * self.u).sum(-1, keepdim=True)
-        return self.u + (_m(wu) - wu) * self.w / (self.w * self.w).sum(-1, keepdim=True)
-
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``, ladj ``(..., *batch_shape)``."""
-        _points("z", z, self.dim, self.batch_shape)
-        u = self.u_hat()
-        h = torch.tanh((z * self.w).sum(-1) + self.b)
-        x = z + u * h.unsqueeze(-1)
-        psi_u = (1 - h * h) * (self.w * u).sum(-1)  # u^T psi(z) = h'(a) w^T u
-        return x, torch.log(torch.abs(1 + psi_u))
-
-    def inverse(self, x: torch.Tensor, iterations: int = 60) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""``(f^{-1}(x), log|det ∂f^{-1}/∂x|)`` by solving a scalar equation.
-
-        With :math:`a = w^\top z + b`, :math:`x = z + \hat u\,h(a)` gives
-        :math:`g(a) = a + (w^\top\hat u)\,h(a) - (w^\top x + b) = 0`, strictly increasing because
-        :math:`w^\top\hat u > -1`, with its root in :math:`[y - |w^\top\hat u|, y + |w^\top\hat u|]`
-        (:math:`|h| \le 1`). Newton steps that leave the bracket are replaced by bisection.
-        """
-        _points("x", x, self.dim, self.batch_shape)
-        u = self.u_hat()
-        c = (self.w * u).sum(-1)
-        y = (x * self.w).sum(-1) + self.b
-        lo, hi = y - c.abs() - 1e-12, y + c.abs() + 1e-12
-        a = y - c * torch.tanh(y)
-        for _ in range(iterations):
-            h = torch.tanh(a)
-            g = a + c * h - y
-            lo, hi = torch.where(g < 0, a, lo), torch.where(g > 0, a, hi)
-            step = a - g / (1 + c * (1 - h * h))
-            inside = (step > lo) & (step < hi)
-            new = torch.where(inside, step, 0.5 * (lo + hi))
-            done = bool(((new - a).abs() <= 1e-13 * (1 + a.abs())).all())
-            a = new
-            if done:
-                break
-        z = x - u * torch.tanh(a).unsqueeze(-1)
-        return z, -self.forward(z)[1]
-
-    def member(self, index) -> "Planar":
-        """The copy at ``index`` of ``batch_shape`` as an unbatched layer (parameters copied)."""
-        one = Planar(self.dim, dtype=self.w.dtype, device=self.w.device)
-        with torch.no_grad():
-            one.w.copy_(self.w[index]), one.u.copy_(self.u[index]), one.b.copy_(self.b[index])
-        return one
-
-
-class Radial(nn.Module):
-    r"""Radial flow :math:`f(z) = z + \beta\,h(\alpha, r)\,(z - z_c)`, :math:`h = 1/(\alpha + r)`, :math:`r = \|z - z_c\|`.
-
-    Its Jacobian is :math:`(1 + \beta h) I + \beta h'(r)\,(z-z_c)(z-z_c)^\top / r`, so by the
-    matrix determinant lemma
-    :math:`\log|\det| = (D - 1)\log(1 + \beta h) + \log(1 + \beta h + \beta h' r)`, and
-    :math:`1 + \beta h + \beta h' r = 1 + \alpha\beta h^2`. It is invertible when
-    :math:`\beta \ge -\alpha`; we set :math:`\alpha = \log(1+e^{a})` and
-    :math:`\beta = -\alpha + \log(1 + e^{\tilde\beta})` from free parameters. (The paper calls
-    the centre :math:`z_0`; here :math:`z_c`, as :math:`z_0` is the base sample.)
-
-    Args:
-        dim: :math:`D`.
-        batch_shape: leading shape of independent copies.
-        init_std: standard deviation of the initial centre and raw parameters.
-        dtype, device: of the parameters.
-
-    Book: ``eq-flows-radial``, ``eq-flows-radial-logdet``.
-
-    References:
-        Rezende & Mohamed (2015), section 4.1 and appendix A.2.
-    """
-
-    def __init__(self, dim: int, *, batch_shape=(), init_std: float = 0.1, dtype=None, device=None):
-        super().__init__()
-        self.dim = positive_int("dim", dim)
-        self.batch_shape = _shape("batch_shape", batch_shape)
-        positive("init_std", init_std)
-        kw = dict(dtype=dtype, device=device)
-        self.center = nn.Parameter(init_std * torch.randn(self.batch_shape + (dim,), **kw))
-        self.alpha_raw = nn.Parameter(init_std * torch.randn(self.batch_shape, **kw))
-        self.beta_raw = nn.Parameter(init_std * torch.randn(self.batch_shape, **kw))
-
-    def alpha_beta(self) -> tuple[torch.Tensor, torch.Tensor]:
-        r""":math:`(\alpha, \beta)` with :math:`\alpha > 0` and :math:`\beta > -\alpha`."""
-        alpha = F.softplus(self.alpha_raw)
-        return alpha, -alpha + F.softplus(self.beta_raw)
-
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``."""
-        _points("z", z, self.dim, self.batch_shape)
-        alpha, beta = self.alpha_beta()
-        d = z - self.center
-        h = 1 / (alpha + torch.linalg.vector_norm(d, dim=-1))
-        x = z + (beta * h).unsqueeze(-1) * d
-        ladj = (self.dim - 1) * torch.log1p(beta * h) + torch.log1p(alpha * beta * h * h)
-        return x, ladj
-
-    def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""``(f^{-1}(x), log|det ∂f^{-1}/∂x|)`` in closed form.
-
-        :math:`\|x - z_c\| = r(1 + \beta/(\alpha + r))` is a quadratic in :math:`r`,
-        :math:`r^2 + (\alpha + \beta - s) r - \alpha s = 0` with :math:`s = \|x - z_c\|`,
-        whose one non-negative root is :math:`r`; then
-        :math:`z - z_c = (x - z_c)/(1 + \beta h(r))`.
-        """
-        _points("x", x, self.dim, self.batch_shape)
-        alpha, beta = self.alpha_beta()
-        d = x - self.center
-        s = torch.linalg.vector_norm(d, dim=-1)
-        p = alpha + beta - s
-        r = 0.5 * (-p + torch.sqrt(p * p + 4 * alpha * s))
-        z = self.center + d / (1 + beta / (alpha + r)).unsqueeze(-1)
-        return z, -self.forward(z)[1]
-
-    def member(self, index) -> "Radial":
-        """The copy at ``index`` of ``batch_shape`` as an unbatched layer (parameters copied)."""
-        one = Radial(self.dim, dtype=self.center.dtype, device=self.center.device)
-        with torch.no_grad():
-            one.center.copy_(self.center[index])
-            one.alpha_raw.copy_(self.alpha_raw[index]), one.beta_raw.copy_(self.beta_raw[index])
-        return one
-
-
-class AffineCoupling(nn.Module):
-    r"""Affine coupling layer (RealNVP): :math:`x = m \odot z + (1 - m) \odot (z \odot e^{s(m\odot z)} + t(m \odot z))`.
-
-    The coordinates with mask :math:`m = 1` pass unchanged and condition a scale and shift of
-    the others. The Jacobian is triangular (after reordering), so
-    :math:`\log|\det| = \sum_i (1 - m_i)\,s_i(m \odot z)` and the inverse is
-    :math:`z = m \odot x + (1 - m) \odot (x - t(m \odot x)) \odot e^{-s(m \odot x)}`, whatever
-    the networks :math:`s, t` are. Here :math:`s = \sigma \tanh(\cdot)` (a learned per-coordinate
-    bound :math:`\sigma`, for stability) and the last layer starts at zero, so the layer starts
-    as the identity.
-
-    Args:
-        dim: :math:`D`.
-        hidden: width of the two hidden layers of the conditioner network.
-        mask: ``D`` zeros and ones (sequence or tensor), at least one of each.
-        dtype, device: of the parameters.
-
-    Book: ``eq-flows-coupling``, ``eq-flows-coupling-logdet``.
-
-    References:
-        Dinh, Krueger & Bengio (2015), NICE. Dinh, Sohl-Dickstein & Bengio (2017), Real NVP.
-    """
-
-    def __init__(self, dim: int, hidden: int, mask, *, dtype=None, device=None):
-        super().__init__()
-        self.dim = positive_int("dim", dim)
-        positive_int("hidden", hidden)
-        m = torch.as_tensor(mask, dtype=dtype if dtype is not None else torch.get_default_dtype(), device=device)
-        if m.shape != (dim,) or not bool(((m == 0) | (m == 1)).all()):
-            raise ValueError(f"mask must hold {dim} zeros and ones; got {mask!r}")
-        if bool((m == 0).all()) or bool((m == 1).all()):
-            raise ValueError(f"mask must contain both a 0 and a 1 (else the layer is the identity "
-                             f"or not invertible in closed form); got {m.tolist()}")
-        self.register_buffer("mask", m)
-        kw = dict(dtype=m.dtype, device=device)
-        self.net = nn.Sequential(nn.Linear(dim, hidden, **kw), nn.SiLU(), nn.Linear(hidden, hidden, **kw),
-                                 nn.SiLU(), nn.Linear(hidden, 2 * dim, **kw))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
-        self.scale = nn.Parameter(torch.ones(dim, **kw))
-
-    def _s_t(self, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        s, t = self.net(kept).chunk(2, dim=-1)
-        free = 1 - self.mask
-        return free * self.scale * torch.tanh(s), free * t
-
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., D)``, ladj ``(...)``."""
-        _points("z", z, self.dim, torch.Size())
-        kept = self.mask * z
-        s, t = self._s_t(kept)
-        return kept + (1 - self.mask) * z * torch.exp(s) + t, s.sum(-1)
-
-    def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(f^{-1}(x), log|det ∂f^{-1}/∂x|)``, exact and as cheap as ``forward``."""
-        _points("x", x, self.dim, torch.Size())
-        kept = self.mask * x
-        s, t = self._s_t(kept)
-        return kept + (1 - self.mask) * (x - t) * torch.exp(-s), -s.sum(-1)
+def normal_base(batch_shape=(), dim: int = 2, dtype=None, device=None) -> torch.distributions.Distribution:
+    """Standard normal base :math:`q_0 = N(0, I)` with event shape ``(dim,)`` and the given batch shape."""
+    loc = torch.zeros(tuple(batch_shape_of("batch_shape", batch_shape)) + (positive_int("dim", dim),), dtype=dtype, device=device)
+    checks = None if loc.device.type != "meta" else False  # torch's argument checks need values
+    return torch.distributions.Independent(torch.distributions.Normal(loc, torch.ones_like(loc), checks), 1)
 
 
 class Flow(nn.Module):
@@ -306,10 +53,18 @@ class Flow(nn.Module):
             ``inverse(x) -> (z, ladj_inverse)``; applied in order.
         base: a ``torch.distributions.Distribution`` with event shape ``(D,)`` (its batch
             shape, if any, must match the layers' ``batch_shape``). It is not a module: build
-            it on the device and in the dtype of the layers.
+            it on the device and in the dtype of the layers. Drawing with a ``generator``
+            needs a normal base (:func:`normal_base`, or ``Independent(Normal)``).
         depth: optional integer tensor of the base's batch shape: member ``b`` of a batched
             flow uses only its first ``depth[b]`` layers (the others act as the identity), so
             stacks of different lengths train in one computation. ``None``: all layers.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> flow = Flow([Planar(2, generator=g), Radial(2, generator=g)], normal_base())
+        >>> x = flow.sample(4, generator=g)
+        >>> tuple(x.shape), tuple(flow.log_prob(x).shape)
+        ((4, 2), (4,))
 
     Book: ``eq-flows-composition``.
     """
@@ -318,12 +73,12 @@ class Flow(nn.Module):
                  depth: torch.Tensor | None = None):
         super().__init__()
         if not isinstance(base, torch.distributions.Distribution):
-            raise ValueError(f"base must be a torch.distributions.Distribution; got {type(base).__name__}")
+            raise TypeError(f"base must be a torch.distributions.Distribution; got {type(base).__name__}")
         if len(base.event_shape) != 1:
             raise ValueError(f"base must have event shape (D,); got {tuple(base.event_shape)}")
         layers = list(layers)
         if not all(isinstance(f, nn.Module) for f in layers):
-            raise ValueError("layers must be nn.Modules with forward(z) -> (x, ladj)")
+            raise TypeError("layers must be nn.Modules with forward(z) -> (x, ladj)")
         self.layers = nn.ModuleList(layers)
         self.base = base
         if depth is not None:
@@ -343,10 +98,18 @@ class Flow(nn.Module):
         on = self.depth > k
         return torch.where(on.unsqueeze(-1), x, z), ladj * on
 
+    def _points(self, name: str, x) -> torch.Tensor:
+        """Check ``x``: finite, non-empty, floating, of shape ``(..., *base.batch_shape, D)``."""
+        want = tuple(self.base.batch_shape + self.base.event_shape)
+        validate(name, x, min_ndim=len(want))
+        if tuple(x.shape[x.ndim - len(want):]) != want:
+            raise ValueError(f"{name} must have shape (..., {', '.join(map(str, want))}); got {tuple(x.shape)}")
+        return x
+
     def forward(self, z: torch.Tensor, upto: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Push ``z`` through the first ``upto`` layers (all by default): ``(x, Σ_k ladj_k)``."""
+        r"""Push ``z`` ``(..., *batch, D)`` through the first ``upto`` layers (all by default): ``(x, Σ_k ladj_k)``."""
         layers = self._first("upto", upto)
-        total = z.new_zeros(z.shape[:-1])
+        total = self._points("z", z).new_zeros(z.shape[:-1])
         for k, f in enumerate(layers):
             z, ladj = self._step(k, z, f(z))
             total = total + ladj
@@ -355,7 +118,7 @@ class Flow(nn.Module):
     def inverse(self, x: torch.Tensor, upto: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Undo the first ``upto`` layers, last first: ``(z_0, log|det ∂z_0/∂x|)``."""
         layers = self._first("upto", upto)
-        total = x.new_zeros(x.shape[:-1])
+        total = self._points("x", x).new_zeros(x.shape[:-1])
         for k in reversed(range(len(layers))):
             x, ladj = self._step(k, x, layers[k].inverse(x))
             total = total + ladj
@@ -366,22 +129,27 @@ class Flow(nn.Module):
 
         With ``upto = k``, the density after the first ``k`` layers.
         """
-        if not isinstance(x, torch.Tensor) or x.ndim < 1 or x.shape[-1] != self.base.event_shape[0]:
-            raise ValueError(f"x must be a tensor of shape (..., {self.base.event_shape[0]}); "
-                             f"got {getattr(x, 'shape', type(x).__name__)}")
         z, ladj = self.inverse(x, upto)
         return self.base.log_prob(z) + ladj
 
-    def sample(self, n: int, upto: int | None = None) -> torch.Tensor:
-        """``n`` samples, shape ``(n, *base.batch_shape, D)``, without gradient."""
+    def sample_base(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        r"""``n`` reparameterized draws :math:`z_0 \sim q_0`, shape ``(n, *base.batch_shape, D)``."""
         positive_int("n", n)
-        with torch.no_grad():
-            return self.forward(self.base.sample((n,)), upto)[0]
+        if generator is None:
+            return self.base.rsample((n,))
+        normal = self.base.base_dist if isinstance(self.base, torch.distributions.Independent) else self.base
+        if not isinstance(normal, torch.distributions.Normal):
+            raise TypeError(f"generator needs a normal base (Independent(Normal)); got {type(self.base).__name__}")
+        return normal.loc + normal.scale * noise((n,) + normal.loc.shape, normal.loc, generator)
 
-    def rsample_and_log_prob(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, n: int, upto: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` samples, shape ``(n, *base.batch_shape, D)``, without gradient."""
+        with torch.no_grad():
+            return self.forward(self.sample_base(n, generator), upto)[0]
+
+    def rsample_and_log_prob(self, n: int, generator: torch.Generator | None = None):
         r"""Reparameterized samples and their :math:`\log q_K`, no inverse needed (eq. of the bound)."""
-        positive_int("n", n)
-        z0 = self.base.rsample((n,))
+        z0 = self.sample_base(n, generator)
         x, ladj = self.forward(z0)
         return x, self.base.log_prob(z0) - ladj
 
@@ -404,7 +172,11 @@ def planar_log_det(z: torch.Tensor, w: torch.Tensor, u: torch.Tensor, b: torch.T
 
     Book: ``eq-flows-planar-logdet``.
     """
-    h = torch.tanh(z @ w + b)
+    d = validate("z", z, ndim=2).shape[1]
+    for name, v in (("w", w), ("u", u)):
+        if validate(name, v, ndim=1).shape != (d,):
+            raise ValueError(f"{name} must have shape ({d},) like z's last dimension; got {tuple(v.shape)}")
+    h = torch.tanh(z @ w + validate("b", b, ndim=0))
     return torch.log(torch.abs(1 + (1 - h * h) * (w @ u)))
 
 
@@ -421,8 +193,7 @@ def log_abs_det_autograd(fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.
     Returns:
         ``(N,)``.
     """
-    if not isinstance(z, torch.Tensor) or z.ndim != 2:
-        raise ValueError(f"z must be a tensor of shape (N, D); got {getattr(z, 'shape', type(z).__name__)}")
+    validate("z", z, ndim=2)
     jac = torch.stack([torch.autograd.functional.jacobian(lambda v: fn(v[None])[0][0], zi) for zi in z])
     return torch.linalg.slogdet(jac)[1]
 
@@ -430,9 +201,13 @@ def log_abs_det_autograd(fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.
 def anneal(step: int, ramp: float = 10_000.0, start: float = 0.01) -> float:
     r"""Inverse temperature :math:`\beta_t = \min(1, \mathrm{start} + t/\mathrm{ramp})` (the paper: ramp :math:`10^4`).
 
+    ``step`` :math:`t \ge 0`, ``ramp`` :math:`> 0` and ``start`` in :math:`[0, 1]`, so :math:`\beta_t \in [0, 1]`.
+
     Book: ``eq-flows-anneal``.
     """
+    positive_int("step", step, minimum=0)
     positive("ramp", ramp)
+    in_range("start", start, 0.0, 1.0)
     return min(1.0, start + step / ramp)
 
 
@@ -445,12 +220,14 @@ def free_energy(log_q: torch.Tensor, energy: torch.Tensor, beta: float | torch.T
     Args:
         log_q: ``(N, ...)`` log-densities of samples of :math:`q_K` (``Flow.rsample_and_log_prob``).
         energy: ``(N, ...)`` target energies :math:`U` at the same samples.
-        beta: inverse temperature (a number or a tensor broadcasting against ``(...)``).
+        beta: inverse temperature :math:`\ge 0` (a number or a tensor broadcasting against ``(...)``).
 
     Book: ``eq-flows-free-energy``.
     """
-    if log_q.shape != energy.shape:
+    validate("log_q", log_q, min_ndim=1)
+    if validate("energy", energy, min_ndim=1).shape != log_q.shape:
         raise ValueError(f"energy must have the shape of log_q {tuple(log_q.shape)}; got {tuple(energy.shape)}")
+    in_range("beta", beta, 0.0, None)
     return (log_q + beta * energy).mean(0)
 
 
@@ -474,9 +251,10 @@ def reverse_kl_lotus(
 
     Book: ``eq-flows-lotus``.
     """
-    if flow.base.event_shape != (2,):
-        raise ValueError(f"flow must be a 2D flow; its base has event shape {tuple(flow.base.event_shape)}")
-    loc = flow.base.sample((1,))
+    if not isinstance(flow, Flow) or flow.base.event_shape != (2,):
+        raise ValueError(f"flow must be a 2D Flow; got {type(flow).__name__} "
+                         f"with event shape {tuple(getattr(getattr(flow, 'base', None), 'event_shape', ()))}")
+    loc = flow.base.mean[None]  # (1, *batch, 2): the grid's dtype, device and batch shape
     z, _ = grid(extent, resolution, dtype=loc.dtype, device=loc.device)
     z = z.reshape((-1,) + (1,) * len(flow.base.batch_shape) + (2,)).expand((-1,) + loc.shape[1:])
     with torch.no_grad():

@@ -1,4 +1,7 @@
-"""Figures, training runs and slider demos of chapter 5 (normalizing flows), built on ``gencore.flows``.
+"""Chapter 5's runs (normalizing flows): variational inference on U1-U4 and density estimation on moons.
+
+Training recipes, their result tables and the claims the chapter makes about them, built on
+``gencore.flows``; the figures that draw them are in ``gencore.figures.flows``.
 
 Book: ``book/05_flows.ipynb``.
 """
@@ -10,58 +13,46 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .. import shifted_seed
-from .. import data, metrics, viz, widgets
+from .. import data, metrics
 from .. import flows as Fl
 from ..quadrature import grid, grid_log_prob
+from ..tensors import inv_softplus, rng_device
 from ..train import EMA, fit
 
 __all__ = [
-    "TARGETS", "EXTENT", "normal_base", "change_of_variables_1d", "one_layer_slider",
-    "VIRun", "train_vi", "vi_table", "vi_figure", "lobe_figure", "layer_slider",
-    "lobe_members", "lobe_report", "vi_report", "left_share", "vi_claims", "lobe_claims", "radial_claims",
-    "moons_entropy", "DensityRun", "fit_coupling", "train_coupling", "CouplingResult", "coupling_report", "coupling_figure",
+    "TARGETS", "EXTENT", "ChangeOfVariables", "change_of_variables_1d", "one_layer", "density_grid",
+    "VIRun", "train_vi", "vi_table", "lobe_members", "lobe_report", "vi_report", "left_share",
+    "vi_claims", "lobe_claims", "radial_claims",
+    "moons_entropy", "DensityRun", "fit_coupling", "train_coupling", "CouplingResult", "coupling_report",
 ]
 
 TARGETS = ("u1", "u2", "u3", "u4")
 EXTENT = (-4.0, 4.0, -4.0, 4.0)  # the paper's plotting box for U1-U4
 
 
-def normal_base(batch_shape=(), dim: int = 2, dtype=None, device=None) -> torch.distributions.Distribution:
-    """Standard normal base :math:`q_0 = N(0, I)` with event shape ``(dim,)`` and the given batch shape."""
-    shape = tuple(batch_shape) + (dim,)
-    loc = torch.zeros(shape, dtype=dtype, device=device)
-    return torch.distributions.Independent(torch.distributions.Normal(loc, torch.ones_like(loc)), 1)
-
-
 # ------------------------------------------------------------------ change of variables in 1D
-def change_of_variables_1d(n: int = 200_000, generator=None):
-    r"""``x = exp(z)``, ``z ~ N(0, 1)``: the histogram of ``x`` against :math:`q_0(\log x)/x` (lognormal).
+@dataclass(frozen=True)
+class ChangeOfVariables:
+    """``x = exp(z)``, ``z ~ N(0, 1)``: samples ``z``, points ``xs`` and the density formula there."""
 
-    Returns ``(fig, max_abs_error)`` with the error between the formula and ``torch``'s LogNormal.
-    """
+    z: torch.Tensor
+    xs: torch.Tensor
+    formula: torch.Tensor
+    error: float  # max |formula - LogNormal(0, 1).pdf| on xs
+
+
+def change_of_variables_1d(n: int = 200_000, generator=None) -> ChangeOfVariables:
+    r"""``x = exp(z)``, ``z ~ N(0, 1)``: :math:`q_0(\log x)/x` against ``torch``'s LogNormal, on ``(0, 5]``."""
     z = torch.randn(n, generator=generator, dtype=torch.float64)
     xs = torch.linspace(0.01, 5, 500, dtype=torch.float64)
     q0 = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), 1.0)
     formula = q0.log_prob(xs.log()).exp() / xs  # q0(f^{-1}(x)) |d f^{-1}/dx|
     exact = torch.distributions.LogNormal(0.0, 1.0).log_prob(xs).exp()
-    fig, (ax1, ax2) = viz.figure(2, width=4.2, height=3.0)
-    ax1.hist(z.numpy(), bins=120, density=True, color=viz.COLORS["grey"], alpha=0.6, label="samples of z")
-    viz.curve(ax1, xs - 2.5, q0.log_prob(xs - 2.5).exp(), role="p", label="q₀(z) = N(0, 1)")
-    ax1.set_xlim(-4, 4)
-    ax1.legend(loc="upper left")
-    viz.panel_title(ax1, "base density")
-    ax2.hist(z.exp().numpy(), bins=400, range=(0, 10), density=True, color=viz.COLORS["grey"], alpha=0.6,
-             label="samples of x = eᶻ")
-    viz.curve(ax2, xs, formula, role="q", label="q₀(log x) · 1/x")
-    ax2.set_xlim(0, 5)
-    ax2.legend(loc="upper right")
-    viz.panel_title(ax2, "pushed forward by x = exp(z)")
-    return fig, (formula - exact).abs().max().item()
+    return ChangeOfVariables(z, xs, formula, (formula - exact).abs().max().item())
 
 
-# ------------------------------------------------------------------ one layer on a slider
-def _one_layer(kind: str, strength: float) -> Fl.Flow:
+# ------------------------------------------------------------------ one layer with hand-set parameters
+def one_layer(kind: str, strength: float) -> Fl.Flow:
     r"""A single planar or radial layer with hand-set parameters, on N(0, I), float64.
 
     Planar: :math:`w = (3, 0)`, :math:`b = 0`, ``u`` chosen so that :math:`\hat u = (s/3, 0.8)`,
@@ -71,7 +62,7 @@ def _one_layer(kind: str, strength: float) -> Fl.Flow:
     f64 = torch.float64
     if kind == "planar":
         layer = Fl.Planar(2, dtype=f64)
-        wu = math.log(math.expm1(strength + 1)) - Fl._SHIFT  # solves m(wᵀu) = s
+        wu = Fl.planar_m_inverse(strength)  # solves m(wᵀu) = s
         with torch.no_grad():
             layer.w.copy_(torch.tensor([3.0, 0.0])), layer.u.copy_(torch.tensor([wu / 3, 0.8]))
             layer.b.fill_(0.0)
@@ -79,57 +70,15 @@ def _one_layer(kind: str, strength: float) -> Fl.Flow:
         layer = Fl.Radial(2, dtype=f64)
         with torch.no_grad():
             layer.center.copy_(torch.tensor([0.6, 0.3]))
-            layer.alpha_raw.fill_(math.log(math.expm1(0.5)))  # alpha = 0.5
-            layer.beta_raw.fill_(math.log(math.expm1(strength / 2 + 0.5)))  # beta = s/2
-    return Fl.Flow([layer], normal_base(dtype=f64))
+            layer.alpha_raw.fill_(inv_softplus(0.5))  # alpha = 0.5
+            layer.beta_raw.fill_(inv_softplus(strength / 2 + 0.5))  # beta = s/2
+    return Fl.Flow([layer], Fl.normal_base(dtype=f64))
 
 
-def _grid_lines(extent=(-3, 3, -3, 3), n_lines: int = 13, n_points: int = 200) -> torch.Tensor:
-    """Horizontal and vertical lines of a square grid, shape ``(2 * n_lines, n_points, 2)``."""
-    ticks = torch.linspace(extent[0], extent[1], n_lines, dtype=torch.float64)
-    s = torch.linspace(extent[0], extent[1], n_points, dtype=torch.float64)
-    horiz = torch.stack([s.expand(n_lines, -1), ticks[:, None].expand(-1, n_points)], -1)
-    return torch.cat([horiz, horiz.flip(-1)])
-
-
-def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widgets.SliderDemo:
-    r"""Slider over one planar or radial layer's strength ``s``: the deformed grid and the density :math:`q_1`.
-
-    The layers are those of ``_one_layer``: planar with :math:`w^\top\hat u = s`, radial with
-    :math:`\beta = s/2`, :math:`\alpha = 0.5`.
-    """
-    lines = _grid_lines()
-    box = (-4.0, 4.0, -4.0, 4.0)
-    flows = {(k, s): _one_layer(k, s) for k in ("planar", "radial") for s in strengths}
-    frames = {}
-    for key, flow in flows.items():
-        with torch.no_grad():
-            moved = flow(lines)[0]
-        _, lq, _ = grid_log_prob(flow.log_prob, box, 140, dtype=torch.float64)
-        frames[key] = (moved, lq.exp().reshape(140, 140))
-
-    def draw(fig, kind, s):
-        moved, dens = frames[(kind, s)]
-        ax1, ax2 = widgets.panels(fig, 2)
-        for line in moved:
-            ax1.plot(line[:, 0], line[:, 1], color=viz.COLORS["p"], lw=0.7)
-        ax1.set_xlim(box[0], box[1]), ax1.set_ylim(box[2], box[3]), ax1.set_aspect("equal")
-        layer = flows[(kind, s)].layers[0]
-        if kind == "planar":
-            c = (layer.w * layer.u_hat()).sum().item()
-            viz.panel_title(ax1, f"f applied to a grid; wᵀû = {c:+.2f}")
-        else:
-            alpha, beta = (v.item() for v in layer.alpha_beta())
-            viz.panel_title(ax1, f"f applied to a grid; α = {alpha:.2f}, β = {beta:+.2f}")
-        ax2.imshow(dens.numpy(), origin="lower", extent=box, cmap=viz.DENSITY_CMAP, vmin=0, vmax=0.35)
-        ax2.grid(False)
-        viz.panel_title(ax2, "density q₁ of f(z), z ~ N(0, I)")
-
-    return widgets.slider(
-        draw, figsize=(8.4, 3.9),
-        kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
-        s=widgets.Param(tuple(strengths), "strength s", "{:+.1f}", start=min(5, len(strengths) - 1)),
-    )
+def density_grid(flow: Fl.Flow, upto=None, resolution: int = 120, extent=EXTENT) -> torch.Tensor:
+    """The flow's density (after its first ``upto`` layers) on a grid, ``(resolution, resolution)``, float64."""
+    _, lq, _ = grid_log_prob(lambda x: flow.log_prob(x, upto), extent, resolution, dtype=torch.float64)
+    return lq.exp().reshape(resolution, resolution)
 
 
 # ------------------------------------------------------------------ variational inference on U1-U4
@@ -145,6 +94,7 @@ class VIRun:
         history: the training history (summed loss over members).
         log_Z: the targets' log-normalizers per member.
         starts: ``(m1, m2, s)`` of each member's base :math:`N((m_1, m_2), s^2 I)`.
+        densities: density grids of members, filled in by the figures that draw them.
     """
 
     flow: Fl.Flow
@@ -155,10 +105,13 @@ class VIRun:
     log_Z: torch.Tensor
     starts: list = field(default_factory=list)
     densities: dict = field(default_factory=dict)
+    _energies: dict = field(default_factory=dict, repr=False)
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         """Each member's target energy at its own points: ``x`` of shape ``(N, B, 2)`` -> ``(N, B)``."""
-        return _member_energy(x, torch.tensor(self.targets, device=x.device))
+        if x.dtype not in self._energies:
+            self._energies[x.dtype] = _target_energies(x.dtype, x.device)
+        return _member_energy(x, torch.tensor(self.targets, device=x.device), self._energies[x.dtype])
 
     def log_p(self, x: torch.Tensor) -> torch.Tensor:
         """Each member's normalized target log-density, ``(N, B, 2) -> (N, B)``."""
@@ -175,27 +128,25 @@ class VIRun:
     def member(self, b: int, dtype=torch.float64) -> Fl.Flow:
         """Member ``b`` as a standalone flow of its own depth (parameters copied)."""
         layers = [f.member(b).to(dtype) for f in self.flow.layers[: self.depths[b]]]
-        return Fl.Flow(layers, _base(self.starts[b], dtype=dtype))
+        return Fl.Flow(layers, _base(self.starts[b], dtype, self.flow.base.mean.device))
 
 
-_ENERGIES: dict = {}
+def _target_energies(dtype, device=None) -> list:
+    """The targets U1-U4 (``gencore.data``) in ``dtype`` on ``device``, in the order of ``TARGETS``."""
+    return [data.make(name, dtype=dtype, device=device) for name in TARGETS]
 
 
-def _member_energy(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Each member's target energy, computed in ``x``'s dtype."""
-    if x.dtype not in _ENERGIES:
-        _ENERGIES[x.dtype] = [data.make(name, dtype=x.dtype) for name in TARGETS]
-    energies = _ENERGIES[x.dtype]
-    used = sorted(set(targets.tolist()))
+def _member_energy(x: torch.Tensor, targets: torch.Tensor, energies: list) -> torch.Tensor:
+    """Each member's target energy, ``x`` ``(N, B, 2)`` -> ``(N, B)``; ``energies`` from :func:`target_energies`."""
     out = x.new_zeros(x.shape[:-1])
-    for t in used:
+    for t in sorted(set(targets.tolist())):
         out = torch.where(targets == t, energies[t].energy(x), out)
     return out
 
 
 def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, layer: str = "planar",
-             ramp_fraction: float = 0.5, beta_start: float = 0.01, seed: int = 0,
-             dtype: torch.dtype = torch.float32, progress: bool = True) -> VIRun:
+             ramp_fraction: float = 0.5, beta_start: float = 0.01, generator: torch.Generator | None = None,
+             dtype: torch.dtype = torch.float32, device=None, progress: bool = True) -> VIRun:
     r"""Train one batched flow per configuration ``(target, K, annealed)`` on the free-energy bound.
 
     All members share one computation: layers with a batch dimension, a ``depth`` mask for the
@@ -209,11 +160,11 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
             (default :math:`N(0, I)`).
         steps, n, lr: Adam steps, samples per step and per member, learning rate.
         layer: ``"planar"`` or ``"radial"``.
-        seed: seeds the parameters' initialization and the samples.
+        generator: draws the parameters' initialization and the samples (torch's global
+            generator if ``None``).
         dtype: of the parameters, the samples and the loss (float32: fast; the result does not
             depend on torch's default dtype).
     """
-    torch.manual_seed(shifted_seed(seed))
     configs = [tuple(c) + (None,) * (4 - len(c)) for c in configs]
     B = len(configs)
     targets = [TARGETS.index(c[0]) for c in configs]
@@ -221,65 +172,38 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
     annealed = [bool(c[2]) for c in configs]
     starts = [c[3] if c[3] is not None else (0.0, 0.0, 1.0) for c in configs]
     Layer = {"planar": Fl.Planar, "radial": Fl.Radial}[layer]
-    flow = Fl.Flow([Layer(2, batch_shape=(B,), dtype=dtype) for _ in range(max(depths))], _base(starts, dtype),
-                   depth=torch.tensor(depths))
-    t_idx = torch.tensor(targets)
-    hot = torch.tensor(annealed, dtype=dtype)
+    flow = Fl.Flow([Layer(2, batch_shape=(B,), dtype=dtype, device=device, generator=generator)
+                    for _ in range(max(depths))], _base(starts, dtype, device), depth=torch.tensor(depths, device=device))
+    t_idx = torch.tensor(targets, device=device)
+    energies = _target_energies(dtype, device)
+    hot = torch.tensor(annealed, dtype=dtype, device=device)
     ramp = ramp_fraction * steps
 
     def loss(step):
-        x, log_q = flow.rsample_and_log_prob(n)
+        x, log_q = flow.rsample_and_log_prob(n, generator)
         beta = hot * Fl.anneal(step, ramp, beta_start) + (1 - hot)
-        return Fl.free_energy(log_q, _member_energy(x, t_idx), beta).sum()
+        return Fl.free_energy(log_q, _member_energy(x, t_idx, energies), beta).sum()
 
     history = fit(loss, flow, steps, lr=lr, progress=progress, desc=f"{B} {layer} flows")
-    log_Z = torch.tensor([data.make(TARGETS[t]).log_Z for t in targets])
+    log_Z = torch.tensor([data.make(TARGETS[t]).log_Z for t in targets], device=device)
     return VIRun(flow, targets, depths, annealed, history, log_Z, starts)
 
 
-def _base(starts, dtype=None):
+def _base(starts, dtype=None, device=None):
     """Diagonal Gaussian bases N(m, s^2 I), one per member, from ``(m1, m2, s)`` triples."""
-    t = torch.tensor(starts, dtype=dtype if dtype is not None else torch.get_default_dtype())
+    t = torch.tensor(starts, dtype=dtype if dtype is not None else torch.get_default_dtype(), device=device)
     loc, scale = t[..., :2], t[..., 2:].expand(t.shape[:-1] + (2,))
     return torch.distributions.Independent(torch.distributions.Normal(loc, scale), 1)
 
 
-def vi_table(run: VIRun, n: int = 20_000, resolution: int = 300, seed: int = 1):
+def vi_table(run: VIRun, n: int = 20_000, resolution: int = 300, generator: torch.Generator | None = None):
     r"""Per member: the free energy :math:`\mathcal F` (Monte Carlo, ``n`` samples, :math:`\beta = 1`)
     and the exact :math:`\mathrm{KL}(q_K\|p)` by base-space quadrature; ``(F, kl)`` of shape ``(B,)``."""
-    torch.manual_seed(shifted_seed(seed))
     with torch.no_grad():
-        x, log_q = run.flow.rsample_and_log_prob(n)
+        x, log_q = run.flow.rsample_and_log_prob(n, generator)
         F = Fl.free_energy(log_q, run.energy(x))
     kl = Fl.reverse_kl_lotus(run.flow, run.log_p, resolution=resolution)
     return F, kl
-
-
-def _density_grid(flow: Fl.Flow, upto=None, resolution: int = 120, extent=EXTENT) -> torch.Tensor:
-    _, lq, _ = grid_log_prob(lambda x: flow.log_prob(x, upto), extent, resolution, dtype=torch.float64)
-    return lq.exp().reshape(resolution, resolution)
-
-
-def vi_figure(run: VIRun, kl: torch.Tensor, depths=(2, 8, 32), resolution: int = 110):
-    """Rezende & Mohamed's figure 3(b): targets in the first column, q_K for each K beside them."""
-    fig, axes = viz.figure(len(depths) + 1, len(TARGETS), width=2.05, height=2.05)
-    for i, name in enumerate(TARGETS):
-        p = data.make(name)
-        viz.density(axes[i, 0], p.log_prob, EXTENT, resolution)
-        axes[i, 0].set_ylabel(name.upper())
-        for j, K in enumerate(depths):
-            b = run.index(name, K, True)
-            dens = _density_grid(run.member(b), resolution=resolution)
-            run.densities[b] = dens
-            axes[i, j + 1].imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
-            axes[i, j + 1].grid(False)
-            axes[i, j + 1].set_title(f"KL = {kl[b]:.2f}", fontsize=8, loc="left")
-    for j, title in enumerate(["target p = exp(−U)/Z"] + [f"K = {K}" for K in depths]):
-        axes[0, j].set_title(title if j == 0 else f"{title}, KL = {kl[run.index(TARGETS[0], depths[j - 1], True)]:.2f}",
-                             fontsize=9, loc="left")
-    for ax in axes.flat:
-        ax.set_xticks([]), ax.set_yticks([])
-    return fig
 
 
 def lobe_members(run: VIRun, target: str = "u1", depth: int = 32) -> dict[bool, list[int]]:
@@ -290,26 +214,6 @@ def lobe_members(run: VIRun, target: str = "u1", depth: int = 32) -> dict[bool, 
         members = [b for b in range(len(run.targets)) if (run.targets[b], run.depths[b], run.annealed[b]) == (t, depth, hot)]
         out[hot] = sorted(members, key=lambda b: tuple(run.starts[b]) != (0.0, 0.0, 1.0))
     return out
-
-
-def lobe_figure(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 32, resolution: int = 110):
-    """The flows on one target side by side: plain bound (top row) and annealed bound (bottom row)."""
-    rows = lobe_members(run, target, depth)
-    cols = max(len(v) for v in rows.values())
-    fig, axes = viz.figure(cols, 2, width=1.95, height=2.0)
-    for row, hot in enumerate((False, True)):
-        for j, b in enumerate(rows[hot]):
-            dens = run.densities.get(b)
-            if dens is None:
-                dens = run.densities[b] = _density_grid(run.member(b), resolution=resolution)
-            ax = axes[row, j]
-            ax.imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
-            m1, m2, sd = run.starts[b]
-            start = "N(0, I)" if sd == 1.0 else f"N(({m1:g},{m2:g}),{sd:g}²)"
-            ax.set_title(f"{'annealed' if hot else 'plain'}, {start}\nKL = {kl[b]:.3f}", fontsize=7.5, loc="left")
-    for ax in axes.flat:
-        ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
-    return fig
 
 
 def lobe_report(run: VIRun, kl: torch.Tensor, share: torch.Tensor | None = None, target: str = "u1",
@@ -335,7 +239,7 @@ def left_share(run: VIRun, extent=(-6.0, 6.0, -6.0, 6.0), resolution: int = 300)
     For :math:`U_1` this is the mass on the left-hand lobe (the target has 0.5 there).
     Shape ``(B,)``.
     """
-    loc = run.flow.base.sample((1,))
+    loc = run.flow.base.mean[None]
     z, _ = grid(extent, resolution, dtype=loc.dtype, device=loc.device)
     z = z[:, None, :].expand(-1, loc.shape[1], -1)
     with torch.no_grad():
@@ -419,41 +323,13 @@ def vi_report(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> str:
     return "\n".join(lines)
 
 
-def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolution: int = 80):
-    """Slider over k: the density after the first k layers of each target's trained K-layer stack."""
-    frames = {}
-    for name in TARGETS:
-        flow = run.member(run.index(name, depth, True))
-        for k in ks:
-            frames[(name, k)] = _density_grid(flow, upto=k, resolution=resolution)
-    targets = {name: data.make(name) for name in TARGETS}
-    p_grid = {name: targets[name].log_prob(grid(EXTENT, resolution, dtype=torch.float64)[0]).exp()
-              .reshape(resolution, resolution) for name in TARGETS}
-
-    def draw(fig, target, k):
-        ax1, ax2 = widgets.panels(fig, 2)
-        for ax, img, title in ((ax1, frames[(target, k)], f"q_k after k = {k} of {depth} layers"),
-                               (ax2, p_grid[target], f"target {target.upper()}")):
-            ax.imshow(img.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0,
-                      vmax=float(p_grid[target].max()) * 1.3)
-            ax.grid(False)
-            viz.panel_title(ax, title)
-
-    return widgets.slider(
-        draw, figsize=(7.4, 3.7),
-        target=widgets.Param(TARGETS, "target", "{}", start=0),
-        k=widgets.Param(tuple(ks), "layers applied k", "{}", start=len(ks) - 1),
-    )
-
 
 # ------------------------------------------------------------------ density estimation with coupling layers
-def moons_entropy(noise: float, n: int = 20_000, seed: int = 0) -> tuple[float, float]:
+def moons_entropy(noise: float, n: int = 20_000, generator: torch.Generator | None = None) -> tuple[float, float]:
     r"""Monte Carlo entropy :math:`-\frac1n\sum\log p(x_i)` of "moons" with the given noise, and its standard error."""
     p = data.make("moons", noise=noise, dtype=torch.float64)
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    lp = p.log_prob(p.sample((n,), generator=g))
+    lp = p.log_prob(p.sample((n,), generator=generator))
     return -lp.mean().item(), (lp.std() / math.sqrt(n)).item()
-
 
 
 @dataclass
@@ -468,7 +344,7 @@ class DensityRun:
 
     def flow64(self) -> Fl.Flow:
         """A float64 copy of the fitted flow (for quadrature and plots)."""
-        return Fl.Flow([copy.deepcopy(f).double() for f in self.flow.layers], normal_base(dtype=torch.float64))
+        return Fl.Flow([copy.deepcopy(f).double() for f in self.flow.layers], Fl.normal_base(dtype=torch.float64))
 
 
 def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, steps: int = 1500, batch: int = 512,
@@ -476,19 +352,20 @@ def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, st
                  metric_fn=None, progress: bool = True):
     """A RealNVP-style flow (alternating masks) fitted by maximum likelihood to ``x_train`` ``(N, 2)``.
 
-    Adam on minibatches of ``batch`` rows drawn with ``generator``; layers initialized from
-    torch's global generator; the flow lives on ``x_train``'s device and dtype. Returns
+    Layers initialized and minibatches of ``batch`` rows drawn with ``generator`` (torch's
+    global generator if ``None``); the flow lives on ``x_train``'s device and dtype. Returns
     ``(ema_flow, history)``: the exponential moving average of the weights (``ema_decay``) and
     the training history; ``metric_fn(ema_flow)``, if given, is tracked every 100 steps.
     """
     masks = ([1.0, 0.0], [0.0, 1.0])
-    base = normal_base(dtype=x_train.dtype, device=x_train.device)
-    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2], dtype=x_train.dtype) for i in range(layers)],
-                    base).to(x_train)
+    base = Fl.normal_base(dtype=x_train.dtype, device=x_train.device)
+    model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2], dtype=x_train.dtype, device=x_train.device,
+                                       generator=generator) for i in range(layers)], base)
     ema = EMA(model, decay=ema_decay)
 
     def loss(step):
-        idx = torch.randint(len(x_train), (batch,), generator=generator).to(x_train.device)
+        idx = torch.randint(len(x_train), (batch,), generator=generator, device=rng_device(generator, x_train))
+        idx = idx.to(x_train.device)
         return -model.log_prob(x_train[idx]).mean()
 
     tracked = None if metric_fn is None else (lambda step: metric_fn(ema.module))
@@ -499,17 +376,15 @@ def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, st
 
 def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64, steps: int = 1500,
                    batch: int = 512, lr: float = 5e-3, n_train: int = 20_000, n_test: int = 20_000,
-                   ema_decay: float = 0.99, seed: int = 0, dtype: torch.dtype = torch.float32,
-                   progress: bool = True) -> DensityRun:
-    """:func:`fit_coupling` on ``n_train`` samples of ``dataset`` (in ``dtype``), with the held-out
-    NLL on ``n_test`` other samples tracked every 100 steps; everything seeded by ``seed``.
+                   ema_decay: float = 0.99, generator: torch.Generator | None = None,
+                   dtype: torch.dtype = torch.float32, device=None, progress: bool = True) -> DensityRun:
+    """:func:`fit_coupling` on ``n_train`` samples of ``dataset`` (in ``dtype``, on ``device``), with the
+    held-out NLL on ``n_test`` other samples tracked every 100 steps; all draws from ``generator``.
     """
-    torch.manual_seed(shifted_seed(seed))
-    p = data.make(dataset, dtype=dtype)
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    x_train, x_test = p.sample((n_train,), generator=g), p.sample((n_test,), generator=g)
+    p = data.make(dataset, dtype=dtype, device=device)
+    x_train, x_test = p.sample((n_train,), generator=generator), p.sample((n_test,), generator=generator)
     flow, history = fit_coupling(x_train, layers=layers, hidden=hidden, steps=steps, batch=batch, lr=lr,
-                                 ema_decay=ema_decay, generator=g, progress=progress,
+                                 ema_decay=ema_decay, generator=generator, progress=progress,
                                  metric_fn=lambda f: {"test NLL": -f.log_prob(x_test).mean()})
     return DensityRun(flow, p, x_train, x_test, history)
 
@@ -543,24 +418,3 @@ def coupling_report(run: DensityRun, extent=(-3.5, 3.5, -2.5, 2.5), resolution: 
             f"test NLL on {len(nll)} samples   = {mean:.4f} ± {se:.4f} nats  (Monte Carlo)\n"
             f"gap H(p, q) − H(p) = KL(p‖q)   = {CE - H:.4f} nats")
     return CouplingResult(H, CE, mean, se, text)
-
-
-def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5, 3.5, -2.5, 2.5),
-                    resolution: int = 140):
-    """Data, model density, model samples, and the test NLL over training (with the data entropy)."""
-    fig, axes = viz.figure(4, width=3.1, height=2.6)
-    viz.samples(axes[0], run.x_test[:3000], color=viz.COLORS["p"], size=2, extent=extent)
-    viz.panel_title(axes[0], "test data")
-    viz.density(axes[1], run.flow64().log_prob, extent, resolution)
-    viz.panel_title(axes[1], "model density q(x)")
-    viz.samples(axes[2], run.flow.sample(3000), color=viz.COLORS["q"], size=2, extent=extent)
-    viz.panel_title(axes[2], "model samples")
-    steps, nll = run.history.metric("test NLL")
-    viz.curve(axes[3], steps, nll, role="q", label="test NLL (EMA weights)")
-    if entropy is not None:
-        axes[3].axhline(entropy, color=viz.COLORS["p"], lw=1, ls="--", label="data entropy H(p)")
-    axes[3].legend(loc="upper right")
-    axes[3].set_xlabel("step")
-    axes[3].set_ylabel("nats")
-    viz.panel_title(axes[3], "held-out NLL")
-    return fig

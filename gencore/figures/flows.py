@@ -1,0 +1,172 @@
+"""Chapter 5's figures and slider demos (normalizing flows): they draw what ``gencore.flows`` and
+``gencore.experiments.flows`` computed, and never train or seed.
+
+Book: ``book/05_flows.ipynb``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import data, viz, widgets
+from ..experiments.flows import (EXTENT, TARGETS, ChangeOfVariables, DensityRun, VIRun, density_grid, lobe_members,
+                                 one_layer)
+from ..quadrature import grid
+
+__all__ = ["change_of_variables_figure", "one_layer_slider", "vi_figure", "lobe_figure", "layer_slider", "coupling_figure"]
+
+
+def change_of_variables_figure(result: ChangeOfVariables):
+    r"""The histogram of ``z`` against :math:`q_0`, and of ``x = exp(z)`` against :math:`q_0(\log x)/x`."""
+    z, xs, formula = result.z, result.xs, result.formula
+    q0 = torch.distributions.Normal(torch.tensor(0.0, dtype=xs.dtype), 1.0)
+    fig, (ax1, ax2) = viz.figure(2, width=4.2, height=3.0)
+    ax1.hist(z.numpy(), bins=120, density=True, color=viz.COLORS["grey"], alpha=0.6, label="samples of z")
+    viz.curve(ax1, xs - 2.5, q0.log_prob(xs - 2.5).exp(), role="p", label="q₀(z) = N(0, 1)")
+    ax1.set_xlim(-4, 4)
+    ax1.legend(loc="upper left")
+    viz.panel_title(ax1, "base density")
+    ax2.hist(z.exp().numpy(), bins=400, range=(0, 10), density=True, color=viz.COLORS["grey"], alpha=0.6,
+             label="samples of x = eᶻ")
+    viz.curve(ax2, xs, formula, role="q", label="q₀(log x) · 1/x")
+    ax2.set_xlim(0, 5)
+    ax2.legend(loc="upper right")
+    viz.panel_title(ax2, "pushed forward by x = exp(z)")
+    return fig
+
+
+def _grid_lines(extent=(-3, 3, -3, 3), n_lines: int = 13, n_points: int = 200) -> torch.Tensor:
+    """Horizontal and vertical lines of a square grid, shape ``(2 * n_lines, n_points, 2)``."""
+    ticks = torch.linspace(extent[0], extent[1], n_lines, dtype=torch.float64)
+    s = torch.linspace(extent[0], extent[1], n_points, dtype=torch.float64)
+    horiz = torch.stack([s.expand(n_lines, -1), ticks[:, None].expand(-1, n_points)], -1)
+    return torch.cat([horiz, horiz.flip(-1)])
+
+
+def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widgets.SliderDemo:
+    r"""Slider over one planar or radial layer's strength ``s``: the deformed grid and the density :math:`q_1`.
+
+    The layers are those of :func:`gencore.experiments.flows.one_layer`: planar with :math:`w^\top\hat u = s`, radial with
+    :math:`\beta = s/2`, :math:`\alpha = 0.5`.
+    """
+    lines = _grid_lines()
+    box = (-4.0, 4.0, -4.0, 4.0)
+    flows = {(k, s): one_layer(k, s) for k in ("planar", "radial") for s in strengths}
+    frames = {}
+    for key, flow in flows.items():
+        with torch.no_grad():
+            moved = flow(lines)[0]
+        frames[key] = (moved, density_grid(flow, resolution=140, extent=box))
+
+    def draw(fig, kind, s):
+        moved, dens = frames[(kind, s)]
+        ax1, ax2 = widgets.panels(fig, 2)
+        for line in moved:
+            ax1.plot(line[:, 0], line[:, 1], color=viz.COLORS["p"], lw=0.7)
+        ax1.set_xlim(box[0], box[1]), ax1.set_ylim(box[2], box[3]), ax1.set_aspect("equal")
+        layer = flows[(kind, s)].layers[0]
+        if kind == "planar":
+            c = (layer.w * layer.u_hat()).sum().item()
+            viz.panel_title(ax1, f"f applied to a grid; wᵀû = {c:+.2f}")
+        else:
+            alpha, beta = (v.item() for v in layer.alpha_beta())
+            viz.panel_title(ax1, f"f applied to a grid; α = {alpha:.2f}, β = {beta:+.2f}")
+        ax2.imshow(dens.numpy(), origin="lower", extent=box, cmap=viz.DENSITY_CMAP, vmin=0, vmax=0.35)
+        ax2.grid(False)
+        viz.panel_title(ax2, "density q₁ of f(z), z ~ N(0, I)")
+
+    return widgets.slider(
+        draw, figsize=(8.4, 3.9),
+        kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
+        s=widgets.Param(tuple(strengths), "strength s", "{:+.1f}", start=min(5, len(strengths) - 1)),
+    )
+
+
+def vi_figure(run: VIRun, kl: torch.Tensor, depths=(2, 8, 32), resolution: int = 110):
+    """Rezende & Mohamed's figure 3(b): targets in the first column, q_K for each K beside them."""
+    fig, axes = viz.figure(len(depths) + 1, len(TARGETS), width=2.05, height=2.05)
+    for i, name in enumerate(TARGETS):
+        p = data.make(name)
+        viz.density(axes[i, 0], p.log_prob, EXTENT, resolution)
+        axes[i, 0].set_ylabel(name.upper())
+        for j, K in enumerate(depths):
+            b = run.index(name, K, True)
+            dens = density_grid(run.member(b), resolution=resolution)
+            run.densities[b] = dens
+            axes[i, j + 1].imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
+            axes[i, j + 1].grid(False)
+            axes[i, j + 1].set_title(f"KL = {kl[b]:.2f}", fontsize=8, loc="left")
+    for j, title in enumerate(["target p = exp(−U)/Z"] + [f"K = {K}" for K in depths]):
+        axes[0, j].set_title(title if j == 0 else f"{title}, KL = {kl[run.index(TARGETS[0], depths[j - 1], True)]:.2f}",
+                             fontsize=9, loc="left")
+    for ax in axes.flat:
+        ax.set_xticks([]), ax.set_yticks([])
+    return fig
+
+
+def lobe_figure(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 32, resolution: int = 110):
+    """The flows on one target side by side: plain bound (top row) and annealed bound (bottom row)."""
+    rows = lobe_members(run, target, depth)
+    cols = max(len(v) for v in rows.values())
+    fig, axes = viz.figure(cols, 2, width=1.95, height=2.0)
+    for row, hot in enumerate((False, True)):
+        for j, b in enumerate(rows[hot]):
+            dens = run.densities.get(b)
+            if dens is None:
+                dens = run.densities[b] = density_grid(run.member(b), resolution=resolution)
+            ax = axes[row, j]
+            ax.imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
+            m1, m2, sd = run.starts[b]
+            start = "N(0, I)" if sd == 1.0 else f"N(({m1:g},{m2:g}),{sd:g}²)"
+            ax.set_title(f"{'annealed' if hot else 'plain'}, {start}\nKL = {kl[b]:.3f}", fontsize=7.5, loc="left")
+    for ax in axes.flat:
+        ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+    return fig
+
+
+def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolution: int = 80):
+    """Slider over k: the density after the first k layers of each target's trained K-layer stack."""
+    frames = {}
+    for name in TARGETS:
+        flow = run.member(run.index(name, depth, True))
+        for k in ks:
+            frames[(name, k)] = density_grid(flow, upto=k, resolution=resolution)
+    targets = {name: data.make(name) for name in TARGETS}
+    p_grid = {name: targets[name].log_prob(grid(EXTENT, resolution, dtype=torch.float64)[0]).exp()
+              .reshape(resolution, resolution) for name in TARGETS}
+
+    def draw(fig, target, k):
+        ax1, ax2 = widgets.panels(fig, 2)
+        for ax, img, title in ((ax1, frames[(target, k)], f"q_k after k = {k} of {depth} layers"),
+                               (ax2, p_grid[target], f"target {target.upper()}")):
+            ax.imshow(img.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0,
+                      vmax=float(p_grid[target].max()) * 1.3)
+            ax.grid(False)
+            viz.panel_title(ax, title)
+
+    return widgets.slider(
+        draw, figsize=(7.4, 3.7),
+        target=widgets.Param(TARGETS, "target", "{}", start=0),
+        k=widgets.Param(tuple(ks), "layers applied k", "{}", start=len(ks) - 1),
+    )
+
+
+def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5, 3.5, -2.5, 2.5),
+                    resolution: int = 140, generator: torch.Generator | None = None):
+    """Data, model density, model samples (drawn with ``generator``), and the test NLL over training
+    (with the data entropy)."""
+    fig, axes = viz.figure(4, width=3.1, height=2.6)
+    viz.samples(axes[0], run.x_test[:3000], color=viz.COLORS["p"], size=2, extent=extent)
+    viz.panel_title(axes[0], "test data")
+    viz.density(axes[1], run.flow64().log_prob, extent, resolution)
+    viz.panel_title(axes[1], "model density q(x)")
+    viz.samples(axes[2], run.flow.sample(3000, generator=generator), color=viz.COLORS["q"], size=2, extent=extent)
+    viz.panel_title(axes[2], "model samples")
+    steps, nll = run.history.metric("test NLL")
+    viz.curve(axes[3], steps, nll, role="q", label="test NLL (EMA weights)")
+    if entropy is not None:
+        axes[3].axhline(entropy, color=viz.COLORS["p"], lw=1, ls="--", label="data entropy H(p)")
+    axes[3].legend(loc="upper right")
+    axes[3].set_xlabel("step")
+    axes[3].set_ylabel("nats")
+    viz.panel_title(axes[3], "held-out NLL")
+    return fig
