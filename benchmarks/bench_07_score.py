@@ -17,24 +17,24 @@ import math
 
 import torch
 
-from gencore import metrics
+from gencore import mcmc, metrics
 from gencore import score as S
-from gencore.demos import score as demo
+from gencore.experiments import score as run
 
 
 def quality() -> list[dict]:
     torch.manual_seed(0)
-    far = demo.far_mixture()
+    far = run.far_mixture()
     g = torch.Generator().manual_seed(0)
-    sigmas = S.geometric_sigmas(6.0, 0.1, 8, dtype=torch.float64)
-    x0 = demo.uniform_start(2000, generator=g)
+    sigmas = mcmc.geometric_sigmas(6.0, 0.1, 8, dtype=torch.float64)
+    x0 = run.uniform_start(2000, generator=g)
     exact = lambda y, s: S.mixture_score(S.noised_mixture(far, float(s[0])))(y)  # noqa: E731
-    model, _ = demo.fit_ncsn(far.sample((4096,), generator=g), sigmas, progress=False)
+    model, _ = run.fit_ncsn(far.sample((4096,), generator=g), sigmas, progress=False)
     learned_min = lambda y: model(y, torch.full((len(y),), sigmas[-1].item(), dtype=y.dtype))  # noqa: E731
-    plain_exact = S.langevin(S.mixture_score(far), x0, 0.05, 1000, g)
-    plain_learned = S.langevin(learned_min, x0, 0.01, 500, g)
-    annealed_exact = S.annealed_langevin(exact, x0, sigmas, 0.005, 50, g)
-    annealed_learned = S.annealed_langevin(model, x0, sigmas, 0.005, 50, g)
+    plain_exact = mcmc.langevin(S.mixture_score(far), x0, 0.05, 1000, g)
+    plain_learned = mcmc.langevin(learned_min, x0, 0.01, 500, g)
+    annealed_exact = mcmc.annealed_langevin(exact, x0, sigmas, 0.005, 50, g)
+    annealed_learned = mcmc.annealed_langevin(model, x0, sigmas, 0.005, 50, g)
     ref = far.sample((2000,), generator=g)
     share_sd = math.sqrt(0.8 * 0.2 / 2000)
     dataset = "0.8/0.2 mixture, modes 6 apart, std 0.5"
