@@ -193,9 +193,9 @@ def ula_stationary_covariance(cov: torch.Tensor, step_size) -> torch.Tensor:
 
     Book: ``eq-score-ula-variance``.
     """
-    c = torch.as_tensor(cov)
-    if not torch.is_floating_point(c):
-        c = c.to(torch.get_default_dtype())
+    if isinstance(cov, torch.Tensor):
+        validate("cov", cov)
+    c = torch.as_tensor(cov, dtype=None if isinstance(cov, torch.Tensor) else torch.get_default_dtype())
     eps = _number("step_size", step_size)
     if c.ndim == 2:
         if c.shape[0] != c.shape[1]:

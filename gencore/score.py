@@ -396,7 +396,7 @@ def mode_share(x: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
     _points("x", x)
     validate("means", means, ndim=2, last_dim=x.shape[1])
     nearest = torch.cdist(x, means.to(x)).argmin(1)
-    return torch.bincount(nearest, minlength=len(means)).to(x.dtype) / x.shape[0]
+    return (nearest[:, None] == torch.arange(len(means), device=x.device)).to(x.dtype).mean(0)  # (K,)
 
 
 # ----------------------------------------------------------------------------- models
@@ -437,5 +437,8 @@ class ScoreNet(nn.Module):
         if sigma is None:
             raise ValueError("sigma must be given to a conditional ScoreNet")
         positive("sigma", sigma)
-        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0])
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+        if sigma.ndim > 1 or sigma.numel() not in (1, x.shape[0]):
+            raise ValueError(f"sigma must be a number or have shape ({x.shape[0]},); got {tuple(sigma.shape)}")
+        sigma = sigma.reshape(-1).expand(x.shape[0])
         return self.net(torch.cat([x, sigma.log()[:, None]], -1)) / sigma[:, None]

@@ -267,3 +267,19 @@ def test_trained_ebms_exact_nll_against_data_entropy():
     assert gaps["PCD-1"] > run.DIVERGED
     # "... while its chains still looked like the data"
     assert (runs["PCD-1"].chains.mean(0) - x_train.mean(0)).abs().max() < 0.3
+
+
+# ------------------------------------------------------------------------- device: meta
+def test_main_functions_and_the_basin_test_run_on_the_meta_device():
+    """Device follows the input (in_deep_basin used to build its centres on the CPU, failing on CUDA)."""
+    x = torch.empty(64, 2, dtype=F64, device="meta")
+    assert E.two_basin_energy(x).device.type == "meta" and E.two_basin_energy(x).shape == (64,)
+    net = E.EnergyNet(8).double().to("meta")
+    assert net(x).device.type == "meta" and net(x).shape == (64,)
+    quad = E.quadratic_energy(MU.to("meta"), A.to("meta"))
+    assert quad(x).shape == (64,) and E.energy_score(quad)(x).device.type == "meta"
+    assert E.contrastive_divergence_loss(net, x, x).device.type == "meta"
+    assert E.energy_score_matching_loss(quad, x).device.type == "meta"
+    assert mcmc.mala(quad, x, 0.1, 2).device.type == "meta"
+    deep = run.in_deep_basin(x)
+    assert deep.device.type == "meta" and deep.shape == (64,) and deep.dtype == torch.bool

@@ -415,3 +415,20 @@ def test_checker_survives_errors_and_wrong_types():
     assert "raised" in check_implicit_score_matching(lambda s, x: 1 / 0).message
     assert "torch.Tensor" in check_implicit_score_matching(lambda s, x: 0.0).message
     assert "returned" in check_implicit_score_matching(lambda s, x: torch.zeros((), dtype=x.dtype)).message
+
+
+# ------------------------------------------------------------------------- device: meta
+def test_main_functions_run_on_the_meta_device():
+    """Shapes and devices follow the input: nothing is built on the CPU behind the caller's back."""
+    x = torch.empty(64, 2, dtype=F64, device="meta")
+    gauss = S.gaussian_score(torch.zeros(2, dtype=F64, device="meta"), torch.eye(2, dtype=F64, device="meta"))
+    for out in (gauss(x), S.ScoreNet(2, 8).double().to("meta")(x),
+                S.ScoreNet(2, 8, conditional=True).double().to("meta")(x, torch.empty(64, dtype=F64, device="meta"))):
+        assert out.device.type == "meta" and out.shape == (64, 2)
+    loss = S.denoising_score_matching_loss(gauss, x, 0.5)
+    assert loss.device.type == "meta" and loss.shape == ()
+    loss = S.noise_conditional_dsm_loss(lambda y, s: -y / s[:, None] ** 2, x, torch.ones(3, dtype=F64, device="meta"))
+    assert loss.device.type == "meta"
+    assert S.mode_share(x, torch.zeros(3, 2, dtype=F64, device="meta")).shape == (3,)
+    assert mcmc.langevin(gauss, x, 0.1, 3).device.type == "meta"
+    assert mcmc.langevin(gauss, x, torch.full((64,), 0.1, dtype=F64, device="meta"), 2).shape == (64, 2)
