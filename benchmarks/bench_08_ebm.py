@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import torch
 
+import gencore
 from gencore.experiments import ebm as run
 
 
 def quality() -> list[dict]:
     torch.set_num_threads(1)
-    moons, x_train, h = run.chapter_data()
-    runs = run.chapter_runs(x_train, progress=False)  # exactly the notebook's models
+    moons, x_train, h = run.chapter_data(generator=gencore.generator(0))
+    runs = run.chapter_runs(x_train, progress=False, generator=gencore.generator(0))  # exactly the notebook's models
     nlls = {name: run.exact_nll(r.model, moons.log_prob) for name, r in runs.items()}
-    longer = run.train_ebm(x_train, "pcd", k=5, phases=((2100, 1e-2), (900, 1e-3)), progress=False)
+    longer = run.train_ebm(x_train, "pcd", k=5, phases=((2100, 1e-2), (900, 1e-3)), progress=False,
+                           generator=gencore.generator(0))
     rows = [dict(model=f"EBM, {name} ({len(r.losses)} updates)", dataset="moons",
                  metric="exact NLL (nats), quadrature", value=round(nlls[name], 4), floor=round(h, 4),
                  diverged=nlls[name] > run.DIVERGED)

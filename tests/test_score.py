@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+import gencore
 from gencore import score as S
 from gencore import shifted_seed
 from gencore.exercises.score import check_implicit_score_matching
@@ -168,7 +169,7 @@ def test_sliced_is_deterministic_and_validates(gen):
 
 def test_denoising_loss_equals_noised_fisher_plus_constant():
     near = run.near_mixture()
-    dsm, se, fisher, constant = run.dsm_scan(near, 0.5, torch.linspace(-2, 2, 5, dtype=F64))
+    dsm, se, fisher, constant = run.dsm_scan(near, 0.5, torch.linspace(-2, 2, 5, dtype=F64), generator=gencore.generator(0))
     assert ((dsm - fisher - constant).abs() < 4 * se).all()
     assert abs(constant - 2.9541) < 1e-3
 
@@ -233,7 +234,7 @@ def test_ula_stationary_covariance_is_the_fixed_point():
 
 @pytest.mark.claim
 def test_chapter_gaussian_langevin_table():
-    rows = run.gaussian_langevin_rows(MEAN, COV, [0.02, 0.1, 0.3], [10, 100, 400])
+    rows = run.gaussian_langevin_rows(MEAN, COV, [0.02, 0.1, 0.3], [10, 100, 400], generator=gencore.generator(0))
     for r in rows:
         assert abs(r["var"] - r["var_pred"]) < 0.1 * r["var_pred"]
         assert abs(r["mean_err"] - r["mean_err_pred"]) < 4 * r["mean_se"]
@@ -254,7 +255,7 @@ def test_left_mass_against_monte_carlo():
 def test_chapter_near_mixture_runs():
     """The claims next to the step-size slider, at the page's settings and seed."""
     near = run.near_mixture()
-    runs = run.langevin_runs(near)
+    runs = run.langevin_runs(near, generator=gencore.generator(0))
     share, sw = runs.share[:, -1], runs.sw[:, -1]
     sd = math.sqrt(runs.target * (1 - runs.target) / runs.samples.shape[2])  # binomial sd of a share of 500
     assert runs.step_sizes == (0.01, 0.05, 0.2, 1.0) and runs.n_steps[-1] == 1000
@@ -343,7 +344,7 @@ def test_learned_noise_conditional_score_gets_the_weights():
     far = run.far_mixture()
     g = torch.Generator().manual_seed(shifted_seed(0))
     sig = mcmc.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
-    model, hist = run.fit_ncsn(far.sample((4096,), generator=g), sig, progress=False)
+    model, hist = run.fit_ncsn(far.sample((4096,), generator=g), sig, generator=gencore.generator(0), progress=False)
     x0 = run.uniform_start(2000, generator=g)
     assert 0.75 <= S.mode_share(mcmc.annealed_langevin(model, x0, sig, 0.005, 50, g), far.means)[0] <= 0.85
     smin = lambda y: model(y, torch.full((len(y),), sig[-1].item(), dtype=y.dtype))

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .. import shifted_seed
 from .. import data as gdata
 from .. import ebm as E
 from .. import mcmc, metrics
@@ -50,7 +49,7 @@ class Trained:
 
 def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1e-2), (300, 1e-3)),
               batch: int = 512, step_size: float = 0.03, hidden: int = 64, n_chains: int = 4096,
-              seed: int = 0, progress: bool = True) -> Trained:
+              generator=None, progress: bool = True) -> Trained:
     """Train an :class:`gencore.ebm.EnergyNet` on ``x_train`` by one of three methods.
 
     ``"pcd"``: ``n_chains`` persistent chains (started at data); each update advances a random
@@ -59,13 +58,12 @@ def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1
     ``"sm"``: Hyvärinen score matching on the energy (no chains, no Z).
 
     Adam for each ``(steps, lr)`` of ``phases`` in turn (a step-wise decay of the learning rate);
-    everything seeded by ``seed``.
+    ``generator`` draws the initial weights, the minibatches, the chains' starts and the MALA noise.
     """
     if method not in ("pcd", "cd", "sm"):
         raise ValueError(f"method must be 'pcd', 'cd' or 'sm'; got {method!r}")
-    torch.manual_seed(shifted_seed(seed))
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    model = E.EnergyNet(hidden).to(x_train.dtype)
+    g = generator
+    model = E.EnergyNet(hidden, generator=g).to(x_train)
     n = x_train.shape[0]
     state = {"chains": x_train[torch.randint(n, (n_chains,), generator=g)].clone(), "acc": []}
 
@@ -148,9 +146,9 @@ def temperature_table(temperatures, resolution: int = 200):
 
 
 def temperature_frames(temperatures=(0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0), n_samples: int = 600,
-                       seed: int = 0) -> list[tuple]:
+                       generator=None) -> list[tuple]:
     """Per kT: ``(kT, Boltzmann log-density of two_basin_energy, n_samples exact samples, deep-basin mass)``."""
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
     frames = []
     for kT in temperatures:
         lp = E.boltzmann_log_prob(E.two_basin_energy, kT, T_EXTENT, 200)
@@ -164,13 +162,13 @@ def grid_cost_table(n: int = 200, dims=(1, 2, 3, 6, 10, 100)):
 
 
 def mixing_run(kT: float = 0.5, n_chains: int = 500, n_steps: int = 1500, step_size: float = 0.02,
-               every: int = 10, seed: int = 0):
+               every: int = 10, generator=None):
     """Langevin chains on ``two_basin_energy`` at ``kT``, all started in the wide basin.
 
     Returns ``(steps, fraction of chains in the deep basin after each recorded step, exact
     fraction by quadrature, final chains)``. Uses chapter 7's :func:`gencore.score.langevin`.
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
     x = torch.tensor(WIDE, dtype=torch.float64) + 0.3 * torch.randn(n_chains, 2, generator=g, dtype=torch.float64)
     score = E.energy_score(E.two_basin_energy, kT)
     _, traj = mcmc.langevin(score, x, step_size * kT, n_steps, g, return_trajectory=True)
@@ -196,13 +194,13 @@ def attraction_basin(x: torch.Tensor, step_size: float = 0.1, n_steps: int = 600
 
 
 def annealing_run(n_chains: int = 500, levels: int = 20, n_steps_each: int = 40, hot: float = 3.0,
-                  cold: float = 0.05, step_size: float = 0.1, seed: int = 0):
+                  cold: float = 0.05, step_size: float = 0.1, generator=None):
     """Simulated annealing against plain gradient descent on ``two_basin_energy`` from uniform starts.
 
     Returns ``(start, annealed end points, descended end points)``; descent runs the same number of
     steps at the cold temperature only.
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
     x0, x1, y0, y1 = T_EXTENT
     start = torch.rand(n_chains, 2, generator=g, dtype=torch.float64) * torch.tensor([x1 - x0, y1 - y0]) \
         + torch.tensor([x0, y0])
@@ -218,17 +216,21 @@ def model_log_prob(model):
     return E.boltzmann_log_prob(copy.deepcopy(model).double(), 1.0, Z_EXTENT, 400)
 
 
-def chapter_data(n: int = 20_000, seed: int = 0):
+def chapter_data(n: int = 20_000, generator=None):
     """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``."""
     moons = gdata.make(DATASET[0], dtype=torch.float64, **DATASET[1])
-    x = moons.sample((n,), generator=torch.Generator().manual_seed(shifted_seed(seed))).float()
+    x = moons.sample((n,), generator=generator).float()
     h = metrics.entropy_on_grid(moons.log_prob, EXTENT, 200).item()
     return moons, x, h
 
 
-def chapter_runs(x_train: torch.Tensor, ks=(1, 3, 5), progress: bool = True, **kw) -> dict:
+def chapter_runs(x_train: torch.Tensor, ks=(1, 3, 5), progress: bool = True, generator=None, **kw) -> dict:
     """The chapter's trained models: PCD-K for every K in ``ks`` and score matching (minibatches of
-    1024), all on the same data with the same learning-rate schedule."""
-    runs = {f"PCD-{k}": train_ebm(x_train, "pcd", k=k, progress=progress, **kw) for k in ks}
-    runs["score matching"] = train_ebm(x_train, "sm", batch=1024, progress=progress, **kw)
+    1024), all on the same data with the same learning-rate schedule and, each from a copy of
+    ``generator``'s state, the same initial weights."""
+    def fork():  # a fresh generator in generator's current state (None stays None)
+        return None if generator is None else torch.Generator(generator.device).set_state(generator.get_state())
+
+    runs = {f"PCD-{k}": train_ebm(x_train, "pcd", k=k, progress=progress, generator=fork(), **kw) for k in ks}
+    runs["score matching"] = train_ebm(x_train, "sm", batch=1024, progress=progress, generator=fork(), **kw)
     return runs

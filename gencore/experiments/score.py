@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import shifted_seed
 from .. import mcmc, metrics
 from .. import score as S
 from ..data import GaussianMixture
 from ..quadrature import grid
+from ..tensors import rng_device, uniform
 from ..train import EMA, fit
 
 __all__ = ["WEIGHTS", "BOX", "FAR_EXTENT", "NEAR_EXTENT", "two_modes", "far_mixture", "near_mixture",
@@ -46,10 +46,10 @@ def near_mixture() -> GaussianMixture:
     return two_modes(3.0, 0.75)
 
 
-def uniform_start(n: int, extent=FAR_EXTENT, generator=None) -> torch.Tensor:
-    """``n`` points uniform on the box ``extent``, float64, shape ``(n, 2)``."""
+def uniform_start(n: int, extent=FAR_EXTENT, generator=None, *, dtype=torch.float64, device=None) -> torch.Tensor:
+    """``n`` points uniform on the box ``extent``, shape ``(n, 2)``, of ``dtype`` on ``device``."""
     x0, x1, y0, y1 = extent
-    u = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+    u = uniform((n, 2), torch.empty(0, dtype=dtype, device=device), generator)
     return torch.stack([x0 + (x1 - x0) * u[:, 0], y0 + (y1 - y0) * u[:, 1]], -1)
 
 
@@ -105,44 +105,45 @@ def sliced_vs_implicit(score_fn, x: torch.Tensor, repeats: int = 10, n_projectio
 
 
 def dsm_scan(p: GaussianMixture, sigma: float, shifts: torch.Tensor, variance: float = 1.0,
-             n_samples: int = 200_000, resolution: int = 400, seed: int = 0):
+             n_samples: int = 200_000, resolution: int = 400, generator=None):
     r"""Denoising score matching against the Fisher divergence to the noised data, per shift ``m``.
 
     Returns ``(dsm, dsm_se, fisher_sigma, constant)``: the Monte Carlo DSM loss (the same
     :math:`(x, \varepsilon)` for every ``m``) with its standard error, :math:`D_F(p_\sigma\|s_\theta)`
     by quadrature, and the predicted gap
     :math:`C(\sigma) = \tfrac12(D/\sigma^2 - \mathbb E_{p_\sigma}\|\nabla\log p_\sigma\|^2)`.
+    ``generator`` draws ``x`` and one seed for the noise shared by every ``m``.
     """
     p_sigma = S.noised_mixture(p, sigma)
     score_ps = S.mixture_score(p_sigma)
     pts, area = grid(BOX, resolution, dtype=torch.float64)
     w = p_sigma.log_prob(pts).exp() * area
     constant = 0.5 * (2 / sigma**2 - (w * (score_ps(pts) ** 2).sum(-1)).sum())
-    x = p.sample((n_samples,), generator=torch.Generator().manual_seed(shifted_seed(seed)))
+    x = p.sample((n_samples,), generator=generator)
+    crn = int(torch.randint(2**62, (), generator=generator))  # common random numbers across m
     eye = torch.eye(2, dtype=torch.float64)
     dsm, se, fisher = [], [], []
     for m in shifts.tolist():
         s = S.gaussian_score(torch.tensor([m, 0.0], dtype=torch.float64), variance * eye)
-        g = torch.Generator().manual_seed(shifted_seed(seed + 1))  # common random numbers across m
-        eps = torch.randn(x.shape, generator=g, dtype=x.dtype)
+        eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(crn), dtype=x.dtype)
         per = 0.5 * ((s(x + sigma * eps) + eps / sigma) ** 2).sum(-1)
-        dsm.append(S.denoising_score_matching_loss(s, x, sigma, torch.Generator().manual_seed(shifted_seed(seed + 1))))
+        dsm.append(S.denoising_score_matching_loss(s, x, sigma, torch.Generator().manual_seed(crn)))
         se.append(per.std() / math.sqrt(n_samples))
         fisher.append(S.fisher_divergence_on_grid(p_sigma.log_prob, score_ps, s, BOX, resolution))
     return torch.stack(dsm), torch.stack(se), torch.stack(fisher), constant
 
 
-def gaussian_langevin_rows(mean, cov, step_sizes, n_steps, n_chains: int = 5000, seed: int = 0):
+def gaussian_langevin_rows(mean, cov, step_sizes, n_steps, n_chains: int = 5000, generator=None):
     """Langevin on N(mean, cov) from the point ``mean + (4, 4)``: per (ε, K), the mean error,
     and the smallest-eigenvalue direction's variance, measured and predicted.
 
     Returns a list of dicts ``eps, K, mean_err, mean_se, mean_err_pred, var, var_pred, var_true``
     (``mean_se``: the Monte Carlo standard error of the mean's norm).
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
     score = S.gaussian_score(mean, cov)
     lam, vec = torch.linalg.eigh(cov)
-    start = mean + torch.tensor([4.0, 4.0], dtype=mean.dtype)
+    start = mean + mean.new_tensor([4.0, 4.0])
     rows = []
     for eps in step_sizes:
         x = start.expand(n_chains, 2).clone()
@@ -196,13 +197,13 @@ def left_mass(mix: GaussianMixture) -> float:
 
 def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
                   n_steps=(0, 10, 100, 300, 1000), n_chains: int = 500, n_paths: int = 6,
-                  extent=NEAR_EXTENT, seed: int = 0, repeats: int = 20) -> LangevinRuns:
+                  extent=NEAR_EXTENT, generator=None, repeats: int = 20) -> LangevinRuns:
     """All step sizes at once (one chain batch with a per-chain ε), started uniformly on ``extent``.
 
     The floor of the sliced W2 column is :func:`gencore.metrics.floor_spread` over ``repeats``
     pairs of exact samples of ``n_chains`` points, with the same projections as the column.
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
     E = len(step_sizes)
     x = uniform_start(n_chains, extent, g).repeat(E, 1)  # the same starts for every ε
     eps = torch.tensor(step_sizes, dtype=torch.float64).repeat_interleave(n_chains)
@@ -217,8 +218,8 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
     samples = torch.stack(saved, 1)
     ref = mix.sample((n_chains,), generator=g)
 
-    def sw_fn(a, b):  # the same 256 projections for every comparison
-        return metrics.sliced_wasserstein(a, b, 256, torch.Generator().manual_seed(shifted_seed(1))).item()
+    def sw_fn(a, b):  # the same 256 fixed projections for every comparison
+        return metrics.sliced_w2(a, b).item()
 
     sw = torch.tensor([[sw_fn(samples[i, j], ref) for j in range(len(n_steps))] for i in range(E)], dtype=torch.float64)
     share = (samples[..., 0] < 0).to(torch.float64).mean(-1)
@@ -228,18 +229,17 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
 
 
 def fit_ncsn(data: torch.Tensor, sigmas: torch.Tensor, steps: int = 800, batch: int = 512,
-             hidden: int = 64, lr: float = 5e-3, seed: int = 0, progress: bool = True):
+             hidden: int = 64, lr: float = 5e-3, generator=None, progress: bool = True):
     """Train a conditional :class:`~gencore.score.ScoreNet` with the multi-level DSM loss.
 
     Returns ``(ema_model, history)``; the EMA of the weights (decay 0.99) is used for sampling.
     """
-    torch.manual_seed(shifted_seed(seed))
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    model = S.ScoreNet(data.shape[1], hidden, conditional=True).to(data)
+    g = generator  # draws the initial weights, the minibatches, the levels and the noise
+    model = S.ScoreNet(data.shape[1], hidden, conditional=True, generator=g).to(data)
     ema = EMA(model, 0.99)
 
     def loss(step):
-        idx = torch.randint(len(data), (batch,), generator=g)
+        idx = torch.randint(len(data), (batch,), generator=g, device=rng_device(g, data)).to(data.device)
         return S.noise_conditional_dsm_loss(model, data[idx], sigmas, g)
 
     hist = fit(loss, model, steps, lr=lr, ema=ema, desc="noise-conditional DSM", progress=progress)
