@@ -17,24 +17,24 @@ import math
 
 import torch
 
-from gencore import metrics
+import gencore
+from gencore import mcmc, metrics
 from gencore import score as S
-from gencore.demos import score as demo
+from gencore.experiments import score as run
 
 
 def quality() -> list[dict]:
-    torch.manual_seed(0)
-    far = demo.far_mixture()
-    g = torch.Generator().manual_seed(0)
-    sigmas = S.geometric_sigmas(6.0, 0.1, 8, dtype=torch.float64)
-    x0 = demo.uniform_start(2000, generator=g)
+    far = run.far_mixture()
+    g = gencore.generator(0)
+    sigmas = mcmc.geometric_sigmas(6.0, 0.1, 8, dtype=torch.float64)
+    x0 = run.uniform_start(2000, generator=g)
     exact = lambda y, s: S.mixture_score(S.noised_mixture(far, float(s[0])))(y)  # noqa: E731
-    model, _ = demo.fit_ncsn(far.sample((4096,), generator=g), sigmas, progress=False)
+    model, _ = run.fit_ncsn(far.sample((4096,), generator=g), sigmas, generator=gencore.generator(0), progress=False)
     learned_min = lambda y: model(y, torch.full((len(y),), sigmas[-1].item(), dtype=y.dtype))  # noqa: E731
-    plain_exact = S.langevin(S.mixture_score(far), x0, 0.05, 1000, g)
-    plain_learned = S.langevin(learned_min, x0, 0.01, 500, g)
-    annealed_exact = S.annealed_langevin(exact, x0, sigmas, 0.005, 50, g)
-    annealed_learned = S.annealed_langevin(model, x0, sigmas, 0.005, 50, g)
+    plain_exact = mcmc.langevin(S.mixture_score(far), x0, 0.05, 1000, g)
+    plain_learned = mcmc.langevin(learned_min, x0, 0.01, 500, g)
+    annealed_exact = mcmc.annealed_langevin(exact, x0, sigmas, 0.005, 50, g)
+    annealed_learned = mcmc.annealed_langevin(model, x0, sigmas, 0.005, 50, g)
     ref = far.sample((2000,), generator=g)
     share_sd = math.sqrt(0.8 * 0.2 / 2000)
     dataset = "0.8/0.2 mixture, modes 6 apart, std 0.5"
@@ -47,7 +47,7 @@ def quality() -> list[dict]:
         rows.append(dict(model=name, dataset=dataset, metric="heavy-mode share (uniform start)",
                          value=round(share, 4), floor=0.8, floor_sd=round(share_sd, 4),
                          vs_floor="within 2 sd" if abs(share - 0.8) <= 2 * share_sd else "off"))
-    sw_fn = lambda a, b: metrics.sliced_wasserstein(a, b, 512, torch.Generator().manual_seed(1)).item()  # noqa: E731
+    sw_fn = lambda a, b: metrics.sliced_w2(a, b, 512).item()  # noqa: E731 (fixed projections)
     floor = metrics.floor_spread(sw_fn, lambda n, gg: far.sample((n,), generator=gg), 2000, 20, g)
     sw = sw_fn(annealed_learned, ref)
     rows.append(dict(model="annealed Langevin, learned NCSN (8 levels x 50)", dataset=dataset,

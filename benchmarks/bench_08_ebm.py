@@ -1,9 +1,9 @@
 """Chapter 8's trained energies on the moons: exact NLL by quadrature next to the data entropy.
 
 Rows: the chapter's models (PCD-K with MALA negatives for K = 1, 3, 5, and score matching, the
-notebook's exact budget), a longer PCD-5 run (three times the updates), and the redraw time of
-both slider demos. The floor of an NLL is the data entropy H(p): no model can go below it (an
-exact floor, so it has no spread). A run whose NLL exceeds ``demo.DIVERGED`` nats has collapsed
+notebook's exact budget) and a longer PCD-5 run (three times the updates); the sliders' redraw
+times are not measured here, since benchmarks import no figures. The floor of an NLL is the data
+entropy H(p): no model can go below it (an exact floor, so it has no spread). A run whose NLL exceeds ``run.DIVERGED`` nats has collapsed
 onto a spike narrower than a grid cell: its row says ``diverged`` and its value is only a sign
 of that, not a likelihood.
 """
@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import torch
 
-from gencore.demos import ebm as demo
-
-from _common import slider_rows  # benchmarks/_common.py
+import gencore
+from gencore.experiments import ebm as run
 
 
 def quality() -> list[dict]:
     torch.set_num_threads(1)
-    moons, x_train, h = demo.chapter_data()
-    runs = demo.chapter_runs(x_train, progress=False)  # exactly the notebook's models
-    nlls = {name: demo.exact_nll(run.model, moons.log_prob) for name, run in runs.items()}
-    longer = demo.train_ebm(x_train, "pcd", k=5, phases=((2100, 1e-2), (900, 1e-3)), progress=False)
-    rows = [dict(model=f"EBM, {name} ({len(run.losses)} updates)", dataset="moons",
+    moons, x_train, h = run.chapter_data(generator=gencore.generator(0))
+    runs = run.chapter_runs(x_train, progress=False, generator=gencore.generator(0))  # exactly the notebook's models
+    nlls = {name: run.exact_nll(r.model, moons.log_prob) for name, r in runs.items()}
+    longer = run.train_ebm(x_train, "pcd", k=5, phases=((2100, 1e-2), (900, 1e-3)), progress=False,
+                           generator=gencore.generator(0))
+    rows = [dict(model=f"EBM, {name} ({len(r.losses)} updates)", dataset="moons",
                  metric="exact NLL (nats), quadrature", value=round(nlls[name], 4), floor=round(h, 4),
-                 diverged=nlls[name] > demo.DIVERGED)
-            for name, run in runs.items()]
+                 diverged=nlls[name] > run.DIVERGED)
+            for name, r in runs.items()]
     rows.append(dict(model=f"EBM, PCD-5 ({len(longer.losses)} updates)", dataset="moons",
                      metric="exact NLL (nats), quadrature",
-                     value=round(demo.exact_nll(longer.model, moons.log_prob), 4), floor=round(h, 4)))
-    sliders = slider_rows("temperature", demo.temperature_slider()) + slider_rows(
-        "chain length", demo.chain_length_slider(runs, x_train, nlls, h))
-    return sliders + rows
+                     value=round(run.exact_nll(longer.model, moons.log_prob), 4), floor=round(h, 4)))
+    return rows

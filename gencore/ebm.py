@@ -8,17 +8,15 @@ needs :math:`Z` at all.
 
 Energies are callables mapping points ``(..., 2)`` to energies ``(...)``; they compute in the
 dtype and on the device of their input. Naming (book symbol -> code): :math:`kT`
-``temperature``; :math:`\log Z` ``log_Z``; the Langevin/MALA step :math:`\epsilon` ``step_size``;
-the chain length :math:`K` ``n_steps``.
+``temperature``; :math:`\log Z` ``log_Z``. The samplers (MALA, simulated annealing) live in
+:mod:`gencore.mcmc`.
 
 Book: ``book/08_ebm.ipynb``.
 
 References:
     Hinton (2002), Training products of experts by minimizing contrastive divergence.
     Tieleman (2008), Training restricted Boltzmann machines using approximations to the
-    likelihood gradient (persistent CD). Du & Mordatch (2019), Implicit generation and modeling
-    with energy based models, arXiv:1903.08689. Roberts & Tweedie (1996), Langevin diffusions
-    (MALA). Kirkpatrick, Gelatt, Vecchi (1983), Optimization by simulated annealing.
+    likelihood gradient (persistent CD). Du & Mordatch (2019), arXiv:1903.08689.
 """
 from __future__ import annotations
 
@@ -29,8 +27,10 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .tensors import extent_box, positive, positive_int
+from .nn import mlp
 from .quadrature import grid, grid_log_prob
+from .score import implicit_score_matching_loss
+from .tensors import extent_box, positive, positive_int, uniform, validate
 
 __all__ = [
     "log_partition",
@@ -44,8 +44,8 @@ __all__ = [
     "EnergyNet",
     "contrastive_divergence_loss",
     "energy_score_matching_loss",
-    "mala",
-    "simulated_annealing",
+    "maxent_check",
+    "gradient_phases",
 ]
 
 Energy = Callable[[torch.Tensor], torch.Tensor]
@@ -54,23 +54,16 @@ Energy = Callable[[torch.Tensor], torch.Tensor]
 # ----------------------------------------------------------------------------- checks
 def _energy(name: str, energy_fn) -> Energy:
     if not callable(energy_fn):
-        raise ValueError(f"{name} must be callable, mapping points (N, 2) to energies (N,); "
-                         f"got {type(energy_fn).__name__}")
+        raise TypeError(f"{name} must be callable, mapping points (N, 2) to energies (N,); "
+                        f"got {type(energy_fn).__name__}")
     return energy_fn
 
 
 def _temperature(temperature) -> float:
-    if isinstance(temperature, torch.Tensor):
-        if temperature.numel() != 1:
-            raise ValueError(f"temperature must be a number; got a tensor of shape {tuple(temperature.shape)}")
-        temperature = temperature.item()
-    try:
-        value = float(temperature)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"temperature must be a positive number (kT > 0); got {temperature!r}") from err
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"temperature must be a positive finite number (kT > 0); got {temperature!r}")
-    return value
+    if isinstance(temperature, torch.Tensor) and temperature.numel() != 1:
+        raise ValueError(f"temperature must be a number; got a tensor of shape {tuple(temperature.shape)}")
+    positive("temperature", temperature)
+    return float(temperature)
 
 
 def _where(energy_fn, dtype, device):
@@ -83,12 +76,7 @@ def _where(energy_fn, dtype, device):
 
 
 def _points(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point torch.Tensor of shape (..., 2); got "
-                         f"{type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
-    if x.ndim < 2 or x.shape[-1] != 2 or x.numel() == 0:
-        raise ValueError(f"{name} must have shape (..., N, 2) with N >= 1; got {tuple(x.shape)}")
-    return x
+    return validate(name, x, min_ndim=2, last_dim=2)
 
 
 # ------------------------------------------------------------------ partition function
@@ -196,11 +184,11 @@ def quadratic_energy(mean: torch.Tensor, precision: torch.Tensor) -> Energy:
     Args:
         mean: ``(2,)``; precision: ``(2, 2)`` symmetric positive definite.
     """
-    if not isinstance(mean, torch.Tensor) or mean.shape != (2,):
-        raise ValueError(f"mean must be a tensor of shape (2,); got {mean!r}")
-    if not isinstance(precision, torch.Tensor) or precision.shape != (2, 2):
-        raise ValueError(f"precision must be a (2, 2) tensor; got {precision!r}")
-    if bool(torch.linalg.cholesky_ex(precision)[1] != 0):
+    validate("mean", mean, ndim=1, last_dim=2)
+    validate("precision", precision, ndim=2, last_dim=2)
+    if precision.shape != (2, 2):
+        raise ValueError(f"precision must be a (2, 2) tensor; got shape {tuple(precision.shape)}")
+    if precision.device.type != "meta" and bool(torch.linalg.cholesky_ex(precision)[1] != 0):
         raise ValueError("precision must be symmetric positive definite")
 
     def energy(x: torch.Tensor) -> torch.Tensor:
@@ -215,7 +203,10 @@ def quadratic_log_partition(precision: torch.Tensor, temperature: float = 1.0) -
 
     Book: ``eq-ebm-gauss-z``.
     """
+    validate("precision", precision, ndim=2)
     kT = _temperature(temperature)
+    if precision.shape[0] != precision.shape[1] or bool(torch.linalg.cholesky_ex(precision)[1] != 0):
+        raise ValueError("precision must be square and symmetric positive definite")
     d = precision.shape[-1]
     return 0.5 * d * math.log(2 * math.pi * kT) - 0.5 * torch.logdet(precision)
 
@@ -233,6 +224,7 @@ def two_basin_energy(x: torch.Tensor) -> torch.Tensor:
     Args:
         x: ``(..., 2)``. Returns ``(...)``.
     """
+    validate("x", x, min_ndim=1, last_dim=2, finite=False)  # NaN in, NaN out: it is an energy
     a = torch.tensor([-1.0, 0.4], dtype=x.dtype, device=x.device)
     b = torch.tensor([1.2, -0.4], dtype=x.dtype, device=x.device)
     wide = -((x - a) ** 2).sum(-1) / (2 * 0.8**2)
@@ -264,7 +256,7 @@ def energy_score(energy_fn: Energy, temperature: float = 1.0, *,
 
 def grid_sample(log_prob: Callable[[torch.Tensor], torch.Tensor], n: int, extent: Sequence[float],
                 resolution: int, generator: torch.Generator | None = None, *,
-                dtype: torch.dtype = torch.float64) -> torch.Tensor:
+                dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r"""Exact samples (up to the grid) from a 2D density: pick a cell by its mass, then a uniform point in it.
 
     Only possible because the grid holds the whole distribution; it is the reference that
@@ -274,20 +266,27 @@ def grid_sample(log_prob: Callable[[torch.Tensor], torch.Tensor], n: int, extent
         log_prob: ``(N, 2) -> (N,)``, normalized or not.
         n: number of samples.
         extent, resolution: the grid.
-        generator: source of randomness (CPU).
+        generator: source of randomness (draws on its device).
+        dtype, device: of the grid and the samples.
 
     Returns:
-        ``(n, 2)`` samples of ``dtype``.
+        ``(n, 2)`` samples of ``dtype`` on ``device``.
     """
+    if not callable(log_prob):
+        raise TypeError(f"log_prob must be callable; got {type(log_prob).__name__}")
     positive_int("n", n)
+    positive_int("resolution", resolution)
     x0, x1, y0, y1 = extent_box("extent", extent)
-    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype)
+    pts, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype, device=device)
+    if not bool(torch.isfinite(torch.logsumexp(values, 0))) or bool(torch.isnan(values).any()):
+        raise ValueError(f"log_prob must be finite or -inf on the grid with some mass in extent={tuple(extent)}")
     probs = torch.softmax(values.to(torch.float64), 0)
-    idx = torch.multinomial(probs, n, replacement=True, generator=generator)
+    idx = torch.multinomial(probs.to(generator.device) if generator is not None else probs, n,
+                            replacement=True, generator=generator).to(pts.device)
     cell = torch.stack([idx % resolution, idx // resolution], -1).to(dtype)
-    u = torch.rand(n, 2, generator=generator, dtype=dtype)
-    size = torch.tensor([x1 - x0, y1 - y0], dtype=dtype) / resolution
-    return torch.tensor([x0, y0], dtype=dtype) + (cell + u) * size
+    u = uniform((n, 2), cell, generator)
+    size = pts.new_tensor([x1 - x0, y1 - y0]) / resolution
+    return pts.new_tensor([x0, y0]) + (cell + u) * size
 
 
 # ----------------------------------------------------------------------------- models
@@ -302,18 +301,26 @@ class EnergyNet(nn.Module):
     Args:
         hidden: width of the hidden layers.
         bowl: :math:`s`, the scale of the confining term.
+        generator: draws the initial weights (torch's global generator when ``None``).
+
+    Example:
+        >>> net = EnergyNet(16, generator=torch.Generator().manual_seed(0)).double()
+        >>> net(torch.zeros(4, 2, dtype=torch.float64)).shape
+        torch.Size([4])
+        >>> bool(torch.isfinite(log_partition(net, (-8, 8, -8, 8), 100)))
+        True
     """
 
-    def __init__(self, hidden: int = 32, bowl: float = 3.0):
+    def __init__(self, hidden: int = 32, bowl: float = 3.0, *, generator: torch.Generator | None = None):
         super().__init__()
         positive_int("hidden", hidden)
         positive("bowl", bowl)
-        self.net = nn.Sequential(nn.Linear(2, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                 nn.Linear(hidden, 1))
+        self.net = mlp((2, hidden, hidden, 1), "silu", generator=generator)
         self.register_buffer("bowl", torch.tensor(float(bowl)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of shape ``(..., 2)`` -> energies ``(...)``."""
+        validate("x", x, min_ndim=1, last_dim=2, finite=False)
         return self.net(x).squeeze(-1) + (x**2).sum(-1) / (2 * self.bowl.to(x.dtype) ** 2)
 
 
@@ -335,6 +342,7 @@ def contrastive_divergence_loss(energy_fn: Energy, x_data: torch.Tensor, x_neg: 
     References:
         Hinton (2002), Neural Computation 14(8).
     """
+    _energy("energy_fn", energy_fn)
     _points("x_data", x_data)
     _points("x_neg", x_neg)
     return energy_fn(x_data).mean() - energy_fn(x_neg.detach()).mean()
@@ -352,114 +360,90 @@ def energy_score_matching_loss(energy_fn: Energy, x: torch.Tensor) -> torch.Tens
 
     Book: ``eq-ebm-sm``.
     """
-    from .score import implicit_score_matching_loss
-
+    _energy("energy_fn", energy_fn)
     _points("x", x)
     return implicit_score_matching_loss(energy_score(energy_fn, create_graph=True), x)
 
 
-# ----------------------------------------------------------------------------- samplers
-def _noise(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    dev = generator.device if generator is not None else x.device
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=dev).to(x.device)
+# ------------------------------------------------------------------- the chapter's checks
+def maxent_check(energy_fn: Energy, temperature: float, extent: Sequence[float], resolution: int = 120, *,
+                 n: int = 200, scale: float = 0.5, generator: torch.Generator | None = None):
+    r"""The Boltzmann density has the largest entropy at its mean energy: :math:`H(p_T) = U/kT + \log Z_T`.
 
-
-def _uniform(shape, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    dev = generator.device if generator is not None else x.device
-    return torch.rand(shape, generator=generator, dtype=x.dtype, device=dev).to(x.device)
-
-
-def mala(energy_fn: Energy, x: torch.Tensor, step_size: float, n_steps: int, *, temperature: float = 1.0,
-         generator: torch.Generator | None = None, return_acceptance: bool = False):
-    r"""Metropolis-adjusted Langevin: a Langevin proposal, accepted with the Metropolis–Hastings rule.
-
-    Proposal :math:`y = x - \tfrac\epsilon2 \nabla E(x)/kT + \sqrt\epsilon\, z`, accepted with
-    probability :math:`\min\{1, \frac{p_T(y)\, q(x\mid y)}{p_T(x)\, q(y\mid x)}\}`, where
-    :math:`q(y\mid x) = \mathcal N(y;\, x - \tfrac\epsilon2\nabla E(x)/kT,\ \epsilon I)`. The correction
-    makes :math:`p_T` exactly stationary for any step, removing the bias of chapter 7's unadjusted
-    Langevin; only :math:`E` differences enter, never :math:`Z`.
+    Against ``n`` rivals :math:`q = p_T(1 + \text{scale}\cdot f)` of the same mass and mean energy
+    :math:`U` on the grid: :math:`f` is six random sinusoids projected orthogonal to 1 and to
+    :math:`E` under :math:`p_T`, scaled to :math:`|f| \le 1`; entropies are differential, from cell masses.
 
     Args:
-        energy_fn: maps ``(..., 2)`` to ``(...)``.
-        x: starting points ``(..., 2)``; every leading index is an independent chain.
-        step_size: :math:`\epsilon > 0`.
-        n_steps: :math:`K \ge 0`.
-        temperature: :math:`kT`.
-        generator: source of the proposals and the accept/reject draws.
-        return_acceptance: also return the mean acceptance rate.
+        energy_fn: ``(N, 2) -> (N,)``; temperature: :math:`kT`; extent, resolution: the grid.
+        n: number of rivals; scale: their size in ``(0, 1)``; generator: draws them.
 
     Returns:
-        The final points (detached), or ``(points, acceptance)``.
-
-    Book: ``eq-ebm-mala``.
-
-    References:
-        Roberts & Tweedie (1996), Bernoulli 2(4).
+        ``(H(p_T), U/kT + log Z, the rivals' entropies (n,), largest drift of mass or mean energy)``.
     """
-    _energy("energy_fn", energy_fn)
-    _points("x", x)
-    eps = float(positive("step_size", float(step_size)))
-    positive_int("n_steps", n_steps, minimum=0)
-    kT = _temperature(temperature)
-
-    def energy_and_grad(y):
-        with torch.enable_grad():
-            yg = y.detach().requires_grad_(True)
-            e = energy_fn(yg) / kT
-            (g,) = torch.autograd.grad(e.sum(), yg)
-        return e.detach(), g
-
-    x = x.detach().clone()
-    e_x, g_x = energy_and_grad(x)
-    accepted = x.new_zeros(())
-    for _ in range(n_steps):
-        y = x - 0.5 * eps * g_x + math.sqrt(eps) * _noise(x, generator)
-        e_y, g_y = energy_and_grad(y)
-        log_fwd = -((y - x + 0.5 * eps * g_x) ** 2).sum(-1) / (2 * eps)
-        log_bwd = -((x - y + 0.5 * eps * g_y) ** 2).sum(-1) / (2 * eps)
-        log_alpha = e_x - e_y + log_bwd - log_fwd
-        accept = _uniform(log_alpha.shape, x, generator).log() < log_alpha
-        x = torch.where(accept[..., None], y, x)
-        e_x = torch.where(accept, e_y, e_x)
-        g_x = torch.where(accept[..., None], g_y, g_x)
-        accepted = accepted + accept.to(x.dtype).mean() / n_steps
-    return (x, float(accepted)) if return_acceptance else x
+    kT, _ = _temperature(temperature), positive_int("n", n)
+    if not 0 < scale < 1:
+        raise ValueError(f"scale must lie in (0, 1) so that q stays positive; got {scale}")
+    lp = boltzmann_log_prob(energy_fn, kT, extent, resolution)
+    pts, area = grid(extent, resolution, dtype=torch.float64)
+    p = torch.softmax(lp(pts), 0)  # cell masses
+    en = energy_fn(pts)
+    u = float((p * en).sum())
+    entropy = lambda w: float(-(torch.xlogy(w, w)).sum() + math.log(area))  # noqa: E731 (differential)
+    basis = torch.stack([torch.ones_like(en), en], 1)
+    hs, drift = [], 0.0
+    for _ in range(n):
+        c = torch.randn(6, 2, generator=generator, dtype=torch.float64)
+        phase = torch.rand(6, generator=generator, dtype=torch.float64) * 2 * math.pi
+        f = torch.sin(pts @ c.T + phase).sum(1)
+        coef = torch.linalg.lstsq(basis * p.sqrt()[:, None], f * p.sqrt()).solution
+        f = f - basis @ coef  # now sum p f = 0 and sum p f E = 0 (weighted projection)
+        f = scale * f / f.abs().max()
+        q = p * (1 + f)
+        hs.append(entropy(q))
+        drift = max(drift, abs(float((q * en).sum()) - u), abs(float(q.sum()) - 1))
+    return entropy(p), u / kT + float(lp.log_Z), torch.tensor(hs, dtype=torch.float64), drift
 
 
-def simulated_annealing(energy_fn: Energy, x: torch.Tensor, temperatures: torch.Tensor, step_size: float,
-                        n_steps_each: int, generator: torch.Generator | None = None, *,
-                        return_trajectory: bool = False):
-    r"""Langevin dynamics while the temperature is lowered: :math:`x \leftarrow x - \tfrac\epsilon2\nabla E + \sqrt{\epsilon\,kT_l}\,z`.
+def gradient_phases(energy: nn.Module, x: torch.Tensor, extent: Sequence[float], resolution: int = 300, *,
+                    n_model: int = 50_000, generator: torch.Generator | None = None):
+    r"""Both sides of :math:`\nabla_\theta \mathbb E_{data}\log p_\theta = -\mathbb E_{data}\nabla_\theta E + \mathbb E_{p_\theta}\nabla_\theta E`.
 
-    At each level :math:`kT_l` (in the given order, hot to cold) it runs ``n_steps_each`` steps
-    of chapter 7's :func:`gencore.score.langevin` on the score :math:`-\nabla E/kT_l` with step
-    :math:`\epsilon\,kT_l`, i.e. the update above: the drift is the same at every level and only
-    the noise shrinks. Started hot, chains cross barriers freely; cooled slowly, they settle in
-    the low-energy basins.
+    Left: autograd through the quadrature :math:`\log Z_\theta` (:func:`log_partition`). Right:
+    the positive phase on the data ``x``, and the negative phase averaged over ``n_model`` exact
+    samples of :math:`p_\theta` (:func:`grid_sample`) in ten chunks (their spread: the standard error).
 
     Args:
-        energy_fn: ``(N, 2) -> (N,)``.
-        x: starting points ``(N, 2)``.
-        temperatures: ``(L,)`` positive levels.
-        step_size: :math:`\epsilon`.
-        n_steps_each: steps per level.
-        generator: source of the noise.
-        return_trajectory: also return the states after every level, ``(L + 1, N, 2)``.
+        energy: an ``nn.Module`` energy ``(N, 2) -> (N,)`` (kT = 1); x: data ``(N, 2)``.
+        extent, resolution: the grid; n_model: exact samples (>= 10); generator: draws them.
 
-    Book: ``eq-ebm-annealing``.
+    Returns:
+        ``(left, right, standard_error)``, flat vectors over all parameters.
 
-    References:
-        Kirkpatrick, Gelatt, Vecchi (1983), Science 220(4598).
+    Book: ``eq-ebm-grad``.
     """
-    from .score import langevin
-
+    if not isinstance(energy, nn.Module) or next(iter(energy.parameters()), None) is None:
+        raise TypeError(f"energy must be an nn.Module with parameters; got {type(energy).__name__}")
     _points("x", x)
-    if not isinstance(temperatures, torch.Tensor) or temperatures.ndim != 1 or len(temperatures) == 0:
-        raise ValueError(f"temperatures must be a 1-D tensor of levels kT; got {temperatures!r}")
-    positive("temperatures", temperatures)
-    eps = float(positive("step_size", float(step_size)))
-    states = [x.detach().clone()]
-    for kT in temperatures.tolist():
-        x = langevin(energy_score(energy_fn, kT), x, eps * kT, n_steps_each, generator)
-        states.append(x)
-    return (x, torch.stack(states)) if return_trajectory else x
+    positive_int("n_model", n_model, minimum=10)
+    params = list(energy.parameters())
+    flags = [p.requires_grad for p in params]
+
+    def grad_of(value):
+        return torch.cat([g.flatten() for g in torch.autograd.grad(value, params)])
+
+    try:
+        for p in params:
+            p.requires_grad_(True)
+        with torch.enable_grad():
+            left = grad_of(-energy(x).mean() - log_partition(energy, extent, resolution))
+            pos = grad_of(energy(x).mean())
+            with torch.no_grad():
+                lp = boltzmann_log_prob(energy, 1.0, extent, resolution)
+            xs = grid_sample(lp, n_model, extent, resolution, generator, dtype=x.dtype, device=x.device)
+            per = torch.stack([grad_of(energy(chunk).mean()) for chunk in xs.split(n_model // 10)])
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+    se = per.std(0) / math.sqrt(len(per))
+    return left, -pos + per.mean(0), se

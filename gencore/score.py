@@ -1,12 +1,12 @@
-r"""Chapter 7: score functions, Fisher divergence, score matching and Langevin dynamics.
+r"""Chapter 7: score functions, Fisher divergence and score matching.
 
 The score of a density is :math:`s(x) = \nabla_x \log p(x)`. It ignores the normalizing
 constant, so a model can be trained and sampled through its score alone. Everything here takes
 a ``score_fn`` mapping points ``(N, D)`` to scores ``(N, D)`` (``D = 2`` in the book) and
-computes in the dtype and on the device of its input.
+computes in the dtype and on the device of its input. The chapter's samplers (Langevin
+dynamics, plain and annealed) live in :mod:`gencore.mcmc`, shared with chapter 8.
 
-Naming (book symbol -> code): :math:`s_\theta` ``score_fn``; :math:`\sigma` ``sigma``; the
-Langevin step :math:`\epsilon` ``step_size``; its number of steps :math:`K` ``n_steps``.
+Naming (book symbol -> code): :math:`s_\theta` ``score_fn``; :math:`\sigma` ``sigma``.
 
 Book: ``book/07_score.ipynb``.
 
@@ -25,9 +25,10 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .tensors import positive, positive_int
 from .data import GaussianMixture
+from .nn import mlp
 from .quadrature import grid
+from .tensors import extent_box, noise, per_sample, positive, positive_int, rng_device, same_length, validate
 
 __all__ = [
     "score_of",
@@ -41,10 +42,7 @@ __all__ = [
     "denoising_score_matching_loss",
     "noise_conditional_dsm_loss",
     "noised_mixture",
-    "geometric_sigmas",
-    "langevin",
-    "annealed_langevin",
-    "ula_stationary_covariance",
+    "posterior_mean",
     "mode_share",
     "ScoreNet",
 ]
@@ -54,17 +52,12 @@ ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 
 # ----------------------------------------------------------------------------- checks
 def _points(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point torch.Tensor of shape (N, D); got "
-                         f"{type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (N, D) with N >= 1; got {tuple(x.shape)}")
-    return x
+    return validate(name, x, ndim=2)
 
 
 def _call_score(score_fn, x: torch.Tensor, *args) -> torch.Tensor:
     if not callable(score_fn):
-        raise ValueError(f"score_fn must be callable, mapping (N, D) to (N, D); got {type(score_fn).__name__}")
+        raise TypeError(f"score_fn must be callable, mapping (N, D) to (N, D); got {type(score_fn).__name__}")
     s = score_fn(x, *args)
     if not isinstance(s, torch.Tensor) or s.shape != x.shape:
         got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
@@ -77,14 +70,20 @@ def _scalar(name: str, value) -> float:
         if value.numel() != 1:
             raise ValueError(f"{name} must be a number; got a tensor of shape {tuple(value.shape)}")
         value = value.item()
-    positive(name, float(value))
+    positive(name, value)
     return float(value)
 
 
-def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal noise shaped like ``x`` drawn from ``generator`` (on its device)."""
-    dev = generator.device if generator is not None else x.device
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=dev).to(x.device)
+def _levels(name: str, sigmas) -> torch.Tensor:
+    validate(name, sigmas, ndim=1)
+    positive(name, sigmas)
+    return sigmas
+
+
+def _mixture(mixture) -> GaussianMixture:
+    if not isinstance(mixture, GaussianMixture):
+        raise TypeError(f"mixture must be a gencore.data.GaussianMixture; got {type(mixture).__name__}")
+    return mixture
 
 
 # ----------------------------------------------------------------------------- scores
@@ -100,7 +99,7 @@ def score_of(log_prob: Callable[[torch.Tensor], torch.Tensor]) -> ScoreFn:
     Book: ``eq-score-def``.
     """
     if not callable(log_prob):
-        raise ValueError(f"log_prob must be callable; got {type(log_prob).__name__}")
+        raise TypeError(f"log_prob must be callable; got {type(log_prob).__name__}")
 
     def score(x: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():
@@ -117,13 +116,12 @@ def gaussian_score(mean: torch.Tensor, cov: torch.Tensor) -> ScoreFn:
     Args:
         mean: ``(D,)``; cov: ``(D, D)`` symmetric positive definite.
     """
-    if not isinstance(mean, torch.Tensor) or mean.ndim != 1:
-        raise ValueError(f"mean must be a (D,) tensor; got {mean!r}")
-    if not isinstance(cov, torch.Tensor) or cov.shape != (len(mean), len(mean)):
-        raise ValueError(f"cov must have shape ({len(mean)}, {len(mean)}); got "
-                         f"{tuple(cov.shape) if isinstance(cov, torch.Tensor) else type(cov).__name__}")
+    validate("mean", mean, ndim=1)
+    validate("cov", cov, ndim=2)
+    if cov.shape != (len(mean), len(mean)):
+        raise ValueError(f"cov must have shape ({len(mean)}, {len(mean)}) like mean; got {tuple(cov.shape)}")
     chol, info = torch.linalg.cholesky_ex(cov)
-    if bool(info != 0):
+    if cov.device.type != "meta" and bool(info != 0):
         raise ValueError("cov must be symmetric positive definite")
     precision = torch.cholesky_inverse(chol)
 
@@ -142,11 +140,8 @@ def mixture_score(mixture: GaussianMixture) -> ScoreFn:
 
     Book: ``eq-score-mixture``.
     """
-    if not isinstance(mixture, GaussianMixture):
-        raise ValueError(f"mixture must be a gencore.data.GaussianMixture; got {type(mixture).__name__}")
-    mu, w = mixture.means, mixture.weights
-    var = torch.as_tensor(mixture.std, dtype=mu.dtype, device=mu.device) ** 2
-    var = var.expand(len(mu))
+    mu, w = _mixture(mixture).means, mixture.weights
+    var = mixture.std.to(mu).expand(len(mu)) ** 2
 
     def score(x: torch.Tensor) -> torch.Tensor:
         m, v = mu.to(x), var.to(x)
@@ -184,6 +179,10 @@ def fisher_divergence_on_grid(log_p, score_p: ScoreFn, score_q: ScoreFn,
 
     Book: ``eq-score-fisher``.
     """
+    if not callable(log_p):
+        raise TypeError(f"log_p must be callable; got {type(log_p).__name__}")
+    extent_box("extent", extent)
+    positive_int("resolution", resolution)
     pts, area = grid(extent, resolution, dtype=dtype)
     with torch.no_grad():
         w = log_p(pts).exp() * area
@@ -200,7 +199,11 @@ def jacobian_trace(s: torch.Tensor, x: torch.Tensor, *, create_graph: bool = Tru
     Returns:
         ``(N,)``; differentiable in the parameters of ``s`` when ``create_graph``.
     """
-    tr = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    validate("x", x, ndim=2)
+    validate("s", s, ndim=2)
+    if s.shape != x.shape:
+        raise ValueError(f"s must have the shape of x {tuple(x.shape)}; got {tuple(s.shape)}")
+    tr = x.new_zeros(x.shape[0])
     if not s.requires_grad:  # s does not depend on x (nor on anything trainable)
         return tr
     for d in range(x.shape[1]):
@@ -240,9 +243,8 @@ def implicit_score_matching_loss(score_fn: ScoreFn, x: torch.Tensor, *,
         f = 0.5 * (s**2).sum(-1) + jacobian_trace(s, xg)
     if weights is None:
         return f.mean()
-    if not isinstance(weights, torch.Tensor) or weights.shape != f.shape:
-        raise ValueError(f"weights must be a tensor of shape ({x.shape[0]},); got "
-                         f"{tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__}")
+    validate("weights", weights, ndim=1)
+    same_length(("x", "weights"), x, weights)
     return (weights.to(f) * f).sum()
 
 
@@ -272,7 +274,7 @@ def sliced_score_matching_loss(score_fn: ScoreFn, x: torch.Tensor, n_projections
     positive_int("n_projections", n_projections)
     with torch.enable_grad():
         xr = x.detach().repeat(n_projections, 1).requires_grad_(True)
-        v = _randn_like(xr, generator)
+        v = noise(xr.shape, xr, generator)
         s = _call_score(score_fn, xr)
         sv = (s * v).sum(-1)
         g = torch.autograd.grad(sv.sum(), xr, create_graph=True, allow_unused=True)[0] if sv.requires_grad else None
@@ -303,7 +305,7 @@ def denoising_score_matching_loss(score_fn: ScoreFn, x: torch.Tensor, sigma,
     """
     _points("x", x)
     sigma = _scalar("sigma", sigma)
-    eps = _randn_like(x, generator)
+    eps = noise(x.shape, x, generator)
     s = _call_score(score_fn, x + sigma * eps)
     return 0.5 * ((s + eps / sigma) ** 2).sum(-1).mean()
 
@@ -328,171 +330,61 @@ def noise_conditional_dsm_loss(score_fn: Callable[[torch.Tensor, torch.Tensor], 
         Song & Ermon (2019), eq. (5)-(6). arXiv:1907.05600.
     """
     _points("x", x)
-    if not isinstance(sigmas, torch.Tensor) or sigmas.ndim != 1 or len(sigmas) == 0:
-        raise ValueError(f"sigmas must be a 1-D tensor of noise levels; got {sigmas!r}")
-    positive("sigmas", sigmas)
-    dev = generator.device if generator is not None else x.device
-    i = torch.randint(len(sigmas), (x.shape[0],), generator=generator, device=dev).to(x.device)
+    _levels("sigmas", sigmas)
+    i = torch.randint(len(sigmas), (x.shape[0],), generator=generator, device=rng_device(generator, x)).to(x.device)
     sigma = sigmas.to(x)[i]
-    eps = _randn_like(x, generator)
-    s = score_fn(x + sigma[:, None] * eps, sigma)
-    if not isinstance(s, torch.Tensor) or s.shape != x.shape:
-        raise ValueError(f"score_fn must map points {tuple(x.shape)} and sigma to scores of the same shape")
-    return 0.5 * ((sigma[:, None] * s + eps) ** 2).sum(-1).mean()
+    eps = noise(x.shape, x, generator)
+    s = _call_score(score_fn, x + per_sample(sigma, x) * eps, sigma)
+    return 0.5 * ((per_sample(sigma, x) * s + eps) ** 2).sum(-1).mean()
 
 
-def noised_mixture(mixture: GaussianMixture, sigma) -> GaussianMixture:
-    r"""The noised density :math:`p_\sigma = p * \mathcal N(0, \sigma^2 I)` of a Gaussian mixture.
+def noised_mixture(mixture: GaussianMixture, sigma, *, scale: float = 1.0) -> GaussianMixture:
+    r"""The law of :math:`a x + \sigma\varepsilon`, :math:`x \sim p`: :math:`p_\sigma = p * \mathcal N(0, \sigma^2 I)` when :math:`a = 1`.
 
-    Each isotropic component :math:`\mathcal N(\mu_k, s_k^2 I)` becomes
-    :math:`\mathcal N(\mu_k, (s_k^2 + \sigma^2) I)`; the weights do not change. Exact.
+    Each isotropic component :math:`\mathcal N(\mu_k, s_k^2 I)` of the mixture becomes
+    :math:`\mathcal N(a\mu_k, (a^2 s_k^2 + \sigma^2) I)`; the weights do not change. Exact.
+    With :math:`a = \sqrt{\bar\alpha}` and :math:`\sigma = \sqrt{1 - \bar\alpha}` it is the DDPM
+    marginal :math:`q(x_t)` of chapter 6 (``gencore.diffusion.marginal``).
+
+    Args:
+        mixture: :math:`p`; sigma: :math:`\sigma \ge 0`; scale: :math:`a > 0`.
 
     Book: ``eq-score-noised``.
     """
-    if not isinstance(mixture, GaussianMixture):
-        raise ValueError(f"mixture must be a gencore.data.GaussianMixture; got {type(mixture).__name__}")
+    _mixture(mixture)
     positive("sigma", sigma, allow_zero=True)
-    std = torch.sqrt(torch.as_tensor(mixture.std, dtype=mixture.means.dtype) ** 2 + float(sigma) ** 2)
-    return GaussianMixture(mixture.means, std, mixture.weights)
+    positive("scale", scale)
+    std = torch.sqrt(float(scale) ** 2 * mixture.std.to(mixture.means) ** 2 + float(sigma) ** 2)
+    return GaussianMixture(float(scale) * mixture.means, std, mixture.weights)
 
 
-def geometric_sigmas(sigma_max: float, sigma_min: float, n_levels: int, *,
-                     dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
-    r"""Noise levels :math:`\sigma_1 > \dots > \sigma_L` in geometric progression (Song & Ermon, 2019)."""
-    positive("sigma_min", sigma_min)
-    positive("sigma_max", sigma_max)
-    positive_int("n_levels", n_levels, minimum=2)
-    if not sigma_max > sigma_min:
-        raise ValueError(f"sigma_max must exceed sigma_min; got {sigma_max} and {sigma_min}")
-    return torch.logspace(math.log10(sigma_max), math.log10(sigma_min), n_levels, dtype=dtype, device=device)
+def posterior_mean(mixture: GaussianMixture, xt: torch.Tensor, alpha_bar: float) -> torch.Tensor:
+    r""":math:`\mathbb E[x_0 \mid x_t]` in closed form for :math:`x_t = \sqrt{\bar\alpha}x_0 + \sqrt{1-\bar\alpha}\,\varepsilon`, :math:`x_0 \sim` ``mixture``.
 
-
-# ----------------------------------------------------------------------------- sampling
-def _step_sizes(step_size, x: torch.Tensor) -> torch.Tensor:
-    eps = torch.as_tensor(step_size, dtype=x.dtype, device=x.device)
-    if eps.ndim > 1 or eps.numel() not in (1, x.shape[0]):
-        raise ValueError(f"step_size must be a number or a tensor of shape (N,) = ({x.shape[0]},); "
-                         f"got shape {tuple(eps.shape)}")
-    positive("step_size", eps)
-    return eps.reshape(-1, 1) if eps.ndim == 1 else eps
-
-
-def langevin(score_fn: ScoreFn, x: torch.Tensor, step_size, n_steps: int,
-             generator: torch.Generator | None = None, *, return_trajectory: bool = False):
-    r"""Unadjusted Langevin dynamics :math:`x_{k+1} = x_k + \tfrac{\epsilon}{2}\, s(x_k) + \sqrt{\epsilon}\, z_k`.
-
-    :math:`z_k \sim \mathcal N(0, I)`. As :math:`\epsilon \to 0` and :math:`K\epsilon \to \infty`
-    the law of :math:`x_K` tends to the density whose score is ``score_fn``; a finite step
-    biases it (for a Gaussian, see :func:`ula_stationary_covariance`).
+    Per component :math:`k` (mean :math:`\mu_k`, variance :math:`s_k^2`), :math:`x_t` is Gaussian
+    with mean :math:`\sqrt{\bar\alpha}\mu_k` and variance :math:`v_k = \bar\alpha s_k^2 + 1 - \bar\alpha`,
+    and :math:`\mathbb E[x_0\mid x_t, k] = \mu_k + \sqrt{\bar\alpha}s_k^2 (x_t - \sqrt{\bar\alpha}\mu_k)/v_k`;
+    these are averaged with the posterior component probabilities. Tweedie's formula gives the
+    same from the score of :math:`q(x_t)` (:func:`noised_mixture`).
 
     Args:
-        score_fn: ``(N, D) -> (N, D)``; called under ``torch.no_grad`` (use :func:`score_of`
-            for a score by autograd).
-        x: starting points, ``(N, D)``.
-        step_size: :math:`\epsilon > 0`, a number or one per chain, shape ``(N,)``.
-        n_steps: :math:`K`, the number of steps (``0`` returns the start).
-        generator: source of the noise.
-        return_trajectory: also return every state, ``(K + 1, N, D)``.
+        mixture: the data law; xt: ``(N, D)``; alpha_bar: :math:`\bar\alpha \in (0, 1]`.
 
-    Returns:
-        The final points ``(N, D)``, or ``(final, trajectory)``.
-
-    Book: ``eq-score-langevin``.
-
-    References:
-        Roberts & Tweedie (1996), Exponential convergence of Langevin distributions and their
-        discrete approximations. Bernoulli. Welling & Teh (2011), Bayesian learning via
-        stochastic gradient Langevin dynamics. ICML.
+    Book: ``eq-score-tweedie``.
     """
-    _points("x", x)
-    positive_int("n_steps", n_steps, minimum=0)
-    eps = _step_sizes(step_size, x)
-    x = x.detach().clone()
-    traj = [x] if return_trajectory else None
-    with torch.no_grad():
-        for _ in range(n_steps):
-            x = x + 0.5 * eps * _call_score(score_fn, x) + eps.sqrt() * _randn_like(x, generator)
-            if traj is not None:
-                traj.append(x)
-    return (x, torch.stack(traj)) if return_trajectory else x
-
-
-def annealed_langevin(score_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor,
-                      sigmas: torch.Tensor, step_size: float, n_steps_each: int,
-                      generator: torch.Generator | None = None, *, return_trajectory: bool = False):
-    r"""Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1).
-
-    For each level :math:`\sigma_1 > \dots > \sigma_L` in turn, run ``n_steps_each`` Langevin
-    steps on :math:`s(\cdot, \sigma_i)` with step :math:`\alpha_i = \epsilon\,\sigma_i^2/\sigma_L^2`.
-
-    Args:
-        score_fn: ``(x (N, D), sigma (N,)) -> (N, D)``, the noise-conditional score.
-        x: starting points, ``(N, D)``.
-        sigmas: ``(L,)`` decreasing noise levels.
-        step_size: :math:`\epsilon`, the step at the last (smallest) level.
-        n_steps_each: steps per level.
-        generator: source of the noise.
-        return_trajectory: also return every state, ``(L * n_steps_each + 1, N, D)``.
-
-    Book: ``eq-score-annealed``.
-
-    References:
-        Song & Ermon (2019), Algorithm 1. arXiv:1907.05600.
-    """
-    _points("x", x)
-    if not isinstance(sigmas, torch.Tensor) or sigmas.ndim != 1 or len(sigmas) == 0:
-        raise ValueError(f"sigmas must be a 1-D tensor of noise levels; got {sigmas!r}")
-    positive("sigmas", sigmas)
-    if len(sigmas) > 1 and not bool((sigmas[1:] < sigmas[:-1]).all()):
-        raise ValueError("sigmas must be strictly decreasing (largest noise first)")
-    step_size = _scalar("step_size", step_size)
-    positive_int("n_steps_each", n_steps_each)
-    sig = sigmas.to(x)
-    trajs = [x.detach().clone()[None]] if return_trajectory else None
-    for level in sig:
-        alpha = step_size * float(level / sig[-1]) ** 2
-        level_n = level.expand(x.shape[0])
-        out = langevin(lambda y: score_fn(y, level_n), x, alpha, n_steps_each, generator,
-                       return_trajectory=return_trajectory)
-        if return_trajectory:
-            x, t = out
-            trajs.append(t[1:])
-        else:
-            x = out
-    return (x, torch.cat(trajs)) if return_trajectory else x
-
-
-def ula_stationary_covariance(cov: torch.Tensor, step_size) -> torch.Tensor:
-    r"""Stationary covariance of :func:`langevin` on :math:`\mathcal N(\mu, \Sigma)`: :math:`\Sigma\,(I - \tfrac{\epsilon}{4}\Sigma^{-1})^{-1}`.
-
-    With score :math:`-\Sigma^{-1}(x-\mu)` the chain is :math:`x_{k+1}-\mu = A(x_k-\mu) + \sqrt\epsilon z_k`,
-    :math:`A = I - \tfrac\epsilon2\Sigma^{-1}`; the fixed point of :math:`W = AWA + \epsilon I` is the
-    formula, i.e. :math:`\lambda/(1 - \epsilon/(4\lambda))` along each eigen-direction of
-    :math:`\Sigma` with variance :math:`\lambda`. It exists for :math:`0 < \epsilon < 4\lambda_{\min}`.
-
-    Args:
-        cov: ``(D, D)`` symmetric positive definite, or ``(...)`` variances of independent
-            coordinates (a number or a tensor of shape ``()`` or ``(D,)``).
-        step_size: :math:`\epsilon`.
-
-    Book: ``eq-score-ula-variance``.
-    """
-    c = torch.as_tensor(cov)
-    if not torch.is_floating_point(c):
-        c = c.to(torch.get_default_dtype())
-    eps = _scalar("step_size", step_size)
-    if c.ndim == 2:
-        if c.shape[0] != c.shape[1]:
-            raise ValueError(f"cov must be square (D, D); got {tuple(c.shape)}")
-        lam, vec = torch.linalg.eigh(c)
-    else:
-        lam, vec = c, None
-    positive("cov (its eigenvalues)", lam)
-    if bool((eps >= 4 * lam).any()):
-        raise ValueError(f"step_size must be below 4 x the smallest variance ({4 * lam.min().item():.3g}), "
-                         "or the chain diverges")
-    w = lam / (1 - eps / (4 * lam))
-    return w if vec is None else (vec * w) @ vec.T
+    _mixture(mixture)
+    _points("xt", xt)
+    a = _scalar("alpha_bar", alpha_bar)
+    if a > 1:
+        raise ValueError(f"alpha_bar must lie in (0, 1]; got {a}")
+    mu, w = mixture.means.to(xt), mixture.weights.to(xt)
+    s2 = mixture.std.to(xt).expand(len(mu)) ** 2  # (K,)
+    v = a * s2 + 1 - a
+    centred = xt[:, None, :] - math.sqrt(a) * mu  # (N, K, D)
+    log_r = torch.log(w) - 0.5 * (centred**2).sum(-1) / v - 0.5 * xt.shape[-1] * torch.log(v)
+    r = torch.softmax(log_r, -1)  # (N, K)
+    cond = mu + math.sqrt(a) * (s2 / v)[:, None] * centred
+    return (r[..., None] * cond).sum(1)
 
 
 def mode_share(x: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
@@ -502,11 +394,9 @@ def mode_share(x: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
         x: ``(N, D)`` samples; means: ``(K, D)``.
     """
     _points("x", x)
-    if not isinstance(means, torch.Tensor) or means.ndim != 2 or means.shape[1] != x.shape[1]:
-        raise ValueError(f"means must have shape (K, {x.shape[1]}); got "
-                         f"{tuple(means.shape) if isinstance(means, torch.Tensor) else type(means).__name__}")
+    validate("means", means, ndim=2, last_dim=x.shape[1])
     nearest = torch.cdist(x, means.to(x)).argmin(1)
-    return torch.bincount(nearest, minlength=len(means)).to(x.dtype) / x.shape[0]
+    return (nearest[:, None] == torch.arange(len(means), device=x.device)).to(x.dtype).mean(0)  # (K,)
 
 
 # ----------------------------------------------------------------------------- models
@@ -520,20 +410,35 @@ class ScoreNet(nn.Module):
         dim: data dimension ``D``.
         hidden: width of the two hidden layers.
         conditional: take a noise level ``sigma`` of shape ``(N,)`` as second argument.
+        generator: draws the initial weights (torch's global generator when ``None``).
+
+    Example:
+        >>> net = ScoreNet(2, 16, conditional=True, generator=torch.Generator().manual_seed(0))
+        >>> x = torch.randn(5, 2)
+        >>> net(x, torch.full((5,), 0.5)).shape
+        torch.Size([5, 2])
+        >>> float(denoising_score_matching_loss(ScoreNet(2, 16), x, 0.5).detach()) > 0
+        True
     """
 
-    def __init__(self, dim: int = 2, hidden: int = 64, conditional: bool = False):
+    def __init__(self, dim: int = 2, hidden: int = 64, conditional: bool = False, *,
+                 generator: torch.Generator | None = None):
         super().__init__()
         positive_int("dim", dim)
         positive_int("hidden", hidden)
-        self.conditional = conditional
-        self.net = nn.Sequential(nn.Linear(dim + int(conditional), hidden), nn.SiLU(),
-                                 nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, dim))
+        self.conditional = bool(conditional)
+        self.net = mlp((dim + int(conditional), hidden, hidden, dim), "silu", generator=generator)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` ``(N, D)`` (and ``sigma`` ``(N,)`` or a number) -> scores ``(N, D)``."""
+        validate("x", x, ndim=2, finite=False)
         if not self.conditional:
             return self.net(x)
         if sigma is None:
             raise ValueError("sigma must be given to a conditional ScoreNet")
-        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0])
+        positive("sigma", sigma)
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+        if sigma.ndim > 1 or sigma.numel() not in (1, x.shape[0]):
+            raise ValueError(f"sigma must be a number or have shape ({x.shape[0]},); got {tuple(sigma.shape)}")
+        sigma = sigma.reshape(-1).expand(x.shape[0])
         return self.net(torch.cat([x, sigma.log()[:, None]], -1)) / sigma[:, None]

@@ -6,11 +6,13 @@ import math
 import pytest
 import torch
 
+import gencore
 from gencore import score as S
 from gencore import shifted_seed
 from gencore.exercises.score import check_implicit_score_matching
 from gencore.data import GaussianMixture
-from gencore.demos import score as demo
+from gencore import mcmc
+from gencore.experiments import score as run
 from gencore.quadrature import grid
 
 F64 = torch.float64
@@ -24,7 +26,7 @@ def mvn(mean=MEAN, cov=COV):
 
 # ------------------------------------------------------------------------------ scores
 def test_score_ignores_the_normalizing_constant_and_matches_closed_forms(gen):
-    far = demo.far_mixture()
+    far = run.far_mixture()
     x = torch.randn(500, 2, generator=gen, dtype=F64) * 3
     by_autograd = S.score_of(far.log_prob)(x)
     shifted = S.score_of(lambda y: far.log_prob(y) + 123.4)(x)
@@ -35,7 +37,7 @@ def test_score_ignores_the_normalizing_constant_and_matches_closed_forms(gen):
 
 
 def test_scores_follow_dtype_and_work_under_no_grad():
-    far = demo.far_mixture()
+    far = run.far_mixture()
     x32 = torch.zeros(3, 2, dtype=torch.float32)
     with torch.no_grad():
         assert S.score_of(far.log_prob)(x32).dtype == torch.float32
@@ -46,7 +48,7 @@ def test_scores_follow_dtype_and_work_under_no_grad():
 
 
 def test_mixture_score_is_stable_far_away():
-    far = demo.far_mixture()
+    far = run.far_mixture()
     x = torch.tensor([[300.0, 0.0], [-1e3, 50.0]], dtype=F64)
     s = S.mixture_score(far)(x)
     assert torch.isfinite(s).all()
@@ -70,7 +72,7 @@ def test_fisher_divergence_of_two_gaussians():
 
 def test_fisher_divergence_blind_to_weights_of_separated_modes():
     """The connected-support caveat, with the numbers the chapter prints."""
-    seps, fisher, kl = demo.fisher_vs_kl()
+    seps, fisher, kl = run.fisher_vs_kl()
     assert seps[-1] == 7.0 and fisher[-1] < 1e-9 and kl[-1] > 0.19
     weights_kl = 0.8 * math.log(0.8 / 0.5) + 0.2 * math.log(0.2 / 0.5)
     assert abs(kl[-1] - weights_kl) < 1e-6
@@ -98,9 +100,9 @@ def test_implicit_loss_equals_fisher_minus_constant_on_gaussians():
 
 
 def test_chapter_scan_constant_gap():
-    near = demo.near_mixture()
+    near = run.near_mixture()
     shifts = torch.linspace(-3, 3, 9, dtype=F64)
-    ism_grid, ism_mc, fisher, const = demo.gaussian_family_scan(near, shifts, generator=torch.Generator().manual_seed(0))
+    ism_grid, ism_mc, fisher, const = run.gaussian_family_scan(near, shifts, generator=torch.Generator().manual_seed(0))
     gap = fisher - ism_grid
     assert (gap - const).abs().max() < 1e-6
     assert abs(const - 1.5905) < 1e-3
@@ -126,7 +128,7 @@ def test_implicit_loss_is_trainable_and_checks_input():
     assert S.implicit_score_matching_loss(lambda y: torch.ones_like(y), x).item() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="x"):
         S.implicit_score_matching_loss(net, torch.zeros(3, dtype=F64))
-    with pytest.raises(ValueError, match="score_fn"):
+    with pytest.raises((ValueError, TypeError), match="score_fn"):
         S.implicit_score_matching_loss(lambda y: y[:, :1], x)
     with pytest.raises(ValueError, match="weights"):
         S.implicit_score_matching_loss(net, x, weights=torch.ones(3, dtype=F64))
@@ -136,7 +138,7 @@ def test_implicit_loss_is_trainable_and_checks_input():
 def test_sliced_agrees_with_implicit_in_expectation(variance_reduced):
     torch.manual_seed(0)
     net = S.ScoreNet(hidden=32).double()
-    x = demo.near_mixture().sample((300,), generator=torch.Generator().manual_seed(1))
+    x = run.near_mixture().sample((300,), generator=torch.Generator().manual_seed(1))
     ism = S.implicit_score_matching_loss(net, x).item()
     g = torch.Generator().manual_seed(2)
     vals = torch.stack([S.sliced_score_matching_loss(net, x, 50, g, variance_reduced=variance_reduced).detach()
@@ -149,8 +151,8 @@ def test_sliced_agrees_with_implicit_in_expectation(variance_reduced):
 def test_chapter_sliced_numbers():
     torch.manual_seed(0)
     net = S.ScoreNet(hidden=32).double()
-    x = demo.near_mixture().sample((1000,), generator=torch.Generator().manual_seed(1))
-    ism, ssm, ssm_se, vr, vr_se = demo.sliced_vs_implicit(net, x, generator=torch.Generator().manual_seed(2))
+    x = run.near_mixture().sample((1000,), generator=torch.Generator().manual_seed(1))
+    ism, ssm, ssm_se, vr, vr_se = run.sliced_vs_implicit(net, x, generator=torch.Generator().manual_seed(2))
     assert abs(ssm - ism) < 4 * ssm_se and abs(vr - ism) < 4 * vr_se
     assert vr_se < ssm_se  # the variance-reduced estimator is less noisy
 
@@ -166,8 +168,8 @@ def test_sliced_is_deterministic_and_validates(gen):
 
 
 def test_denoising_loss_equals_noised_fisher_plus_constant():
-    near = demo.near_mixture()
-    dsm, se, fisher, constant = demo.dsm_scan(near, 0.5, torch.linspace(-2, 2, 5, dtype=F64))
+    near = run.near_mixture()
+    dsm, se, fisher, constant = run.dsm_scan(near, 0.5, torch.linspace(-2, 2, 5, dtype=F64), generator=gencore.generator(0))
     assert ((dsm - fisher - constant).abs() < 4 * se).all()
     assert abs(constant - 2.9541) < 1e-3
 
@@ -185,13 +187,13 @@ def test_denoising_minimizer_is_the_noised_score():
 
 
 def test_noise_conditional_loss_and_noised_mixture():
-    far = demo.far_mixture()
+    far = run.far_mixture()
     p_s = S.noised_mixture(far, 0.3)
     assert torch.allclose(torch.as_tensor(p_s.std, dtype=F64), torch.tensor(math.sqrt(0.25 + 0.09), dtype=F64))
     x = far.sample((50_000,), generator=torch.Generator().manual_seed(0))
     noisy = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=F64)
     assert abs(noisy[:, 0].var() - p_s.sample((200_000,), generator=torch.Generator().manual_seed(2))[:, 0].var()) < 0.15
-    sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
+    sig = mcmc.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
     assert sig[0] == pytest.approx(6.0) and sig[-1] == pytest.approx(0.1)
     exact = lambda y, s: torch.stack([S.mixture_score(S.noised_mixture(far, float(si)))(yi[None])[0]
                                       for yi, si in zip(y, s)])
@@ -200,7 +202,7 @@ def test_noise_conditional_loss_and_noised_mixture():
     with pytest.raises(ValueError, match="sigmas"):
         S.noise_conditional_dsm_loss(exact, x[:5], torch.tensor([1.0, -1.0], dtype=F64))
     with pytest.raises(ValueError, match="sigma_max"):
-        S.geometric_sigmas(0.1, 1.0, 5)
+        mcmc.geometric_sigmas(0.1, 1.0, 5)
 
 
 # ---------------------------------------------------------------------------- Langevin
@@ -209,11 +211,11 @@ def test_langevin_on_a_gaussian_reaches_mean_and_covariance():
     eps, n = 0.02, 20_000
     g = torch.Generator().manual_seed(0)
     x0 = MEAN + torch.randn(n, 2, generator=g, dtype=F64) * 3
-    x = S.langevin(S.gaussian_score(MEAN, COV), x0, eps, 2000, g)
+    x = mcmc.langevin(S.gaussian_score(MEAN, COV), x0, eps, 2000, g)
     se_mean = torch.sqrt(torch.diagonal(COV) / n)
     assert ((x.mean(0) - MEAN).abs() < 4 * se_mean).all()
     cov_hat = torch.cov(x.T)
-    stat = S.ula_stationary_covariance(COV, eps)
+    stat = mcmc.ula_stationary_covariance(COV, eps)
     se_cov = torch.sqrt((COV**2 + torch.outer(torch.diagonal(COV), torch.diagonal(COV))) / n)
     assert ((cov_hat - stat).abs() < 4 * se_cov).all()
     assert ((stat - COV).abs() <= eps / 4 * 1.1).all()
@@ -222,17 +224,17 @@ def test_langevin_on_a_gaussian_reaches_mean_and_covariance():
 
 def test_ula_stationary_covariance_is_the_fixed_point():
     eps = 0.3
-    W = S.ula_stationary_covariance(COV, eps)
+    W = mcmc.ula_stationary_covariance(COV, eps)
     A = torch.eye(2, dtype=F64) - eps / 2 * torch.linalg.inv(COV)
     assert (A @ W @ A + eps * torch.eye(2, dtype=F64) - W).abs().max() < 1e-12
-    assert S.ula_stationary_covariance(torch.tensor(0.1, dtype=F64), 0.1).item() == pytest.approx(0.1 / 0.75)
+    assert mcmc.ula_stationary_covariance(torch.tensor(0.1, dtype=F64), 0.1).item() == pytest.approx(0.1 / 0.75)
     with pytest.raises(ValueError, match="step_size"):
-        S.ula_stationary_covariance(COV, 4.0)
+        mcmc.ula_stationary_covariance(COV, 4.0)
 
 
 @pytest.mark.claim
 def test_chapter_gaussian_langevin_table():
-    rows = demo.gaussian_langevin_rows(MEAN, COV, [0.02, 0.1, 0.3], [10, 100, 400])
+    rows = run.gaussian_langevin_rows(MEAN, COV, [0.02, 0.1, 0.3], [10, 100, 400], generator=gencore.generator(0))
     for r in rows:
         assert abs(r["var"] - r["var_pred"]) < 0.1 * r["var_pred"]
         assert abs(r["mean_err"] - r["mean_err_pred"]) < 4 * r["mean_se"]
@@ -242,18 +244,18 @@ def test_chapter_gaussian_langevin_table():
 
 
 def test_left_mass_against_monte_carlo():
-    near = demo.near_mixture()
+    near = run.near_mixture()
     x = near.sample((400_000,), generator=torch.Generator().manual_seed(0))
     share = (x[:, 0] < 0).double().mean().item()
-    assert abs(demo.left_mass(near) - share) < 4 * math.sqrt(0.2 / 400_000)
-    assert demo.left_mass(demo.far_mixture()) == pytest.approx(0.8, abs=1e-8)
+    assert abs(run.left_mass(near) - share) < 4 * math.sqrt(0.2 / 400_000)
+    assert run.left_mass(run.far_mixture()) == pytest.approx(0.8, abs=1e-8)
 
 
 @pytest.mark.claim
 def test_chapter_near_mixture_runs():
     """The claims next to the step-size slider, at the page's settings and seed."""
-    near = demo.near_mixture()
-    runs = demo.langevin_runs(near)
+    near = run.near_mixture()
+    runs = run.langevin_runs(near, generator=gencore.generator(0))
     share, sw = runs.share[:, -1], runs.sw[:, -1]
     sd = math.sqrt(runs.target * (1 - runs.target) / runs.samples.shape[2])  # binomial sd of a share of 500
     assert runs.step_sizes == (0.01, 0.05, 0.2, 1.0) and runs.n_steps[-1] == 1000
@@ -268,7 +270,7 @@ def test_chapter_near_mixture_runs():
 
 
 def test_far_mixture_barrier():
-    far = demo.far_mixture()
+    far = run.far_mixture()
     barrier = far.log_prob(torch.tensor([[-3.0, 0.0]], dtype=F64)) - far.log_prob(torch.tensor([[0.0, 0.0]], dtype=F64))
     assert abs(barrier.item() - 17.78) < 0.01  # "about e^-18"
 
@@ -276,41 +278,41 @@ def test_far_mixture_barrier():
 def test_langevin_contract(gen):
     score = S.gaussian_score(MEAN, COV)
     x0 = torch.zeros(7, 2, dtype=F64)
-    x, traj = S.langevin(score, x0, 0.1, 5, torch.Generator().manual_seed(3), return_trajectory=True)
+    x, traj = mcmc.langevin(score, x0, 0.1, 5, torch.Generator().manual_seed(3), return_trajectory=True)
     assert x.shape == (7, 2) and traj.shape == (6, 7, 2) and torch.equal(traj[-1], x) and torch.equal(traj[0], x0)
-    assert torch.equal(S.langevin(score, x0, 0.1, 5, torch.Generator().manual_seed(3)), x)
-    assert torch.equal(S.langevin(score, x0, 0.1, 0), x0)
-    per_chain = S.langevin(score, x0, torch.full((7,), 0.1, dtype=F64), 5, torch.Generator().manual_seed(3))
+    assert torch.equal(mcmc.langevin(score, x0, 0.1, 5, torch.Generator().manual_seed(3)), x)
+    assert torch.equal(mcmc.langevin(score, x0, 0.1, 0), x0)
+    per_chain = mcmc.langevin(score, x0, torch.full((7,), 0.1, dtype=F64), 5, torch.Generator().manual_seed(3))
     assert torch.equal(per_chain, x)
-    assert S.langevin(score, x0.float(), 0.1, 3).dtype == torch.float32
+    assert mcmc.langevin(score, x0.float(), 0.1, 3).dtype == torch.float32
     for kw, name in [(dict(step_size=-0.1), "step_size"), (dict(n_steps=-1), "n_steps"),
                      (dict(step_size=torch.ones(3)), "step_size")]:
         args = dict(step_size=0.1, n_steps=2) | kw
         with pytest.raises(ValueError, match=name):
-            S.langevin(score, x0, **args)
+            mcmc.langevin(score, x0, **args)
     with pytest.raises(ValueError, match="x"):
-        S.langevin(score, torch.zeros(2, dtype=F64), 0.1, 2)
-    with pytest.raises(ValueError, match="score_fn"):
-        S.langevin(lambda y: y[:, 0], x0, 0.1, 2)
+        mcmc.langevin(score, torch.zeros(2, dtype=F64), 0.1, 2)
+    with pytest.raises((ValueError, TypeError), match="score_fn"):
+        mcmc.langevin(lambda y: y[:, 0], x0, 0.1, 2)
 
 
 @pytest.mark.claim
 def test_plain_langevin_keeps_the_start_split_and_annealed_fixes_it():
     """The page's claim with exact scores: plain ≈ 0.5 from a uniform start, annealed ≥ 0.75."""
-    far = demo.far_mixture()
+    far = run.far_mixture()
     g = torch.Generator().manual_seed(shifted_seed(0))
-    x0 = demo.uniform_start(2000, generator=g)
-    plain = S.mode_share(S.langevin(S.mixture_score(far), x0, 0.05, 1000, g), far.means)
+    x0 = run.uniform_start(2000, generator=g)
+    plain = S.mode_share(mcmc.langevin(S.mixture_score(far), x0, 0.05, 1000, g), far.means)
     assert 0.45 < plain[0] < 0.55
-    shares = demo.share_over_steps(S.mixture_score(far), x0, 0.05, (0, 300, 3000), g)
+    shares = run.share_over_steps(S.mixture_score(far), x0, 0.05, (0, 300, 3000), g)
     assert all(0.45 < s < 0.55 for s in shares)
-    sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
+    sig = mcmc.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
     exact = lambda y, s: S.mixture_score(S.noised_mixture(far, float(s[0])))(y)
-    x, traj = S.annealed_langevin(exact, x0, sig, 0.005, 50, g, return_trajectory=True)
+    x, traj = mcmc.annealed_langevin(exact, x0, sig, 0.005, 50, g, return_trajectory=True)
     assert traj.shape == (8 * 50 + 1, 2000, 2) and torch.equal(traj[-1], x)
     assert 0.75 <= S.mode_share(x, far.means)[0] <= 0.85
     with pytest.raises(ValueError, match="decreasing"):
-        S.annealed_langevin(exact, x0, sig.flip(0), 0.005, 5)
+        mcmc.annealed_langevin(exact, x0, sig.flip(0), 0.005, 5)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
@@ -323,8 +325,8 @@ def test_losses_follow_the_input_dtype(dtype):
                  S.fisher_divergence(net, lambda y: -y, x)):
         assert loss.dtype == dtype and loss.ndim == 0
     cond = S.ScoreNet(conditional=True).to(dtype)
-    assert S.noise_conditional_dsm_loss(cond, x, S.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), g).dtype == dtype
-    assert S.annealed_langevin(cond, x, S.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), 0.01, 2, g).dtype == dtype
+    assert S.noise_conditional_dsm_loss(cond, x, mcmc.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), g).dtype == dtype
+    assert mcmc.annealed_langevin(cond, x, mcmc.geometric_sigmas(1.0, 0.1, 3, dtype=dtype), 0.01, 2, g).dtype == dtype
 
 
 def test_mode_share():
@@ -339,15 +341,15 @@ def test_mode_share():
 @pytest.mark.claim
 def test_learned_noise_conditional_score_gets_the_weights():
     """The page's claims about the trained noise-conditional network, at its settings and seed."""
-    far = demo.far_mixture()
+    far = run.far_mixture()
     g = torch.Generator().manual_seed(shifted_seed(0))
-    sig = S.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
-    model, hist = demo.fit_ncsn(far.sample((4096,), generator=g), sig, progress=False)
-    x0 = demo.uniform_start(2000, generator=g)
-    assert 0.75 <= S.mode_share(S.annealed_langevin(model, x0, sig, 0.005, 50, g), far.means)[0] <= 0.85
+    sig = mcmc.geometric_sigmas(6.0, 0.1, 8, dtype=F64)
+    model, hist = run.fit_ncsn(far.sample((4096,), generator=g), sig, generator=gencore.generator(0), progress=False)
+    x0 = run.uniform_start(2000, generator=g)
+    assert 0.75 <= S.mode_share(mcmc.annealed_langevin(model, x0, sig, 0.005, 50, g), far.means)[0] <= 0.85
     smin = lambda y: model(y, torch.full((len(y),), sig[-1].item(), dtype=y.dtype))
-    assert 0.4 < S.mode_share(S.langevin(smin, x0, 0.01, 500, g), far.means)[0] < 0.6
-    high, low = demo.score_error_by_density(model, far, 0.1)
+    assert 0.4 < S.mode_share(mcmc.langevin(smin, x0, 0.01, 500, g), far.means)[0] < 0.6
+    high, low = run.score_error_by_density(model, far, 0.1)
     assert high < 1.0 and low > 3 * high  # accurate on the data, several times worse where there are none
 
 
@@ -361,14 +363,14 @@ def test_score_net_contract():
 
 # ------------------------------------------------------------------ the link to diffusion
 def test_tweedie_and_eps_prediction_is_a_scaled_score():
-    far = demo.far_mixture()
+    far = run.far_mixture()
     for a in (0.9, 0.3, 0.01):
-        q_t = demo.diffused_mixture(far, a)
+        q_t = S.noised_mixture(far, math.sqrt(1 - a), scale=math.sqrt(a))
         xt = q_t.sample((500,), generator=torch.Generator().manual_seed(0))
         score = S.mixture_score(q_t)(xt)
         tweedie = (xt + (1 - a) * score) / math.sqrt(a)
-        assert (tweedie - demo.posterior_mean(far, xt, a)).abs().max() < 1e-10
-        eps_hat = (xt - math.sqrt(a) * demo.posterior_mean(far, xt, a)) / math.sqrt(1 - a)
+        assert (tweedie - S.posterior_mean(far, xt, a)).abs().max() < 1e-10
+        eps_hat = (xt - math.sqrt(a) * S.posterior_mean(far, xt, a)) / math.sqrt(1 - a)
         assert (eps_hat + math.sqrt(1 - a) * score).abs().max() < 1e-10
 
 
@@ -414,3 +416,20 @@ def test_checker_survives_errors_and_wrong_types():
     assert "raised" in check_implicit_score_matching(lambda s, x: 1 / 0).message
     assert "torch.Tensor" in check_implicit_score_matching(lambda s, x: 0.0).message
     assert "returned" in check_implicit_score_matching(lambda s, x: torch.zeros((), dtype=x.dtype)).message
+
+
+# ------------------------------------------------------------------------- device: meta
+def test_main_functions_run_on_the_meta_device():
+    """Shapes and devices follow the input: nothing is built on the CPU behind the caller's back."""
+    x = torch.empty(64, 2, dtype=F64, device="meta")
+    gauss = S.gaussian_score(torch.zeros(2, dtype=F64, device="meta"), torch.eye(2, dtype=F64, device="meta"))
+    for out in (gauss(x), S.ScoreNet(2, 8).double().to("meta")(x),
+                S.ScoreNet(2, 8, conditional=True).double().to("meta")(x, torch.empty(64, dtype=F64, device="meta"))):
+        assert out.device.type == "meta" and out.shape == (64, 2)
+    loss = S.denoising_score_matching_loss(gauss, x, 0.5)
+    assert loss.device.type == "meta" and loss.shape == ()
+    loss = S.noise_conditional_dsm_loss(lambda y, s: -y / s[:, None] ** 2, x, torch.ones(3, dtype=F64, device="meta"))
+    assert loss.device.type == "meta"
+    assert S.mode_share(x, torch.zeros(3, 2, dtype=F64, device="meta")).shape == (3,)
+    assert mcmc.langevin(gauss, x, 0.1, 3).device.type == "meta"
+    assert mcmc.langevin(gauss, x, torch.full((64,), 0.1, dtype=F64, device="meta"), 2).shape == (64, 2)

@@ -1,0 +1,109 @@
+"""Chapter 8's figures and sliders (energy-based models): they draw what ``gencore.experiments.ebm`` returns.
+
+Book: ``book/08_ebm.ipynb``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import ebm as E
+from .. import viz, widgets
+from ..experiments.ebm import EXTENT, T_EXTENT, in_deep_basin, model_log_prob, nll_text
+from ..quadrature import grid_log_prob
+
+__all__ = ["temperature_slider", "chain_length_slider", "models_figure", "mixing_figure", "annealing_figure"]
+
+
+def _image(log_prob, extent, resolution: int = 120, log: bool = False):
+    """A density (or log-density) on the grid as an image array, computed once for slider frames."""
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=torch.float64)
+    img = values if log else values.exp()
+    return img.reshape(resolution, resolution).numpy()
+
+
+def _show(ax, img, extent, cmap=viz.DENSITY_CMAP, log: bool = False):
+    """Draw a precomputed image the way ``viz.density`` does (same look, no re-evaluation)."""
+    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
+              aspect="equal", interpolation="bilinear")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.grid(False)
+
+
+def temperature_slider(frames) -> widgets.SliderDemo:
+    """kT on a slider: the Boltzmann density of ``two_basin_energy`` and exact samples from it.
+
+    ``frames``: what :func:`gencore.experiments.ebm.temperature_frames` returns.
+    """
+    temps = tuple(f[0] for f in frames)
+    images = [_image(lp, T_EXTENT) for _, lp, _, _ in frames]
+    landscape = _image(lambda z: -E.two_basin_energy(z), T_EXTENT, log=True)
+
+    def draw(fig, kT):
+        i = temps.index(kT)
+        _, lp, x, deep = frames[i]
+        ax1, ax2 = widgets.panels(fig, 2)
+        _show(ax1, images[i], T_EXTENT)
+        viz.panel_title(ax1, f"p_T, kT = {kT:g}: log Z = {float(lp.log_Z):.2f}")
+        _show(ax2, landscape, T_EXTENT, cmap="Greys", log=True)
+        viz.samples(ax2, x, size=4, alpha=0.6, extent=T_EXTENT)
+        viz.panel_title(ax2, f"{len(x)} exact samples; deep basin {100 * deep:.0f}%")
+
+    return widgets.slider(draw, figsize=(8.0, 3.6),
+                          kT=widgets.Param(temps, "temperature kT", "{:g}", start=temps.index(1.0) if 1.0 in temps else 0))
+
+
+def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: float, n_show: int = 1000):
+    """Chain length K on a slider: the density learned by PCD-K and its persistent chains.
+
+    ``runs`` and ``nlls`` are keyed by model name; only the PCD runs are shown.
+    """
+    pcd = {r.k: (name, r) for name, r in runs.items() if r.method == "pcd"}
+    ks = tuple(sorted(pcd))
+    frames = {k: (_image(model_log_prob(pcd[k][1].model), EXTENT), pcd[k][1].chains[:n_show]) for k in ks}
+
+    def draw(fig, k):
+        img, chains = frames[k]
+        ax1, ax2 = widgets.panels(fig, 2)
+        _show(ax1, img, EXTENT)
+        viz.panel_title(ax1, f"PCD-{k}: NLL {nll_text(nlls[pcd[k][0]], 2)} (H(p) = {entropy:.2f})")
+        viz.samples(ax2, data_x[:n_show], color=viz.COLORS["p"], extent=EXTENT, label="data")
+        viz.samples(ax2, chains, color=viz.COLORS["q"], extent=EXTENT, label="chains")
+        ax2.legend(loc="lower left", markerscale=3)
+        viz.panel_title(ax2, f"chains at the end (MALA acceptance {pcd[k][1].acceptance:.2f})")
+
+    return widgets.slider(draw, figsize=(8.0, 3.6),
+                          k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1))
+
+
+def models_figure(data_log_prob, models: dict, nlls: dict, entropy: float):
+    """Data density next to each trained model's normalized density, with exact NLLs in the titles."""
+    fig, axes = viz.figure(1 + len(models), width=3.0, height=3.0)
+    viz.density(axes[0], data_log_prob, EXTENT, 150)
+    viz.panel_title(axes[0], f"data: H(p) = {entropy:.3f} nats")
+    for ax, (name, model) in zip(axes[1:], models.items()):
+        viz.density(ax, model_log_prob(model), EXTENT, 150)
+        viz.panel_title(ax, f"{name}: NLL {nll_text(nlls[name], 3)}")
+    return fig
+
+
+def mixing_figure(steps, frac, exact, kT):
+    fig, ax = viz.figure(1, width=5.0, height=3.0)
+    viz.curve(ax, steps, frac, role="q", label="Langevin chains (started in the wide basin)")
+    ax.axhline(exact, color=viz.COLORS["p"], ls="--", label=f"exact, by quadrature ({exact:.2f})")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Langevin steps")
+    ax.set_ylabel("fraction in the deep basin")
+    ax.legend(loc="center right")
+    viz.panel_title(ax, f"kT = {kT:g}: the chains have not mixed")
+    return fig
+
+
+def annealing_figure(start, annealed, descended):
+    fig, axes = viz.figure(3, width=2.9, height=3.0)
+    for ax, x, name in zip(axes, (start, descended, annealed), ("start (uniform)", "descent at kT = 0.05",
+                                                                 "simulated annealing")):
+        viz.density(ax, lambda z: -E.two_basin_energy(z), T_EXTENT, 120, cmap="Greys", log=True)
+        viz.samples(ax, x, size=5, alpha=0.6, extent=T_EXTENT)
+        viz.panel_title(ax, f"{name}: deep {100 * float(in_deep_basin(x).double().mean()):.0f}%")
+    return fig
