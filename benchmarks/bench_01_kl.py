@@ -13,9 +13,7 @@ import torch
 
 from gencore import divergences as D
 from gencore import metrics
-from gencore.demos import kl as demo
-
-from _common import slider_rows  # benchmarks/_common.py
+from gencore.experiments import divergences as run
 
 
 def quality() -> list[dict]:
@@ -23,7 +21,7 @@ def quality() -> list[dict]:
     rho, mean, std = 0.8, torch.tensor([1.0, -1.0], dtype=torch.float64), torch.tensor([1.5, 0.7], dtype=torch.float64)
     cov = torch.outer(std, std) * torch.tensor([[1.0, rho], [rho, 1.0]], dtype=torch.float64)
     p = torch.distributions.MultivariateNormal(mean, cov)
-    model, _ = demo.fit_diagonal_by_mle(p.sample((2000,)), p.sample((20_000,)), p, progress=False)
+    model, _ = run.fit_diagonal_by_mle(p.sample((2000,)), p.sample((20_000,)), p, progress=False)
     with torch.no_grad():
         kl = D.kl_mvn(mean, cov, model.mu, model.covariance()).item()
         q = torch.distributions.Normal(model.mu, model.sigma)
@@ -34,9 +32,7 @@ def quality() -> list[dict]:
         sw_model = sw(y, x).item()
         floor = metrics.floor_spread(sw, lambda n, g: p.sample((n,)), 10_000, 20)
     common = dict(model="diagonal Gaussian, MLE (300 Adam steps)", dataset="correlated Gaussian, rho=0.8")
-    sliders = slider_rows("Gaussian pair", demo.gaussian_pair_slider()) + slider_rows(
-        "separation", demo.separation_slider(demo.separation_fits()))
-    return sliders + [
+    return [
         common | dict(metric="KL(p||q) nats", value=round(kl, 4), floor=round(-0.5 * math.log(1 - rho**2), 4)),
         common | dict(metric="sliced W2 (10k samples)", value=round(sw_model, 4), floor=round(floor.mean, 4),
                       floor_sd=round(floor.sd, 4), floor_repeats=floor.repeats),

@@ -27,7 +27,6 @@ __all__ = [
     "cross_entropy",
     "kl_divergence",
     "js_divergence",
-    "entropy_normal",
     "kl_normal",
     "kl_mvn",
     "kl_monte_carlo",
@@ -99,16 +98,6 @@ def _like(*args):
     if ref is None:
         return [torch.as_tensor(a, dtype=torch.get_default_dtype()) for a in args]
     return [torch.as_tensor(a, dtype=ref.dtype, device=ref.device) for a in args]
-
-
-def entropy_normal(sigma) -> torch.Tensor:
-    r"""Differential entropy of :math:`\mathcal N(\mu, \sigma^2)`: :math:`\tfrac12 \log(2\pi e \sigma^2)`.
-
-    Book: ``eq-entropy-normal``.
-    """
-    (sigma,) = _like(sigma)
-    positive("sigma", sigma)
-    return 0.5 * math.log(2 * math.pi * math.e) + torch.log(sigma)
 
 
 def kl_normal(mu_p, sigma_p, mu_q, sigma_q) -> torch.Tensor:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gencore import divergences as D
-from gencore.demos import kl as demo
+from gencore.experiments import divergences as run
 
 F64 = torch.float64
 
@@ -115,7 +115,7 @@ def test_monte_carlo_kl_agrees_with_closed_form():
 
 
 def test_kl_quadrature_matches_closed_form():
-    xs = demo.XS
+    xs = run.XS
     # explicit float64 parameters: a Normal(0.3, 0.7) of Python floats would take torch's default dtype
     lp = torch.distributions.Normal(torch.tensor(0.3, dtype=F64), torch.tensor(0.7, dtype=F64)).log_prob(xs)
     lq = torch.distributions.Normal(torch.tensor(-1.0, dtype=F64), torch.tensor(1.6, dtype=F64)).log_prob(xs)
@@ -132,7 +132,7 @@ def test_bimodal_rejects_bad_arguments():
 
 
 def test_fit_normal_1d_checks_arguments():
-    xs = demo.XS
+    xs = run.XS
     lp = D.bimodal(2.0).log_prob(xs)[None]
     with pytest.raises(ValueError, match="direction"):
         D.fit_normal_1d(lp, xs, "sideways", 0.0, 1.0)
@@ -144,7 +144,7 @@ def test_fit_normal_1d_checks_arguments():
 
 @pytest.fixture(scope="module")
 def fits():
-    return demo.separation_fits()
+    return run.separation_fits()
 
 
 def test_forward_fit_matches_moments(fits):
@@ -167,7 +167,7 @@ def test_reverse_fit_seeks_a_mode_with_kl_log2(fits):
 
 def test_jsd_of_shifted_normals_saturates_at_log2():
     shifts = torch.tensor([0.0, 1.0, 8.0], dtype=F64)
-    j = demo.jsd_normal_shift(shifts)
+    j = run.jsd_normal_shift(shifts)
     assert j[0].abs() < 1e-12
     assert 0 < j[1] < math.log(2)
     assert j[2].item() == pytest.approx(math.log(2), abs=1e-3)
@@ -187,7 +187,7 @@ def test_maximum_likelihood_reaches_the_forward_kl_floor():
     cov = torch.outer(std, std) * torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
     p = torch.distributions.MultivariateNormal(mean, cov)
     x, x_test = p.sample((2000,)), p.sample((20_000,))
-    model, hist = demo.fit_diagonal_by_mle(x, x_test, p, progress=False)
+    model, hist = run.fit_diagonal_by_mle(x, x_test, p, progress=False)
     with torch.no_grad():
         kl = D.kl_mvn(mean, cov, model.mu, model.covariance())
     floor = -0.5 * math.log(1 - rho**2)

@@ -1,6 +1,7 @@
-"""Figures and slider demos of chapter 0 (overview).
+"""Figures and slider demos of chapter 0 (overview): they take results and draw them.
 
-The gallery of every family's samples is :mod:`gencore.demos.gallery`.
+The data and runs they show come from :mod:`gencore.experiments.overview`; the gallery's figure
+is :mod:`gencore.figures.gallery`.
 
 Book: ``book/00_overview.ipynb``.
 """
@@ -8,21 +9,13 @@ from __future__ import annotations
 
 import torch
 
-from .. import shifted_seed
-from .. import viz, widgets
 from .. import overview as O
+from .. import viz, widgets
 
-__all__ = ["regression_data", "regression_slider", "manifold_slider", "classifier_data", "classifier_figure"]
+__all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
 
 
 # ------------------------------------------------------------------ regression to the mean
-def regression_data(separations, n: int = 512, generator: torch.Generator | None = None):
-    """One two-branch dataset per separation, stacked: ``x, y`` of shape ``(S, n, 1)`` (float64)."""
-    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64)
-             for d in separations]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
-
 def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> widgets.SliderDemo:
     """Slider over the branches' separation: the data, both branches, their mean and the MSE fit."""
     grid = torch.linspace(-1, 1, 201, dtype=torch.float64)[:, None]
@@ -54,13 +47,12 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
 
 
 # ------------------------------------------------------------------ a curve in the plane
-def manifold_slider(noises, n: int = 800, k: int = 20, seed: int = 0) -> widgets.SliderDemo:
-    """Slider over the thickness of the noise around a spiral: the local-PCA share of each point."""
-    frames = {}
-    for s in noises:
-        g = torch.Generator().manual_seed(shifted_seed(seed))
-        x = O.spiral_curve(n, float(s), g, torch.float64)
-        frames[round(float(s), 3)] = (x, O.local_pca_ratio(x, k))
+def manifold_slider(frames: dict) -> widgets.SliderDemo:
+    """Slider over the thickness of the noise around a spiral: the local-PCA share of each point.
+
+    ``frames`` is :func:`gencore.experiments.overview.manifold_frames`'s ``{noise: (x, share)}``.
+    """
+    n = max(len(x) for x, _ in frames.values())
 
     def draw(fig, noise):
         x, r = frames[noise]
@@ -80,15 +72,6 @@ def manifold_slider(noises, n: int = 800, k: int = 20, seed: int = 0) -> widgets
 
 
 # ------------------------------------------------------------------ generative classifier
-def classifier_data(n: int = 600, generator: torch.Generator | None = None):
-    """Two labelled classes in the plane (two Gaussians of different shapes): ``x (n, 2)``, ``y (n,)``."""
-    truth = O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], dtype=torch.float64),
-                             torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]],
-                                          dtype=torch.float64),
-                             torch.tensor([0.5, 0.5], dtype=torch.float64))
-    return O.sample_class_gaussians(truth, n, generator)
-
-
 def classifier_figure(model: O.ClassGaussians, x, y, new_x, new_y, accuracy: float):
     """Left: p(y=1|x) by Bayes' rule (what a discriminative model learns). Right: new samples."""
     fig, (ax1, ax2) = viz.figure(2, width=4.3, height=3.3)
