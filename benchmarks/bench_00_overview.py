@@ -10,12 +10,13 @@ have not landed yet have no sampler and no row.
 """
 from __future__ import annotations
 
+import gencore
 from gencore.experiments import gallery
 from gencore.experiments import overview as run
 
 
 def quality() -> list[dict]:
-    results, floor, curve_floor = run.run_gallery(gallery.FAMILIES, n=1000)
+    results, floor, curve_floor = run.run_gallery(gallery.FAMILIES, n=1000, generator=gencore.generator(0))
     rows = []
     for r in results:
         if r.sliced_w2 is None:

@@ -219,3 +219,51 @@ def test_chapter_diagonal_example_closed_form_and_monte_carlo():
     assert closed.item() == pytest.approx(2.3663, abs=1e-4)
     mc, se = D.kl_monte_carlo(p.log_prob, q.log_prob, p.sample((200_000,)))
     assert abs(mc - closed) < 4 * se
+
+
+def test_kl_quadrature_rejects_nan_and_plus_inf_but_takes_zero_densities():
+    xs = run.XS
+    lp, lq = D.bimodal(2.0).log_prob(xs), D.bimodal(1.0).log_prob(xs)
+    dx = float(xs[1] - xs[0])
+    with pytest.raises(ValueError, match="log_p"):
+        D.kl_quadrature_1d(torch.full_like(lp, math.nan), lq, dx)        # all-NaN used to give 0
+    with pytest.raises(ValueError, match="log_q"):
+        D.kl_quadrature_1d(lp, torch.where(xs > 0, math.inf, lq), dx)
+    with pytest.raises(ValueError, match="log_p and log_q"):
+        D.kl_quadrature_1d(lp, lq[:-1], dx)
+    support = torch.where(xs.abs() < 3, lp, -math.inf)                   # p is zero outside |x| < 3
+    assert torch.isfinite(D.kl_quadrature_1d(support, lq, dx))
+    assert D.kl_quadrature_1d(lp, torch.where(xs.abs() < 3, lq, -math.inf), dx) == math.inf
+
+
+def test_mismatched_pairs_are_named():
+    with pytest.raises(ValueError, match="p and q"):
+        D.kl_divergence(torch.full((4,), 0.25, dtype=F64), torch.full((3,), 1 / 3, dtype=F64))
+    with pytest.raises(ValueError, match="mu_p"):
+        D.kl_normal(torch.zeros(2, dtype=F64), 1.0, torch.zeros(3, dtype=F64), 1.0)
+    with pytest.raises(TypeError, match="mu_p"):
+        D.kl_normal(torch.zeros(2, dtype=torch.int64), 1.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="mu_q"):
+        D.kl_mvn(torch.zeros(2, dtype=F64), torch.eye(2, dtype=F64), torch.zeros(3, dtype=F64), torch.eye(3, dtype=F64))
+
+
+def test_meta_device():
+    """Shapes and devices follow the inputs (torch's shape-only device)."""
+    meta = torch.device("meta")
+    p = torch.empty(5, 4, device=meta)
+    for fn in (D.entropy, lambda a: D.kl_divergence(a, a), lambda a: D.js_divergence(a, a),
+               lambda a: D.cross_entropy(a, a)):
+        out = fn(p)
+        assert out.device == meta and out.shape == (5,)
+    mu, cov = torch.empty(3, 2, device=meta), torch.empty(3, 2, 2, device=meta)
+    assert D.kl_mvn(mu, cov, mu, cov).shape == (3,)
+    assert D.kl_quadrature_1d(torch.empty(3, 7, device=meta), torch.empty(7, device=meta), 0.1).shape == (3,)
+    est, se = D.kl_monte_carlo(lambda x: x.sum(-1), lambda x: x.sum(-1), torch.empty(10, 2, device=meta))
+    assert est.device == meta and se.shape == ()
+    q = D.DiagonalNormal(2, device=meta)
+    assert q.log_prob(torch.empty(6, 2, device=meta)).shape == (6,)
+
+
+def test_diagonal_normal_starts_at_the_standard_normal():
+    q = D.DiagonalNormal(3, dtype=F64)
+    assert torch.allclose(q.sigma, torch.ones(3, dtype=F64), atol=1e-15)

@@ -62,7 +62,7 @@ def test_regression_lands_on_the_mean():
     r = _notebook_start()
     separations = [round(0.25 * i, 2) for i in range(13)]
     xs, ys = run.regression_data(separations, 512, r["gen"])
-    predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, progress=False)
+    predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, generator=gencore.generator(0), progress=False)
     grid = torch.linspace(-1, 1, 201, dtype=F64)
     with torch.no_grad():
         fits = predictors(grid[:, None])[..., 0]
@@ -85,12 +85,11 @@ def _both_moons_shares(x):
 
 @pytest.mark.slow
 @pytest.mark.claim
-@pytest.mark.float32  # the page builds the chapters' networks in torch's default dtype, float32
 def test_gallery_numbers():
     """What chapter 0's text says about the gallery, read against the metrics' own noise."""
     from gencore.experiments import gallery  # every chapter's recipes: imported where needed
 
-    results, floor, curve_floor = run.run_gallery(gallery.FAMILIES, n=1000)
+    results, floor, curve_floor = run.run_gallery(gallery.FAMILIES, n=1000, generator=gencore.generator(0))
     r = {res.family.chapter: res for res in results}
     assert floor.repeats >= 20 and 0.04 < floor.mean < 0.1 and floor.sd > 0
     # the single Gaussian: far above the floor ("standard deviations above it")
@@ -150,32 +149,65 @@ def test_bimodal_data_has_mean_m_and_two_branches(gen):
         O.bimodal_regression_data(0, 1.0)
 
 
-def test_batched_mlp_is_independent_models(gen):
-    net = O.BatchedMLP(3, 8, gen, F64)
-    x = torch.randn(5, 1, generator=gen, dtype=F64)
-    out = net(x)
-    assert out.shape == (3, 5, 1) and out.dtype == F64
-    for s in range(3):
-        h = torch.tanh(x @ net.w1[s] + net.b1[s])
-        h = torch.tanh(h @ net.w2[s] + net.b2[s])
-        assert torch.allclose(out[s], h @ net.w3[s] + net.b3[s])
-    # the loss of model 0 does not move model 1's weights
-    loss = net(x)[0].pow(2).sum()
-    loss.backward()
-    assert net.w1.grad[1].abs().max() == 0 and net.w1.grad[0].abs().max() > 0
+def test_predictors_are_independent_tanh_models(gen):
+    x = torch.linspace(-1, 1, 16, dtype=F64).reshape(1, 16, 1).expand(3, 16, 1).contiguous()
+    model, _ = O.fit_mse_predictors(x, torch.sin(3 * x), steps=1, hidden=8, generator=gen, progress=False)
+    out = model(x)
+    assert out.shape == (3, 16, 1) and out.dtype == F64
+    w, b = model.weights, model.biases
+    for s in range(3):                            # sizes (1, 8, 8, 1), tanh between layers
+        h = torch.tanh(x[s] @ w[0][s] + b[0][s])
+        h = torch.tanh(h @ w[1][s] + b[1][s])
+        assert torch.allclose(out[s], h @ w[2][s] + b[2][s])
+    model.zero_grad()
+    model(x)[0].pow(2).sum().backward()           # the loss of model 0 does not move model 1's weights
+    assert w[0].grad[1].abs().max() == 0 and w[0].grad[0].abs().max() > 0
 
 
 def test_fit_mse_predictors_rejects_bad_shapes():
     with pytest.raises(ValueError, match="x and y"):
+        O.fit_mse_predictors(torch.zeros(2, 4, 1), torch.zeros(3, 4, 1), steps=1, progress=False)
+    with pytest.raises(ValueError, match="x"):
         O.fit_mse_predictors(torch.zeros(4, 1), torch.zeros(4, 1), steps=1, progress=False)
 
 
 def test_fit_mse_predictors_is_deterministic_and_keeps_dtype():
     x = torch.linspace(-1, 1, 32, dtype=F64).reshape(1, 32, 1).expand(2, 32, 1).contiguous()
     y = torch.sin(3 * x)
-    a, _ = O.fit_mse_predictors(x, y, steps=20, progress=False)
-    b, _ = O.fit_mse_predictors(x, y, steps=20, progress=False)
-    assert torch.equal(a(x), b(x)) and a(x).dtype == F64
+    a, _ = O.fit_mse_predictors(x, y, steps=20, generator=torch.Generator().manual_seed(0), progress=False)
+    b, _ = O.fit_mse_predictors(x, y, steps=20, generator=torch.Generator().manual_seed(0), progress=False)
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x)) and a(x).dtype == F64
+
+
+def test_nothing_reseeds_the_global_generator():
+    state = torch.random.get_rng_state()
+    g = torch.Generator().manual_seed(0)
+    O.bimodal_regression_data(10, 1.0, generator=g, dtype=F64)
+    O.spiral_curve(10, 0.1, g, F64)
+    x = torch.rand(1, 8, 1, generator=g, dtype=F64)
+    O.fit_mse_predictors(x, x, steps=1, generator=g, progress=False)
+    run.manifold_frames([0.0, 0.1], n=20, k=5, generator=g)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_meta_device():
+    """Shapes and devices follow the inputs (torch's shape-only device: no values, no kernels run)."""
+    meta = torch.device("meta")
+    x, y = O.bimodal_regression_data(16, 1.0, dtype=torch.float32, device=meta)
+    assert x.device == meta and x.shape == y.shape == (16, 1) and x.dtype == torch.float32
+    assert O.spiral_curve(16, 0.1, device=meta).shape == (16, 2)
+    assert O.conditional_mean(torch.empty(4, 3, 2, device=meta)).shape == (4, 3, 2)
+    lhs, rhs = O.mse_decomposition(torch.empty(8, 2, device=meta), torch.empty(2, device=meta))
+    assert lhs.device == meta and rhs.shape == ()
+    assert O.mode_average(torch.empty(3, 2, device=meta), torch.empty(3, device=meta)).shape == (2,)
+    to_mean, to_branch = O.distances_to_mean_and_branches(torch.empty(3, 5, device=meta), torch.empty(5, device=meta),
+                                                          torch.empty(3, device=meta))
+    assert to_mean.device == meta and to_branch.shape == (3,)
+    model = O.ClassGaussians(torch.empty(2, 2, device=meta), torch.empty(2, 2, 2, device=meta),
+                             torch.empty(2, device=meta))
+    post = O.class_posterior(model, torch.empty(7, 2, device=meta))
+    assert post.device == meta and post.shape == (7, 2)
 
 
 def test_local_pca_ratio_line_and_plane(gen):
@@ -211,6 +243,8 @@ def test_generative_classifier_matches_bayes_by_hand(gen):
     assert torch.allclose(new_x[new_y == 1].mean(0), m.means[1], atol=0.03)
     with pytest.raises(ValueError, match="class"):
         O.fit_class_gaussians(x[:3], torch.tensor([0, 0, 1]))
+    with pytest.raises(TypeError, match="y"):
+        O.fit_class_gaussians(x, y.double())
 
 
 # ------------------------------------------------------------------ the gallery registry
@@ -268,9 +302,9 @@ def test_gan_sampler_follows_the_training_data_dtype_and_seed():
 
 def test_slider_labels_print_values():
     xs, ys = run.regression_data([0.0, 0.5], 16, torch.Generator().manual_seed(0))
-    net = O.BatchedMLP(2, 4, torch.Generator().manual_seed(0), F64)
+    net, _ = O.fit_mse_predictors(xs, ys, steps=1, hidden=4, generator=torch.Generator().manual_seed(0), progress=False)
     reg = fig.regression_slider([0.0, 0.5], xs, ys, net)
-    man = fig.manifold_slider(run.manifold_frames([0.0, 0.1], n=50, k=5))
+    man = fig.manifold_slider(run.manifold_frames([0.0, 0.1], n=50, k=5, generator=torch.Generator().manual_seed(0)))
     assert reg.params["separation"].text(0.5) == "0.50"
     assert man.params["noise"].text(0.1) == "0.10"
     assert man.render((0,)) != man.render((1,))                    # the noise moves the points

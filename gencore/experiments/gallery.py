@@ -4,8 +4,10 @@
 each with the chapter that teaches it and a ``sampler``. A sampler is a function
 ``sampler(train, n, generator) -> (n, 2)`` that trains its chapter's model on ``train`` (float64
 samples of the dataset) with a small budget of a few seconds, by calling the chapter's own recipe
-in ``gencore.experiments.<chapter>``, and returns ``n`` samples in ``train``'s dtype; everything
-random in it is drawn from ``generator`` (the training seed too), so the gallery is reproducible.
+in ``gencore.experiments.<chapter>``, and returns ``n`` samples in ``train``'s dtype and device;
+everything random in it is drawn from ``generator`` (the training's generator too), so the gallery
+is reproducible. The networks train in :data:`NET_DTYPE` (float32), passed explicitly: the
+gallery never reads or changes torch's default dtype.
 Adding a family is adding its entry. :func:`gencore.experiments.overview.run_gallery` trains,
 samples and scores them; :func:`gencore.figures.gallery.gallery_figure` draws them.
 
@@ -19,34 +21,38 @@ from __future__ import annotations
 import torch
 
 from .. import diffusion as D
-from .. import ebm as E
-from .. import score as S
-from .. import shifted_seed
+from .. import mcmc
 from . import autoregressive, diffusion, divergences, ebm, flow_matching, flows, gan, score, vae
 from .overview import Family, Resample, data_sampler
 
-__all__ = ["FAMILIES", "vae_sampler", "gan_sampler", "flow_sampler", "ddpm_sampler",
+__all__ = ["NET_DTYPE", "FAMILIES", "vae_sampler", "gan_sampler", "flow_sampler", "ddpm_sampler",
            "annealed_langevin_sampler", "ebm_sampler"]
 
+NET_DTYPE = torch.float32  # the dtype every gallery network trains in, whatever torch's default is
 
-def _seed(generator: torch.Generator) -> int:
-    """A training seed drawn from ``generator`` (so one generator fixes the whole gallery)."""
-    return int(torch.randint(2**31 - 1, (1,), generator=generator))
+
+def _data(train: torch.Tensor) -> torch.Tensor:
+    """The training set in :data:`NET_DTYPE`: each chapter's recipe builds its network in its data's dtype."""
+    return train.detach().to(NET_DTYPE)
+
+
+def _generator(generator: torch.Generator) -> torch.Generator:
+    """A second generator for a recipe's training, seeded from ``generator`` (which then samples)."""
+    return torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
 
 
 def vae_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: int = 1000) -> torch.Tensor:
     """Chapter 3: a VAE (β = 1, 2-d latent, Gaussian decoder), full batch; ``z ~ N(0, I)`` decoded with its noise."""
-    x = train.float()
-    g = torch.Generator().manual_seed(shifted_seed(_seed(generator)))
-    run = vae.train_toy(x, [1.0], steps=steps, generator=g, progress=False)
-    return run.model.sample(n, g)[0].to(train.dtype)
+    g = _generator(generator)
+    run = vae.train_toy(_data(train), [1.0], steps=steps, generator=g, progress=False)
+    return run.model.sample(n, g)[0].to(train)
 
 
 def gan_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: int = 1500) -> torch.Tensor:
     """Chapter 4: a non-saturating GAN (64-unit MLPs, k = 1, decaying learning rates), minibatches of 256."""
-    run = gan.train_gans(Resample(train.float()), ["non-saturating"], 1, steps=steps, batch_size=256,
+    run = gan.train_gans(Resample(_data(train)), ["non-saturating"], 1, steps=steps, batch_size=256,
                          g_hidden=(64, 64), d_hidden=(64, 64), lr_g=3e-3, lr_d=3e-3, lr_decay=True,
-                         snapshot_every=steps, seed=_seed(generator), progress=False)
+                         snapshot_every=steps, generator=_generator(generator), progress=False)
     return run.sample(n, generator)[0].to(train)
 
 
@@ -56,41 +62,42 @@ def flow_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps:
     1000 Adam steps at chapter 5's learning rate: with 600 the fit failed at one seed of the
     sweep (``GENCORE_SEED=1``: held-out NLL 2.3 nats, samples thrown far off the moons).
     """
-    torch.manual_seed(shifted_seed(_seed(generator)))  # the layers' initialization
-    g = torch.Generator().manual_seed(shifted_seed(_seed(generator)))
-    flow, _ = flows.fit_coupling(train.float(), steps=steps, generator=g, progress=False)
-    z = torch.randn(n, 2, generator=generator).to(train.device)
+    x = _data(train)
+    flow, _ = flows.fit_coupling(x, steps=steps, generator=_generator(generator), progress=False)
+    z = torch.randn(n, 2, generator=generator, dtype=NET_DTYPE).to(x.device)
     with torch.no_grad():
-        return flow.forward(z.float())[0].to(train.dtype)
+        return flow.forward(z)[0].to(train)
 
 
 def ddpm_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
     """Chapter 6: the noise-predicting MLP (Algorithm 1, 1000 Adam steps on minibatches of 512, EMA), sampled by Algorithm 2 (T = 1000)."""
+    x = _data(train)
     schedule = D.NoiseSchedule.linear()
-    model, _, _ = diffusion.train_denoiser(Resample(train.float()), schedule, stages=((3e-3, 800), (1e-3, 200)),
-                                           batch=512, seed=_seed(generator), progress=False)
-    xT = torch.randn(n, 2, generator=generator).to(train.device)
+    model, _, _ = diffusion.train_denoiser(Resample(x), schedule, stages=((3e-3, 800), (1e-3, 200)),
+                                           batch=512, generator=_generator(generator), progress=False)
+    xT = torch.randn(n, 2, generator=generator, dtype=NET_DTYPE).to(x.device)
     with torch.no_grad():
-        return D.sample(model, schedule, xT, generator=generator).to(train.dtype)
+        return D.sample(model, schedule, xT, generator=generator).to(train)
 
 
 def annealed_langevin_sampler(train: torch.Tensor, n: int, generator: torch.Generator,
                               steps: int = 1000) -> torch.Tensor:
     """Chapter 7: a noise-conditional score net (multi-level DSM), sampled by annealed Langevin."""
-    x = train.float()
-    sigmas = S.geometric_sigmas(2.0, 0.05, 10, dtype=x.dtype)
-    model, _ = score.fit_ncsn(x, sigmas, steps=steps, seed=_seed(generator), progress=False)
-    x0 = 2 * torch.randn(n, 2, generator=generator).to(x)
+    x = _data(train)
+    sigmas = mcmc.geometric_sigmas(2.0, 0.05, 10, dtype=x.dtype)
+    model, _ = score.fit_ncsn(x, sigmas, steps=steps, generator=_generator(generator), progress=False)
+    x0 = 2 * torch.randn(n, 2, generator=generator, dtype=NET_DTYPE).to(x.device)
     with torch.no_grad():
-        return S.annealed_langevin(model, x0, sigmas, 2e-4, 100, generator).to(train.dtype)
+        return mcmc.annealed_langevin(model, x0, sigmas, 2e-4, 100, generator).to(train)
 
 
 def ebm_sampler(train: torch.Tensor, n: int, generator: torch.Generator, mcmc_steps: int = 2000) -> torch.Tensor:
     """Chapter 8: an energy trained by score matching (chapter 8's 1000 Adam steps), sampled by MALA from N(0, I)."""
-    trained = ebm.train_ebm(train.float(), "sm", phases=((700, 1e-2), (300, 1e-3)),
-                            seed=_seed(generator), progress=False)
-    x0 = torch.randn(n, 2, generator=generator).to(train.device)
-    return E.mala(trained.model, x0, 0.03, mcmc_steps, generator=generator).to(train.dtype)
+    x = _data(train)
+    trained = ebm.train_ebm(x, "sm", phases=((700, 1e-2), (300, 1e-3)), generator=_generator(generator),
+                            progress=False)
+    x0 = torch.randn(n, 2, generator=generator, dtype=NET_DTYPE).to(x.device)
+    return mcmc.mala(trained.model, x0, 0.03, mcmc_steps, generator=generator).to(train)
 
 
 FAMILIES: tuple[Family, ...] = (

@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from .. import metrics, shifted_seed
+from .. import metrics
 from .. import overview as O
 from ..data import make
 
@@ -39,23 +39,28 @@ def regression_data(separations, n: int = 512, generator: torch.Generator | None
 
 
 # ------------------------------------------------------------------ a curve in the plane
-def manifold_frames(noises, n: int = 800, k: int = 20, seed: int = 0) -> dict:
-    """One spiral per noise level, the same draws scaled: ``{noise: (x (n, 2), local-PCA share (n,))}``."""
+def manifold_frames(noises, n: int = 800, k: int = 20, generator: torch.Generator | None = None) -> dict:
+    """One spiral per noise level, the same draws scaled: ``{noise: (x (n, 2), local-PCA share (n,))}`` (float64).
+
+    Every frame replays the same random numbers (a seed drawn once from ``generator``), so a
+    slider over the noise moves the same points away from the curve.
+    """
+    seed = int(torch.randint(2**62, (1,), generator=generator))
     frames = {}
     for s in noises:
-        g = torch.Generator().manual_seed(shifted_seed(seed))
-        x = O.spiral_curve(n, float(s), g, torch.float64)
+        x = O.spiral_curve(n, float(s), torch.Generator().manual_seed(seed), torch.float64)
         frames[round(float(s), 3)] = (x, O.local_pca_ratio(x, k))
     return frames
 
 
 # ------------------------------------------------------------------ generative classifier
-def classifier_data(n: int = 600, generator: torch.Generator | None = None):
+def classifier_data(n: int = 600, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
+                    device: torch.device | str | None = None):
     """Two labelled classes in the plane (two Gaussians of different shapes): ``x (n, 2)``, ``y (n,)``."""
-    truth = O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], dtype=torch.float64),
-                             torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]],
-                                          dtype=torch.float64),
-                             torch.tensor([0.5, 0.5], dtype=torch.float64))
+    kw = dict(dtype=dtype, device=device)
+    truth = O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], **kw),
+                             torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]], **kw),
+                             torch.tensor([0.5, 0.5], **kw))
     return O.sample_class_gaussians(truth, n, generator)
 
 
@@ -128,13 +133,15 @@ def curve_distance_spread(sample_fn, n: int, repeats: int = 40,
     return metrics.Floor(mean=float(values.mean()), sd=float(values.std()), n=n, repeats=repeats)
 
 
-def run_gallery(families, n: int = 1000, n_train: int = 4000, seed: int = 0, floor_repeats: int = 40):
+def run_gallery(families, n: int = 1000, n_train: int = 4000, generator: torch.Generator | None = None,
+                floor_repeats: int = 40):
     """Train and sample every family that has a sampler; score each with sliced W2 against fresh data.
 
     ``families`` is a sequence of :class:`Family` (the book's is
-    :data:`gencore.experiments.gallery.FAMILIES`). The training and test sets come from ``seed``;
-    each family's sampler gets a generator of its own, seeded from ``seed`` and its chapter, and
-    every score uses the same projections, so adding a family leaves the others' numbers alone.
+    :data:`gencore.experiments.gallery.FAMILIES`). The training and test sets are drawn from
+    ``generator``; each family's sampler gets a generator of its own, seeded from one number drawn
+    from ``generator`` and the family's chapter, and every score is :func:`gencore.metrics.sliced_w2`
+    (the book's fixed projections), so adding a family leaves the others' numbers alone.
 
     Returns ``(results, floor, curve_floor)``: one :class:`GalleryResult` per family; the
     data-vs-data floor of sliced W2 at ``n`` samples with the gallery's projections, as a
@@ -143,12 +150,13 @@ def run_gallery(families, n: int = 1000, n_train: int = 4000, seed: int = 0, flo
     the data's own distance to the curves at ``n`` samples, mean ± sd over ``floor_repeats``
     samples.
     """
-    g = torch.Generator().manual_seed(shifted_seed(seed))
+    g = generator
+    base = int(torch.randint(2**62, (1,), generator=g))  # the families' seeds: base + chapter
     p = make(DATASET, dtype=torch.float64)
     train, test = p.sample((n_train,), generator=g), p.sample((n,), generator=g)
 
     def sw(x, y):  # the same 256 directions for every family and for the floor
-        return metrics.sliced_wasserstein(x, y, n_projections=256, generator=torch.Generator().manual_seed(shifted_seed(seed + 1)))
+        return metrics.sliced_w2(x, y, n_projections=256)
 
     def data(m, gen):
         return p.sample((m,), generator=gen)
@@ -161,7 +169,7 @@ def run_gallery(families, n: int = 1000, n_train: int = 4000, seed: int = 0, flo
             results.append(GalleryResult(fam, None, None))
             continue
         start = time.perf_counter()
-        x = fam.sampler(train, n, torch.Generator().manual_seed(shifted_seed(1000 * (seed + 1) + fam.chapter)))
+        x = fam.sampler(train, n, torch.Generator().manual_seed(base + fam.chapter))
         seconds = time.perf_counter() - start
         results.append(GalleryResult(fam, x, float(sw(x, test)), curve_distance(x), seconds))
     return results, floor, curve_floor

@@ -95,8 +95,8 @@ def mle_figure(x, model, history, entropy_p, kl_floor):
     """Left: data and the fitted diagonal Gaussian. Right: held-out NLL against H(p) + KL(p‖q_θ)."""
     fig, (ax1, ax2) = viz.figure(2, width=4.6, height=3.6)
     viz.samples(ax1, x[:1500], color=viz.COLORS["p"], size=4, alpha=0.4, label="data from p")
-    mu, sigma = model.mu.detach(), model.sigma.detach()
-    t = torch.linspace(0, 2 * math.pi, 200)
+    mu, sigma = model.mu.detach().cpu(), model.sigma.detach().cpu()
+    t = torch.linspace(0, 2 * math.pi, 200, dtype=mu.dtype)
     for k in (1, 2):
         ring = mu + k * sigma * torch.stack([t.cos(), t.sin()], -1)
         ax1.plot(ring[:, 0], ring[:, 1], color=viz.COLORS["q"], lw=1.5, label="q_θ: 1σ, 2σ" if k == 1 else None)

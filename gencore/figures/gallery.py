@@ -7,22 +7,22 @@ Book: ``book/00_overview.ipynb``.
 from __future__ import annotations
 
 from .. import metrics, viz
+from ..data import make
 from ..experiments.overview import DATASET
 
-__all__ = ["EXTENT", "gallery_figure"]
-
-EXTENT = (-3.0, 3.0, -2.0, 2.0)
+__all__ = ["gallery_figure"]
 
 
 def gallery_figure(results, floor: metrics.Floor, ncols: int = 5):
     """Every family's samples on the shared dataset side by side; under each, its sliced W2 and distance to the curves."""
+    extent = make(DATASET).box  # the dataset's one plotting box
     nrows = -(-len(results) // ncols)
     fig, axes = viz.figure(ncols, nrows, width=2.1, height=2.35)
     for ax in axes.flat[len(results):]:
         ax.set_visible(False)
     for ax, r in zip(axes.flat, results):
-        ax.set_xlim(*EXTENT[:2])
-        ax.set_ylim(*EXTENT[2:])
+        ax.set_xlim(*extent[:2])
+        ax.set_ylim(*extent[2:])
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])

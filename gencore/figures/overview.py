@@ -11,6 +11,7 @@ import torch
 
 from .. import overview as O
 from .. import viz, widgets
+from ..quadrature import grid
 
 __all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
 
@@ -18,10 +19,10 @@ __all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
 # ------------------------------------------------------------------ regression to the mean
 def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> widgets.SliderDemo:
     """Slider over the branches' separation: the data, both branches, their mean and the MSE fit."""
-    grid = torch.linspace(-1, 1, 201, dtype=torch.float64)[:, None]
+    grid = torch.linspace(-1, 1, 201, dtype=x.dtype, device=x.device)[:, None]
     with torch.no_grad():
-        fits = model(grid)[..., 0]                                   # (S, 201)
-    m = O.conditional_mean(grid)[:, 0]
+        fits = model(grid)[..., 0].cpu()                             # (S, 201)
+    m, grid, x, y = O.conditional_mean(grid)[:, 0].cpu(), grid.cpu(), x.cpu(), y.cpu()
     frames = {round(float(d), 3): i for i, d in enumerate(separations)}
     top = max(frames) / 2 + 1.4  # room for the legend above the upper branch
 
@@ -76,9 +77,10 @@ def classifier_figure(model: O.ClassGaussians, x, y, new_x, new_y, accuracy: flo
     """Left: p(y=1|x) by Bayes' rule (what a discriminative model learns). Right: new samples."""
     fig, (ax1, ax2) = viz.figure(2, width=4.3, height=3.3)
     ext = (-3.5, 3.5, -2.5, 2.5)
-    gx, gy = torch.meshgrid(torch.linspace(*ext[:2], 150, dtype=torch.float64),
-                            torch.linspace(*ext[2:], 150, dtype=torch.float64), indexing="xy")
-    post = O.class_posterior(model, torch.stack([gx.flatten(), gy.flatten()], -1))[:, 1].reshape(150, 150)
+    points, _ = grid(ext, 150, dtype=model.means.dtype, device=model.means.device)
+    with torch.no_grad():
+        post = O.class_posterior(model, points)[:, 1].reshape(150, 150).cpu()   # rows: y, columns: x
+    gx, gy = points[:, 0].reshape(150, 150).cpu(), points[:, 1].reshape(150, 150).cpu()
     ax1.imshow(post.numpy(), origin="lower", extent=ext, cmap="RdBu_r", vmin=0, vmax=1, aspect="equal", alpha=0.45)
     ax1.contour(gx.numpy(), gy.numpy(), post.numpy(), levels=[0.5], colors="k", linewidths=1)
     for c, col in ((0, viz.COLORS["p"]), (1, viz.COLORS["q"])):
