@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tensors import one_of, positive, positive_int, probability_vector
+from .tensors import in_range, inv_softplus, one_of, positive, positive_int, probability_vector, validate
 from .train import fit
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "cross_entropy",
     "kl_divergence",
     "js_divergence",
-    "entropy_normal",
     "kl_normal",
     "kl_mvn",
     "kl_monte_carlo",
@@ -51,13 +50,28 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return -torch.xlogy(p, p).sum(dim)
 
 
+def _pair(p: torch.Tensor, q: torch.Tensor, dim: int) -> None:
+    """Check two probability vectors along ``dim`` that broadcast against each other."""
+    probability_vector("p", p, dim)
+    probability_vector("q", q, dim)
+    try:
+        shape = torch.broadcast_shapes(p.shape, q.shape)
+    except RuntimeError:
+        shape = None
+    if shape is None or p.shape[dim] != q.shape[dim]:
+        raise ValueError(f"p and q must have the same number of outcomes along dim={dim} and broadcast; "
+                         f"got shapes {tuple(p.shape)} and {tuple(q.shape)}")
+
+
 def cross_entropy(p: torch.Tensor, q: torch.Tensor, dim: int = -1) -> torch.Tensor:
     r"""Cross-entropy :math:`H(p, q) = -\sum_i p_i \log q_i` (``inf`` where ``q_i = 0 < p_i``).
 
+    Args:
+        p, q: probability vectors along ``dim`` (broadcastable).
+
     Book: ``eq-cross-entropy``.
     """
-    probability_vector("p", p, dim)
-    probability_vector("q", q, dim)
+    _pair(p, q, dim)
     return -torch.xlogy(p, q).sum(dim)
 
 
@@ -71,8 +85,7 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor, dim: int = -1) -> torch.Tens
 
     Book: ``eq-kl-discrete``.
     """
-    probability_vector("p", p, dim)
-    probability_vector("q", q, dim)
+    _pair(p, q, dim)
     return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim)
 
 
@@ -86,29 +99,32 @@ def js_divergence(p: torch.Tensor, q: torch.Tensor, dim: int = -1) -> torch.Tens
     References:
         Lin (1991), Divergence measures based on the Shannon entropy.
     """
-    probability_vector("p", p, dim)
-    probability_vector("q", q, dim)
+    _pair(p, q, dim)
     m = 0.5 * (p + q)
     return 0.5 * kl_divergence(p, m, dim) + 0.5 * kl_divergence(q, m, dim)
 
 
 # ---------------------------------------------------------------------------- Gaussians
-def _like(*args):
-    """Tensors from numbers, on the device and dtype of the first tensor argument."""
-    ref = next((a for a in args if isinstance(a, torch.Tensor)), None)
-    if ref is None:
-        return [torch.as_tensor(a, dtype=torch.get_default_dtype()) for a in args]
-    return [torch.as_tensor(a, dtype=ref.dtype, device=ref.device) for a in args]
-
-
-def entropy_normal(sigma) -> torch.Tensor:
-    r"""Differential entropy of :math:`\mathcal N(\mu, \sigma^2)`: :math:`\tfrac12 \log(2\pi e \sigma^2)`.
-
-    Book: ``eq-entropy-normal``.
-    """
-    (sigma,) = _like(sigma)
-    positive("sigma", sigma)
-    return 0.5 * math.log(2 * math.pi * math.e) + torch.log(sigma)
+def _like(**named) -> list[torch.Tensor]:
+    """Check numbers and tensors by name (finite, floating, non-empty) and make them tensors that
+    broadcast together, in the dtype and on the device of the first tensor (torch's default dtype
+    when all are numbers)."""
+    for name, a in named.items():
+        if isinstance(a, torch.Tensor):
+            validate(name, a)
+        elif isinstance(a, bool) or not isinstance(a, (int, float)):
+            raise TypeError(f"{name} must be a number or a tensor; got {type(a).__name__}")
+        elif not math.isfinite(a):
+            raise ValueError(f"{name} must be finite; got {a}")
+    ref = next((a for a in named.values() if isinstance(a, torch.Tensor)), None)
+    kw = dict(dtype=torch.get_default_dtype()) if ref is None else dict(dtype=ref.dtype, device=ref.device)
+    out = [torch.as_tensor(a, **kw) for a in named.values()]
+    try:
+        torch.broadcast_shapes(*(t.shape for t in out))
+    except RuntimeError as err:
+        shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(named, out))
+        raise ValueError(f"{', '.join(named)} must broadcast together; got {shapes}") from err
+    return out
 
 
 def kl_normal(mu_p, sigma_p, mu_q, sigma_q) -> torch.Tensor:
@@ -124,7 +140,7 @@ def kl_normal(mu_p, sigma_p, mu_q, sigma_q) -> torch.Tensor:
 
     Book: ``eq-kl-normal``.
     """
-    mu_p, sigma_p, mu_q, sigma_q = _like(mu_p, sigma_p, mu_q, sigma_q)
+    mu_p, sigma_p, mu_q, sigma_q = _like(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
     positive("sigma_p", sigma_p)
     positive("sigma_q", sigma_q)
     ratio = sigma_p / sigma_q
@@ -143,18 +159,27 @@ def kl_mvn(mu_p: torch.Tensor, cov_p: torch.Tensor, mu_q: torch.Tensor, cov_q: t
 
     Book: ``eq-kl-mvn``.
     """
+    validate("mu_p", mu_p, min_ndim=1)
+    validate("mu_q", mu_q, min_ndim=1)
+    validate("cov_p", cov_p, min_ndim=2)
+    validate("cov_q", cov_q, min_ndim=2)
     d = mu_p.shape[-1]
+    if mu_q.shape[-1] != d:
+        raise ValueError(f"mu_p and mu_q must have the same last dimension D; got {tuple(mu_p.shape)} and {tuple(mu_q.shape)}")
     for name, cov in (("cov_p", cov_p), ("cov_q", cov_q)):
         if cov.shape[-2:] != (d, d):
-            raise ValueError(f"{name} must have shape (..., {d}, {d}); got {tuple(cov.shape)}")
-    if mu_q.shape[-1] != d:
-        raise ValueError(f"mu_q must have last dimension {d}; got {tuple(mu_q.shape)}")
-    chol_q, info = torch.linalg.cholesky_ex(cov_q)
-    if bool((info != 0).any()):
-        raise ValueError("cov_q must be symmetric positive definite")
-    chol_p, info = torch.linalg.cholesky_ex(cov_p)
-    if bool((info != 0).any()):
-        raise ValueError("cov_p must be symmetric positive definite")
+            raise ValueError(f"{name} must have shape (..., {d}, {d}) for means mu_p, mu_q of dimension {d}; "
+                             f"got {tuple(cov.shape)}")
+    try:
+        torch.broadcast_shapes(mu_p.shape[:-1], mu_q.shape[:-1], cov_p.shape[:-2], cov_q.shape[:-2])
+    except RuntimeError as err:
+        raise ValueError(f"the batch shapes of mu_p, cov_p, mu_q, cov_q must broadcast; got {tuple(mu_p.shape)}, "
+                         f"{tuple(cov_p.shape)}, {tuple(mu_q.shape)}, {tuple(cov_q.shape)}") from err
+    chol_q, info_q = torch.linalg.cholesky_ex(cov_q)
+    chol_p, info_p = torch.linalg.cholesky_ex(cov_p)
+    for name, info in (("cov_q", info_q), ("cov_p", info_p)):
+        if info.device.type != "meta" and bool((info != 0).any()):
+            raise ValueError(f"{name} must be symmetric positive definite")
     # tr(Σq⁻¹ Σp) = ‖Lq⁻¹ Lp‖_F², Mahalanobis term = ‖Lq⁻¹ (μq − μp)‖²
     a = torch.linalg.solve_triangular(chol_q, chol_p, upper=False)
     diff = (mu_q - mu_p).unsqueeze(-1)
@@ -172,16 +197,22 @@ def kl_monte_carlo(
 
     Args:
         log_p, log_q: log-densities, mapping ``(N, ...)`` to ``(N,)``.
-        x: samples from ``p``, ``(N, ...)`` with ``N >= 2``.
+        x: samples from ``p``, ``(N, ...)`` with ``N >= 2``, finite.
 
     Returns:
         ``(estimate, standard_error)``, both scalar tensors.
 
     Book: ``eq-kl-mc``.
     """
+    validate("x", x, min_ndim=1, nonempty=False)
     if x.shape[0] < 2:
         raise ValueError(f"x must hold at least 2 samples to give a standard error; got {x.shape[0]}")
-    r = log_p(x) - log_q(x)
+    lp, lq = log_p(x), log_q(x)
+    for name, v in (("log_p", lp), ("log_q", lq)):
+        if not isinstance(v, torch.Tensor) or v.shape != x.shape[:1]:
+            raise ValueError(f"{name} must map x of shape {tuple(x.shape)} to ({x.shape[0]},); "
+                             f"got {tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__}")
+    r = lp - lq
     return r.mean(), r.std() / math.sqrt(r.shape[0])
 
 
@@ -191,17 +222,27 @@ def bimodal(separation, std=1.0, weight=0.5) -> torch.distributions.MixtureSameF
 
     Args:
         separation: ``d >= 0``, the distance between the two means (number or 0-d tensor).
-        std: ``s > 0``; weight: ``w`` in ``(0, 1)``.
+        std: ``s > 0``; weight: ``w`` in ``(0, 1)`` (numbers or 0-d tensors).
     """
-    d, s, w = _like(separation, std, weight)
+    d, s, w = _like(separation=separation, std=std, weight=weight)
+    for name, v in (("separation", d), ("std", s), ("weight", w)):
+        if v.ndim:
+            raise ValueError(f"{name} must be a number or a 0-d tensor; got shape {tuple(v.shape)}")
     positive("separation", d, allow_zero=True)
     positive("std", s)
-    if not (0 < float(w) < 1):
-        raise ValueError(f"weight must be in (0, 1); got {float(w)}")
+    in_range("weight", w, 0, 1, low_open=True, high_open=True)
     means = torch.stack([-d / 2, d / 2])
     mix = torch.distributions.Categorical(probs=torch.stack([w, 1 - w]))
     comp = torch.distributions.Normal(means, s.expand(2))
     return torch.distributions.MixtureSameFamily(mix, comp, validate_args=False)
+
+
+def _log_density(name: str, v: torch.Tensor) -> torch.Tensor:
+    """Check log-density values: floating, non-empty, no NaN or ``+inf`` (``-inf`` is a zero density)."""
+    validate(name, v, min_ndim=1, finite=False)
+    if v.device.type != "meta" and bool((torch.isnan(v) | (v == math.inf)).any()):
+        raise ValueError(f"{name} must hold log-densities: no NaN or +inf entries (-inf is a zero density)")
+    return v
 
 
 def kl_quadrature_1d(log_p: torch.Tensor, log_q: torch.Tensor, dx: float) -> torch.Tensor:
@@ -213,7 +254,15 @@ def kl_quadrature_1d(log_p: torch.Tensor, log_q: torch.Tensor, dx: float) -> tor
 
     Returns:
         ``(...)``: KL(p‖q) in nats; points where ``p`` underflows contribute 0.
+
+    A log-density of ``-inf`` is a zero density (where ``q`` is zero and ``p`` is not, the KL is
+    ``inf``); NaN and ``+inf`` are rejected.
     """
+    _log_density("log_p", log_p)
+    _log_density("log_q", log_q)
+    if log_p.shape[-1] != log_q.shape[-1]:
+        raise ValueError(f"log_p and log_q must be given on the same G grid points (last dimension); "
+                         f"got {tuple(log_p.shape)} and {tuple(log_q.shape)}")
     positive("dx", dx)
     p = log_p.exp()
     return (torch.where(p > 0, p * (log_p - log_q), torch.zeros_like(p)) * dx).sum(-1)
@@ -249,17 +298,24 @@ def fit_normal_1d(
     Book: ``eq-forward-kl``, ``eq-reverse-kl``.
     """
     one_of("direction", direction, ("forward", "reverse"))
-    if log_p.ndim != 2 or xs.ndim != 1 or log_p.shape[-1] != xs.shape[0]:
+    _log_density("log_p", log_p)
+    validate("xs", xs, ndim=1)
+    if log_p.ndim != 2 or log_p.shape[-1] != xs.shape[0]:
         raise ValueError(f"log_p must be (B, G) over xs of shape (G,); got {tuple(log_p.shape)} and {tuple(xs.shape)}")
+    if xs.shape[0] < 2:
+        raise ValueError(f"xs must hold at least 2 grid points; got {xs.shape[0]}")
     positive_int("steps", steps)
+    positive("lr", lr)
     b = log_p.shape[0]
-    mu0, sigma0 = _like(mu0, sigma0)
+    mu0, sigma0 = _like(mu0=mu0, sigma0=sigma0)
     positive("sigma0", sigma0)
+    for name, v in (("mu0", mu0), ("sigma0", sigma0)):
+        if v.ndim > 1 or v.numel() not in (1, b):
+            raise ValueError(f"{name} must be a number or a ({b},) tensor, one per problem; got shape {tuple(v.shape)}")
     mu = (mu0.to(xs) * torch.ones(b, dtype=xs.dtype, device=xs.device)).clone().requires_grad_(True)
-    # softplus⁻¹(σ) = σ + log(1 − e^{−σ}), so the fit starts exactly at sigma0
-    s0 = sigma0.to(xs) * torch.ones_like(mu)
-    rho = (s0 + torch.log(-torch.expm1(-s0))).detach().requires_grad_(True)
-    dx = float(xs[1] - xs[0])
+    # ρ = softplus⁻¹(σ), so the fit starts exactly at sigma0
+    rho = inv_softplus(sigma0.to(xs) * torch.ones_like(mu)).detach().requires_grad_(True)
+    dx = float(xs[1] - xs[0]) if xs.device.type != "meta" else 1.0
 
     def divergence() -> torch.Tensor:
         sigma = F.softplus(rho)
@@ -277,14 +333,26 @@ class DiagonalNormal(nn.Module):
     r"""A learnable :math:`\mathcal N(\mu, \operatorname{diag}(\sigma^2))`, :math:`\sigma = \operatorname{softplus}(\rho)`.
 
     The model of the chapter's maximum-likelihood demo: fitting it by maximum likelihood is
-    minimizing the forward KL from the data distribution.
+    minimizing the forward KL from the data distribution. It starts at :math:`\mathcal N(0, I)`.
+
+    Args:
+        dim: the dimension ``D``. dtype, device: of the parameters.
+
+    Example:
+        >>> q = DiagonalNormal(2, dtype=torch.float64)
+        >>> [round(v, 4) for v in q.log_prob(torch.zeros(3, 2, dtype=torch.float64)).tolist()]  # -log 2π
+        [-1.8379, -1.8379, -1.8379]
+        >>> q.covariance().tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+
+    Book: ``eq-mle-kl``.
     """
 
-    def __init__(self, dim: int = 2, dtype: torch.dtype | None = None):
+    def __init__(self, dim: int = 2, dtype: torch.dtype | None = None, device: torch.device | str | None = None):
         super().__init__()
         positive_int("dim", dim)
-        self.mu = nn.Parameter(torch.zeros(dim, dtype=dtype))
-        self.rho = nn.Parameter(torch.full((dim,), math.log(math.e - 1), dtype=dtype))  # σ = 1 at the start
+        self.mu = nn.Parameter(torch.zeros(dim, dtype=dtype, device=device))
+        self.rho = nn.Parameter(torch.full((dim,), inv_softplus(1.0), dtype=dtype, device=device))  # σ = 1
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -292,9 +360,9 @@ class DiagonalNormal(nn.Module):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-density of points ``x`` of shape ``(N, dim)``; returns ``(N,)``."""
-        if x.shape[-1] != self.mu.shape[0]:
-            raise ValueError(f"x must have last dimension {self.mu.shape[0]}; got {tuple(x.shape)}")
-        return torch.distributions.Normal(self.mu, self.sigma).log_prob(x).sum(-1)
+        validate("x", x, min_ndim=1, last_dim=self.mu.shape[0])
+        return torch.distributions.Normal(self.mu, self.sigma, validate_args=False).log_prob(x).sum(-1)
 
     def covariance(self) -> torch.Tensor:
+        r"""The covariance :math:`\operatorname{diag}(\sigma^2)`, ``(dim, dim)``."""
         return torch.diag_embed(self.sigma**2)

@@ -13,26 +13,27 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from . import shifted_seed
-from .tensors import positive, positive_int
+from .nn import StackedMLP
+from . import tensors
+from .tensors import positive, positive_int, probability_vector, same_length, validate
 from .train import fit
 
 __all__ = ["conditional_mean", "bimodal_regression_data", "mse_decomposition", "mode_average",
-           "BatchedMLP", "fit_mse_predictors", "distances_to_mean_and_branches", "spiral_curve", "local_pca_ratio",
+           "fit_mse_predictors", "distances_to_mean_and_branches", "spiral_curve", "local_pca_ratio",
            "ClassGaussians", "fit_class_gaussians", "class_posterior", "sample_class_gaussians"]
 
 
 # ------------------------------------------------------------------ regression to the mean
 def conditional_mean(x: torch.Tensor) -> torch.Tensor:
-    r"""The centre curve :math:`m(x) = \tfrac12\sin 3x` of the two-branch target (same shape as ``x``)."""
+    r"""The centre curve :math:`m(x) = \tfrac12\sin 3x` of the two-branch target (same shape as ``x``, any rank)."""
+    validate("x", x)
     return 0.5 * torch.sin(3 * x)
 
 
 def bimodal_regression_data(n: int, separation: float, noise: float = 0.05,
-                            generator: torch.Generator | None = None,
-                            dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                            generator: torch.Generator | None = None, dtype: torch.dtype | None = None,
+                            device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Pairs with a two-branch target: :math:`y = m(x) \pm \tfrac{d}{2} + \text{noise}`.
 
     :math:`x \sim U(-1, 1)`; the sign is a fair coin, so :math:`p(y\mid x)` has two modes at
@@ -42,7 +43,7 @@ def bimodal_regression_data(n: int, separation: float, noise: float = 0.05,
         n: number of pairs.
         separation: :math:`d \ge 0`, the distance between the branches.
         noise: standard deviation of the Gaussian noise around each branch.
-        generator: source of randomness. dtype: of the outputs (default: torch's default dtype).
+        generator: source of randomness. dtype, device: of the outputs (torch's default dtype, the CPU).
 
     Returns:
         ``x`` and ``y``, each ``(n, 1)``.
@@ -52,19 +53,19 @@ def bimodal_regression_data(n: int, separation: float, noise: float = 0.05,
     positive_int("n", n)
     positive("separation", separation, allow_zero=True)
     positive("noise", noise, allow_zero=True)
-    dtype = dtype or torch.get_default_dtype()
-    x = 2 * torch.rand(n, 1, generator=generator, dtype=dtype) - 1
-    sign = 2 * torch.randint(0, 2, (n, 1), generator=generator).to(dtype) - 1
-    y = conditional_mean(x) + sign * separation / 2 + noise * torch.randn(n, 1, generator=generator, dtype=dtype)
+    like = torch.empty(0, dtype=dtype or torch.get_default_dtype(), device=device)
+    x = 2 * tensors.uniform((n, 1), like, generator) - 1
+    sign = 2 * (tensors.uniform((n, 1), like, generator) < 0.5).to(like.dtype) - 1   # a fair coin per pair
+    y = conditional_mean(x) + sign * separation / 2 + noise * tensors.noise((n, 1), like, generator)
     return x, y
 
 
-def mse_decomposition(y: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mse_decomposition(y: torch.Tensor, c) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Both sides of :math:`\mathbb E(y - c)^2 = \mathrm{Var}\,y + (\mathbb E y - c)^2` over samples.
 
     Args:
         y: samples ``(N,)`` or ``(N, D)`` (summed over ``D``).
-        c: a constant prediction, broadcastable against one sample.
+        c: a constant prediction: a number, or a tensor ``()`` or ``(D,)``.
 
     Returns:
         ``(lhs, rhs)``: the mean squared error, and the variance plus the squared bias
@@ -72,8 +73,14 @@ def mse_decomposition(y: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, t
 
     Book: ``eq-overview-mse``.
     """
+    validate("y", y, min_ndim=1)
+    if y.ndim > 2:
+        raise ValueError(f"y must be (N,) or (N, D); got shape {tuple(y.shape)}")
     y = y.reshape(len(y), -1)
-    c = torch.as_tensor(c, dtype=y.dtype, device=y.device).reshape(1, -1)
+    c = validate("c", torch.as_tensor(c, dtype=y.dtype, device=y.device) if not isinstance(c, torch.Tensor) else c)
+    if c.ndim > 1 or c.numel() not in (1, y.shape[1]):
+        raise ValueError(f"c must be a number or have shape ({y.shape[1]},) like one sample of y; got {tuple(c.shape)}")
+    c = c.to(y).reshape(1, -1)
     lhs = ((y - c) ** 2).sum(-1).mean()
     mean = y.mean(0, keepdim=True)
     rhs = ((y - mean) ** 2).sum(-1).mean() + ((mean - c) ** 2).sum()
@@ -93,64 +100,46 @@ def mode_average(modes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
     Book: ``eq-overview-mse``.
     """
-    if modes.ndim != 2 or weights.shape != modes.shape[:1]:
-        raise ValueError(f"modes must be (K, D) and weights (K,); got {tuple(modes.shape)} and {tuple(weights.shape)}")
-    positive("weights", weights, allow_zero=True)
+    validate("modes", modes, ndim=2)
+    validate("weights", weights, ndim=1)
+    same_length(("modes", "weights"), modes, weights)
+    probability_vector("weights", weights)
     return weights.to(modes) @ modes
 
 
-class BatchedMLP(nn.Module):
-    r"""``S`` independent MLPs :math:`f_s:\mathbb R\to\mathbb R` evaluated in one batched computation.
-
-    Weights are stacked along a leading model axis, so one ``bmm`` runs all of them: the chapter
-    trains one predictor per separation at once.
-
-    Args:
-        n_models: ``S``. hidden: width of the two hidden layers. generator: for the initial weights.
-    """
-
-    def __init__(self, n_models: int, hidden: int = 32, generator: torch.Generator | None = None,
-                 dtype: torch.dtype | None = None):
-        super().__init__()
-        positive_int("n_models", n_models)
-        positive_int("hidden", hidden)
-        dtype = dtype or torch.get_default_dtype()
-
-        def init(fan_in, fan_out):
-            w = torch.randn(n_models, fan_in, fan_out, generator=generator, dtype=dtype) / math.sqrt(fan_in)
-            return nn.Parameter(w), nn.Parameter(torch.zeros(n_models, 1, fan_out, dtype=dtype))
-
-        self.w1, self.b1 = init(1, hidden)
-        self.w2, self.b2 = init(hidden, hidden)
-        self.w3, self.b3 = init(hidden, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` of shape ``(S, N, 1)`` (or ``(N, 1)``, shared by all models) -> ``(S, N, 1)``."""
-        if x.ndim == 2:
-            x = x.expand(self.w1.shape[0], *x.shape)
-        h = torch.tanh(torch.baddbmm(self.b1, x, self.w1))
-        h = torch.tanh(torch.baddbmm(self.b2, h, self.w2))
-        return torch.baddbmm(self.b3, h, self.w3)
-
-
 def fit_mse_predictors(x: torch.Tensor, y: torch.Tensor, steps: int = 600, hidden: int = 32,
-                       lr: float = 1e-2, seed: int = 0, progress: bool = True):
+                       lr: float = 1e-2, generator: torch.Generator | None = None, progress: bool = True):
     r"""Fit one deterministic predictor per dataset by full-batch Adam on the squared error.
+
+    The ``S`` predictors are one :class:`gencore.nn.StackedMLP` (sizes ``(1, hidden, hidden, 1)``,
+    tanh): one batched computation trains all of them, and the loss of one never moves another.
+    Their weights start LeCun-normal, :math:`\mathcal N(0, 1/d_{in})`, with zero biases (drawn from
+    ``generator``).
 
     Args:
         x, y: ``(S, N, 1)``, one regression dataset per model.
-        steps, hidden, lr: of the training. seed: of the initial weights.
+        steps, hidden, lr: of the training. generator: draws the initial weights.
         progress: show :func:`gencore.train.fit`'s progress line.
 
     Returns:
-        ``(model, history)`` with ``model`` a :class:`BatchedMLP` of ``S`` predictors.
+        ``(model, history)`` with ``model`` mapping ``(S, N, 1)`` (or ``(N, 1)``, shared) to ``(S, N, 1)``.
 
     Book: ``eq-overview-mse``.
     """
-    if x.ndim != 3 or y.shape != x.shape:
-        raise ValueError(f"x and y must both be (S, N, 1); got {tuple(x.shape)} and {tuple(y.shape)}")
-    g = torch.Generator().manual_seed(shifted_seed(seed))
-    model = BatchedMLP(x.shape[0], hidden, g, x.dtype).to(x.device)
+    validate("x", x, ndim=3, last_dim=1)
+    validate("y", y, ndim=3, last_dim=1)
+    if y.shape != x.shape:
+        raise ValueError(f"x and y must both be (S, N, 1) of the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")
+    positive_int("steps", steps)
+    positive_int("hidden", hidden)
+    positive("lr", lr)
+    # built from a throwaway generator (its weights are redrawn below), so torch's global one is untouched
+    model = StackedMLP(x.shape[0], (1, hidden, hidden, 1), "tanh", generator=torch.Generator(), dtype=x.dtype,
+                       device=x.device)
+    with torch.no_grad():  # LeCun-normal weights, zero biases: the tanh nets reach the mean within the budget
+        for w, b in zip(model.weights, model.biases):
+            w.copy_(tensors.noise(w.shape, w, generator) / math.sqrt(w.shape[1]))
+            b.zero_()
 
     def loss(step):
         # The sum over models of each model's mean squared error: the gradients do not mix.
@@ -165,14 +154,22 @@ def distances_to_mean_and_branches(fits: torch.Tensor, x: torch.Tensor, separati
 
     Args:
         fits: ``(S, M)``, predictor ``s`` evaluated at the points ``x`` of shape ``(M,)``.
-        separations: the ``S`` separations ``d``.
+        separations: the ``S`` separations ``d >= 0`` (a sequence or an ``(S,)`` tensor).
 
     Returns:
         ``(to_mean, to_branch)``, each ``(S,)``.
 
     Book: ``eq-overview-bimodal``.
     """
-    d = torch.as_tensor(separations, dtype=fits.dtype, device=fits.device)[:, None] / 2
+    validate("fits", fits, ndim=2)
+    validate("x", x, ndim=1)
+    if x.shape[0] != fits.shape[1]:
+        raise ValueError(f"x must hold the {fits.shape[1]} points fits is evaluated at; got shape {tuple(x.shape)}")
+    d = separations if isinstance(separations, torch.Tensor) else torch.as_tensor(separations, dtype=fits.dtype)
+    validate("separations", d, ndim=1)
+    positive("separations", d, allow_zero=True)
+    same_length(("fits", "separations"), fits, d)
+    d = d.to(fits)[:, None] / 2
     off = fits - conditional_mean(x).reshape(1, -1)
     to_branch = torch.minimum((off - d).abs(), (off + d).abs())
     return off.pow(2).mean(-1).sqrt(), to_branch.pow(2).mean(-1).sqrt()
@@ -180,12 +177,16 @@ def distances_to_mean_and_branches(fits: torch.Tensor, x: torch.Tensor, separati
 
 # ------------------------------------------------------------------ a curve in the plane
 def spiral_curve(n: int, noise: float = 0.0, generator: torch.Generator | None = None,
-                 dtype: torch.dtype | None = None) -> torch.Tensor:
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
     r"""Points near one arm of a spiral: :math:`c(s) = r(s)(\cos\theta(s), \sin\theta(s))`, noised.
 
     :math:`s \sim U(0, 1)`, :math:`\theta = 3\pi s`, :math:`r = 0.5 + 2.5 s`; each point is moved
     by :math:`\mathcal N(0, \text{noise}^2 I)`. With ``noise = 0`` the data lie exactly on a
     one-dimensional curve: one number, :math:`s`, says where a point is.
+
+    Args:
+        n: number of points. noise: the standard deviation around the curve (>= 0).
+        generator: source of randomness. dtype, device: of the points (torch's default dtype, the CPU).
 
     Returns:
         ``(n, 2)``.
@@ -194,11 +195,11 @@ def spiral_curve(n: int, noise: float = 0.0, generator: torch.Generator | None =
     """
     positive_int("n", n)
     positive("noise", noise, allow_zero=True)
-    dtype = dtype or torch.get_default_dtype()
-    s = torch.rand(n, generator=generator, dtype=dtype)
+    like = torch.empty(0, dtype=dtype or torch.get_default_dtype(), device=device)
+    s = tensors.uniform((n,), like, generator)
     theta, r = 3 * math.pi * s, 0.5 + 2.5 * s
     x = torch.stack([r * torch.cos(theta), r * torch.sin(theta)], -1)
-    return x + noise * torch.randn(n, 2, generator=generator, dtype=dtype)
+    return x + noise * tensors.noise((n, 2), like, generator)
 
 
 def local_pca_ratio(x: torch.Tensor, k: int = 20) -> torch.Tensor:
@@ -217,8 +218,7 @@ def local_pca_ratio(x: torch.Tensor, k: int = 20) -> torch.Tensor:
 
     Book: ``eq-overview-curve``.
     """
-    if x.ndim != 2:
-        raise ValueError(f"x must be (N, D); got {tuple(x.shape)}")
+    validate("x", x, ndim=2)
     positive_int("k", k, minimum=2)
     if k > len(x):
         raise ValueError(f"k must be at most the number of points {len(x)}; got {k}")
@@ -227,7 +227,7 @@ def local_pca_ratio(x: torch.Tensor, k: int = 20) -> torch.Tensor:
     nb = nb - nb.mean(1, keepdim=True)
     cov = nb.transpose(1, 2) @ nb / k                                 # (N, D, D)
     ev = torch.linalg.eigvalsh(cov)                                   # ascending
-    return ev[:, -1] / ev.sum(-1).clamp_min(torch.finfo(x.dtype).tiny)
+    return ev[:, -1] / ev.sum(-1).clamp_min(torch.finfo(ev.dtype).tiny)
 
 
 # ------------------------------------------------------------------ generative classifier
@@ -235,16 +235,40 @@ def local_pca_ratio(x: torch.Tensor, k: int = 20) -> torch.Tensor:
 class ClassGaussians:
     r"""A generative classifier :math:`p(x, y) = \pi_y\,\mathcal N(x; \mu_y, \Sigma_y)`.
 
-    ``means`` ``(K, D)``, ``covs`` ``(K, D, D)``, ``priors`` ``(K,)``.
+    ``means`` ``(K, D)``, ``covs`` ``(K, D, D)`` symmetric positive definite, ``priors`` ``(K,)``
+    a probability vector.
+
+    Example:
+        >>> model = ClassGaussians(torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), torch.eye(2).expand(2, 2, 2),
+        ...                        torch.tensor([0.5, 0.5]))
+        >>> class_posterior(model, torch.tensor([[0.0, 0.0], [3.0, 0.0]])).round(decimals=3)
+        tensor([[0.5000, 0.5000],
+                [0.0020, 0.9980]])
+
+    Book: ``eq-overview-bayes``.
     """
 
     means: torch.Tensor
     covs: torch.Tensor
     priors: torch.Tensor
 
+    def __post_init__(self):
+        validate("means", self.means, ndim=2)
+        validate("covs", self.covs, ndim=3)
+        validate("priors", self.priors, ndim=1)
+        k, d = self.means.shape
+        if self.covs.shape != (k, d, d):
+            raise ValueError(f"covs must be ({k}, {d}, {d}) to match means {tuple(self.means.shape)}; "
+                             f"got {tuple(self.covs.shape)}")
+        same_length(("means", "priors"), self.means, self.priors)
+        probability_vector("priors", self.priors)
+        if self.covs.device.type != "meta" and bool((torch.linalg.cholesky_ex(self.covs).info != 0).any()):
+            raise ValueError("covs must be symmetric positive definite")
+
     def log_joint(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`\log p(x, y)` for every class, ``(N, K)``."""
-        dist = torch.distributions.MultivariateNormal(self.means, self.covs)
+        validate("x", x, ndim=2, last_dim=self.means.shape[1])
+        dist = torch.distributions.MultivariateNormal(self.means, self.covs, validate_args=False)
         return dist.log_prob(x[:, None, :]) + self.priors.log()
 
 
@@ -252,13 +276,18 @@ def fit_class_gaussians(x: torch.Tensor, y: torch.Tensor, n_classes: int | None 
     r"""Maximum-likelihood :math:`\pi_k, \mu_k, \Sigma_k` of each class (closed form).
 
     Args:
-        x: ``(N, D)``. y: ``(N,)`` integer labels in ``0..K-1``.
+        x: ``(N, D)``. y: ``(N,)`` integer labels in ``0..K-1``. n_classes: ``K`` (``max(y) + 1`` if ``None``).
 
     Book: ``eq-overview-bayes``.
     """
-    if x.ndim != 2 or y.shape != x.shape[:1]:
-        raise ValueError(f"x must be (N, D) and y (N,); got {tuple(x.shape)} and {tuple(y.shape)}")
-    k = n_classes or int(y.max()) + 1
+    validate("x", x, ndim=2)
+    validate("y", y, ndim=1, floating=False)
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer labels; got {y.dtype}")
+    same_length(("x", "y"), x, y)
+    if bool((y < 0).any()):
+        raise ValueError("y must hold labels in 0..K-1; got a negative label")
+    k = int(y.max()) + 1 if n_classes is None else positive_int("n_classes", n_classes)
     means, covs, priors = [], [], []
     for c in range(k):
         xc = x[y == c]
@@ -274,6 +303,9 @@ def fit_class_gaussians(x: torch.Tensor, y: torch.Tensor, n_classes: int | None 
 def class_posterior(model: ClassGaussians, x: torch.Tensor) -> torch.Tensor:
     r"""Bayes' rule :math:`p(y\mid x) = p(x, y) / \sum_{y'} p(x, y')`, ``(N, K)`` (in log space).
 
+    Args:
+        model: the classifier. x: ``(N, D)`` points.
+
     Book: ``eq-overview-bayes``.
     """
     lj = model.log_joint(x)
@@ -284,10 +316,15 @@ def sample_class_gaussians(model: ClassGaussians, n: int,
                            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""New pairs :math:`y \sim \pi`, :math:`x \sim \mathcal N(\mu_y, \Sigma_y)`: ``x (n, D)``, ``y (n,)``.
 
+    Drawn from ``generator`` on its device; the samples live on the model's device.
+
     Book: ``eq-overview-bayes``.
     """
+    if not isinstance(model, ClassGaussians):
+        raise TypeError(f"model must be a ClassGaussians; got {type(model).__name__}")
     positive_int("n", n)
-    y = torch.multinomial(model.priors, n, replacement=True, generator=generator)
+    priors = model.priors.to(tensors.rng_device(generator, model.priors))
+    y = torch.multinomial(priors, n, replacement=True, generator=generator).to(model.means.device)
     chol = torch.linalg.cholesky(model.covs)[y]
-    eps = torch.randn(n, model.means.shape[1], 1, generator=generator, dtype=model.means.dtype)
-    return model.means[y] + (chol @ eps.to(chol.device))[..., 0], y
+    eps = tensors.noise((n, model.means.shape[1], 1), model.means, generator)
+    return model.means[y] + (chol @ eps)[..., 0], y

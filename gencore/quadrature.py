@@ -17,6 +17,14 @@ from .tensors import extent_box, positive_int
 __all__ = ["grid", "log_integral", "grid_log_prob"]
 
 
+def _float_dtype(dtype: torch.dtype | None) -> torch.dtype:
+    """The points' dtype: floating point (integer points would truncate the midpoints)."""
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype; got {dtype}")
+    return dtype
+
+
 def grid(
     extent: Sequence[float],
     resolution: int,
@@ -29,7 +37,8 @@ def grid(
     Args:
         extent: ``(xmin, xmax, ymin, ymax)``.
         resolution: cells per side.
-        dtype, device: of the returned points (torch's defaults when ``None``).
+        dtype, device: of the returned points (torch's defaults when ``None``); ``dtype`` must
+            be floating point.
 
     Returns:
         ``(points, cell_area)`` with ``points`` of shape ``(resolution**2, 2)``, ordered so
@@ -38,6 +47,7 @@ def grid(
     """
     x0, x1, y0, y1 = extent_box("extent", extent)
     positive_int("resolution", resolution, minimum=2)
+    dtype = _float_dtype(dtype)
     hx, hy = (x1 - x0) / resolution, (y1 - y0) / resolution
     xs = torch.linspace(x0 + hx / 2, x1 - hx / 2, resolution, dtype=dtype, device=device)
     ys = torch.linspace(y0 + hy / 2, y1 - hy / 2, resolution, dtype=dtype, device=device)
@@ -54,7 +64,14 @@ def grid_log_prob(
     device: torch.device | str | None = None,
     chunk: int = 65536,
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Evaluate ``log_f`` on the grid in chunks (no autograd); returns ``(points, values, cell_area)``."""
+    """Evaluate ``log_f`` on the grid in chunks (no autograd); returns ``(points, values, cell_area)``.
+
+    ``log_f`` maps ``(N, 2)`` points to ``(N,)`` log-values; ``-inf`` (a zero) is allowed, NaN and
+    ``+inf`` are rejected.
+    """
+    if not callable(log_f):
+        raise TypeError(f"log_f must be a callable mapping (N, 2) points to (N,) log-values; got {type(log_f).__name__}")
+    positive_int("chunk", chunk)
     points, area = grid(extent, resolution, dtype=dtype, device=device)
     with torch.no_grad():
         values = torch.cat([log_f(points[i : i + chunk]) for i in range(0, len(points), chunk)])
@@ -62,6 +79,8 @@ def grid_log_prob(
         raise ValueError(
             f"log_f must map (N, 2) points to (N,) log-densities; got shape {tuple(values.shape)}"
         )
+    if values.device.type != "meta" and bool((torch.isnan(values) | (values == math.inf)).any()):
+        raise ValueError("log_f returned NaN or +inf on the grid (a log-density may be -inf, not NaN or +inf)")
     return points, values, area
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gencore import divergences as D
-from gencore.demos import kl as demo
+from gencore.experiments import divergences as run
 
 F64 = torch.float64
 
@@ -115,7 +115,7 @@ def test_monte_carlo_kl_agrees_with_closed_form():
 
 
 def test_kl_quadrature_matches_closed_form():
-    xs = demo.XS
+    xs = run.XS
     # explicit float64 parameters: a Normal(0.3, 0.7) of Python floats would take torch's default dtype
     lp = torch.distributions.Normal(torch.tensor(0.3, dtype=F64), torch.tensor(0.7, dtype=F64)).log_prob(xs)
     lq = torch.distributions.Normal(torch.tensor(-1.0, dtype=F64), torch.tensor(1.6, dtype=F64)).log_prob(xs)
@@ -132,7 +132,7 @@ def test_bimodal_rejects_bad_arguments():
 
 
 def test_fit_normal_1d_checks_arguments():
-    xs = demo.XS
+    xs = run.XS
     lp = D.bimodal(2.0).log_prob(xs)[None]
     with pytest.raises(ValueError, match="direction"):
         D.fit_normal_1d(lp, xs, "sideways", 0.0, 1.0)
@@ -144,7 +144,7 @@ def test_fit_normal_1d_checks_arguments():
 
 @pytest.fixture(scope="module")
 def fits():
-    return demo.separation_fits()
+    return run.separation_fits()
 
 
 def test_forward_fit_matches_moments(fits):
@@ -167,7 +167,7 @@ def test_reverse_fit_seeks_a_mode_with_kl_log2(fits):
 
 def test_jsd_of_shifted_normals_saturates_at_log2():
     shifts = torch.tensor([0.0, 1.0, 8.0], dtype=F64)
-    j = demo.jsd_normal_shift(shifts)
+    j = run.jsd_normal_shift(shifts)
     assert j[0].abs() < 1e-12
     assert 0 < j[1] < math.log(2)
     assert j[2].item() == pytest.approx(math.log(2), abs=1e-3)
@@ -187,7 +187,7 @@ def test_maximum_likelihood_reaches_the_forward_kl_floor():
     cov = torch.outer(std, std) * torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
     p = torch.distributions.MultivariateNormal(mean, cov)
     x, x_test = p.sample((2000,)), p.sample((20_000,))
-    model, hist = demo.fit_diagonal_by_mle(x, x_test, p, progress=False)
+    model, hist = run.fit_diagonal_by_mle(x, x_test, p, progress=False)
     with torch.no_grad():
         kl = D.kl_mvn(mean, cov, model.mu, model.covariance())
     floor = -0.5 * math.log(1 - rho**2)
@@ -219,3 +219,51 @@ def test_chapter_diagonal_example_closed_form_and_monte_carlo():
     assert closed.item() == pytest.approx(2.3663, abs=1e-4)
     mc, se = D.kl_monte_carlo(p.log_prob, q.log_prob, p.sample((200_000,)))
     assert abs(mc - closed) < 4 * se
+
+
+def test_kl_quadrature_rejects_nan_and_plus_inf_but_takes_zero_densities():
+    xs = run.XS
+    lp, lq = D.bimodal(2.0).log_prob(xs), D.bimodal(1.0).log_prob(xs)
+    dx = float(xs[1] - xs[0])
+    with pytest.raises(ValueError, match="log_p"):
+        D.kl_quadrature_1d(torch.full_like(lp, math.nan), lq, dx)        # all-NaN used to give 0
+    with pytest.raises(ValueError, match="log_q"):
+        D.kl_quadrature_1d(lp, torch.where(xs > 0, math.inf, lq), dx)
+    with pytest.raises(ValueError, match="log_p and log_q"):
+        D.kl_quadrature_1d(lp, lq[:-1], dx)
+    support = torch.where(xs.abs() < 3, lp, -math.inf)                   # p is zero outside |x| < 3
+    assert torch.isfinite(D.kl_quadrature_1d(support, lq, dx))
+    assert D.kl_quadrature_1d(lp, torch.where(xs.abs() < 3, lq, -math.inf), dx) == math.inf
+
+
+def test_mismatched_pairs_are_named():
+    with pytest.raises(ValueError, match="p and q"):
+        D.kl_divergence(torch.full((4,), 0.25, dtype=F64), torch.full((3,), 1 / 3, dtype=F64))
+    with pytest.raises(ValueError, match="mu_p"):
+        D.kl_normal(torch.zeros(2, dtype=F64), 1.0, torch.zeros(3, dtype=F64), 1.0)
+    with pytest.raises(TypeError, match="mu_p"):
+        D.kl_normal(torch.zeros(2, dtype=torch.int64), 1.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="mu_q"):
+        D.kl_mvn(torch.zeros(2, dtype=F64), torch.eye(2, dtype=F64), torch.zeros(3, dtype=F64), torch.eye(3, dtype=F64))
+
+
+def test_meta_device():
+    """Shapes and devices follow the inputs (torch's shape-only device)."""
+    meta = torch.device("meta")
+    p = torch.empty(5, 4, device=meta)
+    for fn in (D.entropy, lambda a: D.kl_divergence(a, a), lambda a: D.js_divergence(a, a),
+               lambda a: D.cross_entropy(a, a)):
+        out = fn(p)
+        assert out.device == meta and out.shape == (5,)
+    mu, cov = torch.empty(3, 2, device=meta), torch.empty(3, 2, 2, device=meta)
+    assert D.kl_mvn(mu, cov, mu, cov).shape == (3,)
+    assert D.kl_quadrature_1d(torch.empty(3, 7, device=meta), torch.empty(7, device=meta), 0.1).shape == (3,)
+    est, se = D.kl_monte_carlo(lambda x: x.sum(-1), lambda x: x.sum(-1), torch.empty(10, 2, device=meta))
+    assert est.device == meta and se.shape == ()
+    q = D.DiagonalNormal(2, device=meta)
+    assert q.log_prob(torch.empty(6, 2, device=meta)).shape == (6,)
+
+
+def test_diagonal_normal_starts_at_the_standard_normal():
+    q = D.DiagonalNormal(3, dtype=F64)
+    assert torch.allclose(q.sigma, torch.ones(3, dtype=F64), atol=1e-15)

@@ -7,7 +7,11 @@ import torch
 import gencore
 from gencore import overview as O
 from gencore.exercises.overview import check_mode_average
-from gencore.demos import gallery, overview as demo
+from gencore.data import make
+from gencore.experiments import divergences as ch1
+from gencore.experiments import overview as run
+from gencore.figures import gallery as gallery_fig
+from gencore.figures import overview as fig
 
 F64 = torch.float64
 
@@ -15,8 +19,8 @@ F64 = torch.float64
 def _notebook_start():
     """The notebook's draws, in the notebook's order, from ``gencore.seed(0)``."""
     gen = gencore.seed(0)
-    x, y = demo.classifier_data(600, gen)
-    x_test, y_test = demo.classifier_data(2000, gen)
+    x, y = run.classifier_data(600, gen)
+    x_test, y_test = run.classifier_data(2000, gen)
     model = O.fit_class_gaussians(x, y)
     post = O.class_posterior(model, x_test)
     accuracy = (post.argmax(-1) == y_test).double().mean().item()
@@ -57,8 +61,8 @@ def test_mse_decomposition_on_the_page():
 def test_regression_lands_on_the_mean():
     r = _notebook_start()
     separations = [round(0.25 * i, 2) for i in range(13)]
-    xs, ys = demo.regression_data(separations, 512, r["gen"])
-    predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, progress=False)
+    xs, ys = run.regression_data(separations, 512, r["gen"])
+    predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, generator=gencore.generator(0), progress=False)
     grid = torch.linspace(-1, 1, 201, dtype=F64)
     with torch.no_grad():
         fits = predictors(grid[:, None])[..., 0]
@@ -73,7 +77,7 @@ def test_regression_lands_on_the_mean():
 
 def _both_moons_shares(x):
     """The share of the samples nearest to each moon's centre curve."""
-    pieces = gallery.make(gallery.DATASET, dtype=x.dtype).pieces
+    pieces = make(run.DATASET, dtype=x.dtype).pieces
     s = torch.linspace(0, 1, 513, dtype=x.dtype)
     nearest = torch.stack([torch.cdist(x, piece(s)).amin(-1) for piece in pieces], -1).argmin(-1)
     return torch.bincount(nearest, minlength=2).to(x.dtype) / len(x)
@@ -81,10 +85,11 @@ def _both_moons_shares(x):
 
 @pytest.mark.slow
 @pytest.mark.claim
-@pytest.mark.float32  # the page builds the chapters' networks in torch's default dtype, float32
 def test_gallery_numbers():
     """What chapter 0's text says about the gallery, read against the metrics' own noise."""
-    results, floor, curve_floor = gallery.run_gallery(n=1000)
+    from gencore.experiments import gallery  # every chapter's recipes: imported where needed
+
+    results, floor, curve_floor = run.run_gallery(gallery.FAMILIES, n=1000, generator=gencore.generator(0))
     r = {res.family.chapter: res for res in results}
     assert floor.repeats >= 20 and 0.04 < floor.mean < 0.1 and floor.sd > 0
     # the single Gaussian: far above the floor ("standard deviations above it")
@@ -100,7 +105,7 @@ def test_gallery_numbers():
     n_separated = sum(floor.separates(a, b) for i, a in enumerate(trained) for b in trained[i + 1:])
     assert len(trained) == 7 and n_separated <= 10
     # the verdicts the page glues are the floor's own
-    verdicts = gallery.verdicts(results, floor)
+    verdicts = run.verdicts(results, floor)
     assert all((v == "reaches the floor") == floor.reaches(r_.sliced_w2)
                for r_ in results if r_.family.chapter >= 1 for v in [verdicts[r_.family.name]])
     # distance to the curves: its noise is small, and the three groups the text names
@@ -144,32 +149,65 @@ def test_bimodal_data_has_mean_m_and_two_branches(gen):
         O.bimodal_regression_data(0, 1.0)
 
 
-def test_batched_mlp_is_independent_models(gen):
-    net = O.BatchedMLP(3, 8, gen, F64)
-    x = torch.randn(5, 1, generator=gen, dtype=F64)
-    out = net(x)
-    assert out.shape == (3, 5, 1) and out.dtype == F64
-    for s in range(3):
-        h = torch.tanh(x @ net.w1[s] + net.b1[s])
-        h = torch.tanh(h @ net.w2[s] + net.b2[s])
-        assert torch.allclose(out[s], h @ net.w3[s] + net.b3[s])
-    # the loss of model 0 does not move model 1's weights
-    loss = net(x)[0].pow(2).sum()
-    loss.backward()
-    assert net.w1.grad[1].abs().max() == 0 and net.w1.grad[0].abs().max() > 0
+def test_predictors_are_independent_tanh_models(gen):
+    x = torch.linspace(-1, 1, 16, dtype=F64).reshape(1, 16, 1).expand(3, 16, 1).contiguous()
+    model, _ = O.fit_mse_predictors(x, torch.sin(3 * x), steps=1, hidden=8, generator=gen, progress=False)
+    out = model(x)
+    assert out.shape == (3, 16, 1) and out.dtype == F64
+    w, b = model.weights, model.biases
+    for s in range(3):                            # sizes (1, 8, 8, 1), tanh between layers
+        h = torch.tanh(x[s] @ w[0][s] + b[0][s])
+        h = torch.tanh(h @ w[1][s] + b[1][s])
+        assert torch.allclose(out[s], h @ w[2][s] + b[2][s])
+    model.zero_grad()
+    model(x)[0].pow(2).sum().backward()           # the loss of model 0 does not move model 1's weights
+    assert w[0].grad[1].abs().max() == 0 and w[0].grad[0].abs().max() > 0
 
 
 def test_fit_mse_predictors_rejects_bad_shapes():
     with pytest.raises(ValueError, match="x and y"):
+        O.fit_mse_predictors(torch.zeros(2, 4, 1), torch.zeros(3, 4, 1), steps=1, progress=False)
+    with pytest.raises(ValueError, match="x"):
         O.fit_mse_predictors(torch.zeros(4, 1), torch.zeros(4, 1), steps=1, progress=False)
 
 
 def test_fit_mse_predictors_is_deterministic_and_keeps_dtype():
     x = torch.linspace(-1, 1, 32, dtype=F64).reshape(1, 32, 1).expand(2, 32, 1).contiguous()
     y = torch.sin(3 * x)
-    a, _ = O.fit_mse_predictors(x, y, steps=20, progress=False)
-    b, _ = O.fit_mse_predictors(x, y, steps=20, progress=False)
-    assert torch.equal(a(x), b(x)) and a(x).dtype == F64
+    a, _ = O.fit_mse_predictors(x, y, steps=20, generator=torch.Generator().manual_seed(0), progress=False)
+    b, _ = O.fit_mse_predictors(x, y, steps=20, generator=torch.Generator().manual_seed(0), progress=False)
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x)) and a(x).dtype == F64
+
+
+def test_nothing_reseeds_the_global_generator():
+    state = torch.random.get_rng_state()
+    g = torch.Generator().manual_seed(0)
+    O.bimodal_regression_data(10, 1.0, generator=g, dtype=F64)
+    O.spiral_curve(10, 0.1, g, F64)
+    x = torch.rand(1, 8, 1, generator=g, dtype=F64)
+    O.fit_mse_predictors(x, x, steps=1, generator=g, progress=False)
+    run.manifold_frames([0.0, 0.1], n=20, k=5, generator=g)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_meta_device():
+    """Shapes and devices follow the inputs (torch's shape-only device: no values, no kernels run)."""
+    meta = torch.device("meta")
+    x, y = O.bimodal_regression_data(16, 1.0, dtype=torch.float32, device=meta)
+    assert x.device == meta and x.shape == y.shape == (16, 1) and x.dtype == torch.float32
+    assert O.spiral_curve(16, 0.1, device=meta).shape == (16, 2)
+    assert O.conditional_mean(torch.empty(4, 3, 2, device=meta)).shape == (4, 3, 2)
+    lhs, rhs = O.mse_decomposition(torch.empty(8, 2, device=meta), torch.empty(2, device=meta))
+    assert lhs.device == meta and rhs.shape == ()
+    assert O.mode_average(torch.empty(3, 2, device=meta), torch.empty(3, device=meta)).shape == (2,)
+    to_mean, to_branch = O.distances_to_mean_and_branches(torch.empty(3, 5, device=meta), torch.empty(5, device=meta),
+                                                          torch.empty(3, device=meta))
+    assert to_mean.device == meta and to_branch.shape == (3,)
+    model = O.ClassGaussians(torch.empty(2, 2, device=meta), torch.empty(2, 2, 2, device=meta),
+                             torch.empty(2, device=meta))
+    post = O.class_posterior(model, torch.empty(7, 2, device=meta))
+    assert post.device == meta and post.shape == (7, 2)
 
 
 def test_local_pca_ratio_line_and_plane(gen):
@@ -188,7 +226,7 @@ def test_local_pca_ratio_line_and_plane(gen):
 
 
 def test_generative_classifier_matches_bayes_by_hand(gen):
-    x, y = demo.classifier_data(400, gen)
+    x, y = run.classifier_data(400, gen)
     m = O.fit_class_gaussians(x, y)
     for c in range(2):
         xc = x[y == c]
@@ -205,53 +243,68 @@ def test_generative_classifier_matches_bayes_by_hand(gen):
     assert torch.allclose(new_x[new_y == 1].mean(0), m.means[1], atol=0.03)
     with pytest.raises(ValueError, match="class"):
         O.fit_class_gaussians(x[:3], torch.tensor([0, 0, 1]))
+    with pytest.raises(TypeError, match="y"):
+        O.fit_class_gaussians(x, y.double())
 
 
 # ------------------------------------------------------------------ the gallery registry
-def test_registry_covers_every_chapter_and_adding_a_family_is_one_entry():
+def test_registry_covers_every_chapter():
+    from gencore.experiments import gallery  # every chapter's recipes: imported where needed
+
     chapters = {f.chapter for f in gallery.FAMILIES}
     assert set(range(1, 11)) - {2} <= chapters and 0 in chapters
+    assert all(callable(f.sampler) for f in gallery.FAMILIES)
+
+
+def test_adding_a_family_is_one_entry():
     fake = lambda train, n, g: train[:n] + 0.0  # noqa: E731  (a "model" that memorizes its data)
-    families = gallery._with_sampler("GAN", fake, tuple(f for f in gallery.FAMILIES if f.chapter in (0, 4)))
-    results, floor, curve_floor = gallery.run_gallery(families, n=200, n_train=400, floor_repeats=20)
+    registry = (run.Family("data (a fresh sample)", 0, run.data_sampler), run.Family("GAN", 4))
+    families = run.with_sampler("GAN", fake, registry)
+    results, floor, curve_floor = run.run_gallery(families, n=200, n_train=400, floor_repeats=20)
     assert all(r.samples is not None for r in results)
     assert floor.repeats == 20 and floor.sd > 0 and floor.n == 200
     assert results[1].sliced_w2 < floor.mean + 4 * floor.sd          # memorized data: data-like
     assert curve_floor.sd < 0.2 * curve_floor.mean
-    assert gallery.verdicts(results, floor) == {"GAN": "reaches the floor" if floor.reaches(results[1].sliced_w2)
+    assert run.verdicts(results, floor) == {"GAN": "reaches the floor" if floor.reaches(results[1].sliced_w2)
                                                 else "above the floor"}
-    fig = gallery.gallery_figure(results, floor)
-    shown = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(shown) == 2 and f"{floor.mean:.3f} ± {floor.sd:.3f}" in fig._suptitle.get_text()
+    figure = gallery_fig.gallery_figure(results, floor)
+    shown = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(shown) == 2 and f"{floor.mean:.3f} ± {floor.sd:.3f}" in figure._suptitle.get_text()
     assert shown[1].get_xlabel().startswith(f"sliced W2 {results[1].sliced_w2:.3f}")
 
 
 def test_curve_distance_sees_blur_and_collapse():
-    x = gallery.make(gallery.DATASET, dtype=F64).sample((4000,), generator=torch.Generator().manual_seed(0))
-    d = gallery.curve_distance(x)
+    x = make(run.DATASET, dtype=F64).sample((4000,), generator=torch.Generator().manual_seed(0))
+    d = run.curve_distance(x)
     assert abs(d - 0.1 * (2 / torch.pi) ** 0.5) < 0.005             # the noise across the curve
     blurred = x + 0.2 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=F64)
-    assert gallery.curve_distance(blurred) > 1.5 * d
+    assert run.curve_distance(blurred) > 1.5 * d
+
+
+def _check_sampler(sampler):
+    train = make(run.DATASET, dtype=F64).sample((400,), generator=torch.Generator().manual_seed(0))
+    a = sampler(train, 50, torch.Generator().manual_seed(3))
+    b = sampler(train, 50, torch.Generator().manual_seed(3))
+    assert a.shape == (50, 2) and a.dtype == F64 and torch.isfinite(a).all()
+    assert torch.equal(a, b)                                    # one generator fixes everything
 
 
 def test_samplers_follow_the_training_data_dtype_and_seed():
-    train = gallery.make(gallery.DATASET, dtype=F64).sample((400,), generator=torch.Generator().manual_seed(0))
-    for fam in gallery.FAMILIES:
-        if fam.chapter not in (1, 4):       # the cheap ones (the others run in test_gallery_numbers)
-            continue
-        kw = dict(steps=30) if fam.chapter == 4 else {}
-        sampler = fam.sampler if not kw else (lambda t, n, g: gallery.gan_sampler(t, n, g, **kw))
-        a = sampler(train, 50, torch.Generator().manual_seed(3))
-        b = sampler(train, 50, torch.Generator().manual_seed(3))
-        assert a.shape == (50, 2) and a.dtype == F64 and torch.isfinite(a).all()
-        assert torch.equal(a, b)                                    # one generator fixes everything
+    for sampler in (run.data_sampler, ch1.gallery_sampler):  # the cheap ones
+        _check_sampler(sampler)
+
+
+def test_gan_sampler_follows_the_training_data_dtype_and_seed():
+    from gencore.experiments import gallery  # every chapter's recipes: imported where needed
+
+    _check_sampler(lambda t, n, g: gallery.gan_sampler(t, n, g, steps=30))  # the others run in test_gallery_numbers
 
 
 def test_slider_labels_print_values():
-    xs, ys = demo.regression_data([0.0, 0.5], 16, torch.Generator().manual_seed(0))
-    net = O.BatchedMLP(2, 4, torch.Generator().manual_seed(0), F64)
-    reg = demo.regression_slider([0.0, 0.5], xs, ys, net)
-    man = demo.manifold_slider([0.0, 0.1], n=50, k=5)
+    xs, ys = run.regression_data([0.0, 0.5], 16, torch.Generator().manual_seed(0))
+    net, _ = O.fit_mse_predictors(xs, ys, steps=1, hidden=4, generator=torch.Generator().manual_seed(0), progress=False)
+    reg = fig.regression_slider([0.0, 0.5], xs, ys, net)
+    man = fig.manifold_slider(run.manifold_frames([0.0, 0.1], n=50, k=5, generator=torch.Generator().manual_seed(0)))
     assert reg.params["separation"].text(0.5) == "0.50"
     assert man.params["noise"].text(0.1) == "0.10"
     assert man.render((0,)) != man.render((1,))                    # the noise moves the points

@@ -1,6 +1,7 @@
-"""Figures and slider demos of chapter 0 (overview).
+"""Figures and slider demos of chapter 0 (overview): they take results and draw them.
 
-The gallery of every family's samples is :mod:`gencore.demos.gallery`.
+The data and runs they show come from :mod:`gencore.experiments.overview`; the gallery's figure
+is :mod:`gencore.figures.gallery`.
 
 Book: ``book/00_overview.ipynb``.
 """
@@ -8,27 +9,20 @@ from __future__ import annotations
 
 import torch
 
-from .. import shifted_seed
-from .. import viz, widgets
 from .. import overview as O
+from .. import viz, widgets
+from ..quadrature import grid
 
-__all__ = ["regression_data", "regression_slider", "manifold_slider", "classifier_data", "classifier_figure"]
+__all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
 
 
 # ------------------------------------------------------------------ regression to the mean
-def regression_data(separations, n: int = 512, generator: torch.Generator | None = None):
-    """One two-branch dataset per separation, stacked: ``x, y`` of shape ``(S, n, 1)`` (float64)."""
-    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64)
-             for d in separations]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
-
 def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> widgets.SliderDemo:
     """Slider over the branches' separation: the data, both branches, their mean and the MSE fit."""
-    grid = torch.linspace(-1, 1, 201, dtype=torch.float64)[:, None]
+    grid = torch.linspace(-1, 1, 201, dtype=x.dtype, device=x.device)[:, None]
     with torch.no_grad():
-        fits = model(grid)[..., 0]                                   # (S, 201)
-    m = O.conditional_mean(grid)[:, 0]
+        fits = model(grid)[..., 0].cpu()                             # (S, 201)
+    m, grid, x, y = O.conditional_mean(grid)[:, 0].cpu(), grid.cpu(), x.cpu(), y.cpu()
     frames = {round(float(d), 3): i for i, d in enumerate(separations)}
     top = max(frames) / 2 + 1.4  # room for the legend above the upper branch
 
@@ -54,13 +48,12 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
 
 
 # ------------------------------------------------------------------ a curve in the plane
-def manifold_slider(noises, n: int = 800, k: int = 20, seed: int = 0) -> widgets.SliderDemo:
-    """Slider over the thickness of the noise around a spiral: the local-PCA share of each point."""
-    frames = {}
-    for s in noises:
-        g = torch.Generator().manual_seed(shifted_seed(seed))
-        x = O.spiral_curve(n, float(s), g, torch.float64)
-        frames[round(float(s), 3)] = (x, O.local_pca_ratio(x, k))
+def manifold_slider(frames: dict) -> widgets.SliderDemo:
+    """Slider over the thickness of the noise around a spiral: the local-PCA share of each point.
+
+    ``frames`` is :func:`gencore.experiments.overview.manifold_frames`'s ``{noise: (x, share)}``.
+    """
+    n = max(len(x) for x, _ in frames.values())
 
     def draw(fig, noise):
         x, r = frames[noise]
@@ -80,22 +73,14 @@ def manifold_slider(noises, n: int = 800, k: int = 20, seed: int = 0) -> widgets
 
 
 # ------------------------------------------------------------------ generative classifier
-def classifier_data(n: int = 600, generator: torch.Generator | None = None):
-    """Two labelled classes in the plane (two Gaussians of different shapes): ``x (n, 2)``, ``y (n,)``."""
-    truth = O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], dtype=torch.float64),
-                             torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]],
-                                          dtype=torch.float64),
-                             torch.tensor([0.5, 0.5], dtype=torch.float64))
-    return O.sample_class_gaussians(truth, n, generator)
-
-
 def classifier_figure(model: O.ClassGaussians, x, y, new_x, new_y, accuracy: float):
     """Left: p(y=1|x) by Bayes' rule (what a discriminative model learns). Right: new samples."""
     fig, (ax1, ax2) = viz.figure(2, width=4.3, height=3.3)
     ext = (-3.5, 3.5, -2.5, 2.5)
-    gx, gy = torch.meshgrid(torch.linspace(*ext[:2], 150, dtype=torch.float64),
-                            torch.linspace(*ext[2:], 150, dtype=torch.float64), indexing="xy")
-    post = O.class_posterior(model, torch.stack([gx.flatten(), gy.flatten()], -1))[:, 1].reshape(150, 150)
+    points, _ = grid(ext, 150, dtype=model.means.dtype, device=model.means.device)
+    with torch.no_grad():
+        post = O.class_posterior(model, points)[:, 1].reshape(150, 150).cpu()   # rows: y, columns: x
+    gx, gy = points[:, 0].reshape(150, 150).cpu(), points[:, 1].reshape(150, 150).cpu()
     ax1.imshow(post.numpy(), origin="lower", extent=ext, cmap="RdBu_r", vmin=0, vmax=1, aspect="equal", alpha=0.45)
     ax1.contour(gx.numpy(), gy.numpy(), post.numpy(), levels=[0.5], colors="k", linewidths=1)
     for c, col in ((0, viz.COLORS["p"]), (1, viz.COLORS["q"])):

@@ -1,36 +1,32 @@
-"""Figures and slider demos of chapter 1 (KL divergence), built on ``gencore.divergences``.
+"""Figures and slider demos of chapter 1 (KL divergence): they take results and draw them.
+
+The fits and curves they show come from :mod:`gencore.experiments.divergences`.
 
 Book: ``book/01_kl.ipynb``.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
 from .. import divergences as D
 from .. import viz, widgets
+from ..experiments import divergences as run
+from ..experiments.divergences import XS
 
-__all__ = ["XS", "gaussian_pair_slider", "ReverseFits", "separation_fits", "separation_slider",
-           "fit_diagonal_by_mle", "mle_figure", "jsd_normal_shift", "jsd_versus_kl"]
-
-XS = torch.linspace(-10, 10, 1001, dtype=torch.float64)  # the 1D quadrature grid of the chapter
-
-
-def _normal_log_prob(mu, sigma, xs=XS):
-    return torch.distributions.Normal(torch.as_tensor(mu, dtype=xs.dtype), torch.as_tensor(sigma, dtype=xs.dtype)).log_prob(xs)
+__all__ = ["gaussian_pair_slider", "separation_slider", "mle_figure", "jsd_kl_figure"]
 
 
 def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
     """p = N(0, 1) fixed, q = N(μ, σ²) on sliders; both KL integrands shaded and integrated."""
     mus = [round(-3 + 0.75 * i, 2) for i in range(9)] if mus is None else mus
     sigmas = [0.5, 0.75, 1.0, 1.5, 2.0] if sigmas is None else sigmas
-    log_p = _normal_log_prob(0.0, 1.0)
+    log_p = run.normal_log_prob(0.0, 1.0)
     p = log_p.exp()
 
     def draw(fig, mu, sigma):
-        log_q = _normal_log_prob(mu, sigma)
+        log_q = run.normal_log_prob(mu, sigma)
         q = log_q.exp()
         fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
         ax1, ax2, ax3 = widgets.panels(fig, 3, sharex=True)
@@ -63,44 +59,7 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
     )
 
 
-@dataclass(frozen=True)
-class ReverseFits:
-    """Gaussian fits to the bimodal target, one entry per separation.
-
-    Attributes:
-        separations: ``(B,)`` the distances ``d`` between the two modes (unit variances).
-        forward: ``(mu, sigma, kl)`` minimizing KL(p‖q).
-        seek: ``(mu, sigma, kl)`` minimizing KL(q‖p) started on the right mode.
-        centre: ``(mu, sigma, kl)`` minimizing KL(q‖p) started at the centre, as wide as p.
-    """
-
-    separations: torch.Tensor
-    forward: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    seek: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    centre: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-
-    def crossover(self, tol: float = 1e-3) -> float:
-        """The smallest separation at which sitting on one mode beats the symmetric fit."""
-        better = self.separations[self.centre[2] > self.seek[2] + tol]
-        if better.numel() == 0:
-            raise ValueError("the mode-seeking fit never beats the symmetric one on these separations")
-        return better.min().item()
-
-
-def separation_fits(separations=None, steps: int = 300, lr: float = 0.2) -> ReverseFits:
-    """Fit N(μ, σ²) to ½N(−d/2, 1) + ½N(d/2, 1) by forward and by reverse KL, for every ``d``."""
-    seps = torch.linspace(0, 8, 17, dtype=torch.float64) if separations is None else separations
-    log_p = torch.stack([D.bimodal(d).log_prob(XS) for d in seps])
-    wide = (1 + seps**2 / 4).sqrt()  # the standard deviation of p
-    return ReverseFits(
-        separations=seps,
-        forward=D.fit_normal_1d(log_p, XS, "forward", 0.5, 1.0, steps=steps, lr=lr),
-        seek=D.fit_normal_1d(log_p, XS, "reverse", seps / 2, 1.0, steps=steps, lr=lr),
-        centre=D.fit_normal_1d(log_p, XS, "reverse", 0.0, wide, steps=steps, lr=lr),
-    )
-
-
-def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
+def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
     """Slider over the separation d: the target, its forward-KL and reverse-KL fits, and the KLs."""
     seps = fits.separations
 
@@ -109,7 +68,7 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         viz.curve(ax1, XS, D.bimodal(seps[i]).log_prob(XS).exp(), role="p", label="target p")
         for (mu, sigma, _), role, name in ((fits.forward, "q", "forward KL fit"), (fits.seek, "q2", "reverse KL fit")):
-            viz.curve(ax1, XS, _normal_log_prob(mu[i], sigma[i]).exp(), role=role, label=name, ls="--")
+            viz.curve(ax1, XS, run.normal_log_prob(mu[i], sigma[i]).exp(), role=role, label=name, ls="--")
         ax1.set_xlim(-7, 7)
         ax1.set_ylim(0, 0.45)
         ax1.legend(loc="upper left")
@@ -132,33 +91,12 @@ def separation_slider(fits: ReverseFits) -> widgets.SliderDemo:
                           d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
 
 
-def fit_diagonal_by_mle(x_train, x_test, p_data, steps: int = 300, lr: float = 0.05, progress: bool = True):
-    """The chapter's maximum-likelihood demo (the same code the notebook shows).
-
-    Fits :class:`~gencore.divergences.DiagonalNormal` to ``x_train`` by minimizing the average
-    negative log-likelihood, tracking the held-out NLL and ``H(p) + KL(p‖q_θ)`` in closed form.
-    ``p_data`` is a ``MultivariateNormal``. Returns ``(model, history)``.
-    """
-    from ..train import fit
-
-    model = D.DiagonalNormal(x_train.shape[-1], dtype=x_train.dtype).to(x_train.device)
-    mean, cov = p_data.loc, p_data.covariance_matrix
-
-    def tracked(step):
-        kl_now = D.kl_mvn(mean, cov, model.mu, model.covariance())
-        return {"held-out NLL": -model.log_prob(x_test).mean(), "H(p) + KL(p‖q)": p_data.entropy() + kl_now}
-
-    history = fit(lambda step: -model.log_prob(x_train).mean(), model, steps=steps, lr=lr,
-                  metric_fn=tracked, metric_every=10, desc="maximum likelihood", progress=progress)
-    return model, history
-
-
 def mle_figure(x, model, history, entropy_p, kl_floor):
     """Left: data and the fitted diagonal Gaussian. Right: held-out NLL against H(p) + KL(p‖q_θ)."""
     fig, (ax1, ax2) = viz.figure(2, width=4.6, height=3.6)
     viz.samples(ax1, x[:1500], color=viz.COLORS["p"], size=4, alpha=0.4, label="data from p")
-    mu, sigma = model.mu.detach(), model.sigma.detach()
-    t = torch.linspace(0, 2 * math.pi, 200)
+    mu, sigma = model.mu.detach().cpu(), model.sigma.detach().cpu()
+    t = torch.linspace(0, 2 * math.pi, 200, dtype=mu.dtype)
     for k in (1, 2):
         ring = mu + k * sigma * torch.stack([t.cos(), t.sin()], -1)
         ax1.plot(ring[:, 0], ring[:, 1], color=viz.COLORS["q"], lw=1.5, label="q_θ: 1σ, 2σ" if k == 1 else None)
@@ -179,23 +117,8 @@ def mle_figure(x, model, history, entropy_p, kl_floor):
     return fig
 
 
-def _cell_masses(mu) -> torch.Tensor:
-    """N(mu, 1) as probabilities of the cells of XS (renormalized midpoint masses)."""
-    m = _normal_log_prob(mu, 1.0).exp()
-    return m / m.sum()
-
-
-def jsd_normal_shift(shifts: torch.Tensor) -> torch.Tensor:
-    """JSD between N(0, 1) and N(d, 1) for each shift d, from their cell masses on XS."""
-    p = _cell_masses(0.0)
-    return torch.stack([D.js_divergence(p, _cell_masses(d)) for d in shifts])
-
-
-def jsd_versus_kl(shifts=None):
-    """Figure: KL and JSD between N(0, 1) and N(d, 1) as d grows; returns ``(fig, shifts, kl, jsd)``."""
-    shifts = torch.linspace(0, 8, 81, dtype=torch.float64) if shifts is None else shifts
-    jsd = jsd_normal_shift(shifts)
-    kl = D.kl_normal(0.0, 1.0, shifts, 1.0)
+def jsd_kl_figure(shifts, kl, jsd):
+    """KL and JSD between N(0, 1) and N(d, 1) against the shift d (from :func:`gencore.experiments.divergences.jsd_versus_kl`)."""
     fig, ax = viz.figure(1, width=5.0, height=3.2)
     viz.curve(ax, shifts, kl, role="q", label="KL(p‖q) = d²/2")
     viz.curve(ax, shifts, jsd, role="p", label="JSD(p, q)")
@@ -206,4 +129,4 @@ def jsd_versus_kl(shifts=None):
     ax.set_ylabel("nats")
     ax.legend(loc="upper left")
     viz.panel_title(ax, "KL grows without bound; JSD saturates at log 2")
-    return fig, shifts, kl, jsd
+    return fig

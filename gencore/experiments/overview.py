@@ -1,0 +1,190 @@
+r"""Chapter 0's runs: the datasets its figures show, and the gallery's scoring of every family.
+
+The regression and classifier datasets of the page; the frames of the manifold slider; and the
+machinery of chapter 0's gallery: a registry entry :class:`Family` per generative family (its
+``sampler`` trains the chapter's model and samples it), :func:`run_gallery` to train, sample
+and score them all alike (sliced W2 to fresh data against the data-vs-data floor, and the mean
+distance to the moons' centre curves), and :func:`verdicts` for what the text may say. The
+registry of the chapters' samplers is :mod:`gencore.experiments.gallery`; the figures are in
+:mod:`gencore.figures.overview` and :mod:`gencore.figures.gallery`.
+
+Book: ``book/00_overview.ipynb``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import torch
+
+from .. import metrics
+from .. import overview as O
+from ..data import make
+
+__all__ = ["regression_data", "manifold_frames", "classifier_data",
+           "DATASET", "Sampler", "Family", "GalleryResult", "Resample", "data_sampler", "run_gallery",
+           "curve_distance", "curve_distance_spread", "verdicts", "with_sampler"]
+
+DATASET = "moons"  # the one 2D dataset every family of the gallery is shown on
+Sampler = Callable[[torch.Tensor, int, torch.Generator], torch.Tensor]
+
+
+# ------------------------------------------------------------------ regression to the mean
+def regression_data(separations, n: int = 512, generator: torch.Generator | None = None):
+    """One two-branch dataset per separation, stacked: ``x, y`` of shape ``(S, n, 1)`` (float64)."""
+    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64)
+             for d in separations]
+    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+
+# ------------------------------------------------------------------ a curve in the plane
+def manifold_frames(noises, n: int = 800, k: int = 20, generator: torch.Generator | None = None) -> dict:
+    """One spiral per noise level, the same draws scaled: ``{noise: (x (n, 2), local-PCA share (n,))}`` (float64).
+
+    Every frame replays the same random numbers (a seed drawn once from ``generator``), so a
+    slider over the noise moves the same points away from the curve.
+    """
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    frames = {}
+    for s in noises:
+        x = O.spiral_curve(n, float(s), torch.Generator().manual_seed(seed), torch.float64)
+        frames[round(float(s), 3)] = (x, O.local_pca_ratio(x, k))
+    return frames
+
+
+# ------------------------------------------------------------------ generative classifier
+def classifier_data(n: int = 600, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
+                    device: torch.device | str | None = None):
+    """Two labelled classes in the plane (two Gaussians of different shapes): ``x (n, 2)``, ``y (n,)``."""
+    kw = dict(dtype=dtype, device=device)
+    truth = O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], **kw),
+                             torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]], **kw),
+                             torch.tensor([0.5, 0.5], **kw))
+    return O.sample_class_gaussians(truth, n, generator)
+
+
+# ------------------------------------------------------------------ the gallery's scoring
+@dataclass(frozen=True)
+class Family:
+    """One generative family in the gallery.
+
+    Attributes:
+        name: the panel's title, e.g. "annealed Langevin (learned score)".
+        chapter: the chapter that teaches it (0 for the data itself).
+        sampler: ``sampler(train_data (N, 2), n, generator) -> (n, 2)`` samples in ``train_data``'s
+            dtype, or ``None`` while the chapter is not written (the panel then says so).
+    """
+
+    name: str
+    chapter: int
+    sampler: Sampler | None = None
+
+
+@dataclass(frozen=True)
+class GalleryResult:
+    """One panel: the family, its samples, their sliced W2 to fresh data, their mean distance to the
+    moons' curves, and the seconds its sampler took (training included)."""
+
+    family: Family
+    samples: torch.Tensor | None
+    sliced_w2: float | None
+    curve_distance: float | None = None
+    seconds: float | None = None
+
+
+class Resample:
+    """The empirical distribution of ``x``: ``sample(shape)`` draws rows of ``x`` with replacement."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x = x
+
+    def sample(self, sample_shape=(), generator: torch.Generator | None = None) -> torch.Tensor:
+        idx = torch.randint(len(self.x), tuple(sample_shape), generator=generator)
+        return self.x[idx.to(self.x.device)]
+
+
+def data_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """A fresh sample of the dataset itself: the reference panel (its metric is the floor)."""
+    return make(DATASET, dtype=train.dtype).sample((n,), generator=generator).to(train.device)
+
+
+def curve_distance(x: torch.Tensor) -> float:
+    r"""The mean distance from the points ``x`` (``(N, 2)``) to the nearest of the moons' centre curves.
+
+    A second number that sees what sliced W2 averages away: how tightly samples hug the curves.
+    For the data it is the mean size of the noise across the curve, :math:`\sigma\sqrt{2/\pi}
+    \approx 0.080` for the noise :math:`\sigma = 0.1`; blurred samples score more, samples
+    collapsed onto the curves less.
+    """
+    pieces = make(DATASET, dtype=x.dtype, device=x.device).pieces
+    s = torch.linspace(0, 1, 2049, dtype=x.dtype, device=x.device)
+    return float(torch.stack([torch.cdist(x, piece(s)).amin(-1) for piece in pieces], -1).amin(-1).mean())
+
+
+def curve_distance_spread(sample_fn, n: int, repeats: int = 40,
+                          generator: torch.Generator | None = None) -> metrics.Floor:
+    """The data's own :func:`curve_distance` at sample size ``n``: mean ± sd over ``repeats`` samples.
+
+    The noise of the second number: a model's distance to the curves is read against this spread
+    as its sliced W2 is read against the floor's.
+    """
+    values = torch.tensor([curve_distance(sample_fn(n, generator)) for _ in range(repeats)], dtype=torch.float64)
+    return metrics.Floor(mean=float(values.mean()), sd=float(values.std()), n=n, repeats=repeats)
+
+
+def run_gallery(families, n: int = 1000, n_train: int = 4000, generator: torch.Generator | None = None,
+                floor_repeats: int = 40):
+    """Train and sample every family that has a sampler; score each with sliced W2 against fresh data.
+
+    ``families`` is a sequence of :class:`Family` (the book's is
+    :data:`gencore.experiments.gallery.FAMILIES`). The training and test sets are drawn from
+    ``generator``; each family's sampler gets a generator of its own, seeded from one number drawn
+    from ``generator`` and the family's chapter, and every score is :func:`gencore.metrics.sliced_w2`
+    (the book's fixed projections), so adding a family leaves the others' numbers alone.
+
+    Returns ``(results, floor, curve_floor)``: one :class:`GalleryResult` per family; the
+    data-vs-data floor of sliced W2 at ``n`` samples with the gallery's projections, as a
+    :class:`gencore.metrics.Floor` (mean ± sd over ``floor_repeats`` pairs of fresh data samples),
+    so that two scores are called different only when they differ by more than twice its sd; and
+    the data's own distance to the curves at ``n`` samples, mean ± sd over ``floor_repeats``
+    samples.
+    """
+    g = generator
+    base = int(torch.randint(2**62, (1,), generator=g))  # the families' seeds: base + chapter
+    p = make(DATASET, dtype=torch.float64)
+    train, test = p.sample((n_train,), generator=g), p.sample((n,), generator=g)
+
+    def sw(x, y):  # the same 256 directions for every family and for the floor
+        return metrics.sliced_w2(x, y, n_projections=256)
+
+    def data(m, gen):
+        return p.sample((m,), generator=gen)
+
+    floor = metrics.floor_spread(sw, data, n, floor_repeats, g)
+    curve_floor = curve_distance_spread(data, n, floor_repeats, g)
+    results = []
+    for fam in families:
+        if fam.sampler is None:
+            results.append(GalleryResult(fam, None, None))
+            continue
+        start = time.perf_counter()
+        x = fam.sampler(train, n, torch.Generator().manual_seed(base + fam.chapter))
+        seconds = time.perf_counter() - start
+        results.append(GalleryResult(fam, x, float(sw(x, test)), curve_distance(x), seconds))
+    return results, floor, curve_floor
+
+
+def verdicts(results, floor: metrics.Floor) -> dict[str, str]:
+    """What the gallery may say about each family's sliced W2, against the metric's own noise.
+
+    ``"reaches the floor"`` when the score is within two sd of the floor's mean (or below it),
+    ``"above the floor"`` otherwise; the data panel (chapter 0) is left out.
+    """
+    return {r.family.name: ("reaches the floor" if floor.reaches(r.sliced_w2) else "above the floor")
+            for r in results if r.sliced_w2 is not None and r.family.chapter != 0}
+
+
+def with_sampler(name: str, sampler: Sampler, families) -> tuple[Family, ...]:
+    """A copy of the registry ``families`` with ``name``'s sampler set (for tests and readers' experiments)."""
+    return tuple(replace(f, sampler=sampler) if f.name == name else f for f in families)
