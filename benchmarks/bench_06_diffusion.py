@@ -18,7 +18,7 @@ import torch
 
 from gencore import data, metrics
 from gencore import diffusion as D
-from gencore.demos import diffusion as demo
+from gencore.experiments import diffusion as run
 
 STAGES = ((2e-3, 3000), (6e-4, 2000), (2e-4, 1000))
 BATCH, DECAY, N, REPEATS = 4096, 0.999, 10_000, 20
@@ -28,14 +28,14 @@ def quality() -> list[dict]:
     torch.set_num_threads(1)
     schedule = D.NoiseSchedule.linear()
     moons = data.make("moons")
-    model, _, _ = demo.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
+    model, _, _ = run.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
     gen = torch.Generator().manual_seed(1)
     ref = moons.sample((N,), generator=gen)
     xT = torch.randn(N, 2, generator=gen)
     sw = functools.partial(metrics.sliced_wasserstein, n_projections=512, generator=gen)
     draw = lambda n, g: moons.sample((n,), generator=g)  # noqa: E731
     floor_sw = metrics.floor_spread(sw, draw, N, repeats=REPEATS, generator=gen)
-    floor_kl = metrics.floor_spread(lambda a, b: demo.kl_smoothed(moons, a), draw, N, repeats=REPEATS, generator=gen)
+    floor_kl = metrics.floor_spread(lambda a, b: run.kl_smoothed(moons, a), draw, N, repeats=REPEATS, generator=gen)
     runs = {
         "DDPM, 1000 steps": D.sample(model, schedule, xT, generator=gen),
         "DDIM (eta=0), 50 steps": D.sample(model, schedule, xT, steps=50, eta=0.0),
@@ -45,7 +45,7 @@ def quality() -> list[dict]:
     for name, x in runs.items():
         common = dict(model=f"eps-MLP 3x128, {sum(s for _, s in STAGES)} steps + EMA; {name}", dataset="moons")
         for metric, value, floor in (("sliced W2 (10k samples)", sw(x, ref).item(), floor_sw),
-                                     ("KL_h nats (h=0.1, 10k samples)", demo.kl_smoothed(moons, x), floor_kl)):
+                                     ("KL_h nats (h=0.1, 10k samples)", run.kl_smoothed(moons, x), floor_kl)):
             rows.append(common | dict(metric=metric, value=round(value, 4), floor=round(floor.mean, 4),
                                       floor_sd=round(floor.sd, 4), floor_repeats=floor.repeats,
                                       vs_floor="reaches" if floor.reaches(value) else "above"))

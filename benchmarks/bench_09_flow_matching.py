@@ -2,7 +2,7 @@
 
 Both models get bench_06's training budget (STAGES: 6,000 Adam steps on minibatches of 4,096, a
 step decay of the learning rate, an EMA of the weights with decay 0.999) and the same network
-size (3 hidden layers of 128); chapter 6's model is trained by ``gencore.demos.diffusion.train_denoiser``
+size (3 hidden layers of 128); chapter 6's model is trained by ``gencore.experiments.diffusion.train_denoiser``
 exactly as in ``bench_06_diffusion.py``. The protocol is bench_06's, reimplemented here (not a
 call to its ``quality()``, which would also run DDPM's 1000 steps): 10,000 samples from one
 shared batch of noise, sliced Wasserstein-2 to 10,000 data samples with 512 directions. Every
@@ -12,7 +12,7 @@ as the mean (``floor``) and standard deviation (``floor_sd``) over 20 pairs
 (``metrics.floor_spread``): a row differs from another, or from the floor, only where the
 difference exceeds 2 ``floor_sd`` (``separates_from_floor`` says so for each row). Rows: SW2 against the number of function evaluations (NFE) for flow matching
 with Euler at several step counts, the midpoint and Heun rules and the adaptive Dormand-Prince
-solver, and DDIM (eta = 0) with 50 and 20 steps; then the slider redraw times of the chapter.
+solver, and DDIM (eta = 0) with 50 and 20 steps. (The slider redraw times moved out with the figures: benchmarks stay headless.)
 """
 from __future__ import annotations
 
@@ -21,10 +21,8 @@ import torch
 from gencore import data, metrics
 from gencore import diffusion as D
 from gencore import flow_matching as F
-from gencore.demos import diffusion as ddemo
-from gencore.demos import flow_matching as demo
-
-from _common import slider_rows  # benchmarks/_common.py
+from gencore.experiments import diffusion as drun
+from gencore.experiments import flow_matching as run
 
 STAGES = ((2e-3, 3000), (6e-4, 2000), (2e-4, 1000))
 BATCH, DECAY, N, HIDDEN = 4096, 0.999, 10_000, 128
@@ -36,8 +34,8 @@ def quality() -> list[dict]:
     torch.set_num_threads(1)
     moons = data.make("moons")
     schedule = D.NoiseSchedule.linear()
-    fm, _, _ = demo.train_velocity(moons, STAGES, batch=BATCH, hidden=HIDDEN, decay=DECAY, progress=False)
-    eps_model, _, _ = ddemo.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
+    fm, _, _ = run.train_velocity(moons, STAGES, batch=BATCH, hidden=HIDDEN, decay=DECAY, progress=False)
+    eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
     gen = torch.Generator().manual_seed(1)
     ref = moons.sample((N,), generator=gen)
     xT = torch.randn(N, 2, generator=gen)
@@ -58,14 +56,9 @@ def quality() -> list[dict]:
             rows.append(dict(model=f"eps-MLP 3x128, 6000 steps + EMA (bench_06); DDIM (eta=0), {steps} steps",
                              dataset="moons", metric=f"sliced W2 (10k samples) at NFE {steps}",
                              value=round(sw(x, ref), 4), **spread))
-    # the chapter's slider demos, on the notebook's small model
-    small, _, _ = demo.train_velocity(moons, 300, progress=False)
-    x0 = torch.randn(2000, 2, generator=gen)
-    sliders = slider_rows("flow at time t", demo.flow_slider(small, moons, x0[:1000])) + slider_rows(
-        "Euler steps", demo.steps_slider(small, moons, x0, ref[:2000]))
     for row in rows:
         row["separates_from_floor"] = floor.separates(row["value"], floor.mean)
-    return rows + sliders
+    return rows
 
 
 if __name__ == "__main__":

@@ -32,41 +32,36 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .tensors import positive, positive_int
+from .diffusion import check_steps
+from .nn import sinusoidal_features
+from .tensors import in_range, one_of, per_sample, positive, positive_int, same_length, uniform, validate
+from .tensors import noise as draw_noise
 
 __all__ = ["conditional_path", "cfm_loss", "sample_ode", "divergence", "ode_log_prob", "METHODS",
            "gaussian_path_velocity", "mixture_velocity", "ot_coefficients", "vp_coefficients",
-           "vp_path_coefficients",
-           "VelocityMLP", "cfg_velocity", "classifier_guided_velocity", "Classifier"]
+           "vp_path_coefficients", "cfg_velocity", "classifier_guided_velocity", "Classifier"]
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 METHODS = ("euler", "midpoint", "heun", "rk45")
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def _tensor(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor; got {type(x).__name__}"
-                         + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
-    if x.ndim < 1:
-        raise ValueError(f"{name} must have a batch dimension (N, ...); got a scalar")
-    return x
 
 
 def _times(t, x: torch.Tensor) -> torch.Tensor:
     """``t`` (float, 0-d or ``(N,)``) checked to lie in [0, 1], as ``(N,)`` in ``x``'s dtype/device."""
+    in_range("t", t, 0.0, 1.0)  # a number or a tensor, finite, in [0, 1]
     t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)  # no float32 rounding
+    validate("t", t, nonempty=False)
     t = t.to(device=x.device, dtype=x.dtype)
     if t.ndim > 1 or (t.ndim == 1 and t.shape[0] != x.shape[0]):
         raise ValueError(f"t must be a scalar or have shape ({x.shape[0]},); got {tuple(t.shape)}")
-    if not bool(((t >= 0) & (t <= 1)).all()):
-        raise ValueError(f"t must lie in [0, 1]; got values from {t.min().item():g} to {t.max().item():g}")
     return t.expand(x.shape[:1])
 
 
-def _bc(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per-sample ``(N,)`` values shaped to broadcast against ``x`` ``(N, ...)``."""
-    return t.reshape(t.shape + (1,) * (x.ndim - 1))
+def _coefficients(coefficients, x: torch.Tensor) -> list[torch.Tensor]:
+    """The path's (alpha, sigma, alpha_dot, sigma_dot), each checked and broadcast against ``x`` per sample."""
+    if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 4:
+        raise ValueError("coefficients must be a tuple (alpha, sigma, alpha_dot, sigma_dot)")
+    return [per_sample(validate(f"coefficients' {name}", torch.as_tensor(c).to(x)).expand(x.shape[:1]), x)
+            for name, c in zip(("alpha", "sigma", "alpha_dot", "sigma_dot"), coefficients)]
 
 
 # ---- the conditional path and the regression target ----------------------------------------------
@@ -93,19 +88,18 @@ def conditional_path(x0: torch.Tensor, x1: torch.Tensor, t, sigma: float = 0.0, 
 
     Book: ``eq-fm-path``.
     """
-    _tensor("x0", x0)
-    _tensor("x1", x1)
+    validate("x0", x0, min_ndim=1)
+    validate("x1", x1, min_ndim=1)
     if x0.shape != x1.shape:
         raise ValueError(f"x1 must have the shape of x0, {tuple(x0.shape)}; got {tuple(x1.shape)}")
     positive("sigma", sigma, allow_zero=True)
-    tt = _bc(_times(t, x0), x0)
+    tt = per_sample(_times(t, x0), x0)
     x1 = x1.to(x0)
     xt = (1 - tt) * x0 + tt * x1
     if sigma > 0:
         if noise is None:
-            noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype,
-                                device=generator.device if generator is not None else x0.device).to(x0)
-        elif noise.shape != x0.shape:
+            noise = draw_noise(x0.shape, x0, generator)
+        elif validate("noise", noise).shape != x0.shape:
             raise ValueError(f"noise must have the shape of x0, {tuple(x0.shape)}; got {tuple(noise.shape)}")
         xt = xt + sigma * noise.to(x0)
     return xt, x1 - x0
@@ -119,10 +113,10 @@ def cfm_loss(velocity_fn: Velocity, x1: torch.Tensor, sigma: float = 0.0,
 
     Book: ``eq-fm-cfm``.
     """
-    _tensor("x1", x1)
-    rng = dict(generator=generator, device=generator.device if generator is not None else x1.device)
-    x0 = torch.randn(x1.shape, dtype=x1.dtype, **rng).to(x1)
-    t = torch.rand(x1.shape[:1], dtype=x1.dtype, **rng).to(x1)
+    validate("x1", x1, min_ndim=1)
+    positive("sigma", sigma, allow_zero=True)
+    x0 = draw_noise(x1.shape, x1, generator)
+    t = uniform(x1.shape[:1], x1, generator)
     xt, ut = conditional_path(x0, x1, t, sigma, generator=generator)
     return (velocity_fn(xt, t) - ut).pow(2).flatten(1).sum(-1).mean()
 
@@ -133,7 +127,6 @@ _DOPRI_A = ((), (1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
             (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
             (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
             (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84))
-_DOPRI_B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0)  # 5th order
 _DOPRI_E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)  # 5th - 4th
 
 
@@ -164,10 +157,11 @@ def sample_ode(velocity_fn: Velocity, x: torch.Tensor, n_steps: int, method: str
 
     Book: ``eq-fm-ode``.
     """
-    _tensor("x", x)
+    validate("x", x, min_ndim=1)
     positive_int("n_steps", n_steps)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    one_of("method", method, METHODS)
+    in_range("t0", t0)
+    in_range("t1", t1)
     positive("rtol", rtol)
     positive("atol", atol)
     nfe = 0
@@ -213,6 +207,8 @@ def _dopri5(f, x, t0, t1, h, rtol, atol, path, max_steps: int = 10_000):
         err = h * sum(e * k for e, k in zip(_DOPRI_E, ks) if e != 0.0)
         scale = atol + rtol * torch.maximum(x.abs(), x_new.abs())
         ratio = (err / scale).pow(2).mean().sqrt().item()
+        if not math.isfinite(ratio):
+            raise ValueError(f"velocity_fn returned non-finite values at t = {t:g} (rk45 cannot continue)")
         if ratio <= 1.0:
             t, x, k1 = t + h, x_new, ks[-1]
             if path is not None:
@@ -231,6 +227,8 @@ def divergence(velocity_fn: Velocity, x: torch.Tensor, t: torch.Tensor) -> torch
 
     Book: ``eq-fm-divergence``.
     """
+    validate("x", x, ndim=2)
+    t = _times(t, x)
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
         v = velocity_fn(x, t)
@@ -256,9 +254,7 @@ def ode_log_prob(velocity_fn: Velocity, x1: torch.Tensor, n_steps: int = 100, me
 
     Book: ``eq-fm-instantaneous``.
     """
-    _tensor("x1", x1)
-    if x1.ndim != 2:
-        raise ValueError(f"x1 must have shape (N, D); got {tuple(x1.shape)}")
+    validate("x1", x1, ndim=2)
     D = x1.shape[1]
 
     def augmented(y, t):
@@ -270,15 +266,20 @@ def ode_log_prob(velocity_fn: Velocity, x1: torch.Tensor, n_steps: int = 100, me
     y1 = torch.cat([x1, x1.new_zeros(x1.shape[0], 1)], 1)
     y0 = sample_ode(augmented, y1, n_steps, method, t0=1.0, t1=0.0, **kw)
     x0, int_neg_div = y0[:, :D], y0[:, D]  # int_1^0 -div dt = int_0^1 div dt
-    log_p0 = -0.5 * (x0.pow(2).sum(1) + D * _LOG_2PI)
+    log_p0 = -0.5 * (x0.pow(2).sum(1) + D * math.log(2 * math.pi))
     return log_p0 - int_neg_div
 
 
 # ---- marginal velocities in closed form (Gaussian paths, mixture data) ----------------------------
+def _path_time(t) -> torch.Tensor:
+    in_range("t", t, 0.0, 1.0)
+    return validate("t", t, nonempty=False) if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+
+
 def ot_coefficients(t) -> tuple:
     r"""The straight path's :math:`(\alpha_t, \sigma_t, \dot\alpha_t, \dot\sigma_t) = (t, 1 - t, 1, -1)`
     in :math:`x_t = \alpha_t x_1 + \sigma_t x_0`."""
-    t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+    t = _path_time(t)
     return t, 1 - t, torch.ones_like(t), -torch.ones_like(t)
 
 
@@ -292,6 +293,7 @@ def vp_coefficients(schedule, t, dtype=torch.float64) -> tuple:
 
     Book: ``eq-fm-vp``.
     """
+    t = check_steps("t", t, schedule.T)
     ab = schedule.alpha_bars[t].to(dtype)
     beta = schedule.betas[t].to(dtype)
     T = schedule.T
@@ -311,7 +313,10 @@ def vp_path_coefficients(t, beta_min: float = 1e-4, beta_max: float = 0.02, T: i
     (there :math:`\dot\sigma` is computed with :math:`\sigma` clamped at the dtype's smallest
     positive number, so that :math:`\sigma\dot\sigma` stays finite).
     """
-    t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+    t = _path_time(t)
+    positive_int("T", T)
+    in_range("beta_max", beta_max, 0, 1, low_open=True, high_open=True)
+    in_range("beta_min", beta_min, 0, beta_max, low_open=True)  # 0 < beta_min <= beta_max
     s = 1 - t
     integral = T * (beta_min * s + 0.5 * (beta_max - beta_min) * s**2)
     beta = T * (beta_min + (beta_max - beta_min) * s)
@@ -333,9 +338,12 @@ def gaussian_path_velocity(x: torch.Tensor, mean, std, coefficients) -> torch.Te
 
     Book: ``eq-fm-gaussian-velocity``.
     """
-    a, s, da, ds = (_bc(torch.as_tensor(c).to(x).expand(x.shape[:1]), x) for c in coefficients)
-    mean = torch.as_tensor(mean).to(x)
-    var = torch.as_tensor(std).to(x) ** 2
+    validate("x", x, ndim=2)
+    a, s, da, ds = _coefficients(coefficients, x)
+    mean = validate("mean", torch.as_tensor(mean)).to(x)
+    if mean.shape[-1:] != x.shape[-1:]:
+        raise ValueError(f"mean must have shape ({x.shape[-1]},) like a point of x; got {tuple(mean.shape)}")
+    var = torch.as_tensor(positive("std", std)).to(x) ** 2
     return da * mean + (a * da * var + s * ds) / (a**2 * var + s**2) * (x - a * mean)
 
 
@@ -354,8 +362,13 @@ def mixture_velocity(x: torch.Tensor, means: torch.Tensor, std, weights: torch.T
 
     Book: ``eq-fm-mixture-velocity``.
     """
-    means, w = means.to(x), torch.as_tensor(weights).to(x)
-    a, s = (_bc(torch.as_tensor(c).to(x).expand(x.shape[:1]), x) for c in coefficients[:2])
+    validate("x", x, ndim=2)
+    validate("means", means, ndim=2, last_dim=x.shape[-1])
+    positive("std", std)
+    w = positive("weights", validate("weights", torch.as_tensor(weights), ndim=1), allow_zero=True)
+    same_length(("means", "weights"), means, w)
+    means, w = means.to(x), w.to(x)
+    a, s = _coefficients(coefficients, x)[:2]
     var_t = a**2 * torch.as_tensor(std).to(x) ** 2 + s**2  # (N, 1)
     diff = x.unsqueeze(1) - a.unsqueeze(1) * means  # (N, K, D)
     logits = w.log() - 0.5 * diff.pow(2).sum(-1) / var_t  # equal variances: the normalizers cancel
@@ -366,47 +379,6 @@ def mixture_velocity(x: torch.Tensor, means: torch.Tensor, std, weights: torch.T
 
 
 # ---- the model and guidance ----------------------------------------------------------------------
-class VelocityMLP(nn.Module):
-    r""":math:`v_\theta(x, t, y)`: an MLP told the time :math:`t \in [0,1]` (and optionally a class :math:`y`) at every layer.
-
-    Each hidden layer is :math:`h_{l+1} = \mathrm{SiLU}(W_l h_l + U_l e(t) + E_l[y] + b_l)`, with
-    sinusoidal time features :math:`e(t)` and, when ``n_classes > 0``, a learned embedding per
-    class plus one for "no class" (index ``n_classes``, the unconditional model of
-    classifier-free guidance).
-
-    Args:
-        dim: data dimension. hidden, layers: width and depth. n_classes: 0 for an unconditional model.
-    """
-
-    def __init__(self, dim: int = 2, hidden: int = 64, layers: int = 3, n_classes: int = 0, n_freq: int = 8,
-                 max_freq: float = 30.0):
-        super().__init__()
-        positive_int("hidden", hidden)
-        positive_int("layers", layers)
-        self.n_classes = positive_int("n_classes", n_classes, minimum=0)
-        self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(max_freq), n_freq)))
-        self.layers = nn.ModuleList([nn.Linear(dim if i == 0 else hidden, hidden) for i in range(layers)])
-        self.time = nn.ModuleList([nn.Linear(2 * n_freq, hidden, bias=False) for _ in range(layers)])
-        self.label = (nn.ModuleList([nn.Embedding(n_classes + 1, hidden) for _ in range(layers)])
-                      if n_classes else None)
-        self.out = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:
-        """``x`` ``(N, dim)``; ``t`` float or ``(N,)``; ``y`` int, ``(N,)`` long, or ``None`` (no class)."""
-        t = torch.as_tensor(t, device=x.device).to(x.dtype).expand(x.shape[:1])
-        phase = t[:, None] * self.freqs.to(x)
-        e = torch.cat([phase.sin(), phase.cos()], -1)
-        if self.label is not None:
-            y = torch.as_tensor(self.n_classes if y is None else y, device=x.device).long().expand(x.shape[:1])
-        h = x
-        for i, (layer, time) in enumerate(zip(self.layers, self.time)):
-            z = layer(h) + time(e)
-            if self.label is not None:
-                z = z + self.label[i](y).to(x)
-            h = nn.functional.silu(z)
-        return self.out(h)
-
-
 def cfg_velocity(model: Callable, y, w: float) -> Velocity:
     r"""Classifier-free guidance: :math:`\tilde v = v_c + w\,(v_c - v_u)`, with :math:`v_c = v(x, t, y)`, :math:`v_u = v(x, t, \varnothing)`.
 
@@ -427,19 +399,25 @@ def cfg_velocity(model: Callable, y, w: float) -> Velocity:
 
 
 class Classifier(nn.Module):
-    r"""A noisy classifier :math:`\log p_\phi(y \mid x_t, t)`: an MLP on :math:`(x_t, e(t))` returning ``(N, K)`` logits."""
+    r"""A noisy classifier :math:`\log p_\phi(y \mid x_t, t)`: an MLP on :math:`(x_t, e(t))` returning ``(N, K)`` logits.
+
+    Example:
+        >>> clf = Classifier(n_classes=4)
+        >>> clf(torch.zeros(5, 2), torch.rand(5)).shape
+        torch.Size([5, 4])
+    """
 
     def __init__(self, n_classes: int, dim: int = 2, hidden: int = 64, n_freq: int = 8, max_freq: float = 30.0):
         super().__init__()
-        positive_int("n_classes", n_classes)
+        [positive_int(k, v) for k, v in (("n_classes", n_classes), ("dim", dim), ("hidden", hidden), ("n_freq", n_freq))]
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(max_freq), n_freq)))
         self.net = nn.Sequential(nn.Linear(dim + 2 * n_freq, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
                                  nn.Linear(hidden, n_classes))
 
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        t = torch.as_tensor(t, device=x.device).to(x.dtype).expand(x.shape[:1])
-        phase = t[:, None] * self.freqs.to(x)
-        return self.net(torch.cat([x, phase.sin(), phase.cos()], -1))
+        """``x`` ``(N, dim)``; ``t`` a number or ``(N,)`` in [0, 1]. Returns ``(N, n_classes)`` logits."""
+        validate("x", x, ndim=2)
+        return self.net(torch.cat([x, sinusoidal_features(_times(t, x), self.freqs)], -1))
 
 
 def classifier_guided_velocity(velocity_fn: Velocity, log_prob_y: Callable, scale: float,
@@ -466,6 +444,6 @@ def classifier_guided_velocity(velocity_fn: Velocity, log_prob_y: Callable, scal
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)
             grad = torch.autograd.grad(log_prob_y(xg, t).sum(), xg)[0]
-        tt = _bc(t, x)
+        tt = per_sample(t, x)
         return velocity_fn(x, t) + scale * (1 - tt) / tt.clamp_min(t_min) * grad
     return v

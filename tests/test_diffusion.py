@@ -10,7 +10,8 @@ import torch
 from gencore import data, metrics, shifted_seed
 from gencore import diffusion as D
 from gencore.exercises.diffusion import check_ddim_step
-from gencore.demos import diffusion as demo
+from gencore.experiments import diffusion as run
+from gencore.nn import TimeMLP
 
 F64 = torch.float64
 S = D.NoiseSchedule.linear()
@@ -123,7 +124,7 @@ def test_per_sample_t_equals_a_loop_over_ints(gen):
 def test_posterior_matches_bayes_rule_on_a_grid(t):
     x0 = torch.tensor([[0.7, -1.2]], dtype=F64)
     xt = D.q_sample(S, x0, t, torch.tensor([[0.3, 1.1]], dtype=F64))
-    err, mass = demo.posterior_on_grid(S, x0, xt, t)
+    err, mass = run.posterior_on_grid(S, x0, xt, t)
     assert err < 1e-8 and mass == pytest.approx(1.0, abs=1e-6)
 
 
@@ -131,7 +132,7 @@ def test_posterior_notebook_numbers():
     x0 = torch.tensor([[0.7, -1.2]], dtype=F64)
     for t in (2, 100, 1000):
         xt = D.q_sample(S, x0, t, torch.tensor([[0.3, 1.1]], dtype=F64))
-        err, mass = demo.posterior_on_grid(S, x0, xt, t)
+        err, mass = run.posterior_on_grid(S, x0, xt, t)
         assert err < 1e-9 and abs(mass - 1) < 1e-6
 
 
@@ -156,8 +157,8 @@ def test_kl_term_is_the_weighted_squared_error(gen, variance):
     mean_q, var_q = D.posterior(S, x0, xt, t)
     mu = D.ddpm_step(S, eps_theta, t, xt, noise=torch.zeros_like(xt))
     sigma2 = (S.beta_tildes if variance == "beta_tilde" else S.betas)[t]
-    kl = D.kl_gaussians(mean_q, var_q, mu, sigma2[:, None])
-    const = D.kl_gaussians(mean_q, var_q, mean_q, sigma2[:, None])  # the variance-only part C
+    kl = run.kl_gaussians(mean_q, var_q, mu, sigma2[:, None])
+    const = run.kl_gaussians(mean_q, var_q, mean_q, sigma2[:, None])  # the variance-only part C
     weighted = D.vlb_weight(S, t, variance) * (eps - eps_theta).pow(2).sum(-1)
     assert torch.allclose(kl - const, weighted, rtol=1e-8, atol=1e-10)
     if variance == "beta_tilde":
@@ -174,11 +175,11 @@ def test_vlb_weight_values_in_the_chapter():
 
 def test_bound_decomposition_agrees_with_the_trajectory_form(gen):
     torch.manual_seed(0)
-    model = D.EpsMLP(S.T, hidden=32).double()
+    model = TimeMLP(hidden=32, time_scale=S.T).double()
     x0 = data.make("moons", dtype=F64).sample((400,), generator=gen)
     with torch.no_grad():
-        raw = D.vlb_trajectory(model, S, x0, generator=gen)
-        terms = D.vlb_terms(model, S, x0, generator=gen)
+        raw = run.vlb_trajectory(model, S, x0, generator=gen)
+        terms = run.vlb_terms(model, S, x0, generator=gen)
     dec = terms.sum(1)
     se = math.sqrt(raw.var() / len(raw) + dec.var() / len(dec))
     assert abs(raw.mean() - dec.mean()) < 4 * se
@@ -194,11 +195,11 @@ def test_optimal_eps_is_minus_scaled_score(gen):
         x = xt.clone().requires_grad_(True)
         score = torch.autograd.grad(D.marginal(S, p, t).log_prob(x).sum(), x)[0]
         want = -math.sqrt(1 - S.alpha_bars[t].item()) * score
-        assert torch.allclose(D.optimal_eps(S, p, xt, t), want, atol=1e-8)
+        assert torch.allclose(run.optimal_eps(S, p, xt, t), want, atol=1e-8)
 
 
 def test_min_simple_loss_of_moons_is_about_045(gen):
-    value = demo.min_simple_loss(data.make("moons"), S, generator=gen)
+    value = run.min_simple_loss(data.make("moons"), S, generator=gen)
     assert 0.43 < value < 0.48
 
 
@@ -211,7 +212,7 @@ def test_algorithm_1_as_written_in_the_chapter_is_simple_loss():
         return (eps - eps_model(xt, t)).pow(2).sum(-1).mean()
 
     torch.manual_seed(0)
-    net = D.EpsMLP(S.T)
+    net = TimeMLP(time_scale=S.T)
     batch = data.make("moons").sample((256,), generator=torch.Generator().manual_seed(0))
     mine = algorithm_1_loss(net, batch, torch.Generator().manual_seed(3))
     assert torch.allclose(mine, D.simple_loss(net, S, batch, torch.Generator().manual_seed(3)))
@@ -219,8 +220,8 @@ def test_algorithm_1_as_written_in_the_chapter_is_simple_loss():
 
 def test_simple_loss_is_minimized_by_the_optimal_eps(gen):
     p = toy_mixture()
-    oracle = lambda x, t: D.optimal_eps(S, p, x, t)  # noqa: E731
-    shrunk = lambda x, t: 0.9 * D.optimal_eps(S, p, x, t)  # noqa: E731
+    oracle = lambda x, t: run.optimal_eps(S, p, x, t)  # noqa: E731
+    shrunk = lambda x, t: 0.9 * run.optimal_eps(S, p, x, t)  # noqa: E731
     x0 = p.sample((20_000,), generator=gen)
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     assert D.simple_loss(oracle, S, x0, g1) < D.simple_loss(shrunk, S, x0, g2)
@@ -283,7 +284,7 @@ def algorithm_2(model, schedule, xT, gen):
 
 def test_sample_is_algorithm_2_and_reproducible():
     torch.manual_seed(0)
-    model = D.EpsMLP(S.T, hidden=16).double()
+    model = TimeMLP(hidden=16, time_scale=S.T).double()
     xT = torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=F64)
     ours = D.sample(model, S, xT, generator=torch.Generator().manual_seed(1))
     again = D.sample(model, S, xT, generator=torch.Generator().manual_seed(1))
@@ -307,7 +308,7 @@ def test_dtype_follows_inputs(dtype, gen):
     assert D.ddpm_step(S, x, 5, x, noise=x).dtype == dtype
     assert D.ddim_step(S, x, 5, 2, x, eta=0.5, noise=x).dtype == dtype
     assert D.ddim_step(S, x, 5, 2, x, eta=0.5, generator=gen).dtype == dtype
-    assert D.optimal_eps(S, toy_mixture(), x, 3).dtype == dtype
+    assert run.optimal_eps(S, toy_mixture(), x, 3).dtype == dtype
 
 
 def test_bad_arguments_raise_clear_errors():
@@ -322,7 +323,7 @@ def test_bad_arguments_raise_clear_errors():
         (lambda: D.ddim_step(S, x, 5, 5, x), "t_prev must be smaller than t"),
         (lambda: D.ddim_step(S, x, 5, 7, x), "t_prev must be smaller than t"),
         (lambda: D.ddim_step(S, x, 5, -1, x), "t_prev must lie in"),
-        (lambda: D.ddim_step(S, x, 5, 2, x, eta=-0.1), "eta must be a number >= 0"),
+        (lambda: D.ddim_step(S, x, 5, 2, x, eta=-0.1), "eta must be"),
         (lambda: D.ddim_step(S, x, 1000, 999, x, eta=50.0), "eta=50.0 is too large"),
         (lambda: D.posterior(S, x, torch.zeros(2, 2), 3), "xt must be a tensor of shape"),
         (lambda: D.q_sample(S, x, torch.tensor([1, 2, 2000]), x), "t must lie in"),
@@ -330,33 +331,64 @@ def test_bad_arguments_raise_clear_errors():
         (lambda: D.NoiseSchedule.linear(beta_T=1.5), "beta_T must lie in"),
         (lambda: D.marginal(S, data.make("checkerboard"), 3), "data must be a GaussianMixture or a NoisyCurve"),
         (lambda: D.ddim_timesteps(10, 11), "steps must be at most T"),
+        (lambda: D.q_sample(S, x, torch.tensor([1, 2]), x), "t must be an int or one step per sample"),
+        (lambda: D.q_sample(S, x, 3, x.int()), "noise must have a floating-point dtype"),
+        (lambda: D.q_sample(S, x.fill_(math.nan), 3, torch.zeros(3, 2)), "x0 must be finite"),
     ]
     for fn, msg in cases:
-        with pytest.raises(ValueError, match=msg):
+        with pytest.raises((ValueError, TypeError), match=msg):
             fn()
+
+
+@pytest.mark.parametrize("shape", [(5, 2), (5, 3, 4, 4)])
+def test_forward_posterior_and_ddim_are_rank_independent(shape, gen):
+    """Per-sample ``t`` broadcasts against images as against points: each sample equals its own int-``t`` call."""
+    x0, eps, eps_theta = (torch.randn(shape, generator=gen, dtype=F64) for _ in range(3))
+    t = torch.tensor([1, 2, 50, 700, 1000])
+    xt = D.q_sample(S, x0, t, eps)
+    mean, var = D.posterior(S, x0, xt, t)
+    step = D.ddim_step(S, eps_theta, t, t - 1, xt, eta=0.5, noise=eps)
+    assert xt.shape == mean.shape == step.shape == shape and var.shape == (5,) + (1,) * (len(shape) - 1)
+    for i, ti in enumerate(t.tolist()):
+        one = slice(i, i + 1)
+        assert torch.allclose(xt[one], D.q_sample(S, x0[one], ti, eps[one]))
+        m, v = D.posterior(S, x0[one], xt[one], ti)
+        assert torch.allclose(mean[one], m) and torch.allclose(var[i], v)
+        assert torch.allclose(step[one], D.ddim_step(S, eps_theta[one], ti, ti - 1, xt[one], eta=0.5, noise=eps[one]))
+
+
+def test_main_functions_run_on_the_meta_device():
+    x = torch.empty(64, 3, 4, 4, device="meta")
+    t = torch.randint(1, S.T + 1, (64,))
+    assert D.q_sample(S, x, t, torch.empty_like(x)).device.type == "meta"
+    mean, var = D.posterior(S, x, x, t)
+    assert mean.shape == x.shape and mean.device.type == "meta"
+    assert D.ddpm_step(S, x, t, x).shape == x.shape
+    assert D.ddim_step(S, x, t, t - 1, x, eta=1.0).device.type == "meta"
+    assert D.sample(lambda x, t: x, D.NoiseSchedule.linear(T=5), x, steps=3).device.type == "meta"
 
 
 # ---- the chapter's numbers and the exercise ----------------------------------------------------
 def test_kl_smoothed_floor_is_small_and_a_shifted_sample_is_worse(gen):
     p = data.make("moons")
     a = p.sample((2000,), generator=gen)
-    floor = demo.kl_smoothed(p, a)
+    floor = run.kl_smoothed(p, a)
     assert 0 < floor < 0.08
-    assert demo.kl_smoothed(p, a + 0.3) > 5 * floor
+    assert run.kl_smoothed(p, a + 0.3) > 5 * floor
 
 
 def test_kl_smoothed_is_the_grid_kl_of_the_smoothed_data_against_the_kde(gen):
     p = data.make("moons")
     x = p.sample((500,), generator=gen)
     p_h = D.marginal(D.NoiseSchedule.linear(T=1), p, 0, extra_var=0.1**2)
-    want = metrics.kl_on_grid(p_h.log_prob, demo.kde_log_prob(x, 0.1), demo.EXTENT, 128).item()
-    assert demo.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)
-    assert demo.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)  # again, from the cached grid
+    want = metrics.kl_on_grid(p_h.log_prob, run.kde_log_prob(x, 0.1), run.EXTENT, 128).item()
+    assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)
+    assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)  # again, from the cached grid
 
 
 def test_quality_compare_counts_only_differences_beyond_two_floor_sd():
     floor = metrics.Floor(mean=0.05, sd=0.01, n=100, repeats=20)
-    q = demo.Quality([10, 50], {"DDPM": [0.30, 0.06], "DDIM": [0.20, 0.075]},
+    q = run.Quality([10, 50], {"DDPM": [0.30, 0.06], "DDIM": [0.20, 0.075]},
                      {"DDPM": [0.3, 0.1], "DDIM": [0.1, 0.1]}, {}, floor, floor, 100)
     assert q.compare("sw", ("DDIM", 10), ("DDPM", 10)) == -1 and q.verdict("sw", ("DDIM", 10), ("DDPM", 10)) == "lower than"
     assert q.compare("sw", ("DDIM", 50), ("DDPM", 50)) == 0  # 0.015 apart: within 2 sd
@@ -411,12 +443,12 @@ def test_the_chapters_trained_model_and_quality_claims():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(shifted_seed(0))
     p = data.make("moons")
-    floor = demo.min_simple_loss(p, S, generator=gen)
-    model, _, hist = demo.train_denoiser(p, S, stages=((2e-3, 1500), (5e-4, 500)), batch=2048, progress=False)
+    floor = run.min_simple_loss(p, S, generator=gen)
+    model, _, hist = run.train_denoiser(p, S, stages=((2e-3, 1500), (5e-4, 500)), batch=2048, progress=False)
     assert sum(hist.loss[-300:]) / 300 - floor < 0.02  # "within ... of the floor": nearly the best predictor
     xT = torch.randn(2000, 2, generator=gen)
     x_tilde = D.sample(model, S, xT, generator=gen)
-    q = demo.quality(model, p, S, steps=(10, 20, 50, 100, 1000), n=2000, xT=xT, ddpm_full=x_tilde)
+    q = run.quality(model, p, S, steps=(10, 20, 50, 100, 1000), n=2000, xT=xT, ddpm_full=x_tilde)
     assert q.floor_kl.repeats >= 20 and q.floor_sw.repeats >= 20
     for s in (10, 20):  # with large steps DDIM beats DDPM in KL_h, beyond the noise
         assert q.compare("kl", ("DDIM", s), ("DDPM", s)) == -1
@@ -428,9 +460,9 @@ def test_the_chapters_trained_model_and_quality_claims():
     assert q.compare("kl", ("DDIM", 50), ("DDPM", 1000)) == 1
     # the summary's row: DDIM-10 far worse than Algorithm 2
     assert q.value("kl", "DDIM", 10) > 3 * q.value("kl", "DDPM", 1000)
-    exact = lambda x, t: D.optimal_eps(S, p, x, t)  # noqa: E731
-    kl10 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=10, eta=0.0))
-    kl50 = demo.kl_smoothed(p, D.sample(exact, S, xT, steps=50, eta=0.0))
+    exact = lambda x, t: run.optimal_eps(S, p, x, t)  # noqa: E731
+    kl10 = run.kl_smoothed(p, D.sample(exact, S, xT, steps=10, eta=0.0))
+    kl50 = run.kl_smoothed(p, D.sample(exact, S, xT, steps=50, eta=0.0))
     assert 0.75 < kl10 / q.value("kl", "DDIM", 10) < 1.25  # at 10 steps the exact eps* does about as badly
     assert kl50 / q.value("kl", "DDIM", 50) < 0.75  # at 50 steps the network's own error shows
 
@@ -440,7 +472,7 @@ def test_exercise_lt_numbers():
     values = []
     for s in (S, D.NoiseSchedule.linear(T=50)):
         abT = s.alpha_bars[-1]
-        values.append(D.kl_gaussians(abT.sqrt() * x0, 1 - abT, torch.zeros_like(x0), 1.0).item())
+        values.append(run.kl_gaussians(abT.sqrt() * x0, 1 - abT, torch.zeros_like(x0), 1.0).item())
         closed = (-abT - torch.log(1 - abT)).item() + abT.item() * 4 / 2
         assert values[-1] == pytest.approx(closed, rel=1e-9)
     assert values[0] == pytest.approx(8.1e-5, rel=0.02) and values[1] == pytest.approx(1.53, abs=0.01)
@@ -460,7 +492,7 @@ def test_ddim_theorem_1_every_kl_term_is_a_positive_multiple_of_the_noise_regres
         kappa, lam = D.ddim_coefficients(S, t, t - 1, sigma)
         q_mean = kappa * xt + lam * x0  # q_σ(x_{t-1} | x_t, x_0), eq-ddim-ansatz
         p_mean = kappa * xt + lam * D.predict_x0(S, eps_theta, xt, t)
-        kl = D.kl_gaussians(q_mean, sigma**2, p_mean, sigma**2)
+        kl = run.kl_gaussians(q_mean, sigma**2, p_mean, sigma**2)
         ratio = kl / (eps - eps_theta).pow(2).sum(-1)
         assert (ratio > 0).all() and (ratio.std() / ratio.mean()) < 1e-9, t  # one positive γ_t per t
 
@@ -471,8 +503,8 @@ def test_ddim_theorem_1_every_positive_weighting_has_the_same_minimizer(weightin
     beats a perturbed predictor under any positive weights over t (here the DDIM bound's γ_t for an η,
     and the simple loss's uniform weights), with common random numbers."""
     p = toy_mixture()
-    oracle = lambda x, t: D.optimal_eps(S, p, x, t)  # noqa: E731
-    perturbed = lambda x, t: D.optimal_eps(S, p, x, t) + 0.1 * torch.tanh(x)  # noqa: E731
+    oracle = lambda x, t: run.optimal_eps(S, p, x, t)  # noqa: E731
+    perturbed = lambda x, t: run.optimal_eps(S, p, x, t) + 0.1 * torch.tanh(x)  # noqa: E731
     n = 4000
     x0 = p.sample((n,), generator=gen)
     t = torch.randint(2, S.T + 1, (n,), generator=gen)

@@ -11,7 +11,8 @@ from gencore import data, flows, metrics, shifted_seed
 from gencore import diffusion as D
 from gencore import flow_matching as F
 from gencore.exercises.flow_matching import check_cfg
-from gencore.demos import flow_matching as demo
+from gencore.experiments import diffusion as drun
+from gencore.experiments import flow_matching as run
 
 F64 = torch.float64
 K_LIN = torch.tensor([[0.3, -1.2], [0.8, -0.7]], dtype=F64)  # the chapter's linear field
@@ -22,7 +23,7 @@ def gaussian_field(mu=torch.tensor([1.0, -0.5], dtype=F64), s=0.5):
 
 
 def mixture_field(mix):
-    return lambda x, t: F.mixture_velocity(x, mix.means, mix._sigma, mix.weights, F.ot_coefficients(t))
+    return lambda x, t: F.mixture_velocity(x, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
 
 
 # ---- the conditional path ------------------------------------------------------------------------
@@ -60,9 +61,9 @@ def test_dtype_follows_inputs(gen):
         x = F.sample_ode(lambda x, t: -x, x0, 3, "heun")
         assert x.dtype == dtype
         assert F.ode_log_prob(lambda x, t: -x, x0, 4, "midpoint").dtype == dtype
-    mix = demo.guidance_mixture()
+    mix = run.guidance_mixture()
     assert mixture_field(mix)(torch.randn(3, 2, dtype=torch.float32), torch.rand(3)).dtype == torch.float32
-    model = F.VelocityMLP(n_classes=3).double()
+    model = run.velocity_net(n_classes=3).double()
     assert model(torch.randn(4, 2, dtype=F64), torch.rand(4, dtype=F64), 1).dtype == F64
     assert F.cfm_loss(model, torch.randn(8, 2, dtype=F64), generator=gen).dtype == F64
 
@@ -86,12 +87,29 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         (lambda: F.ode_log_prob(lambda x, t: x, torch.zeros(4)), "x1"),
         (lambda: F.cfg_velocity(lambda x, t, y: x, 0, -1.0), "w"),
         (lambda: F.classifier_guided_velocity(lambda x, t: x, lambda x, t: x, -1.0), "scale"),
-        (lambda: F.VelocityMLP(hidden=0), "hidden"),
+        (lambda: run.velocity_net(hidden=0), "hidden"),
         (lambda: F.Classifier(0), "n_classes"),
+        (lambda: F.mixture_velocity(x, torch.zeros(2, 2), 0.5, torch.tensor([1.5, -0.5]), F.ot_coefficients(0.5)),
+         "weights"),
+        (lambda: F.mixture_velocity(x, torch.zeros(2, 2), -1.0, torch.tensor([0.5, 0.5]), F.ot_coefficients(0.5)),
+         "std"),
+        (lambda: F.sample_ode(lambda x, t: x, torch.full((4, 2), math.nan), 4, "rk45"), "x must be finite"),
+        (lambda: F.sample_ode(lambda x, t: x * math.nan, x, 4, "rk45"), "velocity_fn"),
     ]
     for call, name in cases:
-        with pytest.raises(ValueError, match=name):
+        with pytest.raises((ValueError, TypeError), match=name):
             call()
+
+
+def test_main_functions_run_on_the_meta_device():
+    x = torch.empty(64, 2, device="meta")
+    t = torch.empty(64, device="meta")
+    xt, ut = F.conditional_path(x, x, t)
+    assert xt.device.type == ut.device.type == "meta" and xt.shape == (64, 2)
+    assert F.sample_ode(lambda x, t: -x, x, 4, "midpoint").device.type == "meta"
+    coef = F.ot_coefficients(t)
+    assert F.mixture_velocity(x, torch.zeros(3, 2, device="meta"), 0.5, torch.ones(3, device="meta"), coef).shape == (64, 2)
+    assert F.Classifier(3).to("meta")(x, t).shape == (64, 3)
 
 
 # ---- ODE solvers -------------------------------------------------------------------------------
@@ -178,7 +196,7 @@ def _continuity_residual(v_fn, log_p_fn, x, t, h=1e-5):
 
 
 def test_mixture_velocity_solves_the_continuity_equation(gen):
-    mix = demo.guidance_mixture()
+    mix = run.guidance_mixture()
 
     def log_p(x, t):
         var = t**2 * 0.5**2 + (1 - t) ** 2
@@ -202,15 +220,15 @@ def test_gaussian_velocity_is_the_one_component_mixture_and_the_conditional_expe
 
 @pytest.mark.claim
 def test_cfm_and_fm_gradients_agree_on_the_chapters_mixture():
-    chk = demo.cfm_gradient_check(demo.guidance_mixture())  # the notebook's call
+    chk = run.cfm_gradient_check(run.guidance_mixture())  # the notebook's call
     assert chk["rel_diff"] < 3 * chk["rel_se"] + 1e-3  # "they agree up to Monte Carlo error"
     assert chk["rel_se"] < 0.1
     gaps = chk["loss_gap"]
     assert max(gaps) - min(gaps) < 0.01  # "the gap is the same at three parameter settings"
     # ... and it is C = E|x1 - x0|^2 - E|u_t(x_t)|^2, by an independent Monte Carlo estimate below
-    mix = demo.guidance_mixture()
+    mix = run.guidance_mixture()
     g = torch.Generator().manual_seed(11)
-    x1, _ = demo.sample_labeled(mix, 200_000, g)
+    x1, _ = run.sample_labeled(mix, 200_000, g)
     x0, t = torch.randn(200_000, 2, generator=g, dtype=F64), torch.rand(200_000, generator=g, dtype=F64)
     xt = (1 - t)[:, None] * x0 + t[:, None] * x1
     c = (x1 - x0).pow(2).sum(-1).mean() - mixture_field(mix)(xt, t).pow(2).sum(-1).mean()
@@ -218,11 +236,11 @@ def test_cfm_and_fm_gradients_agree_on_the_chapters_mixture():
 
 
 def test_cfm_loss_floor_is_the_conditional_variance(gen):
-    mix = demo.guidance_mixture()
+    mix = run.guidance_mixture()
     v = mixture_field(mix)  # the exact marginal velocity minimizes the CFM loss
-    x1, _ = demo.sample_labeled(mix, 100_000, gen)
+    x1, _ = run.sample_labeled(mix, 100_000, gen)
     best = F.cfm_loss(v, x1, generator=gen).item()
-    chk = demo.cfm_gradient_check(mix, n=20_000)
+    chk = run.cfm_gradient_check(mix, n=20_000)
     assert best == pytest.approx(chk["loss_gap"][0], rel=0.05)  # L_CFM(u) = C since L_FM(u) = 0
 
 
@@ -234,17 +252,17 @@ def test_vp_path_velocity_is_the_probability_flow_drift(gen):
         coef = F.vp_coefficients(schedule, tau)
         assert coef[0] ** 2 + coef[1] ** 2 == pytest.approx(1.0)
         v_fm = F.mixture_velocity(x, ring.means, 0.02, ring.weights, coef)
-        v_pf = 0.5 * schedule.T * schedule.betas[tau] * (x - D.optimal_eps(schedule, ring, x, tau) / coef[1])
+        v_pf = 0.5 * schedule.T * schedule.betas[tau] * (x - drun.optimal_eps(schedule, ring, x, tau) / coef[1])
         assert (v_fm - v_pf).abs().max() < 1e-4  # the page prints 2e-6 at tau = 10, <= 5e-9 after
 
 
 # ---- guidance ----------------------------------------------------------------------------------
 def test_classifier_guidance_with_exact_parts_gives_the_class_velocity(gen):
-    mix = demo.guidance_mixture()
-    errs = demo.exact_guidance_errors(mix, y=1, ts=(0.2, 0.5, 0.9))  # the notebook's call
+    mix = run.guidance_mixture()
+    errs = run.exact_guidance_errors(mix, y=1, ts=(0.2, 0.5, 0.9))  # the notebook's call
     assert max(errs.values()) < 1e-10  # the page prints ~1e-14
     for y in (0, 3):
-        assert max(demo.exact_guidance_errors(mix, y=y, ts=(0.05, 0.99)).values()) < 1e-9
+        assert max(run.exact_guidance_errors(mix, y=y, ts=(0.05, 0.99)).values()) < 1e-9
     v_u = mixture_field(mix)
     x, tt = torch.randn(5, 2, generator=gen, dtype=F64), torch.full((5,), 0.5, dtype=F64)
     zero = F.classifier_guided_velocity(v_u, lambda z, t: z.sum(-1), 0.0)(x, tt)
@@ -253,7 +271,7 @@ def test_classifier_guidance_with_exact_parts_gives_the_class_velocity(gen):
 
 def test_cfg_with_w_zero_is_exactly_the_conditional_model(gen):
     torch.manual_seed(0)
-    model = F.VelocityMLP(n_classes=4).double()
+    model = run.velocity_net(n_classes=4).double()
     x, t = torch.randn(100, 2, generator=gen, dtype=F64), torch.rand(100, generator=gen, dtype=F64)
     with torch.no_grad():
         for y in range(4):
@@ -280,10 +298,10 @@ def test_check_cfg_accepts_the_reference_and_explains_mistakes():
 
 
 def test_guidance_stats_on_the_true_classes():
-    mix = demo.guidance_mixture()
+    mix = run.guidance_mixture()
     gen = torch.Generator().manual_seed(0)
-    x, y = demo.sample_labeled(mix, 20_000, gen)
-    fid, spread = demo.guidance_stats(x[y == 1], 1, mix)
+    x, y = run.sample_labeled(mix, 20_000, gen)
+    fid, spread = run.guidance_stats(x[y == 1], 1, mix)
     assert 0.9 < fid < 1.0 and spread == pytest.approx(math.sqrt(2) * 0.5, rel=0.03)
 
 
@@ -294,12 +312,12 @@ def test_gallery_sampler_is_fast_and_close_to_moons():
     moons = data.make("moons", dtype=F64)
     train = moons.sample((4000,), generator=g)
     start = time.perf_counter()
-    x = demo.gallery_sampler(train, 1000, g)
+    x = run.gallery_sampler(train, 1000, g)
     assert time.perf_counter() - start < 60  # 2.3 s measured on one core; generous for a shared machine
     assert x.shape == (1000, 2) and x.dtype == F64 and torch.isfinite(x).all()
     sw = metrics.sliced_wasserstein(x, moons.sample((1000,), generator=g), 256, generator=g)
     assert sw < 0.15  # measured 0.063; the 1000-point floor is ~0.05
-    again = demo.gallery_sampler(train, 1000, torch.Generator().manual_seed(0).manual_seed(0))
+    again = run.gallery_sampler(train, 1000, torch.Generator().manual_seed(0).manual_seed(0))
     assert again.shape == x.shape
 
 
@@ -308,22 +326,22 @@ def test_gallery_sampler_is_fast_and_close_to_moons():
 @pytest.mark.float32  # the page's recipe, initialised as on the page
 def test_chapters_guidance_claims():
     gen = torch.Generator().manual_seed(shifted_seed(7))
-    mix = demo.guidance_mixture()
-    cond_model, _, _ = demo.train_conditional(mix, 1000, batch=512, progress=False)
-    clf, _ = demo.train_classifier(mix, 600, progress=False)
+    mix = run.guidance_mixture()
+    cond_model, _, _ = run.train_conditional(mix, 1000, batch=512, progress=False)
+    clf, _ = run.train_classifier(mix, 600, progress=False)
     x0 = torch.randn(500, 2, generator=gen)
     v_u = lambda x, t: cond_model(x, t, None)
     stats = {}
     for gamma in (0.0, 1.0, 3.0):
         logp = lambda x, t: clf(x, t).log_softmax(-1)[:, 1]
         xg = F.sample_ode(F.classifier_guided_velocity(v_u, logp, gamma), x0, 16, "midpoint").detach()
-        stats[gamma] = demo.guidance_stats(xg.double(), 1, mix)
+        stats[gamma] = run.guidance_stats(xg.double(), 1, mix)
     assert 0.1 < stats[0.0][0] < 0.4  # gamma = 0: the unconditional model, about a quarter in class 1
     assert stats[1.0][0] > 0.95  # "they follow class 1"
     assert stats[3.0][1] < stats[1.0][1]  # "they crowd into the part of the class ..."
-    _, cfg = demo.cfg_sweep(cond_model, mix, x0, (0.0, 1.0, 2.0, 5.0))
-    mean = {w: demo.mean_stats(st) for w, st in cfg.items()}
-    true = demo.true_class_stats(mix, 20_000, torch.Generator().manual_seed(0))
+    _, cfg = run.cfg_sweep(cond_model, mix, x0, (0.0, 1.0, 2.0, 5.0))
+    mean = {w: run.mean_stats(st) for w, st in cfg.items()}
+    true = run.true_class_stats(mix, 20_000, torch.Generator().manual_seed(0))
     # the true classes: spread sqrt(2) * 0.5 for a 2D Gaussian of sd 0.5 (closed form)
     assert true[1] == pytest.approx(math.sqrt(2) * 0.5, abs=0.01) and 0.9 < true[0] < 1.0
     assert mean[0.0][0] == pytest.approx(true[0], abs=0.04) and mean[0.0][1] == pytest.approx(true[1], abs=0.08)
@@ -337,22 +355,21 @@ def test_chapters_guidance_claims():
 @pytest.mark.float32  # the page's recipes (this chapter's and chapter 6's), initialised as on the page
 def test_chapters_nfe_comparison():
     """The chapter's table: what it claims beyond the metric's noise (2 sd of the data-vs-data floor)."""
-    from gencore.demos import diffusion as ddemo
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(shifted_seed(3))
     moons = data.make("moons")
-    fm_model, _, _ = demo.train_velocity(moons, 1500, batch=512, progress=False)
+    fm_model, _, _ = run.train_velocity(moons, 1500, batch=512, progress=False)
     schedule = D.NoiseSchedule.linear()
-    eps_model, _, _ = ddemo.train_denoiser(moons, schedule, stages=((2e-3, 1500),), batch=512, hidden=64,
+    eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=((2e-3, 1500),), batch=512, hidden=64,
                                            progress=False)
     ref = moons.sample((2000,), generator=gen)
     x0 = torch.randn(2000, 2, generator=gen, dtype=F64)
-    ddim50 = demo.ddim_table(eps_model, schedule, x0, ref, steps=(50,))[0][2]
+    ddim50 = run.ddim_table(eps_model, schedule, x0, ref, steps=(50,))[0][2]
     runs = [("euler", 2, 0), ("euler", 8, 0), ("midpoint", 4, 0), ("midpoint", 8, 0), ("rk45", 4, 1e-3),
             ("rk45", 4, 1e-4), ("rk45", 4, 1e-5)]
-    table = demo.nfe_table(fm_model, x0, ref, runs)
+    table = run.nfe_table(fm_model, x0, ref, runs)
     rows = {(m, n): v for (name, nfe, v), (m, n, _) in zip(table, runs)}
-    floor = metrics.floor_spread(demo.sliced_w2, lambda n, g: moons.sample((n,), generator=g), 2000,
+    floor = metrics.floor_spread(run.sliced_w2, lambda n, g: moons.sample((n,), generator=g), 2000,
                                  repeats=20, generator=gen)
     assert floor.sd < 0.5 * floor.mean
     nfes = [nfe for name, nfe, v in table[4:]]
@@ -372,19 +389,19 @@ def test_cfg_velocity_difference_is_the_implied_classifier_gradient(gen):
     mixture's, and the classifier the exact posterior, differentiated by autograd (not through
     ``F.classifier_guided_velocity``).
     """
-    mix = demo.guidance_mixture()
+    mix = run.guidance_mixture()
     x = 2 * torch.randn(200, 2, generator=gen, dtype=F64)
     for t in (0.1, 0.5, 0.9):
         tt = torch.full((200,), t, dtype=F64)
         coef = F.ot_coefficients(tt)
-        v_u = F.mixture_velocity(x, mix.means, mix._sigma, mix.weights, coef)
+        v_u = F.mixture_velocity(x, mix.means, mix.std, mix.weights, coef)
         xg = x.clone().requires_grad_(True)
         logits = torch.stack([torch.distributions.Normal(t * m, math.sqrt(t**2 * 0.25 + (1 - t) ** 2))
                               .log_prob(xg).sum(-1) for m in mix.means], -1) + mix.weights.log()
         for y in range(4):
             log_r = torch.log_softmax(logits, -1)[:, y]
             (grad,) = torch.autograd.grad(log_r.sum(), xg, retain_graph=True)
-            v_y = F.gaussian_path_velocity(x, mix.means[y], mix._sigma, coef)
+            v_y = F.gaussian_path_velocity(x, mix.means[y], mix.std, coef)
             assert torch.allclose(v_y - v_u, (1 - t) / t * grad, atol=1e-10)
 
 
@@ -410,7 +427,7 @@ def test_continuous_vp_path_is_chapter_6s_schedule_in_the_limit():
 @pytest.mark.claim
 def test_path_and_solver_table_claims():
     """The page's table: with exact velocities, Euler favours the VP path, the midpoint rule the straight one."""
-    rows = demo.path_solver_table(demo.guidance_mixture(), nfes=(4, 8, 16))  # the notebook's call
+    rows = run.path_solver_table(run.guidance_mixture(), nfes=(4, 8, 16))  # the notebook's call
     err = {(p, m, n): e for p, m, n, e in rows}
     for n in (4, 8, 16):
         assert err[("VP", "euler", n)] < err[("straight", "euler", n)]

@@ -1,0 +1,335 @@
+"""Chapter 6's runs: the trained denoiser, the exact one, the variational bound's estimates and sample quality.
+
+Recipes and measurements on :mod:`gencore.diffusion` (no plotting; the figures are in
+:mod:`gencore.figures.diffusion`).
+
+Book: ``book/06_diffusion.ipynb``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .. import shifted_seed
+from .. import diffusion as D
+from .. import metrics
+from ..nn import TimeMLP
+from ..quadrature import grid
+from ..tensors import noise as draw_noise
+from ..tensors import one_of, per_sample, positive, positive_int, validate
+from ..train import EMA, History, fit
+
+__all__ = ["EXTENT", "train_denoiser", "optimal_eps", "min_simple_loss", "kl_gaussians", "vlb_terms",
+           "vlb_trajectory", "posterior_on_grid", "kde_log_prob", "smoothed_kl", "kl_smoothed",
+           "Quality", "quality", "ddim_runs"]
+
+EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting (and KL quadrature) box for "moons"
+
+
+# ---- the trained and the exact denoiser ---------------------------------------------------------
+def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e-4, 500)), batch: int = 2048,
+                   decay: float = 0.995, hidden: int = 128, seed: int = 0, progress: bool = True):
+    """Algorithm 1 with Adam and an EMA of the weights; returns ``(ema_model, model, history)``.
+
+    ``stages`` is a sequence of ``(learning rate, steps)``, run one after the other (a step decay
+    of the learning rate); the EMA runs through all of them.
+    """
+    torch.manual_seed(shifted_seed(seed))
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
+    model = TimeMLP(hidden=hidden, time_scale=schedule.T)
+    ema = EMA(model, decay)
+    hist = History()
+    for lr, steps in stages:
+        h = fit(lambda step: D.simple_loss(model, schedule, data.sample((batch,), generator=gen), generator=gen),
+                model, steps, lr=lr, ema=ema, progress=progress, desc=f"Algorithm 1, lr {lr:g}")
+        hist.loss += h.loss
+        hist.seconds += h.seconds
+    return ema.module.eval(), model, hist
+
+
+def optimal_eps(schedule: D.NoiseSchedule, data, xt: torch.Tensor, t) -> torch.Tensor:
+    r"""The exact denoiser (the minimizer of the simple loss), :math:`\epsilon^*(x_t, t) = \mathbb E[\epsilon \mid x_t] = -\sqrt{1-\bar\alpha_t}\,\nabla\log q(x_t)`.
+
+    Closed form for mixture data (see :func:`gencore.diffusion.marginal`): with responsibilities :math:`r_k(x_t)`
+    of the components of :math:`q(x_t)`,
+    :math:`\epsilon^* = \sqrt{1-\bar\alpha_t}\sum_k r_k (x_t - \sqrt{\bar\alpha_t}\mu_k)/v_k`,
+    :math:`v_k = \bar\alpha_t s_k^2 + 1 - \bar\alpha_t`.
+
+    Args:
+        xt: ``(N, 2)``; t: int or ``(N,)`` integers in ``{1, ..., T}``.
+
+    Book: ``eq-ddpm-optimal-eps``.
+    """
+    validate("xt", xt, ndim=2, last_dim=2)
+    t = D.check_steps("t", t, schedule.T, n=len(xt))
+    means, log_w, var = (v.to(xt) for v in D.mixture_parts(data))
+    ab = per_sample(schedule.alpha_bars[t], xt)  # () or (N, 1)
+    v = ab * var + (1 - ab)  # (K,) or (N, K)
+    diff = xt.unsqueeze(-2) - ab.sqrt().unsqueeze(-1) * means  # (N, K, 2)
+    logits = log_w - 0.5 * diff.pow(2).sum(-1) / v - torch.log(v)  # 2D: log det = 2 log sqrt(v)
+    r = torch.softmax(logits, -1)
+    return (1 - ab).sqrt() * ((r / v).unsqueeze(-1) * diff).sum(-2)
+
+
+@torch.no_grad()
+def min_simple_loss(data, schedule: D.NoiseSchedule, n: int = 100_000, generator=None) -> float:
+    r"""Monte Carlo estimate of :math:`\mathbb E\|\epsilon - \epsilon^*(x_t, t)\|^2`, the lowest simple loss any model can reach."""
+    x0 = data.sample((n,), generator=generator).double()
+    t = torch.randint(1, schedule.T + 1, (n,), generator=generator)
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+    xt = D.q_sample(schedule, x0, t, eps)
+    return (eps - optimal_eps(schedule, data, xt, t)).pow(2).sum(-1).mean().item()
+
+
+# ---- the variational bound, estimated --------------------------------------------------------------
+def _sigma2(schedule: D.NoiseSchedule, variance: str) -> torch.Tensor:
+    one_of("variance", variance, ("beta_tilde", "beta"))
+    return schedule.beta_tildes if variance == "beta_tilde" else schedule.betas
+
+
+def kl_gaussians(mean1, var1, mean2, var2) -> torch.Tensor:
+    r""":math:`\mathrm{KL}(\mathcal N(m_1, v_1 I)\,\|\,\mathcal N(m_2, v_2 I))` summed over the last dim.
+
+    Book: ``eq-ddpm-lt-kl``.
+    """
+    validate("mean1", mean1, min_ndim=1)
+    validate("mean2", mean2, min_ndim=1)
+    d = mean1.shape[-1]
+    v1, v2 = (torch.as_tensor(v).to(mean1).expand(mean1.shape[:-1] + (1,))[..., 0] for v in (var1, var2))
+    sq = (mean1 - mean2).pow(2).sum(-1)
+    return 0.5 * (d * (v1 / v2 - 1 + torch.log(v2 / v1)) + sq / v2)
+
+
+def vlb_terms(model: D.EpsModel, schedule: D.NoiseSchedule, x0: torch.Tensor, *, variance: str = "beta_tilde",
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""One-sample estimates of :math:`L_T, L_{T-1}, \dots, L_1, L_0` for each row of ``x0``.
+
+    :math:`L_T = \mathrm{KL}(q(x_T|x_0)\,\|\,\mathcal N(0, I))`;
+    :math:`L_{t-1} = \mathrm{KL}(q(x_{t-1}|x_t,x_0)\,\|\,p_\theta(x_{t-1}|x_t))` at one
+    :math:`x_t \sim q(x_t|x_0)` per ``t``; :math:`L_0 = -\log p_\theta(x_0 \mid x_1)` with
+    :math:`p_\theta(x_0|x_1) = \mathcal N(\mu_\theta(x_1, 1), \beta_1 I)` (continuous data; the
+    choice :math:`\sigma_1^2 = \tilde\beta_1 = 0` would make it infinite).
+
+    Args:
+        x0: ``(N, d)`` data.
+
+    Returns:
+        ``(N, T + 1)`` in nats: column 0 is :math:`L_0`, column ``t`` is :math:`L_t` (so column
+        ``t - 1`` holds :math:`L_{t-1}` and the last column :math:`L_T`); the bound is the row sum.
+
+    Book: ``eq-ddpm-vlb-decomposed``.
+    """
+    validate("x0", x0, ndim=2)
+    s, T, (n, d) = schedule, schedule.T, x0.shape
+    out = x0.new_zeros(n, T + 1)
+    abT = s.alpha_bars[T].to(x0)
+    out[:, T] = kl_gaussians(abT.sqrt() * x0, 1 - abT, torch.zeros_like(x0), x0.new_ones(()))
+    for t in range(1, T + 1):
+        eps = draw_noise(x0.shape, x0, generator)
+        xt = D.q_sample(s, x0, t, eps)
+        mu = D.ddpm_step(s, model(xt, torch.full((n,), t, device=x0.device)), t, xt, noise=torch.zeros_like(xt))
+        if t == 1:
+            var = s.betas[1].to(x0)
+            out[:, 0] = 0.5 * (x0 - mu).pow(2).sum(-1) / var + 0.5 * d * torch.log(2 * math.pi * var)
+        else:
+            mean_q, var_q = D.posterior(s, x0, xt, t)
+            out[:, t - 1] = kl_gaussians(mean_q, var_q, mu, _sigma2(s, variance)[t].to(x0))
+    return out
+
+
+def vlb_trajectory(model: D.EpsModel, schedule: D.NoiseSchedule, x0: torch.Tensor, *, variance: str = "beta_tilde",
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""One-trajectory estimate of the bound in its first form, :math:`-\log p(x_T) - \sum_{t \ge 1} \log\frac{p_\theta(x_{t-1}|x_t)}{q(x_t|x_{t-1})}`.
+
+    Simulates :math:`x_1, \dots, x_T` by the forward chain from each row of ``x0``. The
+    reverse model is :math:`p_\theta(x_{t-1}|x_t) = \mathcal N(\mu_\theta(x_t, t), \sigma_t^2 I)` for
+    :math:`t \ge 2` and :math:`\mathcal N(\mu_\theta(x_1, 1), \beta_1 I)` for :math:`t = 1`, as in
+    :func:`vlb_terms`, whose row sums have the same expectation (and a far smaller variance).
+
+    Args:
+        x0: ``(N, d)`` data.
+
+    Returns:
+        ``(N,)`` in nats.
+
+    Book: ``eq-ddpm-vlb``.
+    """
+    validate("x0", x0, ndim=2)
+    s, (n, d) = schedule, x0.shape
+    sig2 = _sigma2(s, variance).clone()
+    sig2[1] = s.betas[1]
+
+    def log_normal(x, mean, var):
+        var = torch.as_tensor(var).to(x)
+        return -0.5 * (x - mean).pow(2).sum(-1) / var - 0.5 * d * torch.log(2 * math.pi * var)
+
+    total, x = torch.zeros(n, dtype=x0.dtype, device=x0.device), x0
+    for t in range(1, s.T + 1):
+        eps = draw_noise(x0.shape, x0, generator)
+        x_next = D.q_step(s, x, t, eps)
+        mu = D.ddpm_step(s, model(x_next, torch.full((n,), t, device=x0.device)), t, x_next,
+                       noise=torch.zeros_like(x))
+        total += log_normal(x_next, s.alphas[t].sqrt().to(x0) * x, s.betas[t]) - log_normal(x, mu, sig2[t])
+        x = x_next
+    return total - log_normal(x, torch.zeros_like(x), 1.0)
+
+
+def posterior_on_grid(schedule: D.NoiseSchedule, x0: torch.Tensor, xt: torch.Tensor, t: int,
+                      half_width: float = 6.0, resolution: int = 201) -> tuple[float, float]:
+    r"""Bayes' rule :math:`q(x_t|x_{t-1})q(x_{t-1}|x_0)/q(x_t|x_0)` on a grid of :math:`x_{t-1}` against
+    :func:`gencore.diffusion.posterior`; returns ``(max |log difference|, total mass on the grid)``.
+
+    ``x0`` and ``xt`` have shape ``(1, 2)``; the grid spans ``half_width`` posterior standard
+    deviations around the posterior mean.
+
+    Book: ``eq-ddpm-posterior``.
+    """
+    validate("x0", x0, ndim=2, last_dim=2)
+    t = int(D.check_steps("t", t, schedule.T, n=1))
+    positive("half_width", half_width)
+    positive_int("resolution", resolution, minimum=2)
+    mean, var = D.posterior(schedule, x0, xt, t)
+    sd = var.sqrt().item()
+    c = mean[0].tolist()
+    box = (c[0] - half_width * sd, c[0] + half_width * sd, c[1] - half_width * sd, c[1] + half_width * sd)
+    prev, area = grid(box, resolution, dtype=x0.dtype)
+
+    def log_n(x, m, v):
+        return -0.5 * (x - m).pow(2).sum(-1) / v - torch.log(2 * math.pi * v)
+
+    s = schedule
+    bayes = (log_n(xt, s.alphas[t].sqrt() * prev, s.betas[t])
+             + log_n(prev, s.alpha_bars[t - 1].sqrt() * x0, 1 - s.alpha_bars[t - 1])
+             - log_n(xt, s.alpha_bars[t].sqrt() * x0, 1 - s.alpha_bars[t]))
+    closed = log_n(prev, mean, var)
+    return (bayes - closed).abs().max().item(), (bayes.exp().sum() * area).item()
+
+
+# ---- sample quality ---------------------------------------------------------------------------------
+def kde_log_prob(samples: torch.Tensor, bandwidth: float, chunk: int = 2048):
+    """``log`` of the Gaussian kernel density estimate of ``samples`` ``(N, 2)`` with width ``bandwidth``."""
+    pts = samples.detach().double()
+    h2 = bandwidth**2
+
+    def log_prob(x: torch.Tensor) -> torch.Tensor:
+        out = []
+        for xc in x.double().split(chunk):
+            d2 = torch.cdist(xc, pts).pow(2)
+            out.append(torch.logsumexp(-0.5 * d2 / h2, -1) - math.log(len(pts) * 2 * math.pi * h2))
+        return torch.cat(out).to(x.dtype)
+
+    return log_prob
+
+
+def smoothed_kl(data, bandwidth: float = 0.1, extent=EXTENT, resolution: int = 128):
+    r"""The function ``samples -> KL(p * N_h || KDE_h(samples))`` of :func:`kl_smoothed`, with the smoothed
+    data density on the grid computed once (a quality table evaluates it dozens of times)."""
+    p_h = D.diffused_mixture(data, 1.0, extra_var=bandwidth**2)
+    pts, _ = grid(extent, resolution, dtype=torch.float64)
+    lp = p_h.log_prob(pts).double()
+    w = torch.softmax(lp, 0)  # cells have equal areas: the renormalized masses of p * N_h
+
+    def kl(samples: torch.Tensor) -> float:
+        return (w * (lp - kde_log_prob(samples, bandwidth)(pts))).sum().item()
+
+    return kl
+
+
+def kl_smoothed(data, samples: torch.Tensor, bandwidth: float = 0.1, extent=EXTENT, resolution: int = 128) -> float:
+    r""":math:`\mathrm{KL}(p * \mathcal N_h \,\|\, \mathrm{KDE}_h)` by grid quadrature: the data smoothed by the
+    kernel of width :math:`h`, exactly, against the kernel density estimate of the samples.
+
+    The same midpoint rule as :func:`gencore.metrics.kl_on_grid` (p's cell masses renormalized
+    over the box). To evaluate it many times against the same data, use :func:`smoothed_kl`.
+    """
+    return smoothed_kl(data, bandwidth, extent, resolution)(samples)
+
+
+@dataclass
+class Quality:
+    """Sample quality against the number of sampling steps (see :func:`quality`).
+
+    ``floor_sw`` and ``floor_kl`` are :class:`gencore.metrics.Floor`: the value a perfect model
+    gets (mean over data-vs-data pairs) with its standard deviation, the noise of the metric.
+    """
+
+    steps: list[int]
+    sw: dict[str, list[float]]
+    kl: dict[str, list[float]]
+    samples: dict[str, list[torch.Tensor]]
+    floor_sw: metrics.Floor
+    floor_kl: metrics.Floor
+    n: int
+
+    def value(self, metric: str, sampler: str, steps: int) -> float:
+        """The score of ``sampler`` (``"DDPM"`` or ``"DDIM"``) at ``steps`` by ``metric`` (``"sw"`` or ``"kl"``)."""
+        return getattr(self, metric)[sampler][self.steps.index(steps)]
+
+    def compare(self, metric: str, a: tuple[str, int], b: tuple[str, int], k: float = 2.0) -> int:
+        """``-1`` if run ``a`` scores lower (better) than run ``b`` by more than ``k`` floor sd, ``+1`` if
+        higher, ``0`` if the two are within the metric's noise. Runs are ``(sampler, steps)``."""
+        floor = self.floor_sw if metric == "sw" else self.floor_kl
+        va, vb = self.value(metric, *a), self.value(metric, *b)
+        return 0 if not floor.separates(va, vb, k) else (-1 if va < vb else 1)
+
+    def verdict(self, metric: str, a: tuple[str, int], b: tuple[str, int]) -> str:
+        """:meth:`compare` in words, for the prose: "lower than", "higher than" or "within the noise of"."""
+        return {-1: "lower than", 0: "within the noise of", 1: "higher than"}[self.compare(metric, a, b)]
+
+
+def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000), n: int = 2000,
+            seed: int = 1, n_projections: int = 512, ddpm_full: torch.Tensor | None = None,
+            xT: torch.Tensor | None = None, repeats: int = 20) -> Quality:
+    """DDPM (``eta = 1`` on the sub-sequence; ``steps = T`` is Algorithm 2) and DDIM (``eta = 0``).
+
+    Every run starts from the same ``x_T`` (``xT``, ``(n, 2)``, or drawn here). Sliced W2 compares
+    each run with one fresh data sample of size ``n``; :func:`kl_smoothed` needs none. The floors
+    are :func:`gencore.metrics.floor_spread` of the same metrics over ``repeats`` pairs of
+    independent data samples of size ``n`` (mean and standard deviation).
+    ``ddpm_full``: ``n`` samples of Algorithm 2 already drawn from the same ``xT``, used for DDPM
+    at ``steps = T`` (it saves 1000 network evaluations).
+    """
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
+    ref = data.sample((n,), generator=gen)
+    if xT is None:
+        xT = torch.randn(n, 2, generator=gen)
+    if ddpm_full is not None and ddpm_full.shape != xT.shape:
+        raise ValueError(f"ddpm_full must have the shape of xT {tuple(xT.shape)}; got {tuple(ddpm_full.shape)}")
+
+    def sw(a, b):
+        return metrics.sliced_wasserstein(a, b, n_projections, generator=gen).item()
+
+    kl_h = smoothed_kl(data)
+    sw_, kl, keep = {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}
+    for name, eta in (("DDPM", 1.0), ("DDIM", 0.0)):
+        for s in steps:
+            full = s == schedule.T and eta == 1.0
+            x = (ddpm_full if full and ddpm_full is not None else
+                 D.sample(model, schedule, xT, steps=None if full else s, eta=eta, generator=gen))
+            keep[name].append(x)
+            sw_[name].append(sw(x, ref))
+            kl[name].append(kl_h(x))
+    draw = lambda k, g: data.sample((k,), generator=g)  # noqa: E731
+    floor_sw = metrics.floor_spread(sw, draw, n, repeats, gen)
+    floor_kl = metrics.floor_spread(lambda a, b: kl_h(a), draw, n, repeats, gen)
+    return Quality(list(steps), sw_, kl, keep, floor_sw, floor_kl, n)
+
+
+@torch.no_grad()
+def ddim_runs(model, data, schedule: D.NoiseSchedule, etas=(0.0, 0.5, 1.0), steps=(5, 10, 20, 50),
+              n: int = 2000, seed: int = 2):
+    """DDIM with each ``eta`` and step count from one fixed :math:`x_T`, with sliced W2 to a data sample.
+
+    Returns ``(runs, ref)``: ``runs[eta, steps] = (samples (n, 2), sliced W2)`` and the data sample ``ref``.
+    """
+    gen = torch.Generator().manual_seed(shifted_seed(seed))
+    ref = data.sample((n,), generator=gen)
+    xT = torch.randn(n, 2, generator=gen)
+    runs = {}
+    for eta in etas:
+        for s in steps:
+            x = D.sample(model, schedule, xT, steps=s, eta=eta, generator=gen)
+            runs[eta, s] = (x, metrics.sliced_wasserstein(x, ref, 256, generator=gen).item())
+    return runs, ref

@@ -1,0 +1,135 @@
+"""Chapter 6's figures and sliders (DDPM and DDIM): they draw what :mod:`gencore.experiments.diffusion` returns.
+
+Book: ``book/06_diffusion.ipynb``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import diffusion as D
+from .. import viz, widgets
+from ..experiments.diffusion import EXTENT, Quality, kl_smoothed
+from ..tensors import noise
+from ..train import History
+
+__all__ = ["forward_slider", "reverse_slider", "ddim_slider", "samples_figure", "weights_figure", "loss_figure",
+           "quality_figure"]
+
+
+# ---- figures ------------------------------------------------------------------------------------
+def _density_panel(ax, schedule, data, t, vmax=None):
+    viz.density(ax, D.marginal(schedule, data, t).log_prob, EXTENT, 96, vmax=vmax)
+
+
+def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, generator=None):
+    """Slider over ``t``: samples :math:`x_t` of the forward process beside the exact density of :math:`q(x_t)`."""
+    ts = ts or (0, 10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 1000)
+    eps = noise(x0.shape, x0, generator)
+    frames = {t: D.q_sample(schedule, x0, t, eps) for t in ts}
+
+    def draw(fig, t):
+        ax1, ax2 = fig.subplots(1, 2)
+        viz.samples(ax1, frames[t], color=viz.COLORS["p"], extent=EXTENT, size=3)
+        viz.panel_title(ax1, f"samples x_t, t = {t}")
+        _density_panel(ax2, schedule, data, t)
+        ab = schedule.alpha_bars[t].item()
+        viz.panel_title(ax2, f"q(x_t) exactly; ᾱ_t = {ab:.3g}")
+
+    return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3))
+
+
+def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 8, stride: int = 10,
+                   tail: int = 100):
+    """Slider over ``t``: the reverse chain's states :math:`x_t` (from a DDPM ``path`` of shape
+    ``(T + 1, N, 2)``, ``path[k]`` = :math:`x_{T-k}`) over the exact :math:`q(x_t)`, with a few trajectories."""
+    T = schedule.T
+    ts = ts or (1000, 600, 400, 300, 200, 150, 100, 75, 50, 25, 10, 0)
+
+    def draw(fig, t):
+        ax = fig.subplots(1, 1)
+        if t > 0:
+            _density_panel(ax, schedule, data, t)
+        else:
+            viz.density(ax, data.log_prob, EXTENT, 96)
+        x = path[T - t]
+        viz.samples(ax, x, color="white", size=3, alpha=0.6, extent=EXTENT)
+        start = max(0, T - t - tail)  # only the last `tail` steps of each tracked path
+        keep = list(range(start, T - t + 1, stride)) + ([T - t] if (T - t - start) % stride else [])
+        viz.trajectories(ax, path[keep, :n_lines], color=viz.COLORS["aux"], alpha=0.9)
+        viz.panel_title(ax, f"reverse chain at t = {t} over the exact q(x_t); tails: last {tail} steps")
+
+    return widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0))
+
+
+def ddim_slider(runs: dict, ref: torch.Tensor):
+    """Slider over DDIM's ``eta`` and step count: the samples of :func:`gencore.experiments.diffusion.ddim_runs`
+    (``runs[eta, steps] = (samples, sliced W2)``) over the data sample ``ref``."""
+    etas, steps = sorted({e for e, _ in runs}), sorted({s for _, s in runs})
+
+    def draw(fig, eta, steps):
+        x, sw = runs[eta, steps]
+        ax = fig.subplots(1, 1)
+        viz.samples(ax, ref, color=viz.COLORS["grey"], size=2, alpha=0.3, extent=EXTENT)
+        viz.samples(ax, x, color=viz.COLORS["q"], size=3, alpha=0.6, extent=EXTENT)
+        viz.panel_title(ax, f"η = {eta:g}, {steps} steps: sliced W2 = {sw:.3f}")
+
+    demo = widgets.slider(draw, figsize=(5.6, 4.0), eta=widgets.Param(tuple(etas), "η", "{:g}", start=0),
+                          steps=widgets.Param(tuple(steps), "steps", "{}", start=1))
+    demo.runs = runs
+    return demo
+
+
+def samples_figure(panels: dict[str, torch.Tensor], data):
+    """One panel per named sample set, each titled with its smoothed KL (:func:`kl_smoothed`) to the data."""
+    fig, axes = viz.figure(len(panels), width=3.4, height=2.8)
+    for ax, (name, x) in zip(axes, panels.items()):
+        viz.samples(ax, x, color=viz.COLORS["p" if name.startswith("data") else "q"], extent=EXTENT)
+        viz.panel_title(ax, f"{name}: KL_h = {kl_smoothed(data, x):.3f}")
+    return fig
+
+
+def weights_figure(schedule: D.NoiseSchedule):
+    """The weight of each ``L_{t-1}`` in the bound, for both choices of sigma_t^2, against the simple loss's 1."""
+    t = torch.arange(2, schedule.T + 1)
+    fig, ax = viz.figure(1, width=5.2, height=3.2)
+    viz.curve(ax, t, D.vlb_weight(schedule, t, "beta_tilde"), role="q", label="σ_t² = β̃_t")
+    viz.curve(ax, t, D.vlb_weight(schedule, t, "beta"), role="aux", label="σ_t² = β_t", ls="--")
+    ax.axhline(1.0, color="k", lw=0.8, ls=":")
+    ax.text(schedule.T, 1.1, "simple loss: 1 ", ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("t")
+    ax.legend()
+    viz.panel_title(ax, "weight β_t² / (2σ_t² α_t (1 − ᾱ_t)) of ‖ε − ε_θ‖²")
+    return fig
+
+
+def loss_figure(history: History, floor: float, window: int = 50):
+    """Training loss (running mean) against the lowest loss any network can reach."""
+    loss = torch.tensor(history.loss)
+    smooth = loss.unfold(0, window, 1).mean(1)
+    fig, ax = viz.figure(1, width=5.2, height=3.0)
+    viz.curve(ax, torch.arange(window, len(loss) + 1), smooth, role="q", label=f"simple loss ({window}-step mean)")
+    ax.axhline(floor, color="k", lw=0.8, ls=":")
+    ax.text(len(loss), floor, f"E‖ε − ε*‖² = {floor:.3f} ", ha="right", va="bottom", fontsize=8)
+    ax.set_ylim(floor - 0.05, floor + 0.35)
+    ax.set_xlabel("step")
+    ax.legend()
+    viz.panel_title(ax, "Algorithm 1 on moons")
+    return fig
+
+
+def quality_figure(q: Quality):
+    """Sliced W2 and smoothed KL against the number of steps, with the data-vs-data floors."""
+    fig, axes = viz.figure(2, width=4.2, height=3.0)
+    for ax, values, floor, name in ((axes[0], q.sw, q.floor_sw, "sliced W2"), (axes[1], q.kl, q.floor_kl, "KL_h (nats)")):
+        viz.curve(ax, q.steps, values["DDPM"], role="q", label="DDPM (η = 1)", marker="o")
+        viz.curve(ax, q.steps, values["DDIM"], role="aux", label="DDIM (η = 0)", marker="s")
+        ax.axhline(floor.mean, color="k", lw=0.8, ls=":")
+        ax.axhspan(floor.mean - 2 * floor.sd, floor.mean + 2 * floor.sd, color="k", alpha=0.08, lw=0)
+        ax.text(q.steps[0], floor.mean, " data vs data (± 2 sd)", va="bottom", fontsize=8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sampling steps")
+        viz.panel_title(ax, f"{name}, {q.n} samples")
+    axes[0].legend()
+    return fig

@@ -1,0 +1,152 @@
+"""Chapter 9's figures and sliders (flow matching and guidance): they draw what :mod:`gencore.experiments.flow_matching` returns.
+
+Book: ``book/09_flow_matching.ipynb``.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
+
+from .. import shifted_seed
+from .. import flow_matching as F
+from .. import metrics, viz, widgets
+from ..data import GaussianMixture
+from ..experiments.flow_matching import sample_labeled
+
+__all__ = ["EXTENT", "G_EXTENT", "paths_figure", "flow_slider", "steps_slider", "nfe_figure", "cfg_slider",
+           "guidance_figure"]
+
+EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting box for "moons" (as in chapter 6)
+G_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # the plotting box of the guidance mixture
+
+
+# ---- figures -------------------------------------------------------------------------------------
+def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
+    """Left: straight conditional paths :math:`x_0 \\to x_1`. Right: the marginal flow (exact velocity) from the same :math:`x_0`."""
+    fig, axes = viz.figure(2, width=3.6, height=3.4)
+    x0 = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    x1, _ = sample_labeled(mix, n, generator)
+    ts = torch.linspace(0, 1, 21, dtype=torch.float64)
+    straight = torch.stack([F.conditional_path(x0, x1, t.item())[0] for t in ts])
+    v = lambda x, t: F.mixture_velocity(x, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
+    _, marginal = F.sample_ode(v, x0, 40, "midpoint", keep=True)
+    for ax, paths, title in ((axes[0], straight, "conditional paths (pairs x0, x1)"),
+                             (axes[1], marginal, "marginal flow from the same x0")):
+        viz.samples(ax, mix.sample((1500,), generator=generator), color=viz.COLORS["grey"], alpha=0.25)
+        viz.trajectories(ax, paths, color=viz.COLORS["q"])
+        ax.scatter(x0[:, 0], x0[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
+        ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
+        viz.panel_title(ax, title)
+    return fig
+
+
+def flow_slider(model, data, x0: torch.Tensor, n_steps: int = 40, every: int = 2):
+    """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed)."""
+    with torch.no_grad():
+        _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
+    ref = data.sample((2000,), generator=torch.Generator().manual_seed(shifted_seed(3)))
+    ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
+
+    def draw(fig, t):
+        ax = widgets.panels(fig, 1)
+        k = round(t * n_steps)
+        viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
+        with torch.no_grad():
+            viz.vector_field(ax, lambda x: model(x.float(), torch.full((len(x),), float(t))), EXTENT, 12,
+                             color=viz.COLORS["grey"])
+        viz.samples(ax, path[k], size=5, alpha=0.7)
+        ax.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
+    return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
+
+
+def steps_slider(model, data, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)):
+    """Slider over the number of Euler steps: samples and their sliced W2 to the data, next to the adaptive solver's."""
+    sw = functools.partial(metrics.sliced_wasserstein, n_projections=256)
+    f = lambda x, t: model(x.float(), t.float()).to(x)
+    with torch.no_grad():
+        runs = {n: F.sample_ode(f, x0, n, "euler", keep=True) for n in steps}
+        x_ad, nfe_ad = F.sample_ode(f, x0, 4, "rk45", rtol=1e-3, atol=1e-3, return_nfe=True)
+    scores = {n: sw(x, ref, generator=torch.Generator().manual_seed(shifted_seed(2))).item() for n, (x, _) in runs.items()}
+    sw_ad = sw(x_ad, ref, generator=torch.Generator().manual_seed(shifted_seed(2))).item()
+
+    def draw(fig, n):
+        a, b = widgets.panels(fig, 2)
+        x, path = runs[n]
+        viz.trajectories(a, path, color=viz.COLORS["aux"], max_paths=25)
+        viz.samples(a, x, size=2)
+        a.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        viz.panel_title(a, f"Euler, {n} steps: SW2 = {scores[n]:.3f}")
+        viz.samples(b, x_ad, size=2, color=viz.COLORS["p"])
+        b.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        viz.panel_title(b, f"adaptive rk45, {nfe_ad} NFE: SW2 = {sw_ad:.3f}")
+    return widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"))
+
+
+def nfe_figure(fm_rows, ddim_rows, floor: float):
+    """Sliced W2 against the number of function evaluations, for flow-matching samplers and DDIM."""
+    fig, ax = viz.figure(1, width=5.5, height=3.4)
+    styles = {"FM euler": ("o-", viz.COLORS["q"]), "FM midpoint": ("s-", viz.COLORS["q2"]),
+              "FM heun": ("^-", viz.COLORS["aux"]), "FM rk45": ("*", "k"), "DDIM": ("d--", viz.COLORS["p"])}
+    groups: dict = {}
+    for name, nfe, sw in list(fm_rows) + list(ddim_rows):
+        key = name.split(",")[0].split(" (")[0]
+        groups.setdefault(key, []).append((nfe, sw))
+    for key, pts in groups.items():
+        pts.sort()
+        style, color = styles.get(key, ("o-", "k"))
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, label=key, ms=6)
+    ax.axhline(floor, color=viz.COLORS["grey"], ls=":", label="data-vs-data floor")
+    ax.set(xscale="log", yscale="log", xlabel="function evaluations (NFE)", ylabel="sliced W2 to data")
+    ax.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128]))
+    ax.yaxis.set_major_locator(FixedLocator([0.02, 0.05, 0.1, 0.2, 0.5, 1.0]))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_locator(NullLocator())
+        axis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=8)
+    viz.panel_title(ax, "quality against sampling cost on moons")
+    return fig
+
+
+def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[float, float] | None = None):
+    """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread."""
+    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(shifted_seed(4)))
+    colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
+    classes = range(len(mix.means))
+
+    def draw(fig, w):
+        a, b = widgets.panels(fig, 2)
+        viz.samples(a, ref, color=viz.COLORS["grey"], alpha=0.15)
+        for y in classes:
+            viz.samples(a, samples[w][y], color=colors[y], size=3, alpha=0.6)
+        a.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
+        a.set_aspect("equal")
+        viz.panel_title(a, f"classifier-free guidance, w = {w:g}")
+        ws = sorted(samples)
+        fid = [sum(stats[v][y][0] for y in classes) / len(classes) for v in ws]
+        spr = [sum(stats[v][y][1] for y in classes) / len(classes) for v in ws]
+        b.plot(ws, fid, "o-", color=viz.COLORS["q"], label="fidelity (in the class's region)")
+        b.plot(ws, spr, "s-", color=viz.COLORS["p"], label="spread (RMS radius)")
+        b.axvline(w, color="k", lw=0.8)
+        if true is not None:
+            b.axhline(true[0], color=viz.COLORS["q"], ls=":", lw=1)
+            b.axhline(true[1], color=viz.COLORS["p"], ls=":", lw=1, label="true classes (dotted)")
+        b.set(xlabel="guidance weight w", ylim=(0, 1.05))
+        b.legend(fontsize=8, loc="lower left")
+        viz.panel_title(b, f"fidelity {fid[ws.index(w)]:.2f}, spread {spr[ws.index(w)]:.2f}")
+    return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"))
+
+
+def guidance_figure(panels: dict, mix: GaussianMixture):
+    """One panel per entry ``{title: samples}``, on the guidance mixture."""
+    fig, axes = viz.figure(len(panels), width=2.9, height=2.9)
+    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(shifted_seed(4)))
+    for ax, (title, x) in zip(axes, panels.items()):
+        viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
+        viz.samples(ax, x, size=3)
+        ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
+        viz.panel_title(ax, title)
+    return fig
