@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from .quadrature import grid_log_prob
 from .tensors import extent_box, positive, positive_int
 
 __all__ = [
@@ -165,8 +166,6 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
 
     Book: ``eq-reparam-chain-rule``.
     """
-    from .quadrature import grid_log_prob
-
     x0, x1, y0, y1 = extent_box("extent", extent)
     positive_int("n", n)
     positive_int("resolution", resolution, minimum=2)

@@ -32,11 +32,13 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
 
-from .tensors import positive, positive_int
 from .divergences import kl_normal
+from .nn import StackedMLP
+from .quadrature import grid
+from .tensors import positive, positive_int
 
 __all__ = [
-    "reparameterize",
+    "rsample",
     "ElboTerms",
     "elbo_terms",
     "elbo",
@@ -47,7 +49,6 @@ __all__ = [
     "gaussian_log_likelihood",
     "bernoulli_log_likelihood",
     "LinearGaussian",
-    "StackedMLP",
     "VAE",
 ]
 
@@ -78,7 +79,7 @@ def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tens
     return mu, sigma
 
 
-def reparameterize(mu: torch.Tensor, sigma: torch.Tensor, n_samples: int = 1,
+def rsample(mu: torch.Tensor, sigma: torch.Tensor, n_samples: int = 1,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Draw :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
 
@@ -132,7 +133,7 @@ def elbo_terms(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_samples: i
     _tensor("x", x)
     positive_int("n_samples", n_samples)
     mu, sigma = _encode(x, encoder)
-    z = reparameterize(mu, sigma, n_samples, generator)
+    z = rsample(mu, sigma, n_samples, generator)
     px = decoder(z)
     if not isinstance(px, Distribution):
         raise ValueError(f"decoder must return a torch.distributions.Distribution; got {type(px).__name__}")
@@ -216,7 +217,7 @@ def log_likelihood_is(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_sam
     prior = Independent(Normal(torch.zeros_like(mu), torch.ones_like(sigma)), 1)
     parts = []
     for start in range(0, n_samples, chunk):
-        z = reparameterize(mu, sigma, min(chunk, n_samples - start), generator)
+        z = rsample(mu, sigma, min(chunk, n_samples - start), generator)
         parts.append(decoder(z).log_prob(x) + prior.log_prob(z) - q.log_prob(z))
     log_w = torch.cat(parts, 0)
     return torch.logsumexp(log_w, 0) - math.log(n_samples)
@@ -244,8 +245,6 @@ def log_likelihood_quadrature(x: torch.Tensor, decoder: Decoder, latent_dim: int
         raise ValueError(f"latent_dim must be 1 or 2 for quadrature; got {latent_dim!r}")
     positive_int("resolution", resolution, minimum=2)
     if latent_dim == 2:
-        from .quadrature import grid
-
         z, area = grid(extent, resolution, dtype=x.dtype, device=x.device)
     else:
         lo, hi = float(extent[0]), float(extent[1])
@@ -440,65 +439,6 @@ class LinearGaussian:
 
 
 # ------------------------------------------------------------------------- many small VAEs at once
-class StackedMLP(nn.Module):
-    """``M`` independent MLPs evaluated in one batched computation (``torch.baddbmm``).
-
-    Layer ``l`` of model ``m`` is ``h -> h @ weights[l][m] + biases[l][m]``, with SiLU between
-    layers. Inputs have the model index third from the end: ``(..., M, N, in)`` gives
-    ``(..., M, N, out)``; an input ``(N, in)`` without it is fed to every model.
-
-    Args:
-        n_models: ``M``.
-        sizes: layer widths, e.g. ``(2, 32, 32, 4)``.
-        generator: for the initial weights (PyTorch's default ``Linear`` scheme).
-        dtype: of the weights (torch's default dtype if ``None``).
-    """
-
-    def __init__(self, n_models: int, sizes, generator: torch.Generator | None = None,
-                 dtype: torch.dtype | None = None):
-        super().__init__()
-        positive_int("n_models", n_models)
-        sizes = tuple(sizes)
-        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-            raise ValueError(f"sizes must be at least two positive ints; got {sizes!r}")
-        self.n_models, self.sizes = n_models, sizes
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            bound = 1 / math.sqrt(fan_in)
-            w = (torch.rand(n_models, fan_in, fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
-            b = (torch.rand(n_models, 1, fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(b))
-
-    def select(self, index) -> "StackedMLP":
-        """A new ``StackedMLP`` holding copies of the models ``index`` (an int or a sequence of ints)."""
-        idx = [index] if isinstance(index, int) else list(index)
-        new = StackedMLP(len(idx), self.sizes, dtype=self.weights[0].dtype)
-        with torch.no_grad():
-            for dst, src in zip(list(new.weights) + list(new.biases), list(self.weights) + list(self.biases)):
-                dst.data = src.data[idx].clone()
-        return new
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        m = self.n_models
-        if h.shape[-1] != self.sizes[0]:
-            raise ValueError(f"input must have last dimension {self.sizes[0]}; got {tuple(h.shape)}")
-        if h.ndim == 2:
-            h = h.expand(m, *h.shape)
-        if h.ndim < 3 or h.shape[-3] != m:
-            raise ValueError(f"input must have shape (..., {m}, N, {self.sizes[0]}) or (N, {self.sizes[0]}); "
-                             f"got {tuple(h.shape)}")
-        lead, n = h.shape[:-3], h.shape[-2]
-        h = h.movedim(-3, 0).reshape(m, -1, h.shape[-1])          # (M, L*N, in)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b.to(h), h, w.to(h))
-            if i < last:
-                h = nn.functional.silu(h)
-        return h.reshape(m, *lead, n, h.shape[-1]).movedim(0, -3)  # (..., M, N, out)
-
-
 class VAE(nn.Module):
     r"""``M`` independent VAEs with Gaussian encoders and Gaussian decoders, trained at once.
 
@@ -522,8 +462,8 @@ class VAE(nn.Module):
         positive_int("latent_dim", latent_dim)
         positive_int("hidden", hidden)
         self.latent_dim = latent_dim
-        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator, dtype)
-        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator, dtype)
+        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator=generator, dtype=dtype)
+        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator=generator, dtype=dtype)
         self.log_scale = nn.Parameter(torch.zeros(n_models, 1, 1, dtype=dtype))
 
     @property

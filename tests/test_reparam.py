@@ -10,7 +10,8 @@ from scipy import stats
 from gencore import data, metrics
 from gencore import reparam as R
 from gencore.exercises.reparam import check_score_function
-from gencore.demos import reparam as demo
+from gencore.experiments import reparam as run
+from gencore.figures import reparam as fig
 
 F64 = torch.float64
 
@@ -265,20 +266,20 @@ def test_per_sample_variances_of_the_exercise():
 # ------------------------------------------------------------------------ variance studies
 @pytest.fixture(scope="module")
 def study():
-    return demo.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=g(11))
+    return run.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=g(11))
 
 
 def test_variance_study_numbers_behind_the_figure(study):
     i = study.ns.index(100)
     zname, bname = study.names
-    v = {est: study.variance(zname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    v = {est: study.variance(zname, est)[i, 0].item() for est in run.ESTIMATORS}
     assert v["pathwise"] == pytest.approx(0.04, rel=0.15)  # 4 sigma^2 / n
     assert v["pathwise"] < v["score+baseline"] < v["score"]
     assert v["score"] > 4 * v["pathwise"]
-    vb = {est: study.variance(bname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    vb = {est: study.variance(bname, est)[i, 0].item() for est in run.ESTIMATORS}
     assert max(vb["score"], vb["score+baseline"]) * 3 < vb["pathwise"]  # the order reverses
     for name in study.names:  # every estimator unbiased: mean within 4 standard errors
-        for est in demo.ESTIMATORS:
+        for est in run.ESTIMATORS:
             e = study.estimates[name][est][i, :, 0]
             assert abs(e.mean() - study.exact[name][0]) < 4 * e.std() / math.sqrt(len(e))
 
@@ -287,7 +288,7 @@ def test_variance_slopes_are_minus_one(study):
     logn = torch.log(torch.tensor(study.ns, dtype=F64))
     design = torch.stack([logn, torch.ones_like(logn)], 1)
     for name in study.names:
-        slope = {est: study.slope(name, est) for est in demo.ESTIMATORS}
+        slope = {est: study.slope(name, est) for est in run.ESTIMATORS}
         ref = torch.linalg.lstsq(design, study.variance(name, "score")[:, 0].log()[:, None]).solution[0, 0].item()
         assert slope["score"] == pytest.approx(ref, abs=1e-12)
         assert abs(slope["pathwise"] + 1) < 0.05 and abs(slope["score"] + 1) < 0.05
@@ -295,7 +296,7 @@ def test_variance_slopes_are_minus_one(study):
 
 
 def test_peakedness_crossover():
-    peak = demo.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=g(12))
+    peak = run.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=g(12))
     rv = peak["relative_variance"]
     assert rv["pathwise"][0] > 50 * rv["score"][0]  # w = 0.05: the score function wins by far
     assert rv["pathwise"][-1] < rv["score+baseline"][-1] < rv["score"][-1]  # w = 3: pathwise wins
@@ -336,10 +337,10 @@ def test_banana_density_by_change_of_variables():
 
 def test_sliders_have_few_frames_and_render():
     icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, dtype=F64)
-    demos = [demo.inverse_cdf_slider(icdf, icdf.sample(1000, g(0))),
-             demo.variance_slider(demo.variance_study(repeats=20, generator=g(0))),
-             demo.banana_slider(torch.randn(300, 2, generator=g(0), dtype=F64))]
-    for d in demos:
+    sliders = [fig.inverse_cdf_slider(icdf, icdf.sample(1000, g(0))),
+             fig.variance_slider(run.variance_study(repeats=20, generator=g(0))),
+             fig.banana_slider(torch.randn(300, 2, generator=g(0), dtype=F64))]
+    for d in sliders:
         n = 1
         for p in d.params.values():
             n *= len(p.values)
@@ -407,16 +408,16 @@ def test_page_claims_hold_at_the_sweep_seed():
                   R.score_function_terms(f, m_t, s_t, eps, "mean")):
         z = (terms.mean(0) - exact).abs() / (terms.std(0) / math.sqrt(n))
         assert z.max() < 3.5                                    # "agree with (1.0, 2.4)"
-    study = demo.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=gen)
+    study = run.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=gen)
     i = study.ns.index(100)
     zname, bname = study.names
-    v = {est: study.variance(zname, est)[i, 0].item() for est in demo.ESTIMATORS}
-    vb = {est: study.variance(bname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    v = {est: study.variance(zname, est)[i, 0].item() for est in run.ESTIMATORS}
+    vb = {est: study.variance(bname, est)[i, 0].item() for est in run.ESTIMATORS}
     assert v["score"] > 4 * v["pathwise"] and v["score+baseline"] > 2 * v["pathwise"]   # "wins clearly"
     assert max(vb["score"], vb["score+baseline"]) * 3 < vb["pathwise"]                  # "the order reverses"
     for name in study.names:
         assert abs(study.slope(name, "pathwise") + 1) < 0.06 and abs(study.slope(name, "score") + 1) < 0.06
         assert study.slope(name, "score+baseline") < min(study.slope(name, "pathwise"), study.slope(name, "score"))
-    peak = demo.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=gen)
+    peak = run.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=gen)
     rv = peak["relative_variance"]
     assert rv["pathwise"][0] > 10 * rv["score+baseline"][0] and rv["pathwise"][-1] < rv["score+baseline"][-1]

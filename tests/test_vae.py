@@ -11,14 +11,15 @@ from gencore import data, metrics
 from gencore import divergences as D
 from gencore import vae as V
 from gencore.exercises.vae import check_kl_standard_normal
-from gencore.demos import vae as demo
+from gencore.experiments import vae as run
+from gencore.figures import vae as fig
 
 F64 = torch.float64
 
 
 @pytest.fixture
 def lg():
-    return demo.linear_gaussian()
+    return run.linear_gaussian()
 
 
 def random_q(n, k, seed=0):
@@ -74,7 +75,7 @@ def test_monte_carlo_elbo_converges_to_exact(lg):
     exact = lg.elbo_exact(x, mu, sigma)
     assert mc.shape == (5,) and mc.dtype == F64
     # per-example standard error of the reconstruction term, from the same kind of samples
-    z = V.reparameterize(mu, sigma, 4000, torch.Generator().manual_seed(7))
+    z = V.rsample(mu, sigma, 4000, torch.Generator().manual_seed(7))
     se = lg.decoder(z).log_prob(x).std(0) / math.sqrt(100_000)
     assert ((mc - exact).abs() < 5 * se + 1e-9).all()
 
@@ -108,16 +109,16 @@ def test_importance_sampling_is_a_tightening_lower_bound(lg):
     assert truth - est[2] < 2e-3
 
 
-def test_reparameterize_shapes_moments_and_gradients():
+def test_rsample_shapes_moments_and_gradients():
     mu = torch.tensor([1.0, -2.0], dtype=F64, requires_grad=True)
     sigma = torch.tensor([0.5, 2.0], dtype=F64, requires_grad=True)
-    z = V.reparameterize(mu, sigma, 50_000, torch.Generator().manual_seed(0))
+    z = V.rsample(mu, sigma, 50_000, torch.Generator().manual_seed(0))
     assert z.shape == (50_000, 2) and z.dtype == F64
     assert (z.mean(0) - mu).abs().max() < 0.05 and (z.std(0) - sigma).abs().max() < 0.05
     z.mean().backward()
     assert torch.allclose(mu.grad, torch.full_like(mu, 0.5))
-    a = V.reparameterize(mu, sigma, 3, torch.Generator().manual_seed(1))
-    b = V.reparameterize(mu, sigma, 3, torch.Generator().manual_seed(1))
+    a = V.rsample(mu, sigma, 3, torch.Generator().manual_seed(1))
+    b = V.rsample(mu, sigma, 3, torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
 
 
@@ -168,14 +169,10 @@ def test_bad_arguments_raise_clear_errors(lg):
         V.log_likelihood_quadrature(x, lg.decoder, 3)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         V.bernoulli_log_likelihood(x + 2, x)
-    with pytest.raises(ValueError, match="sizes"):
-        V.StackedMLP(2, (3,))
-    with pytest.raises(ValueError, match="input"):
-        V.StackedMLP(2, (3, 4))(torch.zeros(5, 2))
 
 
 def test_dtype_follows_inputs():
-    lg32 = demo.linear_gaussian(dtype=torch.float32)
+    lg32 = run.linear_gaussian(dtype=torch.float32)
     x = lg32.sample(4)
     assert x.dtype == torch.float32 and lg32.log_marginal(x).dtype == torch.float32
     assert lg32.posterior(x).mean.dtype == torch.float32
@@ -184,7 +181,7 @@ def test_dtype_follows_inputs():
     for out in (V.elbo(x64, model.encode, model.decode), V.log_likelihood_is(x64, model.encode, model.decode, 4),
                 V.kl_per_dim(x64, model.encode)):
         assert out.dtype == F64
-    meta = V.reparameterize(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 2)
+    meta = V.rsample(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 2)
     assert meta.device.type == "meta" and meta.shape == (2, 3)
 
 
@@ -215,7 +212,7 @@ def test_quadrature_and_importance_sampling_agree_on_a_vae():
 # ------------------------------------------------------------------ the chapter's demos
 @pytest.mark.claim
 def test_regression_to_the_mean_lands_between_the_branches():
-    u, y, grid, pred = demo.regression_to_the_mean(generator=gencore.seed(0))
+    u, y, grid, pred = run.regression_to_the_mean(generator=gencore.seed(0))
     assert y.abs().min() > 0.25       # no target near zero ...
     assert pred.abs().mean() < 0.1    # ... but the MSE fit sits there on average
     assert pred.abs().max() < 0.6
@@ -223,14 +220,14 @@ def test_regression_to_the_mean_lands_between_the_branches():
 
 def test_gap_table_is_the_identity(lg):
     x0 = torch.tensor([[1.5, 1.2]], dtype=F64)
-    elbo, kl, log_px = demo.gap_table(lg, x0, (-1.0, 0.0, 2.0), (0.5, 1.0, 4.0))
+    elbo, kl, log_px = run.gap_table(lg, x0, (-1.0, 0.0, 2.0), (0.5, 1.0, 4.0))
     assert ((elbo + kl) - log_px).abs().max() < 1e-10
     assert kl[1, 1].abs() < 1e-12 and (kl >= 0).all()
     # the text: four times too narrow costs under one nat, four times too wide more than six
     assert kl[1, 0] < kl[1, 2]
-    _, kl4, _ = demo.gap_table(lg, x0, (0.0,), (0.25, 4.0))
+    _, kl4, _ = run.gap_table(lg, x0, (0.0,), (0.25, 4.0))
     assert kl4[0, 0] < 1.0 and kl4[0, 1] > 6.0
-    demo.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(1.0, 2.0)).render((0, 1))
+    fig.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(1.0, 2.0)).render((0, 1))
 
 
 @pytest.fixture(scope="module")
@@ -239,19 +236,20 @@ def toy():
     gen = gencore.seed(1)
     moons = data.make("moons", dtype=torch.float32)  # the page's dtype (torch's default there)
     x_train, x_test = moons.sample((1000,), generator=gen), moons.sample((1000,), generator=gen)
-    run = demo.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
-    return run, moons, x_train, x_test, gen
+    toy_run = run.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
+    return toy_run, moons, x_train, x_test, gen
 
 
 @pytest.mark.slow
 @pytest.mark.claim
 def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
-    run, moons, _, x_test, gen = toy
-    vae = run.index(1.0)
-    assert vae == 3 and run.index(0.0) == 0
+    toy_run, moons, _, x_test, gen = toy
+    vae = toy_run.index(1.0)
+    assert vae == 3 and toy_run.index(0.0) == 0
     sw_fn = lambda a, b: metrics.sliced_wasserstein(  # noqa: E731  (the page's fixed projections)
         a, b, 256, generator=torch.Generator().manual_seed(gencore.shifted_seed(1)))
-    _, sw = demo.latent_figure(run, x_test, vae, n=1000, generator=gen, metric=sw_fn)
+    latent = run.latent_samples(toy_run, x_test, vae, n=1000, generator=gen, metric=sw_fn)
+    sw = {name: score for name, (_, _, score) in latent.items()}
     floor = metrics.floor_spread(sw_fn, lambda n, g: moons.sample((n,), generator=g), 1000, 20, gen)
     assert sw["autoencoder"] > 2 * sw["VAE (β = 1)"]
     assert floor.separates(sw["autoencoder"], sw["VAE (β = 1)"])    # beyond the metric's noise
@@ -259,7 +257,7 @@ def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
     # ... but the autoencoder reconstructs better
     mse = []
     for i in (0, vae):
-        one = run.model.select(i)
+        one = toy_run.model.select(i)
         mse.append(((one.decode_mean(one.encode(x_test)[0])[0] - x_test) ** 2).sum(-1).mean().item())
     assert mse[0] < mse[1] / 10
 
@@ -268,17 +266,17 @@ def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
 @pytest.mark.claim
 def test_toy_elbo_next_to_the_truth(toy):
     """Prop. prop-vae-two-gaps: -H(p) >= E log p_theta >= E ELBO, with both gaps of the sizes the text states."""
-    run, moons, _, x_test, gen = toy
-    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, (-3.5, 3.5, -2.5, 2.5), 300).item()
+    toy_run, moons, _, x_test, gen = toy
+    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, moons.box, 300).item()
     assert neg_entropy == pytest.approx(-1.397, abs=0.002)
     assert moons.log_prob(x_test).mean().item() == pytest.approx(neg_entropy, abs=0.1)
-    tab = demo.likelihood_table(run, x_test, run.index(1.0), n_samples=1000, generator=gen)
+    tab = run.likelihood_table(toy_run, x_test, toy_run.index(1.0), n_samples=1000, generator=gen)
     model_error, inference_gap = neg_entropy - tab["log_lik"], tab["log_lik"] - tab["elbo"]
     assert 0.1 < model_error < 0.8
     assert 0.05 < inference_gap < 0.5        # "a few tenths of a nat"
     assert 0.3 < model_error + inference_gap < 0.8  # "about half a nat below -H(p)"
     assert tab["log_lik_1"] < tab["log_lik"]  # one sample is the ELBO-like estimate
-    one = run.model.select(run.index(1.0)).double()
+    one = toy_run.model.select(toy_run.index(1.0)).double()
     x_few = x_test[:20].double()
     exact = V.log_likelihood_quadrature(x_few[None], one.decode, 2, (-4, 4, -4, 4), 400)[0]
     is_est = V.log_likelihood_is(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
@@ -290,18 +288,18 @@ def test_toy_elbo_next_to_the_truth(toy):
 @pytest.mark.slow
 @pytest.mark.claim
 def test_beta_identity_and_posterior_collapse(toy):
-    run, _, x_train, x_test, gen = toy
-    lhs, rhs = demo.decoder_variance_identity(run, x_train.double(), run.index(1.0), 4.0, 0.1, generator=gen)
+    toy_run, _, x_train, x_test, gen = toy
+    lhs, rhs = run.decoder_variance_identity(toy_run, x_train.double(), toy_run.index(1.0), 4.0, 0.1, generator=gen)
     assert lhs == pytest.approx(rhs, abs=1e-9)
     with torch.no_grad():
-        kl = V.kl_per_dim(x_test, run.model.encode)
-        el = V.elbo(x_test, run.model.encode, run.model.decode, n_samples=16, generator=gen).mean(-1)
+        kl = V.kl_per_dim(x_test, toy_run.model.encode)
+        el = V.elbo(x_test, toy_run.model.encode, toy_run.model.decode, n_samples=16, generator=gen).mean(-1)
     kl_sorted = kl.sort(-1, descending=True).values
     assert kl_sorted[1].min() > 1.0 and kl_sorted[2].min() > 1.0   # β = 0.25, 0.5 use both dims heavily
     assert kl_sorted[3, 0] > 2 * kl_sorted[3, 1]                     # β = 1: one dim carries most
     assert kl_sorted[4, 1] < 0.01 and kl_sorted[4, 0] > 0.1          # β = 1.4: one collapsed
     assert kl[5:].max() < 0.01                                       # β = 2, 4: all collapsed
-    ll = V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 128, generator=gen).mean(-1)
+    ll = V.log_likelihood_is(x_test, toy_run.model.encode, toy_run.model.decode, 128, generator=gen).mean(-1)
     assert ll[1] < ll[3] - 0.5                                       # small β samples poorly
     single = torch.distributions.MultivariateNormal(x_test.mean(0), torch.eye(2) * x_test.var(0).mean())
     assert el[5].item() == pytest.approx(single.log_prob(x_test).mean().item(), abs=0.05)
@@ -309,15 +307,13 @@ def test_beta_identity_and_posterior_collapse(toy):
 
 @pytest.mark.slow
 def test_sliders_render(toy):
-    run, _, _, x_test, gen = toy
-    with torch.no_grad():
-        stats = {"kl_dims": V.kl_per_dim(x_test, run.model.encode),
-                 "elbo": V.elbo(x_test, run.model.encode, run.model.decode, generator=gen).mean(-1),
-                 "log_lik": V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 8, generator=gen).mean(-1)}
-    beta = demo.beta_slider(run, x_test, stats, generator=gen)
+    toy_run, _, _, x_test, gen = toy
+    stats = run.beta_stats(toy_run, x_test, generator=gen, n_elbo=1, n_is=8, n_show=300)
+    assert stats["samples"].shape == (7, 300, 2)
+    beta = fig.beta_slider(toy_run, x_test, stats)
     assert len(beta.params["beta"].values) == 6
     assert beta.render((0,))[:4] == b"\x89PNG"
-    trav = demo.traversal_slider(run, x_test, run.index(1.0))
+    trav = fig.traversal_slider(toy_run, x_test, toy_run.index(1.0))
     assert trav.render((0, 0)) != trav.render((6, 4))
 
 
