@@ -243,7 +243,7 @@ def test_baseline_arguments():
     with pytest.raises(ValueError, match="baseline"):
         R.score_function_grad(z2, 0.0, 1.0, 10, baseline="median")
     with pytest.raises(ValueError, match="estimator"):
-        R.estimator_stats("other", z2, 0.0, 1.0, 10)
+        run.estimator_stats("other", z2, 0.0, 1.0, 10)
 
 
 def test_per_sample_variances_of_the_exercise():
@@ -421,3 +421,18 @@ def test_page_claims_hold_at_the_sweep_seed():
     peak = run.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=gen)
     rv = peak["relative_variance"]
     assert rv["pathwise"][0] > 10 * rv["score+baseline"][0] and rv["pathwise"][-1] < rv["score+baseline"][-1]
+
+
+def test_main_functions_run_on_the_meta_device():
+    """Shapes and devices follow the inputs; value checks are skipped where there are no values."""
+    meta = dict(device="meta", dtype=F64)
+    mu, sigma, eps = torch.zeros(3, **meta), torch.ones(3, **meta), torch.empty(5, 3, **meta)
+    assert R.reparameterize(mu, sigma, eps).device.type == "meta"
+    assert R.pathwise_grad(lambda z: z**2, mu, sigma, 4).shape == (2, 3)
+    assert R.score_function_grad(lambda z: z**2, mu, sigma, 4, baseline="mean").device.type == "meta"
+    x = R.banana_push(torch.empty(7, 2, **meta))
+    assert x.shape == (7, 2) and R.banana_log_prob(x).shape == (7,) and R.bump(x).device.type == "meta"
+    assert R.double_well(torch.empty(4, **meta)).device.type == "meta"
+    assert R.normal_box_muller(5, device="meta", dtype=F64).shape == (5,)
+    icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, 11, dtype=F64)  # the table holds log Z as a number: built with values
+    assert icdf(torch.empty(6, **meta)).device.type == "meta"

@@ -16,6 +16,7 @@ from .. import metrics
 from .. import nn as gnn
 from .. import tensors
 from .. import vae as V
+from ..linear_gaussian import LinearGaussian
 from ..train import History, fit
 
 __all__ = [
@@ -49,13 +50,13 @@ def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Gen
 
 
 # --------------------------------------------------------------------- 2. the linear Gaussian model
-def linear_gaussian(dtype=torch.float64) -> V.LinearGaussian:
+def linear_gaussian(dtype=torch.float64) -> LinearGaussian:
     """The chapter's tractable model: x in R², z in R¹, W = (1.5, 0.8)ᵀ, b = (0.5, −0.3), s = 0.5."""
     W = torch.tensor([[1.5], [0.8]], dtype=dtype)
-    return V.LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype), 0.5)
+    return LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype), 0.5)
 
 
-def gap_table(lg: V.LinearGaussian, x0: torch.Tensor, shifts, ratios):
+def gap_table(lg: LinearGaussian, x0: torch.Tensor, shifts, ratios):
     """ELBO and KL(q‖p(z|x0)) for q = N(m* + Δ·s*, (r·s*)²) over a grid of shifts Δ and ratios r.
 
     Returns ``(elbo, kl, log_px)`` with ``elbo`` and ``kl`` of shape ``(len(shifts), len(ratios))``.

@@ -14,7 +14,7 @@ import torch
 
 from .. import data, viz, widgets
 from ..experiments.vae import ToyRun, gap_table
-from ..vae import LinearGaussian
+from ..linear_gaussian import LinearGaussian
 
 __all__ = ["ZEXT", "mean_figure", "elbo_gap_slider", "latent_figure", "reconstruction_figure",
            "traversal_slider", "beta_slider"]
