@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import torch
 
+import gencore
 from gencore import reparam as R
 from gencore.experiments import reparam as run
 
 
 def quality() -> list[dict]:
-    gen = torch.Generator().manual_seed(0)
+    gen = gencore.generator(0)
     mu, sigma, n, repeats = 1.0, 1.0, 100, 2000
     cases = {
         "f(z) = z^2": (lambda z: z**2, 2 * mu),

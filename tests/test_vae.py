@@ -213,7 +213,7 @@ def test_quadrature_and_importance_sampling_agree_on_a_vae():
 # ------------------------------------------------------------------ the chapter's demos
 @pytest.mark.claim
 def test_regression_to_the_mean_lands_between_the_branches():
-    u, y, grid, pred = run.regression_to_the_mean(generator=gencore.seed(0))
+    u, y, grid, pred = run.regression_to_the_mean(generator=gencore.generator(0))
     assert y.abs().min() > 0.25       # no target near zero ...
     assert pred.abs().mean() < 0.1    # ... but the MSE fit sits there on average
     assert pred.abs().max() < 0.6
@@ -234,7 +234,7 @@ def test_gap_table_is_the_identity(lg):
 @pytest.fixture(scope="module")
 def toy():
     """The chapter's toy run: same function and arguments as the notebook, its own seed."""
-    gen = gencore.seed(1)
+    gen = gencore.generator(1)
     moons = data.make("moons", dtype=torch.float32)  # the page's dtype (torch's default there)
     x_train, x_test = moons.sample((1000,), generator=gen), moons.sample((1000,), generator=gen)
     toy_run = run.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
@@ -247,8 +247,7 @@ def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
     toy_run, moons, _, x_test, gen = toy
     vae = toy_run.index(1.0)
     assert vae == 3 and toy_run.index(0.0) == 0
-    sw_fn = lambda a, b: metrics.sliced_wasserstein(  # noqa: E731  (the page's fixed projections)
-        a, b, 256, generator=torch.Generator().manual_seed(gencore.shifted_seed(1)))
+    sw_fn = metrics.sliced_w2  # the page's fixed projections
     latent = run.latent_samples(toy_run, x_test, vae, n=1000, generator=gen, metric=sw_fn)
     sw = {name: score for name, (_, _, score) in latent.items()}
     floor = metrics.floor_spread(sw_fn, lambda n, g: moons.sample((n,), generator=g), 1000, 20, gen)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import shifted_seed
 from .. import divergences as D
 from .. import metrics
 from .. import nn as gnn
@@ -37,7 +36,7 @@ def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Gen
 
     Book: ``prop-overview-mse`` (chapter 0), applied in chapter 3.
     """
-    g = generator if generator is not None else torch.Generator().manual_seed(shifted_seed(0))
+    g = generator
     u = torch.rand(n, 1, generator=g, dtype=dtype) * 4 - 2
     sign = torch.randint(0, 2, (n, 1), generator=g).to(u) * 2 - 1
     y = sign * (1.0 + 0.25 * u) + 0.05 * torch.randn(n, 1, generator=g, dtype=u.dtype)
@@ -123,8 +122,8 @@ def latent_samples(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, 
                    metric=None) -> dict:
     """Codes of the data and samples (z ~ N(0, I) decoded, plus decoder noise) of the autoencoder (0) and one VAE.
 
-    ``metric(samples, x)`` scores the samples (default: sliced W2 with 256 directions drawn from
-    ``generator``); pass the metric a floor was computed with to compare with that floor.
+    ``metric(samples, x)`` scores the samples (default: :func:`gencore.metrics.sliced_w2`, fixed
+    directions); pass the metric a floor was computed with to compare with that floor.
 
     Returns ``{name: (codes, samples, score)}`` for the names ``"autoencoder"`` and
     ``"VAE (β = 1)"``: codes ``(N, 2)``, samples ``(n, 2)`` and the score of the samples against ``x``.
@@ -137,8 +136,7 @@ def latent_samples(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, 
             codes = one.encode(x)[0][0]
             mean = one.decode_mean(z_prior)[0]
             xs = mean + one.scale[0] * tensors.noise(mean.shape, mean, generator)
-            sw = (float(metric(xs, x)) if metric is not None
-                  else metrics.sliced_wasserstein(xs, x, 256, generator=generator).item())
+            sw = float((metric or metrics.sliced_w2)(xs, x))
             out[name] = (codes, xs, sw)
     return out
 
