@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import torch
 
+import gencore
 from gencore import reparam as R
-
-ESTIMATORS = ("pathwise", "score", "score+baseline")
+from gencore.experiments import reparam as run
 
 
 def quality() -> list[dict]:
-    gen = torch.Generator().manual_seed(0)
+    gen = gencore.generator(0)
     mu, sigma, n, repeats = 1.0, 1.0, 100, 2000
     cases = {
         "f(z) = z^2": (lambda z: z**2, 2 * mu),
@@ -32,7 +32,7 @@ def quality() -> list[dict]:
     }
     rows = []
     for dataset, (f, exact) in cases.items():
-        stats = {est: R.estimator_stats(est, f, mu, sigma, n, repeats, generator=gen) for est in ESTIMATORS}
+        stats = {est: run.estimator_stats(est, f, mu, sigma, n, repeats, generator=gen) for est in run.ESTIMATORS}
         best = min(s[2][0].item() for s in stats.values())
         for est, (_, mean, var) in stats.items():
             model = f"{est} estimator, N(1, 1)"

@@ -14,22 +14,22 @@ import torch
 
 import gencore
 from gencore import data, metrics
-from gencore.demos import vae as demo
+from gencore.experiments import vae as run
 
 
 def quality() -> list[dict]:
     torch.set_num_threads(1)
-    gen = gencore.seed(1)  # the notebook's seed for this section
+    gen = gencore.generator(1)  # the notebook's seed for this section
     moons = data.make("moons")
     x_train, x_test = moons.sample((1000,), generator=gen), moons.sample((1000,), generator=gen)
-    run = demo.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
-    vae = run.index(1.0)
-    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, (-3.5, 3.5, -2.5, 2.5), 300).item()
-    tab = demo.likelihood_table(run, x_test, vae, n_samples=1000, generator=gen)
+    toy = run.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
+    vae = toy.index(1.0)
+    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, moons.box, 300).item()
+    tab = run.likelihood_table(toy, x_test, vae, n_samples=1000, generator=gen)
     with torch.no_grad():
-        samples = run.model.select(vae).sample(1000, generator=gen)[0]
-        def sw_fn(a, b):  # the same 512 directions for the model and every floor pair
-            return metrics.sliced_wasserstein(a, b, 512, generator=torch.Generator().manual_seed(gencore.shifted_seed(1)))
+        samples = toy.model.select(vae).sample(1000, generator=gen)[0]
+        def sw_fn(a, b):  # the same 512 fixed directions for the model and every floor pair
+            return metrics.sliced_w2(a, b, 512)
 
         sw = sw_fn(samples, x_test).item()
         floor = metrics.floor_spread(sw_fn, lambda n, g: moons.sample((n,), generator=g), 1000, 20, gen)

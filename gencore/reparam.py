@@ -30,32 +30,39 @@ from typing import Callable, Sequence
 
 import torch
 
-from .tensors import extent_box, positive, positive_int
+from .quadrature import grid_log_prob
+from .tensors import event_2d, extent_box, in_range, noise, positive, positive_int, uniform, validate
 
 __all__ = [
     "InverseCDF", "inverse_cdf", "double_well", "grid_sample_2d",
     "box_muller", "normal_box_muller",
     "reparameterize", "pathwise_terms", "score_function_terms", "pathwise_grad", "score_function_grad",
-    "estimator_stats", "bump", "bump_expectation_grad", "exact_grad_quadrature",
+    "bump", "bump_expectation_grad", "exact_grad_quadrature",
     "banana_push", "banana_log_prob",
 ]
 
 
 def _like(*args):
     """Tensors from numbers, on the device and dtype of the first tensor argument."""
-    ref = next((a for a in args if isinstance(a, torch.Tensor)), None)
-    if ref is None:
-        return [torch.as_tensor(a, dtype=torch.get_default_dtype()) for a in args]
-    dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
-    return [torch.as_tensor(a, dtype=dtype, device=ref.device) for a in args]
+    ref = next((a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()), None)
+    kw = dict(dtype=ref.dtype, device=ref.device) if ref is not None else dict(dtype=torch.get_default_dtype())
+    return [torch.as_tensor(a, **kw) for a in args]
 
 
-def _draw(kind: str, shape, generator, dtype, device) -> torch.Tensor:
-    """Uniform or standard-normal noise from ``generator`` (drawn on its device, then moved)."""
-    where = generator.device if generator is not None else device
-    fn = torch.rand if kind == "uniform" else torch.randn
-    out = fn(shape, generator=generator, dtype=dtype, device=where)
-    return out if device is None else out.to(device)
+def _shapes(mu, sigma, eps: torch.Tensor) -> None:
+    """Check the noise and that ``mu``, ``sigma`` and ``eps`` broadcast (``eps`` of any batch shape)."""
+    validate("eps", eps)
+    try:
+        torch.broadcast_shapes(*(torch.as_tensor(v).shape for v in (mu, sigma)), eps.shape)
+    except RuntimeError:
+        shapes = [tuple(torch.as_tensor(v).shape) for v in (mu, sigma, eps)]
+        raise ValueError(f"mu, sigma and eps must broadcast against each other; got shapes {shapes}") from None
+
+
+def _log_values(name: str, v: torch.Tensor) -> None:
+    """Reject NaN and +inf log-densities (-inf, a zero density, is fine) and an all -inf grid."""
+    if v.device.type != "meta" and bool(v.isnan().any() | (v == math.inf).any() | (v == -math.inf).all()):
+        raise ValueError(f"{name} must return finite values or -inf (not NaN, +inf or -inf everywhere)")
 
 
 # ------------------------------------------------------------------------ inverse CDF, 1D
@@ -65,6 +72,8 @@ def double_well(x: torch.Tensor, depth: float = 2.0, tilt: float = 0.5) -> torch
     Its normalizing constant and CDF are integrals of the exponential of a quartic, with no
     closed form: the chapter's example for a numerically built inverse CDF.
     """
+    validate("x", x)
+    in_range("depth", depth), in_range("tilt", tilt)
     return -depth * (x**2 - 1) ** 2 + tilt * x
 
 
@@ -82,6 +91,13 @@ class InverseCDF:
         log_Z: the log of the normalizing constant of the unnormalized density.
 
     Book: ``eq-reparam-inverse-cdf``.
+
+    Example:
+        >>> icdf = inverse_cdf(double_well, -3.0, 3.0, resolution=201)
+        >>> icdf(torch.tensor([0.0, 1.0])).tolist()  # F^-1 maps [0, 1] onto the grid's ends
+        [-3.0, 3.0]
+        >>> icdf.sample(5, generator=torch.Generator().manual_seed(0)).shape
+        torch.Size([5])
     """
 
     xs: torch.Tensor
@@ -91,8 +107,7 @@ class InverseCDF:
 
     def __call__(self, u: torch.Tensor) -> torch.Tensor:
         r""":math:`F^{-1}(u)` by linear interpolation; ``u`` of any shape with entries in ``[0, 1]``."""
-        if u.device.type != "meta" and bool(((u < 0) | (u > 1)).any()):
-            raise ValueError("u must lie in [0, 1]")
+        in_range("u", validate("u", u), 0.0, 1.0)
         cdf, xs = self.cdf.to(u), self.xs.to(u)
         k = torch.searchsorted(cdf, u.contiguous(), right=True).clamp(1, len(xs) - 1)
         lo, hi = cdf[k - 1], cdf[k]
@@ -101,6 +116,7 @@ class InverseCDF:
 
     def cdf_at(self, x: torch.Tensor) -> torch.Tensor:
         """:math:`F(x)` by linear interpolation (0 left of the grid, 1 right of it)."""
+        validate("x", x)
         xs, cdf = self.xs.to(x), self.cdf.to(x)
         k = torch.searchsorted(xs, x.contiguous(), right=True).clamp(1, len(xs) - 1)
         frac = ((x - xs[k - 1]) / (xs[k] - xs[k - 1])).clamp(0, 1)
@@ -109,7 +125,7 @@ class InverseCDF:
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` samples, shape ``(n,)``, from ``n`` uniforms of ``generator``."""
         positive_int("n", n)
-        return self(_draw("uniform", (n,), generator, self.xs.dtype, self.xs.device))
+        return self(uniform((n,), self.xs, generator))
 
 
 def inverse_cdf(log_density: Callable[[torch.Tensor], torch.Tensor], lo: float, hi: float,
@@ -127,13 +143,16 @@ def inverse_cdf(log_density: Callable[[torch.Tensor], torch.Tensor], lo: float, 
 
     Book: ``eq-reparam-cdf``.
     """
+    in_range("lo", lo), in_range("hi", hi)
     if not hi > lo:
         raise ValueError(f"hi must be greater than lo; got lo={lo}, hi={hi}")
     positive_int("resolution", resolution, minimum=3)
     xs = torch.linspace(lo, hi, resolution, dtype=dtype, device=device)
     lf = log_density(xs)
-    if lf.shape != xs.shape:
-        raise ValueError(f"log_density must map (G,) points to (G,) values; got {tuple(lf.shape)}")
+    if not isinstance(lf, torch.Tensor) or lf.shape != xs.shape:
+        raise ValueError(f"log_density must map (G,) points to (G,) values; got {type(lf).__name__} "
+                         f"{tuple(getattr(lf, 'shape', ()))}")
+    _log_values("log_density", lf)
     top = lf.max()
     f = (lf - top).exp()
     dx = (hi - lo) / (resolution - 1)
@@ -160,19 +179,16 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
         extent: ``(xmin, xmax, ymin, ymax)``.
         resolution: cells per side; n: number of samples.
 
-    Returns:
-        ``(n, 2)`` samples.
+    Returns ``(n, 2)`` samples.
 
     Book: ``eq-reparam-chain-rule``.
     """
-    from .quadrature import grid_log_prob
-
     x0, x1, y0, y1 = extent_box("extent", extent)
-    positive_int("n", n)
-    positive_int("resolution", resolution, minimum=2)
+    positive_int("n", n), positive_int("resolution", resolution, minimum=2)
     _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype)
+    _log_values("log_prob", values)
     mass = torch.softmax(values, 0).reshape(resolution, resolution)  # [row y, column x]
-    u = _draw("uniform", (n, 4), generator, mass.dtype, mass.device)
+    u = uniform((n, 4), mass, generator)
     col_cdf = mass.sum(0).cumsum(0)  # F_1 over columns (x1)
     col = torch.searchsorted(col_cdf, (u[:, 0] * col_cdf[-1]).contiguous(), right=True).clamp_max(resolution - 1)
     cond = mass[:, col].T.cumsum(1)  # (n, rows): F_{2|1} within the chosen column
@@ -196,10 +212,11 @@ def box_muller(u1: torch.Tensor, u2: torch.Tensor) -> tuple[torch.Tensor, torch.
     References:
         Box & Muller (1958), Ann. Math. Statist. 29(2).
     """
+    validate("u1", u1), validate("u2", u2)
     if u1.shape != u2.shape:
         raise ValueError(f"u1 and u2 must have the same shape; got {tuple(u1.shape)} and {tuple(u2.shape)}")
-    if u1.device.type != "meta" and bool(((u1 <= 0) | (u1 > 1)).any()):
-        raise ValueError("u1 must lie in (0, 1]")
+    in_range("u1", u1, 0.0, 1.0, low_open=True)
+    in_range("u2", u2, 0.0, 1.0)
     r = torch.sqrt(-2 * torch.log(u1))  # radius: r^2 / 2 is Exponential(1)
     theta = 2 * math.pi * u2  # angle: uniform on [0, 2 pi)
     return r * torch.cos(theta), r * torch.sin(theta)
@@ -210,7 +227,8 @@ def normal_box_muller(n: int, generator: torch.Generator | None = None, *,
     """``n`` standard-normal samples, shape ``(n,)``, made by :func:`box_muller` from uniforms."""
     positive_int("n", n)
     half = (n + 1) // 2
-    u = _draw("uniform", (2, half), generator, dtype or torch.get_default_dtype(), device)
+    like = torch.empty(0, dtype=dtype or torch.get_default_dtype(), device=device)
+    u = uniform((2, half), like, generator)
     z1, z2 = box_muller(1 - u[0], u[1])  # 1 - u lies in (0, 1]
     return torch.cat([z1, z2])[:n]
 
@@ -219,17 +237,25 @@ def normal_box_muller(n: int, generator: torch.Generator | None = None, *,
 def reparameterize(mu, sigma, eps: torch.Tensor) -> torch.Tensor:
     r""":math:`z = \mu + \sigma\,\varepsilon`: a sample of :math:`\mathcal N(\mu, \sigma^2)` that is differentiable in :math:`(\mu, \sigma)`.
 
+    Args:
+        mu: a number or tensor; sigma: ``>= 0``, a number or tensor; eps: standard-normal noise,
+            a tensor; the three broadcast against each other.
+
     Book: ``eq-reparam-trick``.
     """
+    for name, v in (("mu", mu), ("sigma", sigma)):
+        validate(name, v, nonempty=False) if isinstance(v, torch.Tensor) else in_range(name, v)
+    positive("sigma", sigma, allow_zero=True)
+    _shapes(mu, sigma, eps)
     return mu + sigma * eps
 
 
 def _setup(mu, sigma, n, generator):
-    mu, sigma = _like(mu, sigma)
+    mu, sigma = _like(in_range("mu", mu), sigma)
     positive("sigma", sigma)
     positive_int("n", n)
     mu, sigma = torch.broadcast_tensors(mu.detach(), sigma.detach())
-    eps = _draw("normal", (n, *mu.shape), generator, mu.dtype, mu.device)
+    eps = noise((n, *mu.shape), mu, generator)
     return mu, sigma, eps
 
 
@@ -248,11 +274,11 @@ def pathwise_terms(f, mu, sigma, eps: torch.Tensor) -> torch.Tensor:
     Args:
         f: differentiable, elementwise; eps: ``(n, *S)`` standard-normal noise.
 
-    Returns:
-        ``(n, 2, *S)``; their mean over samples is the pathwise estimate.
+    Returns ``(n, 2, *S)``; their mean over samples is the pathwise estimate.
 
     Book: ``eq-reparam-pathwise``.
     """
+    positive("sigma", sigma)
     z = reparameterize(mu, sigma, eps).detach().requires_grad_(True)
     with torch.enable_grad():
         y = _apply(f, z)
@@ -276,11 +302,11 @@ def score_function_terms(f, mu, sigma, eps: torch.Tensor, baseline=None) -> torc
             :math:`b`), or ``"mean"``: for sample ``i`` the mean of ``f`` over the *other*
             samples (leave-one-out, so the estimate stays unbiased; needs ``n >= 2``).
 
-    Returns:
-        ``(n, 2, *S)``; their mean over samples is the score-function estimate.
+    Returns ``(n, 2, *S)``; their mean over samples is the score-function estimate.
 
     Book: ``eq-reparam-score``, ``eq-reparam-baseline``.
     """
+    positive("sigma", sigma)
     z = reparameterize(mu, sigma, eps)
     with torch.no_grad():
         fz = _apply(f, z.detach())
@@ -294,7 +320,7 @@ def score_function_terms(f, mu, sigma, eps: torch.Tensor, baseline=None) -> torc
             raise ValueError("baseline='mean' (leave-one-out) needs n >= 2 samples")
         centred = fz - (fz.sum(0, keepdim=True) - fz) / (n - 1)
     else:
-        centred = fz - torch.as_tensor(baseline, dtype=fz.dtype, device=fz.device)
+        centred = fz - torch.as_tensor(in_range("baseline", baseline), dtype=fz.dtype, device=fz.device)
     score = torch.stack([eps / sigma, (eps**2 - 1) / sigma], 1)
     return centred.unsqueeze(1) * score
 
@@ -308,11 +334,9 @@ def pathwise_grad(f, mu, sigma, n: int, generator: torch.Generator | None = None
     Args:
         f: differentiable, elementwise: ``(n, *S) -> (n, *S)``.
         mu, sigma: numbers or tensors broadcasting to ``S``; ``sigma > 0``.
-        n: number of samples, ``>= 1``.
-        generator: draws the noise.
+        n: number of samples, ``>= 1``; generator: draws the noise.
 
-    Returns:
-        ``(2, *S)``: row 0 estimates :math:`\partial/\partial\mu`, row 1 :math:`\partial/\partial\sigma`.
+    Returns ``(2, *S)`` (see the module docstring).
 
     Book: ``eq-reparam-pathwise``.
 
@@ -333,12 +357,10 @@ def score_function_grad(f, mu, sigma, n: int, baseline=None,
     Args:
         f: elementwise ``(n, *S) -> (n, *S)``; need not be differentiable.
         mu, sigma: numbers or tensors broadcasting to ``S``; ``sigma > 0``.
-        n: number of samples, ``>= 1`` (``>= 2`` with ``baseline="mean"``).
+        n: number of samples, ``>= 1`` (``>= 2`` with ``baseline="mean"``); generator: draws the noise.
         baseline: see :func:`score_function_terms`.
-        generator: draws the noise.
 
-    Returns:
-        ``(2, *S)``: row 0 estimates :math:`\partial/\partial\mu`, row 1 :math:`\partial/\partial\sigma`.
+    Returns ``(2, *S)`` (see the module docstring).
 
     Book: ``eq-reparam-score``.
 
@@ -349,35 +371,10 @@ def score_function_grad(f, mu, sigma, n: int, baseline=None,
     return score_function_terms(f, mu, sigma, eps, baseline).mean(0)
 
 
-def estimator_stats(estimator: str, f, mu: float, sigma: float, n: int, repeats: int = 2000,
-                    generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
-    r"""Mean and variance over ``repeats`` independent estimates, each from ``n`` samples.
-
-    Args:
-        estimator: ``"pathwise"``, ``"score"`` or ``"score+baseline"`` (leave-one-out mean).
-        f: elementwise; mu, sigma: numbers; n: samples per estimate.
-
-    Returns:
-        ``(estimates, mean, variance)``: ``(repeats, 2)``, ``(2,)``, ``(2,)``.
-    """
-    positive_int("repeats", repeats, minimum=2)
-    mu_r = torch.full((repeats,), float(mu), dtype=dtype)
-    if estimator == "pathwise":
-        g = pathwise_grad(f, mu_r, sigma, n, generator=generator)
-    elif estimator == "score":
-        g = score_function_grad(f, mu_r, sigma, n, generator=generator)
-    elif estimator == "score+baseline":
-        g = score_function_grad(f, mu_r, sigma, n, baseline="mean", generator=generator)
-    else:
-        raise ValueError(f"estimator must be one of ['pathwise', 'score', 'score+baseline']; got {estimator!r}")
-    g = g.T  # (repeats, 2)
-    return g, g.mean(0), g.var(0)
-
-
 # ------------------------------------------------------------------ exact gradients to check
 def bump(z: torch.Tensor, a: float = 0.0, w: float = 1.0) -> torch.Tensor:
     r"""A Gaussian bump :math:`f(z) = \exp(-(z - a)^2 / (2w^2))`, peaked for small width ``w``."""
-    positive("w", w)
+    validate("z", z, nonempty=False), in_range("a", a), positive("w", w)
     return torch.exp(-0.5 * ((z - a) / w) ** 2)
 
 
@@ -388,13 +385,13 @@ def bump_expectation_grad(mu, sigma, a: float = 0.0, w: float = 1.0) -> tuple[to
     :math:`E = (w/s)\,e^{-m^2/(2s^2)}`, :math:`\partial_\mu E = -E\,m/s^2`,
     :math:`\partial_\sigma E = E\,\sigma\,(m^2 - s^2)/s^4`.
 
-    Returns:
-        ``(E, grad)`` with ``grad`` of shape ``(2, *S)``.
+    Returns ``(E, grad)`` with ``grad`` of shape ``(2, *S)``.
 
     Book: ``eq-reparam-bump``.
     """
-    mu, sigma = _like(mu, sigma)
+    mu, sigma = _like(in_range("mu", mu), sigma)
     positive("sigma", sigma)
+    in_range("a", a)
     positive("w", w)
     s2 = w**2 + sigma**2
     m = mu - a
@@ -410,7 +407,7 @@ def exact_grad_quadrature(f, mu: float, sigma: float, resolution: int = 40001, w
     :math:`\partial_\sigma \mathbb{E}[f] = \mathbb{E}[f\,(\varepsilon^2 - 1)]/\sigma`, so ``f``
     need not be differentiable (a step function is fine). Returns ``(2,)``.
     """
-    positive("sigma", sigma)
+    in_range("mu", mu), positive("sigma", sigma), positive("width", width)
     positive_int("resolution", resolution, minimum=3)
     eps = torch.linspace(-width, width, resolution, dtype=dtype)
     w = torch.exp(-0.5 * eps**2) / math.sqrt(2 * math.pi) * (eps[1] - eps[0])
@@ -429,7 +426,7 @@ def banana_push(eps: torch.Tensor, b: float = 0.5, s: float = 0.5) -> torch.Tens
 
     Book: ``eq-reparam-push``.
     """
-    positive("s", s)
+    event_2d("eps", eps), in_range("b", b), positive("s", s)
     e1, e2 = eps.unbind(-1)
     return torch.stack([e1, s * e2 + b * (e1**2 - 1)], -1)
 
@@ -442,7 +439,7 @@ def banana_log_prob(x: torch.Tensor, b: float = 0.5, s: float = 0.5) -> torch.Te
 
     Book: ``eq-reparam-change-of-variables``.
     """
-    positive("s", s)
+    event_2d("x", x), in_range("b", b), positive("s", s)
     x1, x2 = x.unbind(-1)
     e2 = (x2 - b * (x1**2 - 1)) / s
     return -0.5 * (x1**2 + e2**2) - math.log(2 * math.pi) - math.log(s)

@@ -13,6 +13,8 @@ Conventions shared by every function here:
   ``z`` of shape ``(S, ..., N, K)``; its ``log_prob(x)`` has shape ``(S, ..., N)``;
 * Monte Carlo samples of ``z`` are stacked on a new leading dimension ``S``.
 
+The chapter's exactly solvable model, the linear Gaussian one, is :mod:`gencore.linear_gaussian`.
+
 Book: ``book/03_vae.ipynb``.
 
 References:
@@ -30,13 +32,16 @@ from typing import Callable, NamedTuple
 
 import torch
 from torch import nn
-from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
+from torch.distributions import Distribution, Independent, Normal
 
-from .tensors import positive, positive_int
+from . import tensors
 from .divergences import kl_normal
+from .nn import StackedMLP
+from .quadrature import grid
+from .tensors import extent_box, in_range, positive, positive_int, validate
 
 __all__ = [
-    "reparameterize",
+    "rsample",
     "ElboTerms",
     "elbo_terms",
     "elbo",
@@ -46,8 +51,6 @@ __all__ = [
     "kl_per_dim",
     "gaussian_log_likelihood",
     "bernoulli_log_likelihood",
-    "LinearGaussian",
-    "StackedMLP",
     "VAE",
 ]
 
@@ -55,13 +58,22 @@ Encoder = Callable[[torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
 Decoder = Callable[[torch.Tensor], Distribution]
 
 
-def _tensor(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point torch.Tensor; got "
-                         f"{type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
-    if x.ndim < 1:
-        raise ValueError(f"{name} must have at least one dimension (..., D); got a scalar")
-    return x
+def _broadcast(names, *xs: torch.Tensor) -> torch.Size:
+    try:
+        return torch.broadcast_shapes(*(x.shape for x in xs))
+    except RuntimeError:
+        shapes = ", ".join(f"{n} {tuple(x.shape)}" for n, x in zip(names, xs))
+        raise ValueError(f"{' and '.join(names)} must broadcast against each other; got {shapes}") from None
+
+
+def _log_prob(px, x: torch.Tensor) -> torch.Tensor:
+    """``px.log_prob(x)`` after checking that ``px`` is a distribution over points shaped like x's rows."""
+    if not isinstance(px, Distribution):
+        raise ValueError(f"decoder must return a torch.distributions.Distribution; got {type(px).__name__}")
+    if px.event_shape != x.shape[-1:]:
+        raise ValueError(f"x must have shape (..., N, D) with D the decoder's event size {tuple(px.event_shape)}; "
+                         f"got {tuple(x.shape)}")
+    return px.log_prob(x)
 
 
 def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,11 +86,18 @@ def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tens
     if mu.shape != sigma.shape:
         raise ValueError(f"encoder must return mu and sigma of one shape; got {tuple(mu.shape)} "
                          f"and {tuple(sigma.shape)}")
+    try:
+        fits = torch.broadcast_shapes(mu.shape[:-1], x.shape[:-1]) == mu.shape[:-1]
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(f"encoder must map x of shape (..., N, D) = {tuple(x.shape)} to mu and sigma of "
+                         f"shape (..., N, K); got {tuple(mu.shape)}")
     positive("sigma (the encoder's standard deviations)", sigma.detach())
     return mu, sigma
 
 
-def reparameterize(mu: torch.Tensor, sigma: torch.Tensor, n_samples: int = 1,
+def rsample(mu: torch.Tensor, sigma, n_samples: int = 1,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Draw :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
 
@@ -86,7 +105,7 @@ def reparameterize(mu: torch.Tensor, sigma: torch.Tensor, n_samples: int = 1,
     gradients flow through :math:`\mu` and :math:`\sigma` (chapter 2 treats this at length).
 
     Args:
-        mu, sigma: ``(..., K)``, broadcastable; ``sigma >= 0``.
+        mu: ``(..., K)``; sigma: ``>= 0``, a number or a tensor broadcasting against ``mu``.
         n_samples: ``S``, the number of draws, stacked on a new leading dimension.
         generator: optional ``torch.Generator`` on ``mu``'s device.
 
@@ -95,11 +114,14 @@ def reparameterize(mu: torch.Tensor, sigma: torch.Tensor, n_samples: int = 1,
 
     Book: ``eq-vae-reparam``.
     """
+    validate("mu", mu, min_ndim=1)
     positive_int("n_samples", n_samples)
-    positive("sigma", sigma.detach(), allow_zero=True)
-    shape = (n_samples,) + torch.broadcast_shapes(mu.shape, sigma.shape)
-    eps = torch.randn(shape, generator=generator, dtype=mu.dtype, device=mu.device)
-    return mu + sigma * eps
+    if not isinstance(sigma, torch.Tensor):
+        positive("sigma", sigma, allow_zero=True)
+        sigma = torch.as_tensor(sigma, dtype=mu.dtype, device=mu.device)
+    positive("sigma", validate("sigma", sigma, finite=False), allow_zero=True)
+    shape = (n_samples,) + _broadcast(("mu", "sigma"), mu, sigma)
+    return mu + sigma * tensors.noise(shape, mu, generator)
 
 
 class ElboTerms(NamedTuple):
@@ -129,14 +151,11 @@ def elbo_terms(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_samples: i
 
     Book: ``eq-vae-elbo-terms``, ``eq-vae-kl-prior``.
     """
-    _tensor("x", x)
+    validate("x", x, min_ndim=1)
     positive_int("n_samples", n_samples)
     mu, sigma = _encode(x, encoder)
-    z = reparameterize(mu, sigma, n_samples, generator)
-    px = decoder(z)
-    if not isinstance(px, Distribution):
-        raise ValueError(f"decoder must return a torch.distributions.Distribution; got {type(px).__name__}")
-    reconstruction = px.log_prob(x).mean(0)
+    z = rsample(mu, sigma, n_samples, generator)
+    reconstruction = _log_prob(decoder(z), x).mean(0)
     kl = kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma))
     return ElboTerms(reconstruction, kl)
 
@@ -180,8 +199,8 @@ def beta_vae_loss(x: torch.Tensor, encoder: Encoder, decoder: Decoder, beta=1.0,
 
     Book: ``eq-vae-beta``.
     """
+    positive("beta", beta, allow_zero=True)
     beta_t = torch.as_tensor(beta)
-    positive("beta", beta_t, allow_zero=True)
     terms = elbo_terms(x, encoder, decoder, n_samples, generator)
     per_example = terms.reconstruction - beta_t.to(terms.kl) * terms.kl.sum(-1)
     return -per_example.mean(-1).sum()
@@ -208,7 +227,7 @@ def log_likelihood_is(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_sam
     References:
         Burda, Grosse & Salakhutdinov (2016), Importance weighted autoencoders.
     """
-    _tensor("x", x)
+    validate("x", x, min_ndim=1)
     positive_int("n_samples", n_samples)
     positive_int("chunk", chunk)
     mu, sigma = _encode(x, encoder)
@@ -216,8 +235,8 @@ def log_likelihood_is(x: torch.Tensor, encoder: Encoder, decoder: Decoder, n_sam
     prior = Independent(Normal(torch.zeros_like(mu), torch.ones_like(sigma)), 1)
     parts = []
     for start in range(0, n_samples, chunk):
-        z = reparameterize(mu, sigma, min(chunk, n_samples - start), generator)
-        parts.append(decoder(z).log_prob(x) + prior.log_prob(z) - q.log_prob(z))
+        z = rsample(mu, sigma, min(chunk, n_samples - start), generator)
+        parts.append(_log_prob(decoder(z), x) + prior.log_prob(z) - q.log_prob(z))
     log_w = torch.cat(parts, 0)
     return torch.logsumexp(log_w, 0) - math.log(n_samples)
 
@@ -239,18 +258,15 @@ def log_likelihood_quadrature(x: torch.Tensor, decoder: Decoder, latent_dim: int
 
     Book: ``eq-vae-marginal``.
     """
-    _tensor("x", x)
+    validate("x", x, min_ndim=1)
     if latent_dim not in (1, 2):
         raise ValueError(f"latent_dim must be 1 or 2 for quadrature; got {latent_dim!r}")
     positive_int("resolution", resolution, minimum=2)
+    positive_int("chunk", chunk)
     if latent_dim == 2:
-        from .quadrature import grid
-
-        z, area = grid(extent, resolution, dtype=x.dtype, device=x.device)
+        z, area = grid(extent_box("extent", extent), resolution, dtype=x.dtype, device=x.device)
     else:
-        lo, hi = float(extent[0]), float(extent[1])
-        if not hi > lo:
-            raise ValueError(f"extent must have extent[1] > extent[0]; got {extent!r}")
+        lo, hi = extent_box("extent", (*extent[:2], 0.0, 1.0))[:2]
         h = (hi - lo) / resolution
         z = torch.linspace(lo + h / 2, hi - h / 2, resolution, dtype=x.dtype, device=x.device)[:, None]
         area = h
@@ -260,7 +276,7 @@ def log_likelihood_quadrature(x: torch.Tensor, decoder: Decoder, latent_dim: int
         zc = z[start:start + chunk]
         zc_full = zc.reshape((len(zc),) + (1,) * (x.ndim - 1) + (latent_dim,)).expand(
             (len(zc),) + x.shape[:-1] + (latent_dim,))
-        lp = decoder(zc_full).log_prob(x)
+        lp = _log_prob(decoder(zc_full), x)
         parts.append(lp + log_prior[start:start + chunk].reshape((-1,) + (1,) * (lp.ndim - 1)))
     return torch.logsumexp(torch.cat(parts, 0), 0) + math.log(area)
 
@@ -279,7 +295,7 @@ def kl_per_dim(x: torch.Tensor, encoder: Encoder) -> torch.Tensor:
 
     Book: ``eq-vae-kl-prior``.
     """
-    _tensor("x", x)
+    validate("x", x, min_ndim=1)
     mu, sigma = _encode(x, encoder)
     return kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma)).mean(-2)
 
@@ -299,9 +315,11 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, sigma) -> torch
 
     Book: ``eq-vae-gauss-mse``.
     """
-    _tensor("x", x)
+    validate("x", x, min_ndim=1)
+    validate("mean", mean, min_ndim=1)
+    _broadcast(("x", "mean"), x, mean)
+    positive("sigma", sigma)
     sigma_t = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-    positive("sigma", sigma_t.detach())
     var = sigma_t**2
     return -((x - mean) ** 2).sum(-1) / (2 * var) - 0.5 * x.shape[-1] * torch.log(2 * math.pi * var)
 
@@ -320,185 +338,14 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
 
     Book: ``eq-vae-bern-bce``.
     """
-    _tensor("x", x)
-    if bool(((x < 0) | (x > 1)).any()):
-        raise ValueError("x must lie in [0, 1] for a Bernoulli decoder")
+    in_range("x", validate("x", x, min_ndim=1), 0.0, 1.0)
+    validate("logits", logits, min_ndim=1)
+    _broadcast(("x", "logits"), x, logits)
     sp = nn.functional.softplus
     return -(x * sp(-logits) + (1 - x) * sp(logits)).sum(-1)
 
 
-# ------------------------------------------------------------------------- the tractable model
-class LinearGaussian:
-    r"""The linear Gaussian latent-variable model (probabilistic PCA), where everything is exact.
-
-    .. math::
-        p(z) = \mathcal N(0, I_K), \qquad p(x\mid z) = \mathcal N(Wz + b, s^2 I_D),
-
-    so :math:`p(x) = \mathcal N(b, WW^\top + s^2 I)` and
-    :math:`p(z\mid x) = \mathcal N\big(M^{-1}W^\top(x - b)/s^2,\; M^{-1}\big)` with
-    :math:`M = I + W^\top W / s^2`.
-
-    Args:
-        W: ``(D, K)``; b: ``(D,)``; sigma: ``s > 0`` (number or 0-d tensor).
-        Tensors decide the dtype and device of everything computed.
-
-    Book: ``eq-vae-lg-model``, ``eq-vae-lg-marginal``, ``eq-vae-lg-posterior``.
-
-    References:
-        Tipping & Bishop (1999), Probabilistic principal component analysis.
-    """
-
-    def __init__(self, W: torch.Tensor, b: torch.Tensor, sigma):
-        _tensor("W", W)
-        if W.ndim != 2:
-            raise ValueError(f"W must have shape (D, K); got {tuple(W.shape)}")
-        _tensor("b", b)
-        if b.shape != W.shape[:1]:
-            raise ValueError(f"b must have shape ({W.shape[0]},) to match W; got {tuple(b.shape)}")
-        self.W, self.b = W, b.to(W)
-        self.sigma = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)
-        positive("sigma", self.sigma)
-        if self.sigma.ndim != 0:
-            raise ValueError(f"sigma must be a scalar; got shape {tuple(self.sigma.shape)}")
-
-    @property
-    def data_dim(self) -> int:
-        return self.W.shape[0]
-
-    @property
-    def latent_dim(self) -> int:
-        return self.W.shape[1]
-
-    def _x(self, x: torch.Tensor) -> torch.Tensor:
-        _tensor("x", x)
-        if x.shape[-1] != self.data_dim:
-            raise ValueError(f"x must have shape (..., {self.data_dim}); got {tuple(x.shape)}")
-        return x
-
-    def prior(self) -> Independent:
-        zeros = self.W.new_zeros(self.latent_dim)
-        return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
-
-    def decoder(self, z: torch.Tensor) -> Independent:
-        r""":math:`p(x\mid z) = \mathcal N(Wz + b, s^2 I)` for ``z`` of shape ``(..., K)``."""
-        mean = z @ self.W.T + self.b
-        return Independent(Normal(mean, self.sigma.expand_as(mean)), 1)
-
-    def marginal(self) -> MultivariateNormal:
-        cov = self.W @ self.W.T + self.sigma**2 * torch.eye(self.data_dim, dtype=self.W.dtype, device=self.W.device)
-        return MultivariateNormal(self.b, cov)
-
-    def log_marginal(self, x: torch.Tensor) -> torch.Tensor:
-        r"""Exact :math:`\log p(x)`, ``(..., D) -> (...)``.
-
-        Book: ``eq-vae-lg-marginal``.
-        """
-        return self.marginal().log_prob(self._x(x))
-
-    def posterior(self, x: torch.Tensor) -> MultivariateNormal:
-        r"""Exact :math:`p(z\mid x)` for ``x`` of shape ``(..., D)``: a ``MultivariateNormal`` with batch ``(...)``.
-
-        Book: ``eq-vae-lg-posterior``.
-        """
-        x = self._x(x)
-        eye = torch.eye(self.latent_dim, dtype=self.W.dtype, device=self.W.device)
-        cov = torch.linalg.inv(eye + self.W.T @ self.W / self.sigma**2)
-        cov = 0.5 * (cov + cov.T)
-        mean = ((x - self.b) @ self.W / self.sigma**2) @ cov  # cov is symmetric
-        return MultivariateNormal(mean, cov.expand(mean.shape[:-1] + cov.shape))
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` draws of ``x`` (ancestral: ``z`` from the prior, then ``x`` given ``z``), ``(n, D)``."""
-        positive_int("n", n)
-        kw = dict(generator=generator, dtype=self.W.dtype, device=self.W.device)
-        z = torch.randn(n, self.latent_dim, **kw)
-        return z @ self.W.T + self.b + self.sigma * torch.randn(n, self.data_dim, **kw)
-
-    def expected_log_likelihood(self, x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        r"""Exact :math:`\mathbb E_{z\sim\mathcal N(\mu,\operatorname{diag}\sigma^2)}[\log p(x\mid z)]`.
-
-        .. math::
-            -\frac{\lVert x - W\mu - b\rVert^2 + \sum_k \sigma_k^2 \lVert W_{:,k}\rVert^2}{2s^2} - \frac D2\log(2\pi s^2)
-
-        Args:
-            x: ``(..., D)``; mu, sigma: ``(..., K)``.
-        """
-        x = self._x(x)
-        positive("sigma", sigma.detach())
-        resid = x - mu @ self.W.T - self.b
-        spread = (sigma**2 * (self.W**2).sum(0)).sum(-1)
-        s2 = self.sigma**2
-        return -((resid**2).sum(-1) + spread) / (2 * s2) - 0.5 * self.data_dim * torch.log(2 * math.pi * s2)
-
-    def elbo_exact(self, x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        r"""The ELBO of :math:`q = \mathcal N(\mu, \operatorname{diag}\sigma^2)` with no Monte Carlo error, ``(...)``.
-
-        Book: ``eq-vae-elbo-terms``.
-        """
-        kl = kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma)).sum(-1)
-        return self.expected_log_likelihood(x, mu, sigma) - kl
-
-
 # ------------------------------------------------------------------------- many small VAEs at once
-class StackedMLP(nn.Module):
-    """``M`` independent MLPs evaluated in one batched computation (``torch.baddbmm``).
-
-    Layer ``l`` of model ``m`` is ``h -> h @ weights[l][m] + biases[l][m]``, with SiLU between
-    layers. Inputs have the model index third from the end: ``(..., M, N, in)`` gives
-    ``(..., M, N, out)``; an input ``(N, in)`` without it is fed to every model.
-
-    Args:
-        n_models: ``M``.
-        sizes: layer widths, e.g. ``(2, 32, 32, 4)``.
-        generator: for the initial weights (PyTorch's default ``Linear`` scheme).
-        dtype: of the weights (torch's default dtype if ``None``).
-    """
-
-    def __init__(self, n_models: int, sizes, generator: torch.Generator | None = None,
-                 dtype: torch.dtype | None = None):
-        super().__init__()
-        positive_int("n_models", n_models)
-        sizes = tuple(sizes)
-        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-            raise ValueError(f"sizes must be at least two positive ints; got {sizes!r}")
-        self.n_models, self.sizes = n_models, sizes
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            bound = 1 / math.sqrt(fan_in)
-            w = (torch.rand(n_models, fan_in, fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
-            b = (torch.rand(n_models, 1, fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(b))
-
-    def select(self, index) -> "StackedMLP":
-        """A new ``StackedMLP`` holding copies of the models ``index`` (an int or a sequence of ints)."""
-        idx = [index] if isinstance(index, int) else list(index)
-        new = StackedMLP(len(idx), self.sizes, dtype=self.weights[0].dtype)
-        with torch.no_grad():
-            for dst, src in zip(list(new.weights) + list(new.biases), list(self.weights) + list(self.biases)):
-                dst.data = src.data[idx].clone()
-        return new
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        m = self.n_models
-        if h.shape[-1] != self.sizes[0]:
-            raise ValueError(f"input must have last dimension {self.sizes[0]}; got {tuple(h.shape)}")
-        if h.ndim == 2:
-            h = h.expand(m, *h.shape)
-        if h.ndim < 3 or h.shape[-3] != m:
-            raise ValueError(f"input must have shape (..., {m}, N, {self.sizes[0]}) or (N, {self.sizes[0]}); "
-                             f"got {tuple(h.shape)}")
-        lead, n = h.shape[:-3], h.shape[-2]
-        h = h.movedim(-3, 0).reshape(m, -1, h.shape[-1])          # (M, L*N, in)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b.to(h), h, w.to(h))
-            if i < last:
-                h = nn.functional.silu(h)
-        return h.reshape(m, *lead, n, h.shape[-1]).movedim(0, -3)  # (..., M, N, out)
-
-
 class VAE(nn.Module):
     r"""``M`` independent VAEs with Gaussian encoders and Gaussian decoders, trained at once.
 
@@ -513,6 +360,14 @@ class VAE(nn.Module):
         generator: for the initial weights. dtype: of all parameters (torch's default if ``None``).
 
     Book: ``eq-vae-elbo-terms``.
+
+    Example:
+        >>> model = VAE(n_models=3, data_dim=2, latent_dim=2, hidden=16, generator=torch.Generator().manual_seed(0))
+        >>> x = torch.randn(5, 2, dtype=model.log_scale.dtype)
+        >>> elbo(x, model.encode, model.decode).shape  # one ELBO per model and example
+        torch.Size([3, 5])
+        >>> model.sample(4).shape
+        torch.Size([3, 4, 2])
     """
 
     def __init__(self, n_models: int = 1, data_dim: int = 2, latent_dim: int = 2, hidden: int = 32,
@@ -522,8 +377,8 @@ class VAE(nn.Module):
         positive_int("latent_dim", latent_dim)
         positive_int("hidden", hidden)
         self.latent_dim = latent_dim
-        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator, dtype)
-        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator, dtype)
+        self.enc = StackedMLP(n_models, (data_dim, hidden, hidden, 2 * latent_dim), generator=generator, dtype=dtype)
+        self.dec = StackedMLP(n_models, (latent_dim, hidden, hidden, data_dim), generator=generator, dtype=dtype)
         self.log_scale = nn.Parameter(torch.zeros(n_models, 1, 1, dtype=dtype))
 
     @property
@@ -565,10 +420,6 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None, noise: bool = True) -> torch.Tensor:
         r"""``n`` draws per model: :math:`z \sim \mathcal N(0, I)`, then :math:`x \sim p_\theta(x\mid z)` (or its mean if ``noise=False``); ``(M, n, D)``."""
         positive_int("n", n)
-        p = next(self.parameters())
-        z = torch.randn(self.n_models, n, self.latent_dim, generator=generator, dtype=p.dtype, device=p.device)
+        z = tensors.noise((self.n_models, n, self.latent_dim), self.log_scale, generator)
         mean = self.decode_mean(z)
-        if not noise:
-            return mean
-        eps = torch.randn(mean.shape, generator=generator, dtype=p.dtype, device=p.device)
-        return mean + self.scale * eps
+        return mean + self.scale * tensors.noise(mean.shape, mean, generator) if noise else mean

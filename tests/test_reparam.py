@@ -10,7 +10,8 @@ from scipy import stats
 from gencore import data, metrics
 from gencore import reparam as R
 from gencore.exercises.reparam import check_score_function
-from gencore.demos import reparam as demo
+from gencore.experiments import reparam as run
+from gencore.figures import reparam as fig
 
 F64 = torch.float64
 
@@ -242,7 +243,7 @@ def test_baseline_arguments():
     with pytest.raises(ValueError, match="baseline"):
         R.score_function_grad(z2, 0.0, 1.0, 10, baseline="median")
     with pytest.raises(ValueError, match="estimator"):
-        R.estimator_stats("other", z2, 0.0, 1.0, 10)
+        run.estimator_stats("other", z2, 0.0, 1.0, 10)
 
 
 def test_per_sample_variances_of_the_exercise():
@@ -265,20 +266,20 @@ def test_per_sample_variances_of_the_exercise():
 # ------------------------------------------------------------------------ variance studies
 @pytest.fixture(scope="module")
 def study():
-    return demo.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=g(11))
+    return run.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=g(11))
 
 
 def test_variance_study_numbers_behind_the_figure(study):
     i = study.ns.index(100)
     zname, bname = study.names
-    v = {est: study.variance(zname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    v = {est: study.variance(zname, est)[i, 0].item() for est in run.ESTIMATORS}
     assert v["pathwise"] == pytest.approx(0.04, rel=0.15)  # 4 sigma^2 / n
     assert v["pathwise"] < v["score+baseline"] < v["score"]
     assert v["score"] > 4 * v["pathwise"]
-    vb = {est: study.variance(bname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    vb = {est: study.variance(bname, est)[i, 0].item() for est in run.ESTIMATORS}
     assert max(vb["score"], vb["score+baseline"]) * 3 < vb["pathwise"]  # the order reverses
     for name in study.names:  # every estimator unbiased: mean within 4 standard errors
-        for est in demo.ESTIMATORS:
+        for est in run.ESTIMATORS:
             e = study.estimates[name][est][i, :, 0]
             assert abs(e.mean() - study.exact[name][0]) < 4 * e.std() / math.sqrt(len(e))
 
@@ -287,7 +288,7 @@ def test_variance_slopes_are_minus_one(study):
     logn = torch.log(torch.tensor(study.ns, dtype=F64))
     design = torch.stack([logn, torch.ones_like(logn)], 1)
     for name in study.names:
-        slope = {est: study.slope(name, est) for est in demo.ESTIMATORS}
+        slope = {est: study.slope(name, est) for est in run.ESTIMATORS}
         ref = torch.linalg.lstsq(design, study.variance(name, "score")[:, 0].log()[:, None]).solution[0, 0].item()
         assert slope["score"] == pytest.approx(ref, abs=1e-12)
         assert abs(slope["pathwise"] + 1) < 0.05 and abs(slope["score"] + 1) < 0.05
@@ -295,7 +296,7 @@ def test_variance_slopes_are_minus_one(study):
 
 
 def test_peakedness_crossover():
-    peak = demo.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=g(12))
+    peak = run.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=g(12))
     rv = peak["relative_variance"]
     assert rv["pathwise"][0] > 50 * rv["score"][0]  # w = 0.05: the score function wins by far
     assert rv["pathwise"][-1] < rv["score+baseline"][-1] < rv["score"][-1]  # w = 3: pathwise wins
@@ -336,10 +337,10 @@ def test_banana_density_by_change_of_variables():
 
 def test_sliders_have_few_frames_and_render():
     icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, dtype=F64)
-    demos = [demo.inverse_cdf_slider(icdf, icdf.sample(1000, g(0))),
-             demo.variance_slider(demo.variance_study(repeats=20, generator=g(0))),
-             demo.banana_slider(torch.randn(300, 2, generator=g(0), dtype=F64))]
-    for d in demos:
+    sliders = [fig.inverse_cdf_slider(icdf, icdf.sample(1000, g(0))),
+             fig.variance_slider(run.variance_study(repeats=20, generator=g(0))),
+             fig.banana_slider(torch.randn(300, 2, generator=g(0), dtype=F64))]
+    for d in sliders:
         n = 1
         for p in d.params.values():
             n *= len(p.values)
@@ -383,18 +384,17 @@ def test_check_score_function_explains_wrong_answers():
 @pytest.mark.slow
 @pytest.mark.claim
 def test_page_claims_hold_at_the_sweep_seed():
-    """The chapter's draws in the chapter's order from ``gencore.seed(0)`` (shifted by GENCORE_SEED),
+    """The chapter's draws in the chapter's order from ``gencore.generator(0)`` (shifted by GENCORE_SEED),
     and what its text says about them."""
     import gencore
 
-    gen = gencore.seed(0)
+    gen = gencore.generator(0)
     icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, resolution=2001, dtype=F64)
     icdf.sample(20_000, gen)
     moons = data.make("moons", dtype=F64)
     x_grid = R.grid_sample_2d(moons.log_prob, (-4, 4, -4, 4), 300, 5000, gen, dtype=F64)
     x_true = moons.sample((5000,), generator=gen)
-    sw_fn = lambda a, b: metrics.sliced_wasserstein(  # noqa: E731
-        a, b, 256, generator=torch.Generator().manual_seed(gencore.shifted_seed(1)))
+    sw_fn = metrics.sliced_w2  # the page's fixed directions
     floor = metrics.floor_spread(sw_fn, lambda n, g_: moons.sample((n,), generator=g_), 5000, 20, gen)
     assert floor.reaches(float(sw_fn(x_grid, x_true)))        # "cannot tell ... from an exact one"
     torch.rand(2, 2000, generator=gen, dtype=F64)               # Box–Muller's uniforms (verdict glued)
@@ -407,16 +407,31 @@ def test_page_claims_hold_at_the_sweep_seed():
                   R.score_function_terms(f, m_t, s_t, eps, "mean")):
         z = (terms.mean(0) - exact).abs() / (terms.std(0) / math.sqrt(n))
         assert z.max() < 3.5                                    # "agree with (1.0, 2.4)"
-    study = demo.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=gen)
+    study = run.variance_study(mu=1.0, sigma=1.0, repeats=1000, width=0.3, generator=gen)
     i = study.ns.index(100)
     zname, bname = study.names
-    v = {est: study.variance(zname, est)[i, 0].item() for est in demo.ESTIMATORS}
-    vb = {est: study.variance(bname, est)[i, 0].item() for est in demo.ESTIMATORS}
+    v = {est: study.variance(zname, est)[i, 0].item() for est in run.ESTIMATORS}
+    vb = {est: study.variance(bname, est)[i, 0].item() for est in run.ESTIMATORS}
     assert v["score"] > 4 * v["pathwise"] and v["score+baseline"] > 2 * v["pathwise"]   # "wins clearly"
     assert max(vb["score"], vb["score+baseline"]) * 3 < vb["pathwise"]                  # "the order reverses"
     for name in study.names:
         assert abs(study.slope(name, "pathwise") + 1) < 0.06 and abs(study.slope(name, "score") + 1) < 0.06
         assert study.slope(name, "score+baseline") < min(study.slope(name, "pathwise"), study.slope(name, "score"))
-    peak = demo.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=gen)
+    peak = run.peakedness_study(mu=1.0, sigma=1.0, n=100, repeats=1000, generator=gen)
     rv = peak["relative_variance"]
     assert rv["pathwise"][0] > 10 * rv["score+baseline"][0] and rv["pathwise"][-1] < rv["score+baseline"][-1]
+
+
+def test_main_functions_run_on_the_meta_device():
+    """Shapes and devices follow the inputs; value checks are skipped where there are no values."""
+    meta = dict(device="meta", dtype=F64)
+    mu, sigma, eps = torch.zeros(3, **meta), torch.ones(3, **meta), torch.empty(5, 3, **meta)
+    assert R.reparameterize(mu, sigma, eps).device.type == "meta"
+    assert R.pathwise_grad(lambda z: z**2, mu, sigma, 4).shape == (2, 3)
+    assert R.score_function_grad(lambda z: z**2, mu, sigma, 4, baseline="mean").device.type == "meta"
+    x = R.banana_push(torch.empty(7, 2, **meta))
+    assert x.shape == (7, 2) and R.banana_log_prob(x).shape == (7,) and R.bump(x).device.type == "meta"
+    assert R.double_well(torch.empty(4, **meta)).device.type == "meta"
+    assert R.normal_box_muller(5, device="meta", dtype=F64).shape == (5,)
+    icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, 11, dtype=F64)  # the table holds log Z as a number: built with values
+    assert icdf(torch.empty(6, **meta)).device.type == "meta"

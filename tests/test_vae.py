@@ -10,15 +10,17 @@ import gencore
 from gencore import data, metrics
 from gencore import divergences as D
 from gencore import vae as V
+from gencore.linear_gaussian import LinearGaussian
 from gencore.exercises.vae import check_kl_standard_normal
-from gencore.demos import vae as demo
+from gencore.experiments import vae as run
+from gencore.figures import vae as fig
 
 F64 = torch.float64
 
 
 @pytest.fixture
 def lg():
-    return demo.linear_gaussian()
+    return run.linear_gaussian()
 
 
 def random_q(n, k, seed=0):
@@ -32,7 +34,7 @@ def test_elbo_gap_identity_to_1e6_in_float64(shape):
     """log p(x) = ELBO(q) + KL(q || p(z|x)) for random diagonal q, exactly (eq-vae-gap)."""
     g = torch.Generator().manual_seed(1)
     W, b = torch.randn(*shape, generator=g, dtype=F64), torch.randn(shape[0], generator=g, dtype=F64)
-    model = V.LinearGaussian(W, b, 0.7)
+    model = LinearGaussian(W, b, 0.7)
     x = model.sample(500, generator=g)
     mu, sigma = random_q(500, shape[1])
     post = model.posterior(x)
@@ -74,7 +76,7 @@ def test_monte_carlo_elbo_converges_to_exact(lg):
     exact = lg.elbo_exact(x, mu, sigma)
     assert mc.shape == (5,) and mc.dtype == F64
     # per-example standard error of the reconstruction term, from the same kind of samples
-    z = V.reparameterize(mu, sigma, 4000, torch.Generator().manual_seed(7))
+    z = V.rsample(mu, sigma, 4000, torch.Generator().manual_seed(7))
     se = lg.decoder(z).log_prob(x).std(0) / math.sqrt(100_000)
     assert ((mc - exact).abs() < 5 * se + 1e-9).all()
 
@@ -108,16 +110,16 @@ def test_importance_sampling_is_a_tightening_lower_bound(lg):
     assert truth - est[2] < 2e-3
 
 
-def test_reparameterize_shapes_moments_and_gradients():
+def test_rsample_shapes_moments_and_gradients():
     mu = torch.tensor([1.0, -2.0], dtype=F64, requires_grad=True)
     sigma = torch.tensor([0.5, 2.0], dtype=F64, requires_grad=True)
-    z = V.reparameterize(mu, sigma, 50_000, torch.Generator().manual_seed(0))
+    z = V.rsample(mu, sigma, 50_000, torch.Generator().manual_seed(0))
     assert z.shape == (50_000, 2) and z.dtype == F64
     assert (z.mean(0) - mu).abs().max() < 0.05 and (z.std(0) - sigma).abs().max() < 0.05
     z.mean().backward()
     assert torch.allclose(mu.grad, torch.full_like(mu, 0.5))
-    a = V.reparameterize(mu, sigma, 3, torch.Generator().manual_seed(1))
-    b = V.reparameterize(mu, sigma, 3, torch.Generator().manual_seed(1))
+    a = V.rsample(mu, sigma, 3, torch.Generator().manual_seed(1))
+    b = V.rsample(mu, sigma, 3, torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
 
 
@@ -152,30 +154,26 @@ def test_bad_arguments_raise_clear_errors(lg):
         V.elbo(x, lambda x: (torch.zeros(3, 1), torch.ones(3, 2)), lg.decoder)
     with pytest.raises(ValueError, match="decoder"):
         V.elbo(x, good, lambda z: z)
-    with pytest.raises(ValueError, match="x"):
+    with pytest.raises(TypeError, match="x"):
         V.elbo([[0.0, 0.0]], good, lg.decoder)
     with pytest.raises(ValueError, match="x"):
         lg.log_marginal(torch.zeros(3, 5, dtype=F64))
     with pytest.raises(ValueError, match="W"):
-        V.LinearGaussian(torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), 1.0)
+        LinearGaussian(torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), 1.0)
     with pytest.raises(ValueError, match="b"):
-        V.LinearGaussian(torch.zeros(3, 1, dtype=F64), torch.zeros(2, dtype=F64), 1.0)
+        LinearGaussian(torch.zeros(3, 1, dtype=F64), torch.zeros(2, dtype=F64), 1.0)
     with pytest.raises(ValueError, match="sigma"):
-        V.LinearGaussian(torch.zeros(3, 1, dtype=F64), torch.zeros(3, dtype=F64), 0.0)
+        LinearGaussian(torch.zeros(3, 1, dtype=F64), torch.zeros(3, dtype=F64), 0.0)
     with pytest.raises(ValueError, match="beta"):
         V.beta_vae_loss(x, good, lg.decoder, beta=-1.0)
     with pytest.raises(ValueError, match="latent_dim"):
         V.log_likelihood_quadrature(x, lg.decoder, 3)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         V.bernoulli_log_likelihood(x + 2, x)
-    with pytest.raises(ValueError, match="sizes"):
-        V.StackedMLP(2, (3,))
-    with pytest.raises(ValueError, match="input"):
-        V.StackedMLP(2, (3, 4))(torch.zeros(5, 2))
 
 
 def test_dtype_follows_inputs():
-    lg32 = demo.linear_gaussian(dtype=torch.float32)
+    lg32 = run.linear_gaussian(dtype=torch.float32)
     x = lg32.sample(4)
     assert x.dtype == torch.float32 and lg32.log_marginal(x).dtype == torch.float32
     assert lg32.posterior(x).mean.dtype == torch.float32
@@ -184,7 +182,7 @@ def test_dtype_follows_inputs():
     for out in (V.elbo(x64, model.encode, model.decode), V.log_likelihood_is(x64, model.encode, model.decode, 4),
                 V.kl_per_dim(x64, model.encode)):
         assert out.dtype == F64
-    meta = V.reparameterize(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 2)
+    meta = V.rsample(torch.zeros(3, device="meta"), torch.ones(3, device="meta"), 2)
     assert meta.device.type == "meta" and meta.shape == (2, 3)
 
 
@@ -215,7 +213,7 @@ def test_quadrature_and_importance_sampling_agree_on_a_vae():
 # ------------------------------------------------------------------ the chapter's demos
 @pytest.mark.claim
 def test_regression_to_the_mean_lands_between_the_branches():
-    u, y, grid, pred = demo.regression_to_the_mean(generator=gencore.seed(0))
+    u, y, grid, pred = run.regression_to_the_mean(generator=gencore.generator(0))
     assert y.abs().min() > 0.25       # no target near zero ...
     assert pred.abs().mean() < 0.1    # ... but the MSE fit sits there on average
     assert pred.abs().max() < 0.6
@@ -223,35 +221,35 @@ def test_regression_to_the_mean_lands_between_the_branches():
 
 def test_gap_table_is_the_identity(lg):
     x0 = torch.tensor([[1.5, 1.2]], dtype=F64)
-    elbo, kl, log_px = demo.gap_table(lg, x0, (-1.0, 0.0, 2.0), (0.5, 1.0, 4.0))
+    elbo, kl, log_px = run.gap_table(lg, x0, (-1.0, 0.0, 2.0), (0.5, 1.0, 4.0))
     assert ((elbo + kl) - log_px).abs().max() < 1e-10
     assert kl[1, 1].abs() < 1e-12 and (kl >= 0).all()
     # the text: four times too narrow costs under one nat, four times too wide more than six
     assert kl[1, 0] < kl[1, 2]
-    _, kl4, _ = demo.gap_table(lg, x0, (0.0,), (0.25, 4.0))
+    _, kl4, _ = run.gap_table(lg, x0, (0.0,), (0.25, 4.0))
     assert kl4[0, 0] < 1.0 and kl4[0, 1] > 6.0
-    demo.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(1.0, 2.0)).render((0, 1))
+    fig.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(1.0, 2.0)).render((0, 1))
 
 
 @pytest.fixture(scope="module")
 def toy():
     """The chapter's toy run: same function and arguments as the notebook, its own seed."""
-    gen = gencore.seed(1)
+    gen = gencore.generator(1)
     moons = data.make("moons", dtype=torch.float32)  # the page's dtype (torch's default there)
     x_train, x_test = moons.sample((1000,), generator=gen), moons.sample((1000,), generator=gen)
-    run = demo.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
-    return run, moons, x_train, x_test, gen
+    toy_run = run.train_toy(x_train, [0.0, 0.25, 0.5, 1.0, 1.4, 2.0, 4.0], steps=1200, generator=gen, progress=False)
+    return toy_run, moons, x_train, x_test, gen
 
 
 @pytest.mark.slow
 @pytest.mark.claim
 def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
-    run, moons, _, x_test, gen = toy
-    vae = run.index(1.0)
-    assert vae == 3 and run.index(0.0) == 0
-    sw_fn = lambda a, b: metrics.sliced_wasserstein(  # noqa: E731  (the page's fixed projections)
-        a, b, 256, generator=torch.Generator().manual_seed(gencore.shifted_seed(1)))
-    _, sw = demo.latent_figure(run, x_test, vae, n=1000, generator=gen, metric=sw_fn)
+    toy_run, moons, _, x_test, gen = toy
+    vae = toy_run.index(1.0)
+    assert vae == 3 and toy_run.index(0.0) == 0
+    sw_fn = metrics.sliced_w2  # the page's fixed projections
+    latent = run.latent_samples(toy_run, x_test, vae, n=1000, generator=gen, metric=sw_fn)
+    sw = {name: score for name, (_, _, score) in latent.items()}
     floor = metrics.floor_spread(sw_fn, lambda n, g: moons.sample((n,), generator=g), 1000, 20, gen)
     assert sw["autoencoder"] > 2 * sw["VAE (β = 1)"]
     assert floor.separates(sw["autoencoder"], sw["VAE (β = 1)"])    # beyond the metric's noise
@@ -259,7 +257,7 @@ def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
     # ... but the autoencoder reconstructs better
     mse = []
     for i in (0, vae):
-        one = run.model.select(i)
+        one = toy_run.model.select(i)
         mse.append(((one.decode_mean(one.encode(x_test)[0])[0] - x_test) ** 2).sum(-1).mean().item())
     assert mse[0] < mse[1] / 10
 
@@ -268,17 +266,17 @@ def test_toy_vae_generates_and_the_autoencoder_does_not(toy):
 @pytest.mark.claim
 def test_toy_elbo_next_to_the_truth(toy):
     """Prop. prop-vae-two-gaps: -H(p) >= E log p_theta >= E ELBO, with both gaps of the sizes the text states."""
-    run, moons, _, x_test, gen = toy
-    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, (-3.5, 3.5, -2.5, 2.5), 300).item()
+    toy_run, moons, _, x_test, gen = toy
+    neg_entropy = -metrics.entropy_on_grid(moons.log_prob, moons.box, 300).item()
     assert neg_entropy == pytest.approx(-1.397, abs=0.002)
     assert moons.log_prob(x_test).mean().item() == pytest.approx(neg_entropy, abs=0.1)
-    tab = demo.likelihood_table(run, x_test, run.index(1.0), n_samples=1000, generator=gen)
+    tab = run.likelihood_table(toy_run, x_test, toy_run.index(1.0), n_samples=1000, generator=gen)
     model_error, inference_gap = neg_entropy - tab["log_lik"], tab["log_lik"] - tab["elbo"]
     assert 0.1 < model_error < 0.8
     assert 0.05 < inference_gap < 0.5        # "a few tenths of a nat"
     assert 0.3 < model_error + inference_gap < 0.8  # "about half a nat below -H(p)"
     assert tab["log_lik_1"] < tab["log_lik"]  # one sample is the ELBO-like estimate
-    one = run.model.select(run.index(1.0)).double()
+    one = toy_run.model.select(toy_run.index(1.0)).double()
     x_few = x_test[:20].double()
     exact = V.log_likelihood_quadrature(x_few[None], one.decode, 2, (-4, 4, -4, 4), 400)[0]
     is_est = V.log_likelihood_is(x_few, one.encode, one.decode, n_samples=1000, generator=gen)[0]
@@ -290,18 +288,18 @@ def test_toy_elbo_next_to_the_truth(toy):
 @pytest.mark.slow
 @pytest.mark.claim
 def test_beta_identity_and_posterior_collapse(toy):
-    run, _, x_train, x_test, gen = toy
-    lhs, rhs = demo.decoder_variance_identity(run, x_train.double(), run.index(1.0), 4.0, 0.1, generator=gen)
+    toy_run, _, x_train, x_test, gen = toy
+    lhs, rhs = run.decoder_variance_identity(toy_run, x_train.double(), toy_run.index(1.0), 4.0, 0.1, generator=gen)
     assert lhs == pytest.approx(rhs, abs=1e-9)
     with torch.no_grad():
-        kl = V.kl_per_dim(x_test, run.model.encode)
-        el = V.elbo(x_test, run.model.encode, run.model.decode, n_samples=16, generator=gen).mean(-1)
+        kl = V.kl_per_dim(x_test, toy_run.model.encode)
+        el = V.elbo(x_test, toy_run.model.encode, toy_run.model.decode, n_samples=16, generator=gen).mean(-1)
     kl_sorted = kl.sort(-1, descending=True).values
     assert kl_sorted[1].min() > 1.0 and kl_sorted[2].min() > 1.0   # β = 0.25, 0.5 use both dims heavily
     assert kl_sorted[3, 0] > 2 * kl_sorted[3, 1]                     # β = 1: one dim carries most
     assert kl_sorted[4, 1] < 0.01 and kl_sorted[4, 0] > 0.1          # β = 1.4: one collapsed
     assert kl[5:].max() < 0.01                                       # β = 2, 4: all collapsed
-    ll = V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 128, generator=gen).mean(-1)
+    ll = V.log_likelihood_is(x_test, toy_run.model.encode, toy_run.model.decode, 128, generator=gen).mean(-1)
     assert ll[1] < ll[3] - 0.5                                       # small β samples poorly
     single = torch.distributions.MultivariateNormal(x_test.mean(0), torch.eye(2) * x_test.var(0).mean())
     assert el[5].item() == pytest.approx(single.log_prob(x_test).mean().item(), abs=0.05)
@@ -309,15 +307,13 @@ def test_beta_identity_and_posterior_collapse(toy):
 
 @pytest.mark.slow
 def test_sliders_render(toy):
-    run, _, _, x_test, gen = toy
-    with torch.no_grad():
-        stats = {"kl_dims": V.kl_per_dim(x_test, run.model.encode),
-                 "elbo": V.elbo(x_test, run.model.encode, run.model.decode, generator=gen).mean(-1),
-                 "log_lik": V.log_likelihood_is(x_test, run.model.encode, run.model.decode, 8, generator=gen).mean(-1)}
-    beta = demo.beta_slider(run, x_test, stats, generator=gen)
+    toy_run, _, _, x_test, gen = toy
+    stats = run.beta_stats(toy_run, x_test, generator=gen, n_elbo=1, n_is=8, n_show=300)
+    assert stats["samples"].shape == (7, 300, 2)
+    beta = fig.beta_slider(toy_run, x_test, stats)
     assert len(beta.params["beta"].values) == 6
     assert beta.render((0,))[:4] == b"\x89PNG"
-    trav = demo.traversal_slider(run, x_test, run.index(1.0))
+    trav = fig.traversal_slider(toy_run, x_test, toy_run.index(1.0))
     assert trav.render((0, 0)) != trav.render((6, 4))
 
 
@@ -384,7 +380,7 @@ def test_package_elbo_against_gauss_hermite_quadrature():
     pkg = importlib.import_module("gencore")
     g = torch.Generator().manual_seed(21)
     W, b, s = torch.tensor([[1.5], [0.8]], dtype=F64), torch.tensor([0.5, -0.3], dtype=F64), 0.5
-    lg = pkg.vae.LinearGaussian(W, b, s)
+    lg = pkg.linear_gaussian.LinearGaussian(W, b, s)
     x = torch.randn(6, 2, generator=g, dtype=F64) * 1.5
     mu, sigma = random_q(6, 1, seed=22)
     nodes, weights = (torch.as_tensor(a, dtype=F64) for a in np.polynomial.hermite_e.hermegauss(40))
@@ -400,4 +396,18 @@ def test_package_elbo_against_gauss_hermite_quadrature():
     # and the log-marginal against N(b, WWᵀ + s²I) built by hand
     marginal = torch.distributions.MultivariateNormal(b, W @ W.T + s**2 * torch.eye(2, dtype=F64))
     assert (lg.log_marginal(x) - marginal.log_prob(x)).abs().max() < 1e-12
-    assert {"elbo", "LinearGaussian"} <= set(pkg.vae.__all__)
+    assert "elbo" in pkg.vae.__all__ and "LinearGaussian" in pkg.linear_gaussian.__all__
+
+
+def test_main_functions_run_on_the_meta_device():
+    """A VAE and the ELBO's pieces on torch's shape-only device: outputs stay on the inputs' device."""
+    model = V.VAE(2, 2, 2, 8, generator=torch.Generator().manual_seed(0)).to("meta")
+    x = torch.empty(5, 2, device="meta", dtype=model.log_scale.dtype)
+    mu, sigma = model.encode(x)
+    assert mu.shape == (2, 5, 2) and mu.device.type == "meta"
+    z = V.rsample(mu, sigma, 3)
+    assert z.shape == (3, 2, 5, 2) and z.device.type == "meta"
+    assert model.decode_mean(z[0]).device.type == "meta"
+    assert model.sample(4).shape == (2, 4, 2) and model.sample(4).device.type == "meta"
+    assert V.gaussian_log_likelihood(x, x, 0.5).shape == (5,)
+    assert V.bernoulli_log_likelihood(x, x).device.type == "meta"

@@ -1,22 +1,24 @@
 """Figures and slider demos of chapter 2 (sampling and the reparameterization trick).
 
+They draw what the chapter computes (``gencore.reparam``) and what its experiments return
+(``gencore.experiments.reparam``); they never train or seed.
+
 Book: ``book/02_reparameterization.ipynb``.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .. import reparam as R
 from .. import viz, widgets
+from ..experiments.reparam import ESTIMATORS, VarianceStudy
 
-__all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "ESTIMATORS", "VarianceStudy",
-           "variance_study", "variance_slider", "peakedness_study", "peakedness_figure", "banana_slider"]
+__all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "variance_slider",
+           "peakedness_figure", "banana_slider"]
 
-ESTIMATORS = ("pathwise", "score", "score+baseline")
 _ROLE = {"pathwise": "p", "score": "q", "score+baseline": "q2"}
 _LABEL = {"pathwise": "pathwise", "score": "score function", "score+baseline": "score function + baseline"}
 
@@ -85,58 +87,6 @@ def box_muller_figure(u1, u2, z1, z2):
     return fig
 
 
-@dataclass(frozen=True)
-class VarianceStudy:
-    """Repeated gradient estimates for each test function, sample count and estimator.
-
-    Attributes:
-        mu, sigma: where the gradient is taken.
-        ns: sample counts.
-        names: test-function names (keys of ``exact`` and ``estimates``).
-        exact: name -> ``(2,)`` exact gradient.
-        estimates: name -> estimator -> ``(len(ns), repeats, 2)`` estimates.
-    """
-
-    mu: float
-    sigma: float
-    ns: tuple
-    names: tuple
-    exact: dict
-    estimates: dict
-
-    def variance(self, name: str, estimator: str) -> torch.Tensor:
-        """``(len(ns), 2)`` variance across repeats."""
-        return self.estimates[name][estimator].var(1)
-
-    def slope(self, name: str, estimator: str) -> float:
-        """Least-squares slope of log variance (of the ∂/∂μ estimate) against log n; -1 means c/n."""
-        logn = torch.log(torch.tensor(self.ns, dtype=torch.float64))
-        design = torch.stack([logn, torch.ones_like(logn)], 1)
-        logv = self.variance(name, estimator)[:, 0].log().to(torch.float64)[:, None]
-        return torch.linalg.lstsq(design, logv).solution[0, 0].item()
-
-
-def _test_functions(width: float = 0.3):
-    return {
-        "f(z) = z²": (lambda z: z**2, None),
-        f"bump, w = {width:g}": (lambda z: R.bump(z, 0.0, width), width),
-    }
-
-
-def variance_study(mu: float = 1.0, sigma: float = 1.0, ns=(2, 5, 10, 30, 100, 300, 1000),
-                   repeats: int = 1000, width: float = 0.3, generator: torch.Generator | None = None) -> VarianceStudy:
-    """Every estimator, ``repeats`` times at each n, for f(z) = z² and a bump of width ``width`` centred at 0."""
-    exact, estimates = {}, {}
-    for name, (f, w) in _test_functions(width).items():
-        if w is None:
-            exact[name] = torch.tensor([2 * mu, 2 * sigma], dtype=torch.float64)
-        else:
-            exact[name] = R.bump_expectation_grad(torch.tensor(mu, dtype=torch.float64), sigma, 0.0, w)[1]
-        estimates[name] = {est: torch.stack([R.estimator_stats(est, f, mu, sigma, n, repeats, generator)[0]
-                                             for n in ns]) for est in ESTIMATORS}
-    return VarianceStudy(mu, sigma, tuple(ns), tuple(exact), exact, estimates)
-
-
 def variance_slider(study: VarianceStudy) -> widgets.SliderDemo:
     """Slider over n and f: histograms of ∂/∂μ estimates around the exact value; variance vs n (log-log)."""
     ns = study.ns
@@ -174,19 +124,6 @@ def variance_slider(study: VarianceStudy) -> widgets.SliderDemo:
     return widgets.slider(draw, figsize=(10.5, 3.6),
                           n=widgets.Param(ns, "samples n", "{:d}", start=ns.index(100) if 100 in ns else None),
                           f=widgets.Param(study.names, "test function f", "{}", start=0))
-
-
-def peakedness_study(widths=None, mu: float = 1.0, sigma: float = 1.0, n: int = 100, repeats: int = 1000,
-                     generator: torch.Generator | None = None) -> dict:
-    """Relative variance Var[ĝ_μ]/(∂_μ E)² at ``n`` samples, for bumps of each width, per estimator."""
-    widths = torch.logspace(math.log10(0.05), math.log10(3.0), 10, dtype=torch.float64) if widths is None else widths
-    rel = {est: [] for est in ESTIMATORS}
-    for w in widths.tolist():
-        exact = R.bump_expectation_grad(torch.tensor(mu, dtype=torch.float64), sigma, 0.0, w)[1][0]
-        for est in ESTIMATORS:
-            _, _, var = R.estimator_stats(est, lambda z: R.bump(z, 0.0, w), mu, sigma, n, repeats, generator)
-            rel[est].append(float(var[0] / exact**2))
-    return {"widths": widths, "n": n, "relative_variance": {k: torch.tensor(v, dtype=torch.float64) for k, v in rel.items()}}
 
 
 def peakedness_figure(study: dict):

@@ -1,53 +1,36 @@
-"""Figures, training runs and slider demos of chapter 3 (VAEs and the ELBO), built on ``gencore.vae``.
+"""Figures and slider demos of chapter 3 (VAEs and the ELBO).
+
+They draw what the chapter computes (``gencore.vae``) and what its experiments return
+(``gencore.experiments.vae``); they never train or seed.
 
 Book: ``book/03_vae.ipynb``.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import contourpy  # matplotlib's own contouring library
 import torch
 
-from .. import shifted_seed
-from .. import divergences as D
-from .. import metrics, viz, widgets
-from .. import vae as V
-from ..train import History, fit
+from .. import data, viz, widgets
+from ..experiments.vae import ToyRun, gap_table
+from ..linear_gaussian import LinearGaussian
 
-__all__ = [
-    "EXTENT", "regression_to_the_mean", "mean_figure", "linear_gaussian", "gap_table",
-    "elbo_gap_slider", "ToyRun", "train_toy", "toy_loss", "latent_figure", "reconstruction_figure",
-    "likelihood_table", "traversal_slider", "beta_slider", "decoder_variance_identity",
-]
+__all__ = ["ZEXT", "mean_figure", "elbo_gap_slider", "latent_figure", "reconstruction_figure",
+           "traversal_slider", "beta_slider"]
 
-EXTENT = (-3.0, 3.0, -2.0, 2.0)  # data-space box of the moons figures
-ZEXT = (-3.0, 3.0, -3.0, 3.0)    # latent-space box
+ZEXT = (-3.0, 3.0, -3.0, 3.0)  # latent-space box
 
 
-# --------------------------------------------------------------------- 1. regression to the mean
-def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Generator | None = None,
-                           dtype: torch.dtype = torch.float32):
-    r"""Fit an MLP u -> y by MSE to targets :math:`y = \pm(1 + u/4) + 0.05\,\xi`, a fair coin per point.
+def _box(extent):
+    """The data-space box of the figures: ``extent``, or the moons' plotting box."""
+    return tuple(extent) if extent is not None else data.make("moons").box
 
-    :math:`u \sim U(-2, 2)` and :math:`\xi \sim \mathcal N(0, 1)`, so :math:`\mathbb E[y \mid u] = 0`
-    while every target lies at distance at least :math:`1 + u/4 \ge 1/2` from 0 (up to the noise).
 
-    Returns ``(u, y, grid, prediction)``: the data, a grid of ``u`` and the fitted curve there.
 
-    Book: ``prop-overview-mse`` (chapter 0), applied in chapter 3.
-    """
-    g = generator if generator is not None else torch.Generator().manual_seed(shifted_seed(0))
-    u = torch.rand(n, 1, generator=g, dtype=dtype) * 4 - 2
-    sign = torch.randint(0, 2, (n, 1), generator=g).to(u) * 2 - 1
-    y = sign * (1.0 + 0.25 * u) + 0.05 * torch.randn(n, 1, generator=g, dtype=u.dtype)
-    net = V.StackedMLP(1, (1, 16, 16, 1), generator=g, dtype=dtype)
-    fit(lambda step: ((net(u)[0] - y) ** 2).mean(), net, steps, lr=2e-2, progress=False)
-    grid = torch.linspace(-2, 2, 201, dtype=u.dtype)[:, None]
-    with torch.no_grad():
-        pred = net(grid)[0]
-    return u[:, 0], y[:, 0], grid[:, 0], pred[:, 0]
+
+
+
 
 
 def mean_figure(u, y, grid, pred):
@@ -64,30 +47,7 @@ def mean_figure(u, y, grid, pred):
     return fig
 
 
-# --------------------------------------------------------------------- 2. the linear Gaussian model
-def linear_gaussian(dtype=torch.float64) -> V.LinearGaussian:
-    """The chapter's tractable model: x in R², z in R¹, W = (1.5, 0.8)ᵀ, b = (0.5, −0.3), s = 0.5."""
-    W = torch.tensor([[1.5], [0.8]], dtype=dtype)
-    return V.LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype), 0.5)
-
-
-def gap_table(lg: V.LinearGaussian, x0: torch.Tensor, shifts, ratios):
-    """ELBO and KL(q‖p(z|x0)) for q = N(m* + Δ·s*, (r·s*)²) over a grid of shifts Δ and ratios r.
-
-    Returns ``(elbo, kl, log_px)`` with ``elbo`` and ``kl`` of shape ``(len(shifts), len(ratios))``.
-    """
-    post = lg.posterior(x0)
-    m, s = post.mean[0], post.stddev[0]
-    dm = torch.as_tensor(shifts, dtype=x0.dtype)[:, None, None]
-    r = torch.as_tensor(ratios, dtype=x0.dtype)[None, :, None]
-    mu, sigma = m + dm * s, (r * s).expand(len(shifts), len(ratios), 1)
-    mu = mu.expand_as(sigma)
-    elbo = lg.elbo_exact(x0.expand(mu.shape[:-1] + (2,)), mu, sigma)
-    kl = D.kl_normal(mu, sigma, m, s).sum(-1)
-    return elbo, kl, lg.log_marginal(x0)
-
-
-def elbo_gap_slider(lg: V.LinearGaussian, x0: torch.Tensor, shifts=None, ratios=None) -> widgets.SliderDemo:
+def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=None) -> widgets.SliderDemo:
     """Sliders move q's mean and width away from the exact posterior p(z|x0): ELBO + KL = log p(x0)."""
     shifts = (-2.0, -1.0, 0.0, 1.0, 2.0) if shifts is None else tuple(shifts)
     ratios = (0.25, 0.5, 1.0, 2.0, 4.0) if ratios is None else tuple(ratios)
@@ -148,93 +108,40 @@ def elbo_gap_slider(lg: V.LinearGaussian, x0: torch.Tensor, shifts=None, ratios=
                                               start=ratios.index(0.5) if 0.5 in ratios else None))
 
 
-# --------------------------------------------------------------------- 3. the toy VAEs
-@dataclass
-class ToyRun:
-    """The chapter's models on one dataset, trained at once.
+def latent_figure(x: torch.Tensor, latent: dict, extent=None):
+    """Latent codes of the data and samples, for the autoencoder and one VAE (see ``latent_samples``).
 
-    Attributes:
-        model: a :class:`~gencore.vae.VAE` with ``M`` models; model 0 is the plain autoencoder.
-        betas: ``(M,)``, ``0`` for the autoencoder.
-        history: the training history (the loss is the sum over models).
-        x_train: ``(N, 2)``.
+    Args:
+        x: ``(N, 2)`` data, in the order of the codes.
+        latent: ``{name: (codes, samples, score)}`` from :func:`gencore.experiments.vae.latent_samples`.
+        extent: data-space box; the moons' box when ``None``.
     """
-
-    model: V.VAE
-    betas: torch.Tensor
-    history: History
-    x_train: torch.Tensor
-
-    def index(self, beta: float) -> int:
-        """The model trained with this ``beta``."""
-        return int((self.betas - beta).abs().argmin())
-
-
-def toy_loss(model: V.VAE, x: torch.Tensor, betas: torch.Tensor, generator=None) -> torch.Tensor:
-    r"""Sum over models of :math:`-\frac1N\sum_n(\log p_\theta(x_n\mid z_n) - \beta\,\mathrm{KL}_n)`, one reparameterized ``z_n`` each.
-
-    Models with ``beta == 0`` are plain autoencoders: their code is the encoder's mean, with no
-    noise and no KL term, and the reconstruction term is a scaled squared error.
-    """
-    mu, sigma = model.encode(x)
-    stochastic = (betas > 0).to(mu).view(-1, 1, 1)
-    z = V.reparameterize(mu, stochastic * sigma, 1, generator)[0]
-    rec = model.decode(z).log_prob(x)
-    kl = D.kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(sigma)).sum(-1)
-    return -(rec - betas.to(mu).view(-1, 1) * kl).mean(-1).sum()
-
-
-def train_toy(x: torch.Tensor, betas, steps: int = 1200, lr: float = 3e-3, hidden: int = 32,
-              generator: torch.Generator | None = None, progress: bool = True) -> ToyRun:
-    """Train an autoencoder (``beta = 0``) and β-VAEs on ``x`` in one batched computation, full batch."""
-    betas = torch.as_tensor(betas, dtype=x.dtype)
-    model = V.VAE(len(betas), x.shape[-1], 2, hidden, generator=generator, dtype=x.dtype).to(x.device)
-    hist = fit(lambda step: toy_loss(model, x, betas, generator), model, steps, lr=lr,
-               desc=f"{len(betas)} models at once", progress=progress)
-    model.requires_grad_(False)
-    return ToyRun(model, betas, hist, x)
-
-
-def latent_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, generator=None, metric=None):
-    """Latent codes of the data and samples (z ~ N(0, I) decoded, plus decoder noise), for the autoencoder (0) and one VAE.
-
-    ``metric(samples, x)`` scores the samples (default: sliced W2 with 256 directions drawn from
-    ``generator``); pass the metric a floor was computed with to compare with that floor.
-
-    Returns ``(fig, sw)`` with ``sw`` the score of the ``n`` samples against ``x`` per model name.
-    """
+    extent = _box(extent)
     fig, axes = viz.figure(4, width=2.9, height=2.9)
-    z_prior = torch.randn(1, n, 2, generator=generator, dtype=x.dtype)
-    colour = x[:, 0].numpy()
-    out = {}
-    for col, (i, name) in enumerate(((0, "autoencoder"), (vae_index, "VAE (β = 1)"))):
-        one = run.model.select(i)
-        mu, _ = one.encode(x)
+    colour = x[:, 0].cpu().numpy()
+    t = torch.linspace(0, 2 * math.pi, 100)
+    for col, (name, (codes, xs, sw)) in enumerate(latent.items()):
+        codes, xs = codes.cpu(), xs.cpu()
         ax = axes[2 * col]
-        ax.scatter(mu[0, :, 0], mu[0, :, 1], c=colour, cmap="viridis", s=3, alpha=0.6, linewidths=0)
-        t = torch.linspace(0, 2 * math.pi, 100)
+        ax.scatter(codes[:, 0], codes[:, 1], c=colour, cmap="viridis", s=3, alpha=0.6, linewidths=0)
         for r in (1, 2):
             ax.plot(r * t.cos(), r * t.sin(), color=viz.COLORS["grey"], lw=1, ls="--")
-        lim = max(3.0, float(mu.abs().max()) * 1.05)
+        lim = max(3.0, float(codes.abs().max()) * 1.05)
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
         viz.panel_title(ax, f"{name}: codes of the data")
-        mean = one.decode_mean(z_prior)[0]
-        xs = mean + one.scale[0] * torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
-        sw = (float(metric(xs, x)) if metric is not None
-              else metrics.sliced_wasserstein(xs, x, 256, generator=generator).item())
-        out[name] = sw
         ax = axes[2 * col + 1]
         viz.samples(ax, x, color=viz.COLORS["p"], size=2, alpha=0.25)
-        viz.samples(ax, xs, color=viz.COLORS["q"], size=3, alpha=0.5, extent=EXTENT)
+        viz.samples(ax, xs, color=viz.COLORS["q"], size=3, alpha=0.5, extent=extent)
         viz.panel_title(ax, f"{name}: samples, SW₂ {sw:.2f}")
     axes[0].set_xlabel("z₁ (colour: x₁ of the data point)")
-    return fig, out
+    return fig
 
 
-def reconstruction_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n_show: int = 60, generator=None):
+def reconstruction_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n_show: int = 60, extent=None):
     """Data points joined to their reconstructions f(μ(x)), for the autoencoder and one VAE."""
+    extent = _box(extent)
     fig, axes = viz.figure(2, width=4.2, height=3.0)
     for ax, (i, name) in zip(axes, ((0, "autoencoder"), (vae_index, "VAE (β = 1)"))):
         one = run.model.select(i)
@@ -243,25 +150,14 @@ def reconstruction_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n_show: 
         for a, b in zip(x[:n_show], rec):
             ax.plot([a[0], b[0]], [a[1], b[1]], color=viz.COLORS["grey"], lw=0.8)
         viz.samples(ax, x[:n_show], color=viz.COLORS["p"], size=10, alpha=0.9, label="x")
-        viz.samples(ax, rec, color=viz.COLORS["q"], size=10, alpha=0.9, label="f(μ(x))", extent=EXTENT)
+        viz.samples(ax, rec, color=viz.COLORS["q"], size=10, alpha=0.9, label="f(μ(x))", extent=extent)
         mse = ((one.decode_mean(one.encode(x)[0])[0] - x) ** 2).sum(-1).mean().item()
         ax.legend(loc="lower left", fontsize=8)
         viz.panel_title(ax, f"{name}: reconstructions, MSE {mse:.4f}")
     return fig
 
 
-def likelihood_table(run: ToyRun, x_test: torch.Tensor, index: int, n_samples: int = 1000, generator=None) -> dict:
-    """ELBO, importance-sampled log-likelihood, per test example averages, of model ``index``."""
-    one = run.model.select(index)
-    with torch.no_grad():
-        el = V.elbo(x_test, one.encode, one.decode, n_samples=64, generator=generator)[0]
-        ll = V.log_likelihood_is(x_test, one.encode, one.decode, n_samples=n_samples, generator=generator)[0]
-        ll1 = V.log_likelihood_is(x_test, one.encode, one.decode, n_samples=1, generator=generator)[0]
-    return {"elbo": el.mean().item(), "elbo_se": (el.std() / math.sqrt(len(el))).item(),
-            "log_lik": ll.mean().item(), "log_lik_1": ll1.mean().item()}
-
-
-def _decoded_lines(one: V.VAE, values, dim: int):
+def _decoded_lines(one, values, dim: int):
     """Decoder means along latent lines z_dim = v (the other coordinate sweeping [-2.5, 2.5])."""
     t = torch.linspace(-2.5, 2.5, 80, dtype=one.log_scale.dtype)
     lines = []
@@ -271,8 +167,9 @@ def _decoded_lines(one: V.VAE, values, dim: int):
     return lines
 
 
-def traversal_slider(run: ToyRun, x: torch.Tensor, index: int) -> widgets.SliderDemo:
+def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> widgets.SliderDemo:
     """Move a point z in the latent plane; see where the decoder sends it (mean and one-σ circle)."""
+    extent = _box(extent)
     one = run.model.select(index)
     values = (-2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25)
     values2 = (-2.0, -1.0, 0.0, 1.0, 2.0)
@@ -306,8 +203,8 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int) -> widgets.Slider
         f = decoded[i * len(values2) + j]
         ax2.plot(f[0] + s * t.cos(), f[1] + s * t.sin(), color=viz.COLORS["q"], lw=1)
         ax2.plot([f[0]], [f[1]], "o", color=viz.COLORS["q"], ms=9, mec="white", label="f(z), circle: one σ")
-        ax2.set_xlim(EXTENT[0], EXTENT[1])
-        ax2.set_ylim(EXTENT[2], EXTENT[3])
+        ax2.set_xlim(extent[0], extent[1])
+        ax2.set_ylim(extent[2], extent[3])
         ax2.set_aspect("equal")
         ax2.legend(loc="lower left", fontsize=7)
         viz.panel_title(ax2, f"data space: f(z) = ({f[0]:.2f}, {f[1]:.2f})")
@@ -317,16 +214,18 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int) -> widgets.Slider
                           z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)))
 
 
-def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, generator=None) -> widgets.SliderDemo:
+def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widgets.SliderDemo:
     """Slide over the β-VAEs (trained once): latent codes, prior samples and KL per latent dimension.
 
-    ``stats`` maps ``"kl_dims"`` to ``(M, 2)`` and ``"elbo"``, ``"log_lik"`` to ``(M,)`` tensors.
+    ``stats`` is :func:`gencore.experiments.vae.beta_stats`: ``"kl_dims"`` ``(M, 2)``, ``"elbo"`` and
+    ``"log_lik"`` ``(M,)``, ``"samples"`` ``(M, n, 2)``.
     """
+    extent = _box(extent)
     betas = [float(b) for b in run.betas]
     idx = [i for i, b in enumerate(betas) if b > 0]
     with torch.no_grad():
         codes = run.model.encode(x)[0]
-        samples = run.model.sample(1500, generator=generator)
+    samples = stats["samples"]
     kl = stats["kl_dims"]
     bvals = torch.tensor([betas[i] for i in idx])
     t = torch.linspace(0, 2 * math.pi, 100)
@@ -344,7 +243,7 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, generator=None) -> wi
         ax1.set_xlabel("z₁")
         viz.panel_title(ax1, f"β = {beta:g}: codes μ(x)")
         viz.samples(ax2, x, color=viz.COLORS["p"], size=2, alpha=0.2)
-        viz.samples(ax2, samples[i], color=viz.COLORS["q"], size=3, alpha=0.4, extent=EXTENT)
+        viz.samples(ax2, samples[i], color=viz.COLORS["q"], size=3, alpha=0.4, extent=extent)
         viz.panel_title(ax2, f"samples; ELBO {stats['elbo'][i]:.2f}, log p {stats['log_lik'][i]:.2f}")
         for k, role in ((0, "q"), (1, "aux")):
             ax3.plot(bvals, kl[idx, k], "o-", color=viz.COLORS[role], label=f"KL for z{'₁₂'[k]}")
@@ -360,25 +259,3 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, generator=None) -> wi
     labels = tuple(betas[i] for i in idx)
     return widgets.slider(draw, figsize=(11.0, 3.4),
                           beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)))
-
-
-def decoder_variance_identity(run: ToyRun, x: torch.Tensor, index: int, beta: float, sigma0: float,
-                              generator=None) -> tuple[float, float]:
-    r"""Both sides of :math:`-\mathcal L_{\beta}(s_0) = \beta\,[-\mathcal L_{1}(\sqrt\beta s_0)] + c`, on one batch and one draw of z.
-
-    The β-weighted loss with a fixed decoder std :math:`s_0` equals β times the plain (β = 1)
-    loss with std :math:`\sqrt\beta s_0`, up to the constant
-    :math:`c = \frac D2[\log(2\pi s_0^2) - \beta\log(2\pi\beta s_0^2)]`. Returns ``(lhs, rhs)``.
-    """
-    one = run.model.select(index)
-    mu, sigma = one.encode(x)
-    z = V.reparameterize(mu, sigma, 1, generator)[0]
-    mean = one.decode_mean(z)
-    kl = D.kl_normal(mu, sigma, 0.0, 1.0).sum(-1)
-    d = x.shape[-1]
-
-    def loss(b, s):
-        return -(V.gaussian_log_likelihood(x, mean, s) - b * kl).mean()
-
-    c = 0.5 * d * (math.log(2 * math.pi * sigma0**2) - beta * math.log(2 * math.pi * beta * sigma0**2))
-    return loss(beta, sigma0).item(), (beta * loss(1.0, math.sqrt(beta) * sigma0) + c).item()
