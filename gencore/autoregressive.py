@@ -275,7 +275,7 @@ class Parabola:
         return (-0.5 * x1**2 - 0.5 * ((x2 - mean) / self.s) ** 2 - math.log(self.s) - _LOG_2PI)
 
     def sample(self, shape, generator: torch.Generator | None = None, dtype=torch.float64, device=None) -> torch.Tensor:
-        """``shape + (2,)`` draws: :math:`x_1` first, then :math:`x_2 \mid x_1`."""
+        r"""``shape + (2,)`` draws: :math:`x_1` first, then :math:`x_2 \mid x_1`."""
         shape = torch.Size(shape)
         z = noise(shape + (2,), torch.empty(0, dtype=dtype, device=device), generator)
         x1 = z[..., 0]

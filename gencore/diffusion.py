@@ -403,7 +403,7 @@ def mixture_parts(data) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         k = len(data.means)
         return data.means, data.weights.log(), data.std.expand(k) ** 2
     if isinstance(data, NoisyCurve):  # exactly a mixture over its quadrature nodes
-        return data.nodes, data._log_v, data.nodes.new_full((len(data.nodes),), data.noise**2)
+        return data.nodes, data.log_node_weights, data.nodes.new_full((len(data.nodes),), data.noise**2)
     raise ValueError("data must be a GaussianMixture or a NoisyCurve (e.g. gencore.data.make('moons')); "
                      f"got {type(data).__name__}")
 

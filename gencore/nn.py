@@ -159,7 +159,9 @@ class StackedMLP(nn.Module):
                           for i in idx):
             raise ValueError(f"index must be model indices in [0, {self.n_models}); got {index!r}")
         p = self.weights[0]
-        new = StackedMLP(len(idx), self.sizes, self.activation, dtype=p.dtype, device=p.device)
+        # The copy's own initial draw is overwritten below; a private generator keeps it off torch's global one.
+        new = StackedMLP(len(idx), self.sizes, self.activation, generator=torch.Generator(device=p.device),
+                         dtype=p.dtype, device=p.device)
         with torch.no_grad():
             for dst, src in zip(list(new.weights) + list(new.biases), list(self.weights) + list(self.biases)):
                 dst.copy_(src[idx])
