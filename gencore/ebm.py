@@ -7,9 +7,8 @@ phase of the likelihood gradient estimated with MCMC samples, and score matching
 needs :math:`Z` at all.
 
 Energies are callables mapping points ``(..., 2)`` to energies ``(...)``; they compute in the
-dtype and on the device of their input. Naming (book symbol -> code): :math:`kT`
-``temperature``; :math:`\log Z` ``log_Z``. The samplers (MALA, simulated annealing) live in
-:mod:`gencore.mcmc`.
+dtype and on the device of their input. Book symbol -> code: :math:`kT` ``temperature``,
+:math:`\log Z` ``log_Z``. The samplers (MALA, simulated annealing) are in :mod:`gencore.mcmc`.
 
 Book: ``book/08_ebm.ipynb``.
 
@@ -115,6 +114,8 @@ def log_partition(energy_fn: Energy, extent: Sequence[float], resolution: int, *
         if not isinstance(e, torch.Tensor) or e.shape != x.shape[:-1]:
             got = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
             raise ValueError(f"energy_fn must map (N, 2) points to (N,) energies; got {got}")
+        if e.device.type != "meta" and bool((torch.isnan(e) | (e == -math.inf)).any()):
+            raise ValueError("energy_fn returned NaN or -inf energies: exp(-E/kT) has no finite integral")
         return -e / kT
 
     if torch.is_grad_enabled() and isinstance(energy_fn, nn.Module) and any(
