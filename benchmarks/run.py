@@ -11,7 +11,11 @@ Prints a table and writes JSON rows ``{chapter, model, dataset, metric, value, f
 device}`` to ``benchmarks/results.json``. For each chapter ``book/NN_name.ipynb``:
 
 * the notebook is executed top to bottom in a fresh kernel (as the website build does); its wall
-  time is a row with ``metric = "notebook wall time"``;
+  time is a row with ``metric = "notebook wall time"``; then, in the same kernel, every slider
+  demo the chapter made is timed (median redraw of one frame while its first slider moves, what
+  a reader waits for after any training): one ``metric = "redraw ms (median)"`` row per demo.
+  The figures are measured here, in the chapter's own kernel, so the ``bench_*.py`` files stay
+  headless (they import no plotting library);
 * if ``benchmarks/bench_NN_name.py`` exists, its ``quality()`` returns the rows for the chapter's
   main trained model: a quality metric next to its floor (the same metric between two
   independent samples of the data, or the best value the model family can reach).
@@ -32,17 +36,47 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 OUT = ROOT / "benchmarks" / "results.json"
+KERNEL_METRICS = ("notebook wall time", "redraw ms (median)")  # the rows measured in the chapter's kernel
 
 
-def run_notebook(path: pathlib.Path) -> float:
+# Run in the chapter's kernel after its last cell: time every slider demo it made.
+REDRAW_TIMING = """
+import json as _json, statistics as _stats, time as _time
+from gencore.widgets import SliderDemo as _SliderDemo
+_seen, _rows = set(), []
+for _name, _obj in list(globals().items()) + [(f"Out[{_k}]", _v) for _k, _v in Out.items()]:
+    if not isinstance(_obj, _SliderDemo) or id(_obj) in _seen:
+        continue
+    _seen.add(id(_obj))
+    _index = [_p.initial for _p in _obj.params.values()]
+    _obj.render(_index)  # the first frame also lays the panels out
+    _times = []
+    for _k in range(len(next(iter(_obj.params.values())).values)):
+        _index[0] = _k
+        _t0 = _time.perf_counter(); _obj.render(_index); _times.append(_time.perf_counter() - _t0)
+    _rows.append({"slider": ", ".join(_obj.params), "ms": 1000 * _stats.median(_times)})
+print("REDRAWS" + _json.dumps(_rows))
+"""
+
+
+def run_notebook(path: pathlib.Path) -> tuple[float, list[dict]]:
+    """Execute ``path`` in a fresh kernel: its wall time, and the redraw time of each slider demo."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - start
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        probe = nbformat.v4.new_code_cell(REDRAW_TIMING)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    redraws = json.loads(text.split("REDRAWS", 1)[1]) if "REDRAWS" in text else []
+    return seconds, redraws
 
 
 def quality_rows(stem: str) -> list[dict]:
@@ -68,7 +102,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # for the bench files' shared _common.py
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     import gencore
 
     device = str(gencore.device())
@@ -80,10 +114,14 @@ def main(argv=None) -> int:
     for nb in chapters:
         chapter = nb.stem
         if not args.no_notebooks:
-            seconds = run_notebook(nb)
+            seconds, redraws = run_notebook(nb)
             rows.append(dict(chapter=chapter, model="whole notebook", dataset="-", metric="notebook wall time",
                              value=round(seconds, 1), floor=None, seconds=round(seconds, 1), device=f"{device} ({cpu})"))
             print(f"{chapter}: executed in {seconds:.1f} s", flush=True)
+            for r in redraws:
+                rows.append(dict(chapter=chapter, model=f"slider: {r['slider']}", dataset="-", metric="redraw ms (median)",
+                                 value=round(r["ms"], 1), floor=50, seconds=None, device=f"{device} ({cpu})"))
+                print(f"{chapter}: slider {r['slider']}: {r['ms']:.1f} ms per redraw", flush=True)
         for row in ([] if args.no_quality else quality_rows(chapter)):
             rows.append(dict(chapter=chapter, device=f"{device} ({cpu})") | row)
             print(f"{chapter}: {row['model']} on {row['dataset']}: {row['metric']} = {row['value']}"
@@ -101,8 +139,8 @@ def main(argv=None) -> int:
     kept = [r for r in json.loads(OUT.read_text())] if OUT.exists() else []
     # --no-notebooks re-measures quality only: the chapters' last wall-time rows stay.
     kept = [r for r in kept if r["chapter"] not in done
-            or (args.no_notebooks and r["metric"] == "notebook wall time")
-            or (args.no_quality and r["metric"] != "notebook wall time")]
+            or (args.no_notebooks and r["metric"] in KERNEL_METRICS)
+            or (args.no_quality and r["metric"] not in KERNEL_METRICS)]
     merged = sorted(kept + rows, key=lambda r: r["chapter"])
     OUT.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
     print(f"\nwrote {len(rows)} rows for {len(done)} chapter(s) to {OUT.relative_to(ROOT)}")
