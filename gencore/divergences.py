@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tensors import in_range, inv_softplus, one_of, positive, positive_int, probability_vector, validate
+from .tensors import in_range, inv_softplus, log_density, one_of, positive, positive_int, probability_vector, validate
 from .train import fit
 
 __all__ = [
@@ -237,14 +237,6 @@ def bimodal(separation, std=1.0, weight=0.5) -> torch.distributions.MixtureSameF
     return torch.distributions.MixtureSameFamily(mix, comp, validate_args=False)
 
 
-def _log_density(name: str, v: torch.Tensor) -> torch.Tensor:
-    """Check log-density values: floating, non-empty, no NaN or ``+inf`` (``-inf`` is a zero density)."""
-    validate(name, v, min_ndim=1, finite=False)
-    if v.device.type != "meta" and bool((torch.isnan(v) | (v == math.inf)).any()):
-        raise ValueError(f"{name} must hold log-densities: no NaN or +inf entries (-inf is a zero density)")
-    return v
-
-
 def kl_quadrature_1d(log_p: torch.Tensor, log_q: torch.Tensor, dx: float) -> torch.Tensor:
     r""":math:`\int p \log(p/q)\,dx` by the midpoint rule from log-densities on a uniform 1D grid.
 
@@ -258,8 +250,8 @@ def kl_quadrature_1d(log_p: torch.Tensor, log_q: torch.Tensor, dx: float) -> tor
     A log-density of ``-inf`` is a zero density (where ``q`` is zero and ``p`` is not, the KL is
     ``inf``); NaN and ``+inf`` are rejected.
     """
-    _log_density("log_p", log_p)
-    _log_density("log_q", log_q)
+    log_density("log_p", log_p)
+    log_density("log_q", log_q)
     if log_p.shape[-1] != log_q.shape[-1]:
         raise ValueError(f"log_p and log_q must be given on the same G grid points (last dimension); "
                          f"got {tuple(log_p.shape)} and {tuple(log_q.shape)}")
@@ -298,7 +290,7 @@ def fit_normal_1d(
     Book: ``eq-forward-kl``, ``eq-reverse-kl``.
     """
     one_of("direction", direction, ("forward", "reverse"))
-    _log_density("log_p", log_p)
+    log_density("log_p", log_p)
     validate("xs", xs, ndim=1)
     if log_p.ndim != 2 or log_p.shape[-1] != xs.shape[0]:
         raise ValueError(f"log_p must be (B, G) over xs of shape (G,); got {tuple(log_p.shape)} and {tuple(xs.shape)}")

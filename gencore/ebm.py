@@ -29,7 +29,7 @@ from torch import nn
 from .nn import mlp
 from .quadrature import grid, grid_log_prob
 from .score import implicit_score_matching_loss
-from .tensors import extent_box, positive, positive_int, uniform, validate
+from .tensors import extent_box, function, positive, positive_int, positive_number, uniform, validate
 
 __all__ = [
     "log_partition",
@@ -51,18 +51,6 @@ Energy = Callable[[torch.Tensor], torch.Tensor]
 
 
 # ----------------------------------------------------------------------------- checks
-def _energy(name: str, energy_fn) -> Energy:
-    if not callable(energy_fn):
-        raise TypeError(f"{name} must be callable, mapping points (N, 2) to energies (N,); "
-                        f"got {type(energy_fn).__name__}")
-    return energy_fn
-
-
-def _temperature(temperature) -> float:
-    if isinstance(temperature, torch.Tensor) and temperature.numel() != 1:
-        raise ValueError(f"temperature must be a number; got a tensor of shape {tuple(temperature.shape)}")
-    positive("temperature", temperature)
-    return float(temperature)
 
 
 def _where(energy_fn, dtype, device):
@@ -103,10 +91,10 @@ def log_partition(energy_fn: Energy, extent: Sequence[float], resolution: int, *
 
     Book: ``eq-ebm-partition``.
     """
-    _energy("energy_fn", energy_fn)
+    function("energy_fn", energy_fn, "points (N, 2) to energies (N,)")
     extent_box("extent", extent)
     positive_int("resolution", resolution, minimum=2)
-    kT = _temperature(temperature)
+    kT = positive_number("temperature", temperature)
     dtype, device = _where(energy_fn, dtype, device)
 
     def neg(x):
@@ -170,7 +158,7 @@ def boltzmann_log_prob(energy_fn: Energy, temperature: float, extent: Sequence[f
 
     Book: ``eq-ebm-boltzmann``.
     """
-    kT = _temperature(temperature)
+    kT = positive_number("temperature", temperature)
     with torch.no_grad():
         log_z = log_partition(energy_fn, extent, resolution, temperature=kT, **kw)
     return BoltzmannLogProb(energy_fn, kT, log_z.detach(), tuple(float(v) for v in extent), resolution)
@@ -205,7 +193,7 @@ def quadratic_log_partition(precision: torch.Tensor, temperature: float = 1.0) -
     Book: ``eq-ebm-gauss-z``.
     """
     validate("precision", precision, ndim=2)
-    kT = _temperature(temperature)
+    kT = positive_number("temperature", temperature)
     if precision.shape[0] != precision.shape[1] or bool(torch.linalg.cholesky_ex(precision)[1] != 0):
         raise ValueError("precision must be square and symmetric positive definite")
     d = precision.shape[-1]
@@ -243,8 +231,8 @@ def energy_score(energy_fn: Energy, temperature: float = 1.0, *,
 
     Book: ``eq-ebm-score``.
     """
-    _energy("energy_fn", energy_fn)
-    kT = _temperature(temperature)
+    function("energy_fn", energy_fn, "points (N, 2) to energies (N,)")
+    kT = positive_number("temperature", temperature)
 
     def score(x: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():
@@ -273,8 +261,7 @@ def grid_sample(log_prob: Callable[[torch.Tensor], torch.Tensor], n: int, extent
     Returns:
         ``(n, 2)`` samples of ``dtype`` on ``device``.
     """
-    if not callable(log_prob):
-        raise TypeError(f"log_prob must be callable; got {type(log_prob).__name__}")
+    function("log_prob", log_prob, "points (N, 2) to log-densities (N,)")
     positive_int("n", n)
     positive_int("resolution", resolution)
     x0, x1, y0, y1 = extent_box("extent", extent)
@@ -343,7 +330,7 @@ def contrastive_divergence_loss(energy_fn: Energy, x_data: torch.Tensor, x_neg: 
     References:
         Hinton (2002), Neural Computation 14(8).
     """
-    _energy("energy_fn", energy_fn)
+    function("energy_fn", energy_fn, "points (N, 2) to energies (N,)")
     _points("x_data", x_data)
     _points("x_neg", x_neg)
     return energy_fn(x_data).mean() - energy_fn(x_neg.detach()).mean()
@@ -361,7 +348,7 @@ def energy_score_matching_loss(energy_fn: Energy, x: torch.Tensor) -> torch.Tens
 
     Book: ``eq-ebm-sm``.
     """
-    _energy("energy_fn", energy_fn)
+    function("energy_fn", energy_fn, "points (N, 2) to energies (N,)")
     _points("x", x)
     return implicit_score_matching_loss(energy_score(energy_fn, create_graph=True), x)
 
@@ -382,7 +369,7 @@ def maxent_check(energy_fn: Energy, temperature: float, extent: Sequence[float],
     Returns:
         ``(H(p_T), U/kT + log Z, the rivals' entropies (n,), largest drift of mass or mean energy)``.
     """
-    kT, _ = _temperature(temperature), positive_int("n", n)
+    kT, _ = positive_number("temperature", temperature), positive_int("n", n)
     if not 0 < scale < 1:
         raise ValueError(f"scale must lie in (0, 1) so that q stays positive; got {scale}")
     lp = boltzmann_log_prob(energy_fn, kT, extent, resolution)

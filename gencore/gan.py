@@ -29,7 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from . import data
-from .tensors import event_2d, extent_box, in_range, one_of, positive, positive_int, uniform, validate
+from .tensors import event_2d, extent_box, function, in_range, one_of, positive, positive_int, uniform, validate
 from .divergences import js_divergence
 from .quadrature import grid_log_prob
 
@@ -59,8 +59,7 @@ LOSSES = ("non-saturating", "saturating", "wgan-gp")
 # ------------------------------------------------------------ Proposition 1, Theorem 1
 def _log_densities(**fs) -> None:
     for name, f in fs.items():
-        if not callable(f):
-            raise ValueError(f"{name} must be a callable mapping (N, 2) points to (N,) log-densities")
+        function(name, f, "(N, 2) points to (N,) log-densities")
 
 
 class LogitDiscriminator:
@@ -81,9 +80,7 @@ class LogitDiscriminator:
     """
 
     def __init__(self, logit: Callable[[torch.Tensor], torch.Tensor]):
-        if not callable(logit):
-            raise ValueError("logit must be a callable mapping (N, 2) points to (N,) logits")
-        self._logit = logit
+        self._logit = function("logit", logit, "(N, 2) points to (N,) logits")
 
     def logit(self, x: torch.Tensor) -> torch.Tensor:
         """The logit at ``x`` ``(N, 2)``, shape ``(N,)``."""
@@ -152,8 +149,7 @@ def value(D: Callable[[torch.Tensor], torch.Tensor], log_p_data: LogDensity, log
 
     Book: ``eq-gan-value-integral``.
     """
-    if not callable(D):
-        raise ValueError("D must be a callable mapping (N, 2) points to (N,) probabilities")
+    function("D", D, "(N, 2) points to (N,) probabilities")
     _log_densities(log_p_data=log_p_data, log_p_g=log_p_g)
     extent_box("extent", extent)
     positive_int("resolution", resolution, minimum=2)
@@ -309,8 +305,7 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
 
     Book: ``eq-gan-wgan-gp``.
     """
-    if not callable(critic):
-        raise ValueError("critic must be a callable mapping (..., m, 2) points to (..., m) values")
+    function("critic", critic, "(..., m, 2) points to (..., m) values")
     event_2d("real", real)
     event_2d("fake", fake)
     if real.ndim < 2 or real.shape != fake.shape:

@@ -26,7 +26,8 @@ from typing import Callable
 import torch
 
 from .ebm import energy_score
-from .tensors import noise, per_sample, positive, positive_int, uniform, validate
+from .tensors import (call_like, function, noise, per_sample, positive, positive_int, positive_number, uniform,
+                      validate)
 
 __all__ = [
     "langevin",
@@ -39,36 +40,6 @@ __all__ = [
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 Energy = Callable[[torch.Tensor], torch.Tensor]
-
-
-# ----------------------------------------------------------------------------- checks
-def _callable(name: str, fn):
-    if not callable(fn):
-        raise TypeError(f"{name} must be callable; got {type(fn).__name__}")
-    return fn
-
-
-def _score(score_fn, x: torch.Tensor) -> torch.Tensor:
-    s = score_fn(x)
-    if not isinstance(s, torch.Tensor) or s.shape != x.shape:
-        got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-        raise ValueError(f"score_fn must map points of shape {tuple(x.shape)} to scores of the same shape; got {got}")
-    return s
-
-
-def _number(name: str, value) -> float:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name} must be a number; got a tensor of shape {tuple(value.shape)}")
-        value = value.item()
-    positive(name, value)
-    return float(value)
-
-
-def _levels(name: str, levels) -> torch.Tensor:
-    validate(name, levels, ndim=1)
-    positive(name, levels)
-    return levels
 
 
 # ----------------------------------------------------------------------------- Langevin
@@ -120,7 +91,7 @@ def langevin(score_fn: ScoreFn, x: torch.Tensor, step_size, n_steps: int,
         discrete approximations. Bernoulli. Welling & Teh (2011), Bayesian learning via
         stochastic gradient Langevin dynamics. ICML.
     """
-    _callable("score_fn", score_fn)
+    function("score_fn", score_fn)
     validate("x", x, ndim=2)
     positive_int("n_steps", n_steps, minimum=0)
     eps = _step_sizes(step_size, x)
@@ -128,7 +99,7 @@ def langevin(score_fn: ScoreFn, x: torch.Tensor, step_size, n_steps: int,
     traj = [x] if return_trajectory else None
     with torch.no_grad():
         for _ in range(n_steps):
-            x = x + 0.5 * eps * _score(score_fn, x) + eps.sqrt() * noise(x.shape, x, generator)
+            x = x + 0.5 * eps * call_like("score_fn", score_fn, x) + eps.sqrt() * noise(x.shape, x, generator)
             if traj is not None:
                 traj.append(x)
     return (x, torch.stack(traj)) if return_trajectory else x
@@ -156,12 +127,12 @@ def annealed_langevin(score_fn: Callable[[torch.Tensor, torch.Tensor], torch.Ten
     References:
         Song & Ermon (2019), Algorithm 1. arXiv:1907.05600.
     """
-    _callable("score_fn", score_fn)
+    function("score_fn", score_fn)
     validate("x", x, ndim=2)
-    _levels("sigmas", sigmas)
+    positive("sigmas", validate("sigmas", sigmas, ndim=1))
     if len(sigmas) > 1 and not bool((sigmas[1:] < sigmas[:-1]).all()):
         raise ValueError("sigmas must be strictly decreasing (largest noise first)")
-    step_size = _number("step_size", step_size)
+    step_size = positive_number("step_size", step_size)
     positive_int("n_steps_each", n_steps_each)
     sig = sigmas.to(x)
     trajs = [x.detach().clone()[None]] if return_trajectory else None
@@ -196,7 +167,7 @@ def ula_stationary_covariance(cov: torch.Tensor, step_size) -> torch.Tensor:
     if isinstance(cov, torch.Tensor):
         validate("cov", cov)
     c = torch.as_tensor(cov, dtype=None if isinstance(cov, torch.Tensor) else torch.get_default_dtype())
-    eps = _number("step_size", step_size)
+    eps = positive_number("step_size", step_size)
     if c.ndim == 2:
         if c.shape[0] != c.shape[1]:
             raise ValueError(f"cov must be square (D, D); got {tuple(c.shape)}")
@@ -238,11 +209,11 @@ def mala(energy_fn: Energy, x: torch.Tensor, step_size: float, n_steps: int, *, 
     References:
         Roberts & Tweedie (1996), Bernoulli 2(4).
     """
-    _callable("energy_fn", energy_fn)
+    function("energy_fn", energy_fn)
     validate("x", x, min_ndim=2, last_dim=2)
-    eps = _number("step_size", step_size)
+    eps = positive_number("step_size", step_size)
     positive_int("n_steps", n_steps, minimum=0)
-    kT = _number("temperature", temperature)
+    kT = positive_number("temperature", temperature)
 
     def energy_and_grad(y):
         with torch.enable_grad():
@@ -293,10 +264,10 @@ def simulated_annealing(energy_fn: Energy, x: torch.Tensor, temperatures: torch.
     References:
         Kirkpatrick, Gelatt, Vecchi (1983), Science 220(4598).
     """
-    _callable("energy_fn", energy_fn)
+    function("energy_fn", energy_fn)
     validate("x", x, ndim=2, last_dim=2)
-    _levels("temperatures", temperatures)
-    eps = _number("step_size", step_size)
+    positive("temperatures", validate("temperatures", temperatures, ndim=1))
+    eps = positive_number("step_size", step_size)
     positive_int("n_steps_each", n_steps_each)
     states = [x.detach().clone()]
     for kT in temperatures.tolist():

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .tensors import extent_box, positive_int
+from .tensors import extent_box, function, log_density, positive_int
 
 __all__ = ["grid", "log_integral", "grid_log_prob"]
 
@@ -69,8 +69,7 @@ def grid_log_prob(
     ``log_f`` maps ``(N, 2)`` points to ``(N,)`` log-values; ``-inf`` (a zero) is allowed, NaN and
     ``+inf`` are rejected.
     """
-    if not callable(log_f):
-        raise TypeError(f"log_f must be a callable mapping (N, 2) points to (N,) log-values; got {type(log_f).__name__}")
+    function("log_f", log_f, "(N, 2) points to (N,) log-values")
     positive_int("chunk", chunk)
     points, area = grid(extent, resolution, dtype=dtype, device=device)
     with torch.no_grad():
@@ -79,8 +78,7 @@ def grid_log_prob(
         raise ValueError(
             f"log_f must map (N, 2) points to (N,) log-densities; got shape {tuple(values.shape)}"
         )
-    if values.device.type != "meta" and bool((torch.isnan(values) | (values == math.inf)).any()):
-        raise ValueError("log_f returned NaN or +inf on the grid (a log-density may be -inf, not NaN or +inf)")
+    log_density("log_f's values on the grid", values)
     return points, values, area
 
 

@@ -32,6 +32,7 @@ import torch
 
 from .quadrature import grid_log_prob
 from .tensors import event_2d, extent_box, in_range, noise, positive, positive_int, uniform, validate
+from .tensors import log_density as check_log_density
 
 __all__ = [
     "InverseCDF", "inverse_cdf", "double_well", "grid_sample_2d",
@@ -57,12 +58,6 @@ def _shapes(mu, sigma, eps: torch.Tensor) -> None:
     except RuntimeError:
         shapes = [tuple(torch.as_tensor(v).shape) for v in (mu, sigma, eps)]
         raise ValueError(f"mu, sigma and eps must broadcast against each other; got shapes {shapes}") from None
-
-
-def _log_values(name: str, v: torch.Tensor) -> None:
-    """Reject NaN and +inf log-densities (-inf, a zero density, is fine) and an all -inf grid."""
-    if v.device.type != "meta" and bool(v.isnan().any() | (v == math.inf).any() | (v == -math.inf).all()):
-        raise ValueError(f"{name} must return finite values or -inf (not NaN, +inf or -inf everywhere)")
 
 
 # ------------------------------------------------------------------------ inverse CDF, 1D
@@ -152,7 +147,7 @@ def inverse_cdf(log_density: Callable[[torch.Tensor], torch.Tensor], lo: float, 
     if not isinstance(lf, torch.Tensor) or lf.shape != xs.shape:
         raise ValueError(f"log_density must map (G,) points to (G,) values; got {type(lf).__name__} "
                          f"{tuple(getattr(lf, 'shape', ()))}")
-    _log_values("log_density", lf)
+    check_log_density("log_density", lf, some_mass=True)
     top = lf.max()
     f = (lf - top).exp()
     dx = (hi - lo) / (resolution - 1)
@@ -186,7 +181,7 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
     x0, x1, y0, y1 = extent_box("extent", extent)
     positive_int("n", n), positive_int("resolution", resolution, minimum=2)
     _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype)
-    _log_values("log_prob", values)
+    check_log_density("log_prob", values, some_mass=True)
     mass = torch.softmax(values, 0).reshape(resolution, resolution)  # [row y, column x]
     u = uniform((n, 4), mass, generator)
     col_cdf = mass.sum(0).cumsum(0)  # F_1 over columns (x1)

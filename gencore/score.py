@@ -28,7 +28,8 @@ from torch import nn
 from .data import GaussianMixture
 from .nn import mlp
 from .quadrature import grid
-from .tensors import extent_box, noise, per_sample, positive, positive_int, rng_device, same_length, validate
+from .tensors import (call_like, extent_box, noise, per_sample, positive, positive_int, positive_number, rng_device,
+                      same_length, validate)
 
 __all__ = [
     "score_of",
@@ -53,31 +54,6 @@ ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 # ----------------------------------------------------------------------------- checks
 def _points(name: str, x) -> torch.Tensor:
     return validate(name, x, ndim=2)
-
-
-def _call_score(score_fn, x: torch.Tensor, *args) -> torch.Tensor:
-    if not callable(score_fn):
-        raise TypeError(f"score_fn must be callable, mapping (N, D) to (N, D); got {type(score_fn).__name__}")
-    s = score_fn(x, *args)
-    if not isinstance(s, torch.Tensor) or s.shape != x.shape:
-        got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-        raise ValueError(f"score_fn must map points of shape {tuple(x.shape)} to scores of the same shape; got {got}")
-    return s
-
-
-def _scalar(name: str, value) -> float:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name} must be a number; got a tensor of shape {tuple(value.shape)}")
-        value = value.item()
-    positive(name, value)
-    return float(value)
-
-
-def _levels(name: str, sigmas) -> torch.Tensor:
-    validate(name, sigmas, ndim=1)
-    positive(name, sigmas)
-    return sigmas
 
 
 def _mixture(mixture) -> GaussianMixture:
@@ -163,7 +139,7 @@ def fisher_divergence(score_p: ScoreFn, score_q: ScoreFn, x: torch.Tensor) -> to
     Book: ``eq-score-fisher``.
     """
     _points("x", x)
-    diff = _call_score(score_p, x) - _call_score(score_q, x)
+    diff = call_like("score_p", score_p, x) - call_like("score_q", score_q, x)
     return 0.5 * (diff**2).sum(-1).mean()
 
 
@@ -186,7 +162,7 @@ def fisher_divergence_on_grid(log_p, score_p: ScoreFn, score_q: ScoreFn,
     pts, area = grid(extent, resolution, dtype=dtype)
     with torch.no_grad():
         w = log_p(pts).exp() * area
-    diff = _call_score(score_p, pts) - _call_score(score_q, pts)
+    diff = call_like("score_p", score_p, pts) - call_like("score_q", score_q, pts)
     return 0.5 * (w * (diff**2).sum(-1)).sum()
 
 
@@ -239,7 +215,7 @@ def implicit_score_matching_loss(score_fn: ScoreFn, x: torch.Tensor, *,
     _points("x", x)
     with torch.enable_grad():
         xg = x.detach().requires_grad_(True)
-        s = _call_score(score_fn, xg)
+        s = call_like("score_fn", score_fn, xg)
         f = 0.5 * (s**2).sum(-1) + jacobian_trace(s, xg)
     if weights is None:
         return f.mean()
@@ -275,7 +251,7 @@ def sliced_score_matching_loss(score_fn: ScoreFn, x: torch.Tensor, n_projections
     with torch.enable_grad():
         xr = x.detach().repeat(n_projections, 1).requires_grad_(True)
         v = noise(xr.shape, xr, generator)
-        s = _call_score(score_fn, xr)
+        s = call_like("score_fn", score_fn, xr)
         sv = (s * v).sum(-1)
         g = torch.autograd.grad(sv.sum(), xr, create_graph=True, allow_unused=True)[0] if sv.requires_grad else None
         vjv = (g * v).sum(-1) if g is not None else torch.zeros_like(sv)
@@ -304,9 +280,9 @@ def denoising_score_matching_loss(score_fn: ScoreFn, x: torch.Tensor, sigma,
         Vincent (2011), A connection between score matching and denoising autoencoders.
     """
     _points("x", x)
-    sigma = _scalar("sigma", sigma)
+    sigma = positive_number("sigma", sigma)
     eps = noise(x.shape, x, generator)
-    s = _call_score(score_fn, x + sigma * eps)
+    s = call_like("score_fn", score_fn, x + sigma * eps)
     return 0.5 * ((s + eps / sigma) ** 2).sum(-1).mean()
 
 
@@ -330,11 +306,11 @@ def noise_conditional_dsm_loss(score_fn: Callable[[torch.Tensor, torch.Tensor], 
         Song & Ermon (2019), eq. (5)-(6). arXiv:1907.05600.
     """
     _points("x", x)
-    _levels("sigmas", sigmas)
+    positive("sigmas", validate("sigmas", sigmas, ndim=1))
     i = torch.randint(len(sigmas), (x.shape[0],), generator=generator, device=rng_device(generator, x)).to(x.device)
     sigma = sigmas.to(x)[i]
     eps = noise(x.shape, x, generator)
-    s = _call_score(score_fn, x + per_sample(sigma, x) * eps, sigma)
+    s = call_like("score_fn", score_fn, x + per_sample(sigma, x) * eps, sigma)
     return 0.5 * ((per_sample(sigma, x) * s + eps) ** 2).sum(-1).mean()
 
 
@@ -374,7 +350,7 @@ def posterior_mean(mixture: GaussianMixture, xt: torch.Tensor, alpha_bar: float)
     """
     _mixture(mixture)
     _points("xt", xt)
-    a = _scalar("alpha_bar", alpha_bar)
+    a = positive_number("alpha_bar", alpha_bar)
     if a > 1:
         raise ValueError(f"alpha_bar must lie in (0, 1]; got {a}")
     mu, w = mixture.means.to(xt), mixture.weights.to(xt)

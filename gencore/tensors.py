@@ -2,9 +2,9 @@ r"""Tensor helpers every module shares: argument checks, noise, broadcasting, in
 
 One helper per idiom, so the chapters do not each write their own:
 
-- **Checks** (:func:`validate`, :func:`positive`, :func:`positive_int`, :func:`in_range`,
-  :func:`same_length`, :func:`probability_vector`, :func:`event_2d`, :func:`extent_box`,
-  :func:`one_of`): a bad argument fails at the call with a ``ValueError`` or ``TypeError`` that
+- **Checks** (:func:`validate`, :func:`positive`, :func:`positive_number`, :func:`positive_int`,
+  :func:`in_range`, :func:`same_length`, :func:`probability_vector`, :func:`event_2d`,
+  :func:`extent_box`, :func:`one_of`, :func:`log_density`, :func:`function`, :func:`call_like`): a bad argument fails at the call with a ``ValueError`` or ``TypeError`` that
   names it and says what was expected, never as a NaN or a stack trace from deep inside torch.
   Value checks are skipped on the ``meta`` device (there are no values to look at).
 - **Randomness** (:func:`noise`, :func:`uniform`): draw on the device of the caller's
@@ -22,8 +22,8 @@ from typing import Sequence
 import torch
 
 __all__ = [
-    "validate", "positive", "positive_int", "in_range", "same_length", "probability_vector",
-    "event_2d", "extent_box", "one_of", "noise", "uniform", "rng_device", "per_sample",
+    "validate", "positive", "positive_number", "positive_int", "in_range", "same_length", "probability_vector",
+    "event_2d", "extent_box", "one_of", "log_density", "function", "call_like", "noise", "uniform", "rng_device", "per_sample",
     "inv_softplus",
 ]
 
@@ -89,6 +89,14 @@ def positive(name: str, value, *, allow_zero: bool = False):
         shown = t.flatten()[bad.flatten()][:3].tolist()
         raise ValueError(f"{name} must be finite and {what}; got {shown if t.ndim else t.item()}")
     return value
+
+
+def positive_number(name: str, value) -> float:
+    """A finite number > 0 given as a Python number or a one-element tensor, returned as a float."""
+    if isinstance(value, torch.Tensor) and value.numel() != 1:
+        raise ValueError(f"{name} must be a number; got a tensor of shape {tuple(value.shape)}")
+    positive(name, value)
+    return float(value)
 
 
 def positive_int(name: str, value, *, minimum: int = 1) -> int:
@@ -166,6 +174,40 @@ def one_of(name: str, value, choices: Sequence):
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
     return value
+
+
+def log_density(name: str, v, *, min_ndim: int = 1, some_mass: bool = False) -> torch.Tensor:
+    """Check log-density values: floating, non-empty, no NaN or ``+inf``; ``-inf`` is a zero density.
+
+    ``some_mass`` also rejects values that are ``-inf`` everywhere (a density that is zero on the
+    whole grid cannot be normalized).
+    """
+    validate(name, v, min_ndim=min_ndim, finite=False)
+    if _has_values(v):
+        v_ = v.detach()
+        if bool((torch.isnan(v_) | (v_ == math.inf)).any()):
+            raise ValueError(f"{name} must hold log-densities: no NaN or +inf entries (-inf is a zero density)")
+        if some_mass and bool((v_ == -math.inf).all()):
+            raise ValueError(f"{name} must not be -inf everywhere (a density that is zero on the whole grid)")
+    return v
+
+
+def function(name: str, fn, signature: str = ""):
+    """Raise ``TypeError`` unless ``fn`` is callable; ``signature`` (e.g. ``"(N, 2) -> (N,)"``) goes in the message."""
+    if not callable(fn):
+        what = f", mapping {signature}" if signature else ""
+        raise TypeError(f"{name} must be callable{what}; got {type(fn).__name__}")
+    return fn
+
+
+def call_like(name: str, fn, x: torch.Tensor, *args) -> torch.Tensor:
+    """``fn(x, *args)``, checked to be a tensor of ``x``'s shape (a score, a velocity, a gradient)."""
+    function(name, fn)
+    out = fn(x, *args)
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        raise ValueError(f"{name} must map points of shape {tuple(x.shape)} to a tensor of the same shape; "
+                         f"got {_shape_text(out)}")
+    return out
 
 
 # ---- randomness ----------------------------------------------------------------------------------

@@ -126,3 +126,35 @@ def test_scalar_checks():
         T.one_of("kind", "x", ("a", "b"))
     with pytest.raises(ValueError, match="x"):
         T.event_2d("x", torch.zeros(4, 3))
+
+
+def test_positive_number_takes_numbers_and_one_element_tensors():
+    assert T.positive_number("h", torch.tensor([0.25])) == 0.25
+    assert isinstance(T.positive_number("h", 2), float)
+    for bad in (torch.ones(2), 0.0, -1.0, math.nan, "1"):
+        with pytest.raises((ValueError, TypeError), match="h"):
+            T.positive_number("h", bad)
+
+
+def test_function_and_call_like_check_the_callable_and_its_output_shape():
+    assert T.function("f", abs) is abs
+    with pytest.raises(TypeError, match=r"f must be callable, mapping \(N, 2\) -> \(N,\); got int"):
+        T.function("f", 3, "(N, 2) -> (N,)")
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(T.call_like("score_fn", lambda v, s: -v / s, x, 2.0), -x / 2)
+    for wrong in (lambda v: v.sum(-1), lambda v: v.tolist()):
+        with pytest.raises(ValueError, match=r"score_fn must map points of shape \(5, 2\)"):
+            T.call_like("score_fn", wrong, x)
+
+
+def test_log_density_allows_zero_densities_but_not_nan_or_plus_inf():
+    v = torch.tensor([0.0, -math.inf, -3.0])
+    assert T.log_density("log_p", v) is v
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="log_p"):
+            T.log_density("log_p", torch.tensor([0.0, bad]))
+    T.log_density("log_p", torch.full((3,), -math.inf))  # all zero: allowed unless some mass is asked for
+    with pytest.raises(ValueError, match="log_p must not be -inf everywhere"):
+        T.log_density("log_p", torch.full((3,), -math.inf), some_mass=True)
+    with pytest.raises(TypeError, match="log_p"):
+        T.log_density("log_p", torch.zeros(3, dtype=torch.int64))

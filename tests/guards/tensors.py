@@ -17,7 +17,7 @@ CASES = [
 EXEMPT = {
     **{name: "a validator: it is the door's guard itself, tested in tests/test_tensors.py" for name in (
         "validate", "positive", "positive_int", "in_range", "same_length", "probability_vector", "event_2d",
-        "extent_box", "one_of")},
+        "extent_box", "one_of", "positive_number", "function", "call_like", "log_density")},
     "noise": "takes a shape and a tensor whose dtype and device only are read (no values to spoil)",
     "uniform": "takes a shape and a tensor whose dtype and device only are read (no values to spoil)",
     "rng_device": "reads the device of a generator or a tensor (no values to spoil)",
