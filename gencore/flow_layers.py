@@ -43,18 +43,6 @@ def batch_shape_of(name: str, batch_shape) -> torch.Size:
     return shape
 
 
-def _points(name: str, z, dim: int, batch_shape: torch.Size) -> torch.Tensor:
-    """Check that ``z`` is a finite, non-empty floating tensor of shape ``(..., *batch_shape, dim)``."""
-    want = tuple(batch_shape) + (dim,)
-    validate(name, z, min_ndim=len(want))
-    if tuple(z.shape[z.ndim - len(want):]) != want:
-        raise ValueError(f"{name} must have shape (..., {', '.join(map(str, want))}); got {tuple(z.shape)}")
-    return z
-
-
-def _init(shape, std: float, dtype, device, generator) -> nn.Parameter:
-    r"""A parameter drawn from :math:`N(0, \mathrm{std}^2)` with ``generator`` (torch's global one if ``None``)."""
-    return nn.Parameter(std * noise(shape, torch.empty(0, dtype=dtype, device=device), generator))
 
 
 _SHIFT = math.log(math.e - 1)  # softplus(_SHIFT) = 1, so m(0) = 0
@@ -78,7 +66,46 @@ def planar_m_inverse(c):
     return inv_softplus(c + 1) - _SHIFT
 
 
-class Planar(nn.Module):
+class _BatchedLayer(nn.Module):
+    r"""What the planar and radial layers share: ``dim``, ``batch_shape``, parameters drawn from
+    :math:`N(0, \mathrm{init\_std}^2)` with ``generator`` (torch's global one if ``None``), the
+    shape check of their inputs and :meth:`member`.
+
+    ``PARAMETERS`` lists ``(name, is_vector)`` in the order they are drawn: a vector parameter
+    has shape ``(*batch_shape, dim)``, a scalar one ``batch_shape``.
+    """
+
+    PARAMETERS: tuple[tuple[str, bool], ...] = ()
+
+    def __init__(self, dim: int, batch_shape, init_std: float, dtype, device, generator):
+        super().__init__()
+        self.dim = positive_int("dim", dim)
+        self.batch_shape = batch_shape_of("batch_shape", batch_shape)
+        positive("init_std", init_std)
+        like = torch.empty(0, dtype=dtype, device=device)
+        for name, is_vector in self.PARAMETERS:
+            shape = self.batch_shape + ((dim,) if is_vector else ())
+            setattr(self, name, nn.Parameter(init_std * noise(shape, like, generator)))
+
+    def _points(self, name: str, z) -> torch.Tensor:
+        """Check that ``z`` is a finite, non-empty floating tensor of shape ``(..., *batch_shape, dim)``."""
+        want = tuple(self.batch_shape) + (self.dim,)
+        validate(name, z, min_ndim=len(want))
+        if tuple(z.shape[z.ndim - len(want):]) != want:
+            raise ValueError(f"{name} must have shape (..., {', '.join(map(str, want))}); got {tuple(z.shape)}")
+        return z
+
+    def member(self, index):
+        """The copy at ``index`` of ``batch_shape`` as an unbatched layer (parameters copied)."""
+        first = getattr(self, self.PARAMETERS[0][0])
+        one = type(self)(self.dim, dtype=first.dtype, device=first.device)
+        with torch.no_grad():
+            for name, _ in self.PARAMETERS:
+                getattr(one, name).copy_(getattr(self, name)[index])
+        return one
+
+
+class Planar(_BatchedLayer):
     r"""Planar flow :math:`f(z) = z + \hat u\, h(w^\top z + b)` with :math:`h = \tanh`.
 
     The log-determinant costs :math:`O(D)` by the matrix determinant lemma,
@@ -112,16 +139,11 @@ class Planar(nn.Module):
         Rezende & Mohamed (2015), section 4.1 and appendix A.1.
     """
 
+    PARAMETERS = (("w", True), ("u", True), ("b", False))
+
     def __init__(self, dim: int, *, batch_shape=(), init_std: float = 0.1, dtype=None, device=None,
                  generator: torch.Generator | None = None):
-        super().__init__()
-        self.dim = positive_int("dim", dim)
-        self.batch_shape = batch_shape_of("batch_shape", batch_shape)
-        positive("init_std", init_std)
-        kw = dict(dtype=dtype, device=device, generator=generator)
-        self.w = _init(self.batch_shape + (dim,), init_std, **kw)
-        self.u = _init(self.batch_shape + (dim,), init_std, **kw)
-        self.b = _init(self.batch_shape, init_std, **kw)
+        super().__init__(dim, batch_shape, init_std, dtype, device, generator)
 
     def u_hat(self) -> torch.Tensor:
         r""":math:`\hat u`, shape ``(*batch_shape, D)``, with :math:`w^\top\hat u = m(w^\top u) > -1`."""
@@ -130,7 +152,7 @@ class Planar(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``, ladj ``(..., *batch_shape)``."""
-        _points("z", z, self.dim, self.batch_shape)
+        self._points("z", z)
         u = self.u_hat()
         h = torch.tanh((z * self.w).sum(-1) + self.b)
         x = z + u * h.unsqueeze(-1)
@@ -145,7 +167,7 @@ class Planar(nn.Module):
         :math:`w^\top\hat u > -1`, with its root in :math:`[y - |w^\top\hat u|, y + |w^\top\hat u|]`
         (:math:`|h| \le 1`). Newton steps that leave the bracket are replaced by bisection.
         """
-        _points("x", x, self.dim, self.batch_shape)
+        self._points("x", x)
         u = self.u_hat()
         c = (self.w * u).sum(-1)
         y = (x * self.w).sum(-1) + self.b
@@ -165,15 +187,9 @@ class Planar(nn.Module):
         z = x - u * torch.tanh(a).unsqueeze(-1)
         return z, -self.forward(z)[1]
 
-    def member(self, index) -> "Planar":
-        """The copy at ``index`` of ``batch_shape`` as an unbatched layer (parameters copied)."""
-        one = Planar(self.dim, dtype=self.w.dtype, device=self.w.device)
-        with torch.no_grad():
-            one.w.copy_(self.w[index]), one.u.copy_(self.u[index]), one.b.copy_(self.b[index])
-        return one
 
 
-class Radial(nn.Module):
+class Radial(_BatchedLayer):
     r"""Radial flow :math:`f(z) = z + \beta\,h(\alpha, r)\,(z - z_c)`, :math:`h = 1/(\alpha + r)`, :math:`r = \|z - z_c\|`.
 
     Its Jacobian is :math:`(1 + \beta h) I + \beta h'(r)\,(z-z_c)(z-z_c)^\top / r`, so by the
@@ -197,16 +213,11 @@ class Radial(nn.Module):
         Rezende & Mohamed (2015), section 4.1 and appendix A.2.
     """
 
+    PARAMETERS = (("center", True), ("alpha_raw", False), ("beta_raw", False))
+
     def __init__(self, dim: int, *, batch_shape=(), init_std: float = 0.1, dtype=None, device=None,
                  generator: torch.Generator | None = None):
-        super().__init__()
-        self.dim = positive_int("dim", dim)
-        self.batch_shape = batch_shape_of("batch_shape", batch_shape)
-        positive("init_std", init_std)
-        kw = dict(dtype=dtype, device=device, generator=generator)
-        self.center = _init(self.batch_shape + (dim,), init_std, **kw)
-        self.alpha_raw = _init(self.batch_shape, init_std, **kw)
-        self.beta_raw = _init(self.batch_shape, init_std, **kw)
+        super().__init__(dim, batch_shape, init_std, dtype, device, generator)
 
     def alpha_beta(self) -> tuple[torch.Tensor, torch.Tensor]:
         r""":math:`(\alpha, \beta)` with :math:`\alpha > 0` and :math:`\beta > -\alpha`."""
@@ -215,7 +226,7 @@ class Radial(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``."""
-        _points("z", z, self.dim, self.batch_shape)
+        self._points("z", z)
         alpha, beta = self.alpha_beta()
         d = z - self.center
         h = 1 / (alpha + torch.linalg.vector_norm(d, dim=-1))
@@ -231,7 +242,7 @@ class Radial(nn.Module):
         whose one non-negative root is :math:`r`; then
         :math:`z - z_c = (x - z_c)/(1 + \beta h(r))`.
         """
-        _points("x", x, self.dim, self.batch_shape)
+        self._points("x", x)
         alpha, beta = self.alpha_beta()
         d = x - self.center
         s = torch.linalg.vector_norm(d, dim=-1)
@@ -240,13 +251,6 @@ class Radial(nn.Module):
         z = self.center + d / (1 + beta / (alpha + r)).unsqueeze(-1)
         return z, -self.forward(z)[1]
 
-    def member(self, index) -> "Radial":
-        """The copy at ``index`` of ``batch_shape`` as an unbatched layer (parameters copied)."""
-        one = Radial(self.dim, dtype=self.center.dtype, device=self.center.device)
-        with torch.no_grad():
-            one.center.copy_(self.center[index])
-            one.alpha_raw.copy_(self.alpha_raw[index]), one.beta_raw.copy_(self.beta_raw[index])
-        return one
 
 
 class AffineCoupling(nn.Module):
@@ -301,14 +305,14 @@ class AffineCoupling(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., D)``, ladj ``(...)``."""
-        _points("z", z, self.dim, torch.Size())
+        validate("z", z, min_ndim=1, last_dim=self.dim)
         kept = self.mask * z
         s, t = self._s_t(kept)
         return kept + (1 - self.mask) * z * torch.exp(s) + t, s.sum(-1)
 
     def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(f^{-1}(x), log|det ∂f^{-1}/∂x|)``, exact and as cheap as ``forward``."""
-        _points("x", x, self.dim, torch.Size())
+        validate("x", x, min_ndim=1, last_dim=self.dim)
         kept = self.mask * x
         s, t = self._s_t(kept)
         return kept + (1 - self.mask) * (x - t) * torch.exp(-s), -s.sum(-1)

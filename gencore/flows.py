@@ -4,22 +4,16 @@ A flow pushes a sample :math:`z_0` of a simple base density :math:`q_0` through 
 :math:`x = f_K \circ \dots \circ f_1(z_0)`; by the change of variables its density is
 :math:`\log q_K(x) = \log q_0(z_0) - \sum_k \log|\det \partial f_k / \partial z_{k-1}|`.
 
-Every layer is an ``nn.Module`` whose ``forward(z)`` returns ``(x, ladj)``: the image and the
-log-absolute-determinant of the Jacobian at ``z``, one number per sample. ``inverse(x)`` returns
-``(z, ladj_inverse)`` with ``ladj_inverse = -ladj(z)``. Planar and radial layers accept a
-``batch_shape``: their parameters then carry leading batch dimensions and a point of shape
-``(..., *batch_shape, dim)`` is moved by the member of the batch it lines up with, so many
-independent flows train in one computation (the chapter trains 30 of them at once).
+The layers and their conventions (``forward(z) -> (x, ladj)``, ``inverse(x) -> (z, -ladj)``,
+batched parameters) are in :mod:`gencore.flow_layers`; this module stacks them (:class:`Flow`),
+gives them a base density and trains and anneals the stacks.
 
 Book: ``book/05_flows.ipynb``.
 
 References:
-    Rezende & Mohamed (2015), Variational inference with normalizing flows. ICML.
-    https://arxiv.org/abs/1505.05770
-    Dinh, Krueger & Bengio (2015), NICE: non-linear independent components estimation.
-    https://arxiv.org/abs/1410.8516
-    Dinh, Sohl-Dickstein & Bengio (2017), Density estimation using Real NVP. ICLR.
-    https://arxiv.org/abs/1605.08803
+    Those of :mod:`gencore.flow_layers` (planar and radial layers; NICE and Real NVP couplings), and
+    Papamakarios, Nalisnick, Rezende, Mohamed & Lakshminarayanan (2021), Normalizing flows for
+    probabilistic modeling and inference. JMLR 22(57). https://arxiv.org/abs/1912.02762
 """
 from __future__ import annotations
 
