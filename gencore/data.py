@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import torch
 from torch.distributions import Distribution, constraints
 
-from .tensors import event_2d, one_of, positive, positive_int, validate
+from .tensors import event_2d, one_of, positive, positive_int, rng_device, validate
 from .quadrature import grid_log_prob
 
 __all__ = ["NAMES", "make", "GaussianMixture", "NoisyCurve", "Checkerboard", "EnergyDensity"]
@@ -57,9 +57,9 @@ class _Planar(Distribution):
     def sample(self, sample_shape=torch.Size(), generator: torch.Generator | None = None):
         """Draw i.i.d. points, shape ``sample_shape + (2,)``, in this distribution's dtype/device."""
         shape = torch.Size((sample_shape,) if isinstance(sample_shape, int) else sample_shape)
-        rng_device = generator.device if generator is not None else self._device
+        on = rng_device(generator, self._device)
         with torch.no_grad():
-            x = self._draw(shape.numel(), generator, rng_device) if shape.numel() else torch.empty(0, 2)
+            x = self._draw(shape.numel(), generator, on) if shape.numel() else torch.empty(0, 2)
         return x.to(device=self._device, dtype=self._dtype).reshape(shape + (2,))
 
     def _rand(self, shape, generator, device, normal=False):

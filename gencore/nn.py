@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tensors import one_of, positive, positive_int, validate
+from .tensors import one_of, positive, positive_int, rng_device, validate
 
 __all__ = ["ACTIVATIONS", "activation", "init_", "mlp", "StackedMLP", "sinusoidal_features", "TimeMLP"]
 
@@ -143,7 +143,7 @@ class StackedMLP(nn.Module):
         self.activation = one_of("activation", activation, ACTIVATIONS)
         dtype = dtype or torch.get_default_dtype()
         device = torch.device(device) if device is not None else torch.device("cpu")
-        draw_on = generator.device if generator is not None else device
+        draw_on = rng_device(generator, device)
         self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
         for d_in, d_out in zip(self.sizes[:-1], self.sizes[1:]):
             bound = 1 / math.sqrt(d_in)

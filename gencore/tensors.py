@@ -211,9 +211,11 @@ def call_like(name: str, fn, x: torch.Tensor, *args) -> torch.Tensor:
 
 
 # ---- randomness ----------------------------------------------------------------------------------
-def rng_device(generator: torch.Generator | None, like: torch.Tensor) -> torch.device:
-    """Where random numbers are drawn: ``generator``'s device, else ``like``'s."""
-    return generator.device if generator is not None else like.device
+def rng_device(generator: torch.Generator | None, like) -> torch.device:
+    """Where random numbers are drawn: ``generator``'s device, else ``like``'s (a tensor or a device)."""
+    if generator is not None:
+        return generator.device
+    return like.device if isinstance(like, torch.Tensor) else torch.device(like)
 
 
 def noise(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
