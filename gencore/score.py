@@ -182,8 +182,11 @@ def jacobian_trace(s: torch.Tensor, x: torch.Tensor, *, create_graph: bool = Tru
     tr = x.new_zeros(x.shape[0])
     if not s.requires_grad:  # s does not depend on x (nor on anything trainable)
         return tr
+    last = x.shape[1] - 1
     for d in range(x.shape[1]):
-        (g,) = torch.autograd.grad(s[:, d].sum(), x, create_graph=create_graph, allow_unused=True)
+        keep = create_graph or d < last  # the graph must outlive every pass but the last
+        (g,) = torch.autograd.grad(s[:, d].sum(), x, create_graph=create_graph, retain_graph=keep,
+                                   allow_unused=True)
         if g is not None:
             tr = tr + g[:, d]
     return tr

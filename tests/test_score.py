@@ -433,3 +433,18 @@ def test_main_functions_run_on_the_meta_device():
     assert S.mode_share(x, torch.zeros(3, 2, dtype=F64, device="meta")).shape == (3,)
     assert mcmc.langevin(gauss, x, 0.1, 3).device.type == "meta"
     assert mcmc.langevin(gauss, x, torch.full((64,), 0.1, dtype=F64, device="meta"), 2).shape == (64, 2)
+
+
+@pytest.mark.parametrize("create_graph", [True, False])
+def test_jacobian_trace_matches_the_full_autograd_jacobian(create_graph):
+    # s(x) = tanh(x A) + x * |x|^2 row by row: a non-linear field whose Jacobian autograd builds whole
+    a = torch.tensor([[0.3, -1.2, 0.5], [0.8, 0.1, -0.4], [-0.6, 0.9, 1.1]], dtype=torch.float64)
+
+    def field(x):
+        return torch.tanh(x @ a) + x * x.pow(2).sum(-1, keepdim=True)
+
+    x = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    tr = S.jacobian_trace(field(x), x, create_graph=create_graph)
+    want = torch.stack([torch.autograd.functional.jacobian(field, xi[None])[0, :, 0, :].trace() for xi in x.detach()])
+    torch.testing.assert_close(tr.detach(), want)
+    assert tr.requires_grad == create_graph
