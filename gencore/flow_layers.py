@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .nn import init_
+from .nn import build
 from .tensors import in_range, inv_softplus, noise, positive, positive_int, validate
 
 __all__ = ["Planar", "Radial", "AffineCoupling", "planar_m", "planar_m_inverse", "batch_shape_of"]
@@ -291,9 +291,9 @@ class AffineCoupling(nn.Module):
                              f"or not invertible in closed form); got {c.tolist()}")
         self.register_buffer("mask", m.to(device) if device is not None else m)
         kw = dict(dtype=m.dtype, device=device)
-        self.net = nn.Sequential(nn.Linear(dim, hidden, **kw), nn.SiLU(), nn.Linear(hidden, hidden, **kw),
-                                 nn.SiLU(), nn.Linear(hidden, 2 * dim, **kw))
-        init_(self.net, generator)
+        self.net = build(lambda: nn.Sequential(
+            nn.Linear(dim, hidden, **kw), nn.SiLU(), nn.Linear(hidden, hidden, **kw), nn.SiLU(),
+            nn.Linear(hidden, 2 * dim, **kw)), generator)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
         self.scale = nn.Parameter(torch.ones(dim, **kw))

@@ -10,12 +10,14 @@ time-conditioned MLP.
   predictor :math:`\epsilon_\theta(x_t, t)` and chapter 9's velocity :math:`v_\theta(x, t, y)`.
 
 Nothing here draws from a global seed: initial weights come from ``generator`` when one is given
-(torch's global generator otherwise, as ``nn.Linear`` does).
+(torch's global generator otherwise, as ``nn.Linear`` does), and building with a ``generator``
+leaves torch's global generators as they were (:func:`build`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -23,7 +25,7 @@ from torch.nn import functional as F
 
 from .tensors import one_of, positive, positive_int, rng_device, validate
 
-__all__ = ["ACTIVATIONS", "activation", "init_", "mlp", "StackedMLP", "sinusoidal_features", "TimeMLP"]
+__all__ = ["ACTIVATIONS", "activation", "init_", "build", "mlp", "StackedMLP", "sinusoidal_features", "TimeMLP"]
 
 ACTIVATIONS = ("silu", "relu", "leaky_relu", "tanh")
 
@@ -88,6 +90,35 @@ def init_(module: nn.Module, generator: torch.Generator | None) -> nn.Module:
     return module
 
 
+@contextlib.contextmanager
+def _global_rng_kept(generator: torch.Generator | None):
+    """Inside, torch's own initializers may draw; with a ``generator`` the global state is restored after."""
+    if generator is None:
+        yield
+        return
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=cuda):
+        yield
+
+
+def build(make: Callable[[], nn.Module], generator: torch.Generator | None) -> nn.Module:
+    """``make()`` with its weights drawn from ``generator`` (:func:`init_`), torch's global generator untouched.
+
+    A module's constructor draws default weights from the global generator (``nn.Linear`` does);
+    with a ``generator`` those draws happen on a forked global state, which is restored, and
+    :func:`init_` then redraws every weight from ``generator``. ``generator=None``: ``make()`` as it is.
+
+    Example:
+        >>> state = torch.get_rng_state()
+        >>> net = build(lambda: nn.Linear(3, 2), torch.Generator().manual_seed(0))
+        >>> bool(torch.equal(state, torch.get_rng_state()))
+        True
+    """
+    with _global_rng_kept(generator):
+        module = make()
+    return init_(module, generator)
+
+
 def mlp(sizes: Sequence[int], activation: str = "silu", *, generator: torch.Generator | None = None,
         **factory) -> nn.Sequential:
     """``Linear(sizes[0], sizes[1])``, activation, ..., ``Linear(sizes[-2], sizes[-1])``.
@@ -100,12 +131,15 @@ def mlp(sizes: Sequence[int], activation: str = "silu", *, generator: torch.Gene
     """
     sizes = _sizes(sizes)
     one_of("activation", activation, ACTIVATIONS)
-    mods: list[nn.Module] = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        if i:
-            mods.append(_Activation(activation))
-        mods.append(nn.Linear(d_in, d_out, **factory))
-    return init_(nn.Sequential(*mods), generator)
+
+    def make():
+        mods: list[nn.Module] = []
+        for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            if i:
+                mods.append(_Activation(activation))
+            mods.append(nn.Linear(d_in, d_out, **factory))
+        return nn.Sequential(*mods)
+    return build(make, generator)
 
 
 class StackedMLP(nn.Module):
@@ -229,11 +263,12 @@ class TimeMLP(nn.Module):
         self.time_scale = float(positive("time_scale", time_scale))
         self.n_classes = positive_int("n_classes", n_classes, minimum=0)
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(max_freq), n_freq)))
-        self.layers = nn.ModuleList([nn.Linear(dim if i == 0 else hidden, hidden) for i in range(layers)])
-        self.time = nn.ModuleList([nn.Linear(2 * n_freq, hidden, bias=False) for _ in range(layers)])
-        self.label = (nn.ModuleList([nn.Embedding(n_classes + 1, hidden) for _ in range(layers)])
-                      if n_classes else None)
-        self.out = nn.Linear(hidden, dim)
+        with _global_rng_kept(generator):
+            self.layers = nn.ModuleList([nn.Linear(dim if i == 0 else hidden, hidden) for i in range(layers)])
+            self.time = nn.ModuleList([nn.Linear(2 * n_freq, hidden, bias=False) for _ in range(layers)])
+            self.label = (nn.ModuleList([nn.Embedding(n_classes + 1, hidden) for _ in range(layers)])
+                          if n_classes else None)
+            self.out = nn.Linear(hidden, dim)
         init_(self, generator)
 
     def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:

@@ -124,3 +124,18 @@ def test_meta_device_runs():
     out = t(torch.empty(4, 2, device="meta"), torch.empty(4, device="meta"))
     assert out.device.type == "meta" and out.shape == (4, 2)
     assert F.silu(torch.empty(1, device="meta")).device.type == "meta"
+
+
+@pytest.mark.parametrize("make", [
+    lambda g: nn.mlp((2, 16, 16, 1), generator=g),
+    lambda g: nn.TimeMLP(hidden=16, n_classes=3, generator=g),
+    lambda g: nn.build(lambda: torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Embedding(4, 8)), g),
+])
+def test_building_with_a_generator_leaves_the_global_generator_alone_and_is_reproducible(make):
+    state = torch.get_rng_state()
+    a, b = make(torch.Generator().manual_seed(7)), make(torch.Generator().manual_seed(7))
+    assert torch.equal(state, torch.get_rng_state())  # nothing drawn from, or reseeded in, the caller's generator
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    c = make(torch.Generator().manual_seed(8))
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))

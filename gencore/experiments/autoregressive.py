@@ -16,7 +16,7 @@ import torch
 
 from .. import autoregressive as A
 from .. import data, metrics
-from ..nn import init_
+from ..nn import build
 from ..train import History, fit
 
 __all__ = ["EXTENT", "BOX", "PARABOLA_EXTENT", "ARRun", "fit_ar", "train_moons", "NLLReport", "nll_report",
@@ -51,9 +51,8 @@ def fit_ar(x: torch.Tensor, *, order=(0, 1), kind: str = "mdn", components: int 
     from ``generator``; the model lives on ``x``'s device.
     """
     x = x.float()
-    model = A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden, dtype=torch.float32,
-                   device=x.device)
-    init_(model, generator)
+    model = build(lambda: A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden,
+                                 dtype=torch.float32, device=x.device), generator)
 
     def snap(step):
         return copy.deepcopy(model).double()
@@ -166,8 +165,8 @@ def train_bars(side: int = 6, n_train: int = 2000, steps: int = 300, hidden: int
     """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images (data, then MADE's weights, from ``generator``)."""
     d = A.BarsImages(side)
     x, x_test = d.sample(n_train, generator), d.sample(5000, generator)
-    made, fac = A.MADE(d.dim, hidden, dtype=torch.float32), A.FactorizedBernoulli(d.dim, dtype=torch.float32)
-    init_(made, generator)
+    made = build(lambda: A.MADE(d.dim, hidden, dtype=torch.float32), generator)
+    fac = A.FactorizedBernoulli(d.dim, dtype=torch.float32)
     fit(lambda s: -made.log_prob(x).mean(), made, steps, lr=5e-3, progress=progress, desc="MADE (teacher forcing)")
     fit(lambda s: -fac.log_prob(x).mean(), fac, 200, lr=5e-2, progress=progress, desc="independent pixels")
     with torch.no_grad():
@@ -200,7 +199,7 @@ def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 256, rep
     """
     rows = []
     for s in sides:
-        m = init_(A.MADE(s * s, hidden, dtype=torch.float32), generator)
+        m = build(lambda: A.MADE(s * s, hidden, dtype=torch.float32), generator)
         x = torch.zeros(n, s * s, dtype=torch.float32)
 
         def best(fn):
