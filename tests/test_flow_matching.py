@@ -361,7 +361,7 @@ def test_chapters_guidance_claims():
     assert 0.1 < stats[0.0][0] < 0.4  # gamma = 0: the unconditional model, about a quarter in class 1
     assert stats[1.0][0] > 0.95  # "they follow class 1"
     assert stats[3.0][1] < stats[1.0][1]  # "they crowd into the part of the class ..."
-    _, cfg = run.cfg_sweep(cond_model, mix, x0, (0.0, 1.0, 2.0, 5.0))
+    samples, cfg = run.cfg_sweep(cond_model, mix, x0, (0.0, 1.0, 2.0, 5.0))
     mean = {w: run.mean_stats(st) for w, st in cfg.items()}
     true = run.true_class_stats(mix, 20_000, torch.Generator().manual_seed(0))
     # the true classes: spread sqrt(2) * 0.5 for a 2D Gaussian of sd 0.5 (closed form)
@@ -369,7 +369,11 @@ def test_chapters_guidance_claims():
     assert mean[0.0][0] == pytest.approx(true[0], abs=0.04) and mean[0.0][1] == pytest.approx(true[1], abs=0.08)
     assert mean[1.0][0] > 0.99 and mean[5.0][0] > 0.99  # fidelity rises to 1
     assert max(mean[w][1] for w in (1.0, 2.0)) < true[1] - 0.15  # spread well below the class's own
-    assert mean[5.0][1] > mean[2.0][1] - 0.05  # ... then stops shrinking
+    assert mean[5.0][1] > mean[2.0][1]  # ... then stops shrinking and grows again
+    # "... pushing the samples outward": the mean position along each class's own direction from the centre
+    radius = {w: sum((samples[w][y].double() @ (mix.means[y] / mix.means[y].norm())).mean().item()
+                     for y in range(4)) / 4 for w in (0.0, 2.0, 5.0)}
+    assert abs(radius[0.0] - 1.5) < 0.15 and radius[0.0] + 0.3 < radius[2.0] < radius[5.0]
 
 
 @pytest.mark.slow
