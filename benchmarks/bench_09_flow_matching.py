@@ -6,8 +6,8 @@ size (3 hidden layers of 128); chapter 6's model is trained by ``gencore.experim
 exactly as in ``bench_06_diffusion.py``. The protocol is bench_06's, reimplemented here (not a
 call to its ``quality()``, which would also run DDPM's 1000 steps): 10,000 samples from one
 shared batch of noise, sliced Wasserstein-2 to 10,000 data samples with 512 directions. Every
-SW2 here uses the same 512 directions (a fixed seed per call), so rows differ only by their
-samples. The floor is the same metric between two independent 10,000-point data samples, given
+SW2 here uses the same 512 directions (``metrics.sliced_w2``'s fixed ones), so rows differ only by
+their samples. The floor is the same metric between two independent 10,000-point data samples, given
 as the mean (``floor``) and standard deviation (``floor_sd``) over 20 pairs
 (``metrics.floor_spread``): a row differs from another, or from the floor, only where the
 difference exceeds 2 ``floor_sd`` (``separates_from_floor`` says so for each row). Rows: SW2 against the number of function evaluations (NFE) for flow matching
@@ -34,12 +34,13 @@ def quality() -> list[dict]:
     torch.set_num_threads(1)
     moons = data.make("moons")
     schedule = D.NoiseSchedule.linear()
-    fm, _, _ = run.train_velocity(moons, STAGES, batch=BATCH, hidden=HIDDEN, decay=DECAY, progress=False)
+    fm, _, _ = run.train_velocity(moons, STAGES, batch=BATCH, hidden=HIDDEN, decay=DECAY,
+                                  generator=torch.Generator().manual_seed(0), progress=False)
     eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
     gen = torch.Generator().manual_seed(1)
     ref = moons.sample((N,), generator=gen)
     xT = torch.randn(N, 2, generator=gen)
-    sw = lambda x, y: metrics.sliced_wasserstein(x, y, 512, generator=torch.Generator().manual_seed(5)).item()
+    sw = lambda x, y: metrics.sliced_w2(x, y, 512).item()
     floor = metrics.floor_spread(sw, lambda n, g: moons.sample((n,), generator=g), N, repeats=20, generator=gen)
     spread = dict(floor=round(floor.mean, 4), floor_sd=round(floor.sd, 4))
     f = lambda x, t: fm(x, t)

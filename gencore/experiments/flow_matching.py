@@ -11,24 +11,41 @@ import math
 
 import torch
 
-from .. import shifted_seed
 from .. import diffusion as D
 from .. import flow_matching as F
 from .. import metrics
 from ..data import GaussianMixture
-from ..nn import TimeMLP
+from ..nn import TimeMLP, init_
+from ..tensors import rng_device, uniform
 from ..train import EMA, History, fit
 
 __all__ = ["velocity_net", "guidance_mixture", "sample_labeled", "train_velocity", "train_conditional",
-           "train_classifier", "cfm_gradient_check", "sliced_w2", "ddim_table", "nfe_table", "path_solver_table",
+           "train_classifier", "cfm_gradient_check", "ddim_table", "nfe_table", "path_solver_table",
            "guidance_stats", "exact_guidance_errors", "cfg_sweep", "mean_stats", "true_class_stats", "gallery_sampler"]
 
 
 def velocity_net(hidden: int = 64, layers: int = 3, n_classes: int = 0, dim: int = 2, *,
-                 generator: torch.Generator | None = None) -> TimeMLP:
-    r"""The chapter's :math:`v_\theta(x, t, y)`: :class:`gencore.nn.TimeMLP` with time in [0, 1] (8 frequencies up to 30)."""
-    return TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0, n_classes=n_classes,
-                   generator=generator)
+                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> TimeMLP:
+    r"""The chapter's :math:`v_\theta(x, t, y)`: :class:`gencore.nn.TimeMLP` with time in [0, 1] (8 frequencies up to 30).
+
+    Weights of ``dtype`` (float32 unless asked, whatever torch's default dtype), drawn from
+    ``generator``; with a generator, building the net leaves torch's global generator as it was.
+    """
+    return _built(lambda: TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0,
+                                  n_classes=n_classes), generator, dtype)
+
+
+def _built(make, generator, dtype):
+    """``make()`` in ``dtype`` with its initial weights drawn from ``generator`` (see :func:`gencore.nn.init_`).
+
+    ``nn.Linear`` draws a default initialisation from torch's global generator as it is built;
+    ``init_`` overwrites it, so with a generator that draw runs on a forked, restored global state.
+    """
+    if generator is None:
+        return make().to(dtype)
+    with torch.random.fork_rng(devices=[]):
+        module = make()
+    return init_(module.to(dtype), generator)
 
 
 def guidance_mixture(k: int = 4, radius: float = 1.5, std: float = 0.5, dtype=torch.float64) -> GaussianMixture:
@@ -59,65 +76,72 @@ def _stages(steps, lr):
 
 
 def train_velocity(data, steps=1500, *, batch: int = 1024, hidden: int = 64, lr: float = 3e-3, decay: float = 0.99,
-                   seed: int = 0, progress: bool = True):
+                   generator: torch.Generator | None = None, progress: bool = True):
     """Conditional flow matching on ``data`` (a distribution); returns ``(ema_model, model, history)``.
 
-    ``steps`` is an int or a sequence of ``(learning rate, steps)`` stages.
+    ``steps`` is an int or a sequence of ``(learning rate, steps)`` stages. ``generator`` draws the
+    initial weights, the data batches, the noise and the times (float32 network).
     """
-    torch.manual_seed(shifted_seed(seed))
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    model = velocity_net(hidden=hidden).float()  # float32 whatever the default dtype
-    return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=gen).float(), generator=gen),
+    g = generator
+    model = velocity_net(hidden=hidden, generator=g, dtype=torch.float32)
+    return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=g).float(), generator=g),
                   steps, lr, decay, progress, "flow matching")
 
 
 def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hidden: int = 64, p_uncond: float = 0.2,
-                      lr: float = 3e-3, decay: float = 0.99, seed: int = 0, progress: bool = True):
+                      lr: float = 3e-3, decay: float = 0.99, generator: torch.Generator | None = None,
+                      progress: bool = True):
     """A class-conditional velocity trained with label dropout: with probability ``p_uncond`` the label is
-    replaced by "no class", so one network is both :math:`v(x, t, y)` and :math:`v(x, t, \\varnothing)`."""
-    torch.manual_seed(shifted_seed(seed))
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
+    replaced by "no class", so one network is both :math:`v(x, t, y)` and :math:`v(x, t, \\varnothing)`.
+
+    ``generator`` draws the initial weights, the labeled batches, the dropout and the noise (float32 network).
+    """
+    g = generator
     k = len(mix.means)
-    model = velocity_net(hidden=hidden, n_classes=k).float()
+    model = velocity_net(hidden=hidden, n_classes=k, generator=g, dtype=torch.float32)
 
     def loss(step):
-        x1, y = sample_labeled(mix, batch, gen)
-        y = torch.where(torch.rand(batch, generator=gen) < p_uncond, k, y)
-        return F.cfm_loss(lambda x, t: model(x, t, y), x1.float(), generator=gen)
+        x1, y = sample_labeled(mix, batch, g)
+        x1 = x1.float()
+        y = torch.where(uniform((batch,), x1, g) < p_uncond, k, y)
+        return F.cfm_loss(lambda x, t: model(x, t, y), x1, generator=g)
     return _train(model, loss, steps, lr, decay, progress, "conditional flow matching")
 
 
-def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 1024, lr: float = 3e-3, seed: int = 0,
-                     progress: bool = True):
-    """A noisy classifier :math:`p_\\phi(y \\mid x_t, t)` trained by cross-entropy on points of the straight path."""
-    torch.manual_seed(shifted_seed(seed))
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    clf = F.Classifier(len(mix.means)).float()
+def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 1024, lr: float = 3e-3,
+                     generator: torch.Generator | None = None, progress: bool = True):
+    """A noisy classifier :math:`p_\\phi(y \\mid x_t, t)` trained by cross-entropy on points of the straight path.
+
+    ``generator`` draws the initial weights, the labeled batches, the times and the noise (float32 network).
+    """
+    g = generator
+    clf = _built(lambda: F.Classifier(len(mix.means)), g, torch.float32)
 
     def loss(step):
-        x1, y = sample_labeled(mix, batch, gen)
-        t = torch.rand(batch, generator=gen, dtype=torch.float64)
-        xt, _ = F.conditional_path(torch.randn(batch, 2, generator=gen, dtype=torch.float64), x1, t)
+        x1, y = sample_labeled(mix, batch, g)
+        t = torch.rand(batch, generator=g, dtype=torch.float64)
+        xt, _ = F.conditional_path(torch.randn(batch, 2, generator=g, dtype=torch.float64), x1, t)
         return torch.nn.functional.cross_entropy(clf(xt.float(), t.float()), y)
     h = fit(loss, clf, steps, lr=lr, progress=progress, desc="noisy classifier")
     return clf.eval(), h
 
 
-def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16, seed: int = 0) -> dict:
+def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16, *,
+                       generator: torch.Generator | None = None) -> dict:
     """Gradients of the marginal FM loss (exact marginal velocity) and of the CFM loss, on the same samples.
 
     Returns ``{"fm": grad, "cfm": grad, "rel_diff": ..., "rel_se": ..., "loss_gap": [...]}``: ``rel_se`` is the
     Monte Carlo standard error of the difference relative to the gradient's norm; ``loss_gap`` is
     ``L_CFM - L_FM`` at three parameter settings (constant in the parameters, up to Monte Carlo error).
+    ``generator`` draws the samples and then the float64 network's weights.
     """
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    x1, _ = sample_labeled(mix, n, gen)
-    x0 = torch.randn(n, 2, generator=gen, dtype=x1.dtype)
-    t = torch.rand(n, generator=gen, dtype=x1.dtype)
+    g = generator
+    x1, _ = sample_labeled(mix, n, g)
+    x0 = torch.randn(n, 2, generator=g, dtype=x1.dtype)
+    t = torch.rand(n, generator=g, dtype=x1.dtype)
     xt, ut = F.conditional_path(x0, x1, t)
     u_marg = F.mixture_velocity(xt, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
-    torch.manual_seed(shifted_seed(seed))
-    model = velocity_net(hidden=hidden, layers=2).double()
+    model = velocity_net(hidden=hidden, layers=2, generator=g, dtype=torch.float64)
     params = list(model.parameters())
 
     def grad(target):
@@ -144,43 +168,48 @@ def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16,
                 rel_se=(se / g_fm.norm()).item(), loss_gap=gaps)
 
 
-def sliced_w2(x: torch.Tensor, ref: torch.Tensor, n_projections: int = 256, seed: int = 2) -> float:
-    """The chapter's metric: sliced W2 between ``x`` and ``ref`` in float64, the same directions every call."""
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    return metrics.sliced_wasserstein(x.double(), ref.double(), n_projections, generator=gen).item()
-
-
 def ddim_table(eps_model, schedule, xT: torch.Tensor, ref: torch.Tensor, steps=(5, 10, 20, 50),
                n_projections: int = 256) -> list[tuple[str, int, float]]:
-    """``[(name, NFE, sliced W2)]`` for chapter 6's deterministic DDIM (eta = 0) from ``xT`` (NFE = steps)."""
+    """``[(name, NFE, sliced W2)]`` for chapter 6's deterministic DDIM (eta = 0) from ``xT`` (NFE = steps).
+
+    The sliced W2 is :func:`gencore.metrics.sliced_w2` in float64 (the book's fixed directions).
+    """
     model = lambda x, t: eps_model(x.float(), t).to(x)
-    return [(f"DDIM, {n} steps", n, sliced_w2(D.sample(model, schedule, xT, steps=n, eta=0.0), ref, n_projections))
+    return [(f"DDIM, {n} steps", n, _sw2(D.sample(model, schedule, xT, steps=n, eta=0.0), ref, n_projections))
             for n in steps]
 
 
-def nfe_table(model, x0: torch.Tensor, ref: torch.Tensor, runs, sw_generator_seed: int = 2,
+def _sw2(x: torch.Tensor, ref: torch.Tensor, n_projections: int) -> float:
+    return metrics.sliced_w2(x.double(), ref.double(), n_projections).item()
+
+
+def nfe_table(model, x0: torch.Tensor, ref: torch.Tensor, runs,
               n_projections: int = 256) -> list[tuple[str, int, float]]:
-    """``[(name, NFE, sliced W2)]`` for flow-matching samplers ``runs`` = ``[(method, n_steps, rtol)]`` from ``x0``."""
+    """``[(name, NFE, sliced W2)]`` for flow-matching samplers ``runs`` = ``[(method, n_steps, rtol)]`` from ``x0``.
+
+    The sliced W2 is :func:`gencore.metrics.sliced_w2` in float64, as in :func:`ddim_table`.
+    """
     rows = []
     for method, n, tol in runs:
         with torch.no_grad():
             kw = dict(rtol=tol, atol=tol) if method == "rk45" else {}
             x, nfe = F.sample_ode(lambda x, t: model(x.float(), t.float()).to(x), x0, n, method, return_nfe=True, **kw)
         name = f"FM {method}" + (f" (tol {tol:g})" if method == "rk45" else f", {n} steps")
-        rows.append((name, nfe, sliced_w2(x, ref, n_projections, sw_generator_seed)))
+        rows.append((name, nfe, _sw2(x, ref, n_projections)))
     return rows
 
 
-def path_solver_table(mix: GaussianMixture, nfes=(4, 8, 16, 32), n: int = 1000, seed: int = 0) -> list[tuple]:
+def path_solver_table(mix: GaussianMixture, nfes=(4, 8, 16, 32), n: int = 1000, *,
+                      generator: torch.Generator | None = None) -> list[tuple]:
     """Path and solver apart: the exact marginal velocity of ``mix`` on the straight and the VP path,
     each integrated by Euler and by the midpoint rule at the same numbers of evaluations.
 
     No network is involved, so the only error is the solver's. Returns
     ``[(path, method, NFE, error)]`` with ``error`` the mean distance between where the solver
-    takes each of ``n`` noise points and where a tight adaptive solve (tolerance 1e-8) takes it.
+    takes each of ``n`` noise points (drawn from ``generator``) and where a tight adaptive solve
+    (tolerance 1e-8) takes it.
     """
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    x0 = torch.randn(n, 2, generator=gen, dtype=mix.means.dtype)
+    x0 = _noise_like_means(mix, n, generator)
     args = (mix.means, mix.std, mix.weights)
     rows = []
     for path, coef in (("straight", F.ot_coefficients), ("VP", F.vp_path_coefficients)):
@@ -193,6 +222,12 @@ def path_solver_table(mix: GaussianMixture, nfes=(4, 8, 16, 32), n: int = 1000, 
     return rows
 
 
+def _noise_like_means(mix: GaussianMixture, n: int, generator) -> torch.Tensor:
+    """``(n, 2)`` standard normal points in the dtype and on the device of ``mix.means``."""
+    return torch.randn(n, 2, generator=generator, dtype=mix.means.dtype,
+                       device=rng_device(generator, mix.means)).to(mix.means.device)
+
+
 def guidance_stats(x: torch.Tensor, y: int, mix: GaussianMixture) -> tuple[float, float]:
     """``(fidelity, spread)`` of samples ``x`` meant for class ``y``: the fraction whose most probable class
     under the true mixture is ``y``, and the RMS distance of the samples to their own mean."""
@@ -202,14 +237,15 @@ def guidance_stats(x: torch.Tensor, y: int, mix: GaussianMixture) -> tuple[float
     return fid, spread
 
 
-def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), n: int = 300, seed: int = 0):
+def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), n: int = 300, *,
+                          generator: torch.Generator | None = None):
     """Max |classifier-guided velocity - exact class-``y`` velocity| at each ``t``, with exact parts.
 
     The unconditional velocity is :func:`F.mixture_velocity`, the classifier the exact posterior
-    :math:`r_y(x)`, and the reference the component's own linear field; ``gamma = 1``.
+    :math:`r_y(x)`, and the reference the component's own linear field; ``gamma = 1``. The ``n``
+    test points are ``2 N(0, I)``, drawn from ``generator``.
     """
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    x = 2 * torch.randn(n, 2, generator=gen, dtype=mix.means.dtype)
+    x = 2 * _noise_like_means(mix, n, generator)
     args = (mix.means, mix.std, mix.weights)
     v_u = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t))
     log_r = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t), return_posterior=True)[1][:, y].log()
@@ -251,21 +287,22 @@ def true_class_stats(mix: GaussianMixture, n: int = 20_000, generator=None) -> t
 def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
     """Chapter 9 for chapter 0's gallery: flow matching on ``train`` ``(N, 2)``, sampled with the midpoint rule.
 
-    800 full-batch steps of a 3x64 MLP (float32 internally, fixed seeds), 16 midpoint steps (32
-    evaluations); returns ``(n, 2)`` in ``train``'s dtype and device.
+    800 steps on minibatches of up to 1024 points with a 3x64 MLP (float32), 16 midpoint steps (32
+    evaluations); returns ``(n, 2)`` in ``train``'s dtype and device. ``generator`` draws everything:
+    the initial weights, the batches, the training noise and the starting noise; nothing comes
+    from torch's global generator.
     """
-    torch.manual_seed(shifted_seed(0))
-    g = torch.Generator().manual_seed(shifted_seed(0))
+    g = generator
     data = train.detach().float()
-    model = velocity_net(hidden=64).to(data)
+    model = velocity_net(hidden=64, generator=g, dtype=torch.float32).to(data.device)
     ema = EMA(model, 0.98)
     batch = min(1024, len(data))
 
     def loss(step):
-        idx = torch.randint(len(data), (batch,), generator=g).to(data.device)
+        idx = torch.randint(len(data), (batch,), generator=g, device=rng_device(g, data)).to(data.device)
         return F.cfm_loss(model, data[idx], generator=g)
     fit(loss, model, 800, lr=4e-3, ema=ema, progress=False)
-    x0 = torch.randn(n, 2, generator=generator, dtype=train.dtype, device=generator.device).to(data)
+    x0 = torch.randn(n, 2, generator=g, dtype=train.dtype, device=rng_device(g, data)).to(data)
     with torch.no_grad():
         x = F.sample_ode(ema.module.eval(), x0, 16, "midpoint")
     return x.to(device=train.device, dtype=train.dtype)

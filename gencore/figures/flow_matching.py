@@ -1,15 +1,14 @@
 """Chapter 9's figures and sliders (flow matching and guidance): they draw what :mod:`gencore.experiments.flow_matching` returns.
 
+Nothing here seeds: reference samples, noise and generators come from the notebook.
+
 Book: ``book/09_flow_matching.ipynb``.
 """
 from __future__ import annotations
 
-import functools
-
 import torch
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
 
-from .. import shifted_seed
 from .. import flow_matching as F
 from .. import metrics, viz, widgets
 from ..data import GaussianMixture
@@ -24,7 +23,10 @@ G_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # the plotting box of the guidance mixture
 
 # ---- figures -------------------------------------------------------------------------------------
 def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
-    """Left: straight conditional paths :math:`x_0 \\to x_1`. Right: the marginal flow (exact velocity) from the same :math:`x_0`."""
+    """Left: straight conditional paths :math:`x_0 \\to x_1`. Right: the marginal flow (exact velocity) from the same :math:`x_0`.
+
+    ``generator`` (the caller's) draws the pairs and the grey data points.
+    """
     fig, axes = viz.figure(2, width=3.6, height=3.4)
     x0 = torch.randn(n, 2, generator=generator, dtype=torch.float64)
     x1, _ = sample_labeled(mix, n, generator)
@@ -42,11 +44,13 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     return fig
 
 
-def flow_slider(model, data, x0: torch.Tensor, n_steps: int = 40, every: int = 2):
-    """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed)."""
+def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, every: int = 2):
+    """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed).
+
+    ``ref``: data samples drawn in grey behind the flow.
+    """
     with torch.no_grad():
         _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
-    ref = data.sample((2000,), generator=torch.Generator().manual_seed(shifted_seed(3)))
     ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
 
     def draw(fig, t):
@@ -62,15 +66,18 @@ def flow_slider(model, data, x0: torch.Tensor, n_steps: int = 40, every: int = 2
     return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
 
 
-def steps_slider(model, data, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)):
-    """Slider over the number of Euler steps: samples and their sliced W2 to the data, next to the adaptive solver's."""
-    sw = functools.partial(metrics.sliced_wasserstein, n_projections=256)
+def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)):
+    """Slider over the number of Euler steps: samples and their sliced W2 to ``ref``, next to the adaptive solver's.
+
+    The sliced W2 is :func:`gencore.metrics.sliced_w2` in float64, the metric of the chapter's table.
+    """
+    sw = lambda x: metrics.sliced_w2(x.double(), ref.double()).item()
     f = lambda x, t: model(x.float(), t.float()).to(x)
     with torch.no_grad():
         runs = {n: F.sample_ode(f, x0, n, "euler", keep=True) for n in steps}
         x_ad, nfe_ad = F.sample_ode(f, x0, 4, "rk45", rtol=1e-3, atol=1e-3, return_nfe=True)
-    scores = {n: sw(x, ref, generator=torch.Generator().manual_seed(shifted_seed(2))).item() for n, (x, _) in runs.items()}
-    sw_ad = sw(x_ad, ref, generator=torch.Generator().manual_seed(shifted_seed(2))).item()
+    scores = {n: sw(x) for n, (x, _) in runs.items()}
+    sw_ad = sw(x_ad)
 
     def draw(fig, n):
         a, b = widgets.panels(fig, 2)
@@ -111,9 +118,12 @@ def nfe_figure(fm_rows, ddim_rows, floor: float):
     return fig
 
 
-def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[float, float] | None = None):
-    """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread."""
-    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(shifted_seed(4)))
+def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tensor,
+               true: tuple[float, float] | None = None):
+    """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread.
+
+    ``ref``: samples of ``mix`` drawn in grey behind the guided ones.
+    """
     colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
     classes = range(len(mix.means))
 
@@ -140,10 +150,9 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, true: tuple[flo
     return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"))
 
 
-def guidance_figure(panels: dict, mix: GaussianMixture):
-    """One panel per entry ``{title: samples}``, on the guidance mixture."""
+def guidance_figure(panels: dict, ref: torch.Tensor):
+    """One panel per entry ``{title: samples}``, over ``ref`` (samples of the guidance mixture) in grey."""
     fig, axes = viz.figure(len(panels), width=2.9, height=2.9)
-    ref = mix.sample((1500,), generator=torch.Generator().manual_seed(shifted_seed(4)))
     for ax, (title, x) in zip(axes, panels.items()):
         viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
         viz.samples(ax, x, size=3)
