@@ -15,7 +15,7 @@ from .. import diffusion as D
 from .. import flow_matching as F
 from .. import metrics
 from ..data import GaussianMixture
-from ..nn import TimeMLP, init_
+from ..nn import TimeMLP, build
 from ..tensors import rng_device, uniform
 from ..train import EMA, History, fit
 
@@ -31,21 +31,8 @@ def velocity_net(hidden: int = 64, layers: int = 3, n_classes: int = 0, dim: int
     Weights of ``dtype`` (float32 unless asked, whatever torch's default dtype), drawn from
     ``generator``; with a generator, building the net leaves torch's global generator as it was.
     """
-    return _built(lambda: TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0,
-                                  n_classes=n_classes), generator, dtype)
-
-
-def _built(make, generator, dtype):
-    """``make()`` in ``dtype`` with its initial weights drawn from ``generator`` (see :func:`gencore.nn.init_`).
-
-    ``nn.Linear`` draws a default initialisation from torch's global generator as it is built;
-    ``init_`` overwrites it, so with a generator that draw runs on a forked, restored global state.
-    """
-    if generator is None:
-        return make().to(dtype)
-    with torch.random.fork_rng(devices=[]):
-        module = make()
-    return init_(module.to(dtype), generator)
+    return build(lambda: TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0,
+                                 n_classes=n_classes).to(dtype), generator)
 
 
 def guidance_mixture(k: int = 4, radius: float = 1.5, std: float = 0.5, dtype=torch.float64) -> GaussianMixture:
@@ -115,7 +102,7 @@ def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 102
     ``generator`` draws the initial weights, the labeled batches, the times and the noise (float32 network).
     """
     g = generator
-    clf = _built(lambda: F.Classifier(len(mix.means)), g, torch.float32)
+    clf = build(lambda: F.Classifier(len(mix.means)).float(), g)
 
     def loss(step):
         x1, y = sample_labeled(mix, batch, g)
