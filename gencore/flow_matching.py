@@ -34,6 +34,7 @@ from torch import nn
 
 from .diffusion import check_steps
 from .nn import sinusoidal_features
+from .score import jacobian_trace
 from .tensors import in_range, one_of, per_sample, positive, positive_int, same_length, uniform, validate
 from .tensors import noise as draw_noise
 
@@ -231,11 +232,7 @@ def divergence(velocity_fn: Velocity, x: torch.Tensor, t: torch.Tensor) -> torch
     t = _times(t, x)
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
-        v = velocity_fn(x, t)
-        div = x.new_zeros(x.shape[0])
-        for d in range(x.shape[1]):
-            div = div + torch.autograd.grad(v[:, d].sum(), x, retain_graph=d < x.shape[1] - 1)[0][:, d]
-    return div.detach()
+        return jacobian_trace(velocity_fn(x, t), x, create_graph=False).detach()
 
 
 def ode_log_prob(velocity_fn: Velocity, x1: torch.Tensor, n_steps: int = 100, method: str = "rk45",

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tensors import one_of, positive, positive_int, rng_device, validate
+from .tensors import function, one_of, positive, positive_int, rng_device, validate
 
 __all__ = ["ACTIVATIONS", "activation", "init_", "build", "mlp", "StackedMLP", "sinusoidal_features", "TimeMLP"]
 
@@ -114,8 +114,11 @@ def build(make: Callable[[], nn.Module], generator: torch.Generator | None) -> n
         >>> bool(torch.equal(state, torch.get_rng_state()))
         True
     """
+    function("make", make, "() -> nn.Module")
     with _global_rng_kept(generator):
         module = make()
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"make must return an nn.Module; got {type(module).__name__}")
     return init_(module, generator)
 
 

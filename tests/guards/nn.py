@@ -25,6 +25,7 @@ CASES = [
 ]
 EXEMPT = {
     "activation": "applies a named torch activation elementwise: any tensor, NaN propagates as in torch; the name is checked",
+    "build": "calls the caller's make() (checked: callable, returning an nn.Module) and redraws its weights: no values to spoil",
     "init_": "redraws the weights of a module from a generator: no input values to spoil",
     "mlp": "builds an nn.Sequential from layer sizes (checked: positive ints) and an activation name (checked)",
     "sinusoidal_features": "sin/cos of t * freqs, elementwise: NaN propagates as in torch, any finite t is valid",
