@@ -28,11 +28,12 @@ def quality() -> list[dict]:
     torch.set_num_threads(1)
     schedule = D.NoiseSchedule.linear()
     moons = data.make("moons")
-    model, _, _ = run.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
+    model, _, _ = run.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY,
+                                     generator=torch.Generator().manual_seed(0), progress=False)
     gen = torch.Generator().manual_seed(1)
     ref = moons.sample((N,), generator=gen)
     xT = torch.randn(N, 2, generator=gen)
-    sw = functools.partial(metrics.sliced_wasserstein, n_projections=512, generator=gen)
+    sw = functools.partial(metrics.sliced_w2, n_projections=512)
     draw = lambda n, g: moons.sample((n,), generator=g)  # noqa: E731
     floor_sw = metrics.floor_spread(sw, draw, N, repeats=REPEATS, generator=gen)
     floor_kl = metrics.floor_spread(lambda a, b: run.kl_smoothed(moons, a), draw, N, repeats=REPEATS, generator=gen)

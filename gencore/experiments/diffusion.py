@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import shifted_seed
 from .. import diffusion as D
 from .. import metrics
 from ..nn import TimeMLP
@@ -30,20 +29,25 @@ EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting (and KL quadrature) box for "moo
 
 # ---- the trained and the exact denoiser ---------------------------------------------------------
 def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e-4, 500)), batch: int = 2048,
-                   decay: float = 0.995, hidden: int = 128, seed: int = 0, progress: bool = True):
+                   decay: float = 0.995, hidden: int = 128, generator: torch.Generator | None = None,
+                   progress: bool = True):
     """Algorithm 1 with Adam and an EMA of the weights; returns ``(ema_model, model, history)``.
 
     ``stages`` is a sequence of ``(learning rate, steps)``, run one after the other (a step decay
-    of the learning rate); the EMA runs through all of them.
+    of the learning rate); the EMA runs through all of them. The network is a
+    :class:`~gencore.nn.TimeMLP` trained in float32 whatever ``data``'s dtype (its minibatches are
+    cast); ``generator`` draws its initial weights, the minibatches, the times and the noise.
     """
-    torch.manual_seed(shifted_seed(seed))
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
-    model = TimeMLP(hidden=hidden, time_scale=schedule.T)
+    g = generator
+    model = TimeMLP(hidden=hidden, time_scale=schedule.T, generator=g).float()
     ema = EMA(model, decay)
     hist = History()
+
+    def loss(step):
+        return D.simple_loss(model, schedule, data.sample((batch,), generator=g).float(), generator=g)
+
     for lr, steps in stages:
-        h = fit(lambda step: D.simple_loss(model, schedule, data.sample((batch,), generator=gen), generator=gen),
-                model, steps, lr=lr, ema=ema, progress=progress, desc=f"Algorithm 1, lr {lr:g}")
+        h = fit(loss, model, steps, lr=lr, ema=ema, progress=progress, desc=f"Algorithm 1, lr {lr:g}")
         hist.loss += h.loss
         hist.seconds += h.seconds
     return ema.module.eval(), model, hist
@@ -78,7 +82,7 @@ def min_simple_loss(data, schedule: D.NoiseSchedule, n: int = 100_000, generator
     r"""Monte Carlo estimate of :math:`\mathbb E\|\epsilon - \epsilon^*(x_t, t)\|^2`, the lowest simple loss any model can reach."""
     x0 = data.sample((n,), generator=generator).double()
     t = torch.randint(1, schedule.T + 1, (n,), generator=generator)
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+    eps = draw_noise(x0.shape, x0, generator)
     xt = D.q_sample(schedule, x0, t, eps)
     return (eps - optimal_eps(schedule, data, xt, t)).pow(2).sum(-1).mean().item()
 
@@ -280,26 +284,28 @@ class Quality:
 
 
 def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000), n: int = 2000,
-            seed: int = 1, n_projections: int = 512, ddpm_full: torch.Tensor | None = None,
-            xT: torch.Tensor | None = None, repeats: int = 20) -> Quality:
+            n_projections: int = 512, ddpm_full: torch.Tensor | None = None,
+            xT: torch.Tensor | None = None, repeats: int = 20, generator: torch.Generator | None = None) -> Quality:
     """DDPM (``eta = 1`` on the sub-sequence; ``steps = T`` is Algorithm 2) and DDIM (``eta = 0``).
 
-    Every run starts from the same ``x_T`` (``xT``, ``(n, 2)``, or drawn here). Sliced W2 compares
+    Every run starts from the same ``x_T`` (``xT``, ``(n, 2)``, or drawn here). Sliced W2
+    (:func:`gencore.metrics.sliced_w2`, the book's fixed ``n_projections`` directions) compares
     each run with one fresh data sample of size ``n``; :func:`kl_smoothed` needs none. The floors
     are :func:`gencore.metrics.floor_spread` of the same metrics over ``repeats`` pairs of
     independent data samples of size ``n`` (mean and standard deviation).
     ``ddpm_full``: ``n`` samples of Algorithm 2 already drawn from the same ``xT``, used for DDPM
-    at ``steps = T`` (it saves 1000 network evaluations).
+    at ``steps = T`` (it saves 1000 network evaluations). ``generator`` draws the data samples
+    (the reference and the floors' pairs), ``x_T`` when it is not given and the samplers' noise.
     """
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
+    gen = generator
     ref = data.sample((n,), generator=gen)
     if xT is None:
-        xT = torch.randn(n, 2, generator=gen)
+        xT = draw_noise((n, 2), ref, gen)
     if ddpm_full is not None and ddpm_full.shape != xT.shape:
         raise ValueError(f"ddpm_full must have the shape of xT {tuple(xT.shape)}; got {tuple(ddpm_full.shape)}")
 
     def sw(a, b):
-        return metrics.sliced_wasserstein(a, b, n_projections, generator=gen).item()
+        return metrics.sliced_w2(a, b, n_projections).item()
 
     kl_h = smoothed_kl(data)
     sw_, kl, keep = {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}, {"DDPM": [], "DDIM": []}
@@ -319,17 +325,19 @@ def quality(model, data, schedule: D.NoiseSchedule, steps=(10, 20, 50, 100, 1000
 
 @torch.no_grad()
 def ddim_runs(model, data, schedule: D.NoiseSchedule, etas=(0.0, 0.5, 1.0), steps=(5, 10, 20, 50),
-              n: int = 2000, seed: int = 2):
-    """DDIM with each ``eta`` and step count from one fixed :math:`x_T`, with sliced W2 to a data sample.
+              n: int = 2000, generator: torch.Generator | None = None):
+    """DDIM with each ``eta`` and step count from one fixed :math:`x_T`, with sliced W2
+    (:func:`gencore.metrics.sliced_w2`) to a data sample.
 
+    ``generator`` draws the data sample, :math:`x_T` and the noise of the runs with ``eta > 0``.
     Returns ``(runs, ref)``: ``runs[eta, steps] = (samples (n, 2), sliced W2)`` and the data sample ``ref``.
     """
-    gen = torch.Generator().manual_seed(shifted_seed(seed))
+    gen = generator
     ref = data.sample((n,), generator=gen)
-    xT = torch.randn(n, 2, generator=gen)
+    xT = draw_noise((n, 2), ref, gen)
     runs = {}
     for eta in etas:
         for s in steps:
             x = D.sample(model, schedule, xT, steps=s, eta=eta, generator=gen)
-            runs[eta, s] = (x, metrics.sliced_wasserstein(x, ref, 256, generator=gen).item())
+            runs[eta, s] = (x, metrics.sliced_w2(x, ref).item())
     return runs, ref
