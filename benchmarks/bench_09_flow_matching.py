@@ -36,7 +36,8 @@ def quality() -> list[dict]:
     schedule = D.NoiseSchedule.linear()
     fm, _, _ = run.train_velocity(moons, STAGES, batch=BATCH, hidden=HIDDEN, decay=DECAY,
                                   generator=torch.Generator().manual_seed(0), progress=False)
-    eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY, progress=False)
+    eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=STAGES, batch=BATCH, decay=DECAY,
+                                          generator=torch.Generator().manual_seed(0), progress=False)
     gen = torch.Generator().manual_seed(1)
     ref = moons.sample((N,), generator=gen)
     xT = torch.randn(N, 2, generator=gen)

@@ -245,6 +245,7 @@ class TimeMLP(nn.Module):
         time_scale: :math:`\tau` (chapter 6 passes the step count ``T``; chapter 9 uses 1).
         n_classes: 0 for an unconditional model.
         generator: draws the initial weights (see :func:`init_`).
+        dtype, device: of the weights (torch's default dtype, the CPU when ``None``).
 
     Example:
         >>> net = TimeMLP(dim=2, hidden=32, time_scale=1000)
@@ -256,7 +257,7 @@ class TimeMLP(nn.Module):
 
     def __init__(self, dim: int = 2, hidden: int = 128, layers: int = 3, n_freq: int = 16,
                  max_freq: float = 200.0, time_scale: float = 1.0, n_classes: int = 0, *,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, dtype: torch.dtype | None = None, device=None):
         super().__init__()
         positive_int("dim", dim)
         positive_int("hidden", hidden)
@@ -265,13 +266,14 @@ class TimeMLP(nn.Module):
         positive("max_freq", max_freq)
         self.time_scale = float(positive("time_scale", time_scale))
         self.n_classes = positive_int("n_classes", n_classes, minimum=0)
-        self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(max_freq), n_freq)))
+        kw = dict(dtype=dtype, device=device)
+        self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(max_freq), n_freq, **kw)))
         with _global_rng_kept(generator):
-            self.layers = nn.ModuleList([nn.Linear(dim if i == 0 else hidden, hidden) for i in range(layers)])
-            self.time = nn.ModuleList([nn.Linear(2 * n_freq, hidden, bias=False) for _ in range(layers)])
-            self.label = (nn.ModuleList([nn.Embedding(n_classes + 1, hidden) for _ in range(layers)])
+            self.layers = nn.ModuleList([nn.Linear(dim if i == 0 else hidden, hidden, **kw) for i in range(layers)])
+            self.time = nn.ModuleList([nn.Linear(2 * n_freq, hidden, bias=False, **kw) for _ in range(layers)])
+            self.label = (nn.ModuleList([nn.Embedding(n_classes + 1, hidden, **kw) for _ in range(layers)])
                           if n_classes else None)
-            self.out = nn.Linear(hidden, dim)
+            self.out = nn.Linear(hidden, dim, **kw)
         init_(self, generator)
 
     def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:

@@ -387,7 +387,7 @@ def test_chapters_nfe_comparison():
     fm_model, _, _ = run.train_velocity(moons, 1500, batch=512, generator=generator(4), progress=False)
     schedule = D.NoiseSchedule.linear()
     eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=((2e-3, 1500),), batch=512, hidden=64,
-                                           progress=False)
+                                           generator=generator(8), progress=False)
     ref = moons.sample((2000,), generator=gen)
     x0 = torch.randn(2000, 2, generator=gen, dtype=F64)
     ddim50 = run.ddim_table(eps_model, schedule, x0, ref, steps=(50,))[0][2]

@@ -39,7 +39,7 @@ def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e
     cast); ``generator`` draws its initial weights, the minibatches, the times and the noise.
     """
     g = generator
-    model = TimeMLP(hidden=hidden, time_scale=schedule.T, generator=g).float()
+    model = TimeMLP(hidden=hidden, time_scale=schedule.T, generator=g, dtype=torch.float32)
     ema = EMA(model, decay)
     hist = History()
 

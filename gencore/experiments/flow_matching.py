@@ -31,8 +31,8 @@ def velocity_net(hidden: int = 64, layers: int = 3, n_classes: int = 0, dim: int
     Weights of ``dtype`` (float32 unless asked, whatever torch's default dtype), drawn from
     ``generator``; with a generator, building the net leaves torch's global generator as it was.
     """
-    return build(lambda: TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0,
-                                 n_classes=n_classes).to(dtype), generator)
+    return TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0, n_classes=n_classes,
+                   generator=generator, dtype=dtype)
 
 
 def guidance_mixture(k: int = 4, radius: float = 1.5, std: float = 0.5, dtype=torch.float64) -> GaussianMixture:
