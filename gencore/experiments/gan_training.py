@@ -22,7 +22,7 @@ import torch
 from ..gan import LOSSES, critic_loss, discriminator_loss, generator_loss, gradient_penalty
 from ..nn import StackedMLP
 from ..quadrature import grid
-from ..tensors import extent_box, noise, one_of, positive, positive_int
+from ..tensors import extent_box, noise, one_of, positive, positive_int, rng_device
 from ..train import Progress
 
 __all__ = ["StackedAdam", "GANRun", "train_gans"]
@@ -190,7 +190,7 @@ def train_gans(
     if len(datasets) != n:
         raise ValueError(f"data must be one distribution or one per model ({n}); got {len(datasets)}")
     # The data's dtype and device, from a point drawn with a throwaway generator (not the run's).
-    probe = torch.Generator(device=gen.device if gen is not None else "cpu").manual_seed(0)
+    probe = torch.Generator(device=rng_device(gen, "cpu")).manual_seed(0)
     x_probe = datasets[0].sample((1,), generator=probe)
     dtype, device = x_probe.dtype, x_probe.device
     G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen).to(device=device, dtype=dtype)
