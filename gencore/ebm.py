@@ -290,6 +290,7 @@ class EnergyNet(nn.Module):
         hidden: width of the hidden layers.
         bowl: :math:`s`, the scale of the confining term.
         generator: draws the initial weights (torch's global generator when ``None``).
+        dtype, device: of the weights (torch's default dtype, the CPU when ``None``).
 
     Example:
         >>> net = EnergyNet(16, generator=torch.Generator().manual_seed(0)).double()
@@ -299,12 +300,13 @@ class EnergyNet(nn.Module):
         True
     """
 
-    def __init__(self, hidden: int = 32, bowl: float = 3.0, *, generator: torch.Generator | None = None):
+    def __init__(self, hidden: int = 32, bowl: float = 3.0, *, generator: torch.Generator | None = None,
+                 dtype: torch.dtype | None = None, device=None):
         super().__init__()
         positive_int("hidden", hidden)
         positive("bowl", bowl)
-        self.net = mlp((2, hidden, hidden, 1), "silu", generator=generator)
-        self.register_buffer("bowl", torch.tensor(float(bowl)))
+        self.net = mlp((2, hidden, hidden, 1), "silu", generator=generator, dtype=dtype, device=device)
+        self.register_buffer("bowl", torch.tensor(float(bowl), dtype=dtype, device=device))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of shape ``(..., 2)`` -> energies ``(...)``."""

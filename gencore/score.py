@@ -390,6 +390,7 @@ class ScoreNet(nn.Module):
         hidden: width of the two hidden layers.
         conditional: take a noise level ``sigma`` of shape ``(N,)`` as second argument.
         generator: draws the initial weights (torch's global generator when ``None``).
+        dtype, device: of the weights (torch's default dtype, the CPU when ``None``).
 
     Example:
         >>> net = ScoreNet(2, 16, conditional=True, generator=torch.Generator().manual_seed(0))
@@ -401,12 +402,13 @@ class ScoreNet(nn.Module):
     """
 
     def __init__(self, dim: int = 2, hidden: int = 64, conditional: bool = False, *,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, dtype: torch.dtype | None = None, device=None):
         super().__init__()
         positive_int("dim", dim)
         positive_int("hidden", hidden)
         self.conditional = bool(conditional)
-        self.net = mlp((dim + int(conditional), hidden, hidden, dim), "silu", generator=generator)
+        self.net = mlp((dim + int(conditional), hidden, hidden, dim), "silu", generator=generator, dtype=dtype,
+                       device=device)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` ``(N, D)`` (and ``sigma`` ``(N,)`` or a number) -> scores ``(N, D)``."""

@@ -330,3 +330,17 @@ def test_checker_accepts_the_reference_solution():
 def test_checker_explains_typical_mistakes(wrong, hint):
     verdict = check_mode_average(wrong)
     assert not verdict and hint in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize("name,kw", [("vae_sampler", dict(steps=20)), ("gan_sampler", dict(steps=20)),
+                                     ("flow_sampler", dict(steps=5)), ("annealed_langevin_sampler", dict(steps=20))])
+def test_gallery_samplers_do_not_read_the_default_dtype(name, kw):
+    # the notebook runs with float32 as torch's default, the tests with float64: the gallery must not care
+    from gencore.experiments import gallery
+
+    train = make(run.DATASET, dtype=F64).sample((300,), generator=torch.Generator().manual_seed(0))
+    out = []
+    for default in (torch.float32, torch.float64):
+        torch.set_default_dtype(default)  # restored by the suite's isolation fixture
+        out.append(getattr(gallery, name)(train, 50, torch.Generator().manual_seed(1), **kw))
+    assert out[0].dtype == F64 and torch.equal(out[0], out[1])

@@ -63,7 +63,7 @@ def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1
     if method not in ("pcd", "cd", "sm"):
         raise ValueError(f"method must be 'pcd', 'cd' or 'sm'; got {method!r}")
     g = generator
-    model = E.EnergyNet(hidden, generator=g).to(x_train)
+    model = E.EnergyNet(hidden, generator=g, dtype=x_train.dtype, device=x_train.device)
     n = x_train.shape[0]
     state = {"chains": x_train[torch.randint(n, (n_chains,), generator=g)].clone(), "acc": []}
 

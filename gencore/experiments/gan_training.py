@@ -193,8 +193,8 @@ def train_gans(
     probe = torch.Generator(device=rng_device(gen, "cpu")).manual_seed(0)
     x_probe = datasets[0].sample((1,), generator=probe)
     dtype, device = x_probe.dtype, x_probe.device
-    G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen).to(device=device, dtype=dtype)
-    D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen).to(device=device, dtype=dtype)
+    G = StackedMLP(n, (latent_dim, *g_hidden, 2), activation, generator=gen, dtype=dtype, device=device)
+    D = StackedMLP(n, (2, *d_hidden, 1), activation, generator=gen, dtype=dtype, device=device)
     lr_g, lr_d, gp_weight = (per_model[k].to(device=device, dtype=dtype) for k in ("lr_g", "lr_d", "gp_weight"))
     opt_g = StackedAdam(G.parameters(), lr_g, betas)
     opt_d = StackedAdam(D.parameters(), lr_d, betas)

@@ -235,7 +235,7 @@ def fit_ncsn(data: torch.Tensor, sigmas: torch.Tensor, steps: int = 800, batch: 
     Returns ``(ema_model, history)``; the EMA of the weights (decay 0.99) is used for sampling.
     """
     g = generator  # draws the initial weights, the minibatches, the levels and the noise
-    model = S.ScoreNet(data.shape[1], hidden, conditional=True, generator=g).to(data)
+    model = S.ScoreNet(data.shape[1], hidden, conditional=True, generator=g, dtype=data.dtype, device=data.device)
     ema = EMA(model, 0.99)
 
     def loss(step):
