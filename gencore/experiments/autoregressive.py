@@ -160,7 +160,7 @@ class BarsRun:
     nll_factorized: float
 
 
-def train_bars(side: int = 6, n_train: int = 2000, steps: int = 300, hidden: int = 128,
+def train_bars(side: int = 6, n_train: int = 2000, steps: int = 500, hidden: int = 128,
                generator: torch.Generator | None = None, progress: bool = True) -> BarsRun:
     """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images (data, then MADE's weights, from ``generator``)."""
     d = A.BarsImages(side)
