@@ -394,7 +394,7 @@ def test_kl_smoothed_is_the_grid_kl_of_the_smoothed_data_against_the_kde(gen):
     p = data.make("moons")
     x = p.sample((500,), generator=gen)
     p_h = D.marginal(D.NoiseSchedule.linear(T=1), p, 0, extra_var=0.1**2)
-    want = metrics.kl_on_grid(p_h.log_prob, run.kde_log_prob(x, 0.1), run.EXTENT, 128).item()
+    want = metrics.kl_on_grid(p_h.log_prob, metrics.kde_log_prob(x, 0.1), run.EXTENT, 128).item()
     assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)
     assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)  # again, from the cached grid
 

@@ -21,7 +21,7 @@ from ..tensors import one_of, per_sample, positive, positive_int, validate
 from ..train import EMA, History, fit
 
 __all__ = ["EXTENT", "train_denoiser", "optimal_eps", "min_simple_loss", "kl_gaussians", "vlb_terms",
-           "vlb_trajectory", "posterior_on_grid", "kde_log_prob", "smoothed_kl", "kl_smoothed",
+           "vlb_trajectory", "posterior_on_grid", "smoothed_kl", "kl_smoothed",
            "Quality", "quality", "ddim_runs"]
 
 EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting (and KL quadrature) box for "moons"
@@ -212,21 +212,6 @@ def posterior_on_grid(schedule: D.NoiseSchedule, x0: torch.Tensor, xt: torch.Ten
 
 
 # ---- sample quality ---------------------------------------------------------------------------------
-def kde_log_prob(samples: torch.Tensor, bandwidth: float, chunk: int = 2048):
-    """``log`` of the Gaussian kernel density estimate of ``samples`` ``(N, 2)`` with width ``bandwidth``."""
-    pts = samples.detach().double()
-    h2 = bandwidth**2
-
-    def log_prob(x: torch.Tensor) -> torch.Tensor:
-        out = []
-        for xc in x.double().split(chunk):
-            d2 = torch.cdist(xc, pts).pow(2)
-            out.append(torch.logsumexp(-0.5 * d2 / h2, -1) - math.log(len(pts) * 2 * math.pi * h2))
-        return torch.cat(out).to(x.dtype)
-
-    return log_prob
-
-
 def smoothed_kl(data, bandwidth: float = 0.1, extent=EXTENT, resolution: int = 128):
     r"""The function ``samples -> KL(p * N_h || KDE_h(samples))`` of :func:`kl_smoothed`, with the smoothed
     data density on the grid computed once (a quality table evaluates it dozens of times)."""
@@ -236,7 +221,7 @@ def smoothed_kl(data, bandwidth: float = 0.1, extent=EXTENT, resolution: int = 1
     w = torch.softmax(lp, 0)  # cells have equal areas: the renormalized masses of p * N_h
 
     def kl(samples: torch.Tensor) -> float:
-        return (w * (lp - kde_log_prob(samples, bandwidth)(pts))).sum().item()
+        return (w * (lp - metrics.kde_log_prob(samples, bandwidth)(pts))).sum().item()
 
     return kl
 

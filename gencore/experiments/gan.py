@@ -16,7 +16,7 @@ from .gan_training import GANRun, train_gans
 
 __all__ = ["MODELS", "RING_BOX", "WIDE_BOX", "GRID_BOX", "GANRun", "train_gans", "train_chapter_gans",
            "coverage_rows", "coverage_spread", "coverage_table", "ring_claims", "collapse_stats",
-           "published_table", "PUBLISHED", "radius_sweep", "mode_shares"]
+           "published_table", "PUBLISHED", "radius_sweep", "share_history"]
 
 
 RING_BOX = data.make("8gaussians").box  # (-3, 3, -3, 3)
@@ -125,7 +125,7 @@ def collapse_stats(run: GANRun, i: int = 3, after: int = 600) -> dict:
     modes that are the favourite of some snapshot, the number of snapshots, and the smallest and
     largest median distance of the samples from the centre over snapshots from step ``after`` on.
     """
-    steps, share = mode_shares(run, i)
+    steps, share = share_history(run, i)
     radius = torch.stack([x[i].norm(dim=1).median() for step, x, _ in run.snapshots if step >= after])
     return dict(top=share.max(0).values.median().item(), favourites=len(set(share.argmax(0).tolist())),
                 snapshots=len(steps), r_min=radius.min().item(), r_max=radius.max().item(), after=after)
@@ -156,7 +156,7 @@ def ring_claims(run: GANRun, rows: list[dict], spread: dict) -> dict:
                "twice the sampling sd of the next)"
     else:
         even = "a less even spread than the best of the other ring models (a larger reverse KL)"
-    steps, share = mode_shares(run, ns["index"])
+    steps, share = share_history(run, ns["index"])
     d_loss = run.d_loss[:, ns["index"]]
     early = d_loss[: max(1, len(d_loss) // 15)].mean().item()
     return dict(
@@ -225,7 +225,6 @@ PUBLISHED = (
 )
 
 
-
 def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160):
     """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std)."""
     log_p = gan.ring_family(2.0, std)
@@ -237,13 +236,8 @@ def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolut
     return torch.stack(c), torch.stack(rhs)
 
 
-
-def mode_shares(run: GANRun, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(steps, shares)``: the fraction of model ``i``'s snapshot samples nearest each mode."""
-    ds = data.make(MODELS[i][1])
-    steps, shares = [], []
-    for step, x, _ in run.snapshots:
-        nearest = torch.cdist(x[i], ds.means.to(x)).argmin(1)
-        shares.append(torch.bincount(nearest, minlength=len(ds.means)).to(x.dtype) / len(x[i]))
-        steps.append(step)
-    return torch.tensor(steps), torch.stack(shares, 1)
+def share_history(run: GANRun, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(steps, shares (K, snapshots))``: :func:`gencore.metrics.mode_shares` of model ``i`` at each snapshot."""
+    means = data.make(MODELS[i][1]).means
+    steps = torch.tensor([step for step, _, _ in run.snapshots])
+    return steps, torch.stack([metrics.mode_shares(x[i], means.to(x)) for _, x, _ in run.snapshots], 1)

@@ -11,7 +11,7 @@ import math
 import torch
 
 from .. import data, gan, metrics, viz, widgets
-from ..experiments.gan import MODELS, RING_BOX, GANRun, mode_shares
+from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
 from ..quadrature import grid
 
 __all__ = ["theorem_figure", "saturation_figure", "snapshot_slider", "loss_slider", "oscillation_figure",
@@ -148,7 +148,7 @@ def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G")
     """Share of samples nearest each ring mode (rows) through training (columns), per model."""
     fig, axes = viz.figure(len(pairs), width=4.6, height=2.9)
     for ax, (i, title) in zip(axes, pairs):
-        steps, share = mode_shares(run, i)
+        steps, share = share_history(run, i)
         ax.imshow(share.numpy(), aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
                   extent=(steps[0] - 25, steps[-1] + 25, -0.5, share.shape[0] - 0.5), interpolation="nearest")
         ax.set_yticks(range(share.shape[0]))
