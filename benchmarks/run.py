@@ -126,6 +126,7 @@ def main(argv=None) -> int:
             rows.append(dict(chapter=chapter, device=f"{device} ({cpu})") | row)
             print(f"{chapter}: {row['model']} on {row['dataset']}: {row['metric']} = {row['value']}"
                   f" (floor {row['floor']})", flush=True)
+        write(rows, chapter, args)
 
     header = ("chapter", "model", "dataset", "metric", "value", "floor", "seconds")
     widths = [max(len(str(r.get(h))) for r in rows + [dict(zip(header, header))]) for h in header]
@@ -134,17 +135,20 @@ def main(argv=None) -> int:
     print("-+-".join("-" * w for w in widths))
     for r in rows:
         print(" | ".join(str(r.get(h)).ljust(w) for h, w in zip(header, widths)))
-    # Keep the rows of chapters not run this time, so `--chapters NN` updates NN only.
-    done = {nb.stem for nb in chapters}
+    print(f"\nwrote {len(rows)} rows for {len(chapters)} chapter(s) to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+def write(rows: list[dict], chapter: str, args) -> None:
+    """Merge one finished chapter's rows into results.json (so a failure later loses nothing)."""
     kept = [r for r in json.loads(OUT.read_text())] if OUT.exists() else []
-    # --no-notebooks re-measures quality only: the chapters' last wall-time rows stay.
-    kept = [r for r in kept if r["chapter"] not in done
+    # Keep the rows of other chapters; --no-notebooks re-measures quality only (the chapter's last
+    # kernel rows stay), --no-quality the kernel rows only.
+    kept = [r for r in kept if r["chapter"] != chapter
             or (args.no_notebooks and r["metric"] in KERNEL_METRICS)
             or (args.no_quality and r["metric"] not in KERNEL_METRICS)]
-    merged = sorted(kept + rows, key=lambda r: r["chapter"])
+    merged = sorted(kept + [r for r in rows if r["chapter"] == chapter], key=lambda r: r["chapter"])
     OUT.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwrote {len(rows)} rows for {len(done)} chapter(s) to {OUT.relative_to(ROOT)}")
-    return 0
 
 
 if __name__ == "__main__":
