@@ -56,7 +56,7 @@ def _quality() -> list[dict]:
     moons = data.make("moons")
     model, _, _ = dexp.train_denoiser(moons, schedule, generator=torch.Generator().manual_seed(0), progress=False)
     with torch.no_grad():
-        bound = D.vlb_terms(model, schedule, x_test[:2000].float(), generator=torch.Generator().manual_seed(3)).sum(1)
+        bound = dexp.vlb_terms(model, schedule, x_test[:2000].float(), generator=torch.Generator().manual_seed(3)).sum(1)
     rows.append(dict(model="chapter 6: eps-MLP 3x128, 2000 steps + EMA", dataset="moons",
                      metric="variational bound (>= NLL), nats, 2k points", value=round(bound.mean().item(), 4), floor=H))
 
