@@ -16,7 +16,7 @@ from .. import flow_matching as F
 from .. import metrics
 from ..data import GaussianMixture
 from ..nn import TimeMLP, build
-from ..tensors import rng_device, uniform
+from ..tensors import noise, rng_device, uniform
 from ..train import EMA, History, fit
 
 __all__ = ["velocity_net", "guidance_mixture", "sample_labeled", "train_velocity", "train_conditional",
@@ -196,7 +196,7 @@ def path_solver_table(mix: GaussianMixture, nfes=(4, 8, 16, 32), n: int = 1000, 
     takes each of ``n`` noise points (drawn from ``generator``) and where a tight adaptive solve
     (tolerance 1e-8) takes it.
     """
-    x0 = _noise_like_means(mix, n, generator)
+    x0 = noise((n, 2), mix.means, generator)
     args = (mix.means, mix.std, mix.weights)
     rows = []
     for path, coef in (("straight", F.ot_coefficients), ("VP", F.vp_path_coefficients)):
@@ -207,12 +207,6 @@ def path_solver_table(mix: GaussianMixture, nfes=(4, 8, 16, 32), n: int = 1000, 
                 x = F.sample_ode(v, x0, nfe // per_step, method)
                 rows.append((path, method, nfe, (x - exact).norm(dim=-1).mean().item()))
     return rows
-
-
-def _noise_like_means(mix: GaussianMixture, n: int, generator) -> torch.Tensor:
-    """``(n, 2)`` standard normal points in the dtype and on the device of ``mix.means``."""
-    return torch.randn(n, 2, generator=generator, dtype=mix.means.dtype,
-                       device=rng_device(generator, mix.means)).to(mix.means.device)
 
 
 def guidance_stats(x: torch.Tensor, y: int, mix: GaussianMixture) -> tuple[float, float]:
@@ -232,7 +226,7 @@ def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), 
     :math:`r_y(x)`, and the reference the component's own linear field; ``gamma = 1``. The ``n``
     test points are ``2 N(0, I)``, drawn from ``generator``.
     """
-    x = 2 * _noise_like_means(mix, n, generator)
+    x = 2 * noise((n, 2), mix.means, generator)
     args = (mix.means, mix.std, mix.weights)
     v_u = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t))
     log_r = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t), return_posterior=True)[1][:, y].log()
