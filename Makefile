@@ -13,12 +13,18 @@ JOBS ?= 2
 # pytest-randomly shuffles the tests; CI fixes the order by this seed so a failure can be re-run.
 ORDER ?= 1
 
-.PHONY: setup book book-student test test-seeds test-shuffled test-widgets7 benchmark clean
+.PHONY: setup book book-build book-student test test-seeds test-shuffled test-widgets7 benchmark clean
 
 setup:
 	bash scripts/setup.sh
 
+# Every chapter executed afresh: the cache of executed chapters is emptied first.
 book: setup
+	rm -rf _build/.jupyter_cache
+	$(MAKE) book-build
+
+# The build itself, taking executed chapters from _build/.jupyter_cache where they match.
+book-build:
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
 # The student edition: the same site with every exercise solution left out, built from
@@ -26,13 +32,17 @@ book: setup
 book-student: setup
 	$(BIN)/python scripts/build_student.py
 
-# The website build executes every chapter (a failing cell fails it); the notebooks are then run
-# a second time the way a Colab reader runs them (make test-colab), not a third time by nbmake.
+# Each chapter is executed once: the way a Colab reader runs it (make test-colab, a failing
+# cell fails it), and the website is built (warnings as errors) from those executed chapters.
+# Then the unit and browser tests, and the sliders under ipywidgets 7.
+EXECUTED := _build/colab/executed
 test: setup
 	bash scripts/setup.sh --browser
-	$(MAKE) book
+	rm -rf _build/.jupyter_cache $(EXECUTED)
+	GENCORE_SAVE_EXECUTED=$(CURDIR)/$(EXECUTED) $(MAKE) test-colab
+	$(BIN)/python scripts/cache_executed.py $(EXECUTED)
+	$(MAKE) book-build
 	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider -p randomly --randomly-seed=$(ORDER) tests
-	$(MAKE) test-colab
 	$(MAKE) test-widgets7
 
 # Every claim the book makes about a trained or sampled outcome must hold at each seed of the
@@ -67,9 +77,9 @@ clean:
 
 # Every chapter as on Colab (tests/test_colab_like.py, scripts/colab_like.py): a venv with
 # Colab's versions (ipywidgets 7.7.1, numpy 2.1, matplotlib 3.10), each notebook alone in an
-# empty folder, gencore installed by its own set-up cell from a freshly built wheel. 15-25 min.
+# empty folder, gencore installed by its own set-up cell from a freshly built wheel; two at a time.
 test-colab: setup
-	GENCORE_COLAB_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider -p no:randomly -s tests/test_colab_like.py
+	GENCORE_COLAB_TEST=1 $(BIN)/python -m pytest -q -n $(JOBS) -p no:cacheprovider -p no:randomly -s tests/test_colab_like.py
 
 # The GitHub workflows, checked by actionlint (tests/test_workflows.py).
 test-workflows: setup

@@ -398,7 +398,9 @@ class SliderDemo:
 
         def update(_change=None):
             t0 = time.perf_counter()
-            image.value = self.render(tuple(s.value for s in sliders))
+            index = tuple(s.value for s in sliders)
+            # a frame the static view has drawn already is shown as it is, else drawn now
+            image.value = self.frames.get(index) or self.render(index)
             status.value = f"<small>redrawn in {1000 * (time.perf_counter() - t0):.0f} ms</small>"
 
         for s in sliders:

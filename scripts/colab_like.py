@@ -84,17 +84,33 @@ def build_wheel(out: Path) -> Path:
 
 
 def colab_venv(base: Path = WORK / "venv", python: str = "python3") -> Path:
-    """A virtual environment with tests/requirements-colab.txt (reused while that file is unchanged)."""
+    """A virtual environment with tests/requirements-colab.txt (reused while that file is unchanged).
+
+    Test workers running side by side each need their own (a chapter's set-up cell installs
+    gencore into it, and the next chapter starts by removing it): the first is installed, under
+    a lock, and any other ``base`` is a copy of it.
+    """
+    import fcntl
+
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]
-    stamp = base / f".installed-{digest}"
-    exe = base / "bin" / "python"
-    if not stamp.exists():
-        shutil.rmtree(base, ignore_errors=True)
-        subprocess.run([python, "-m", "venv", str(base)], check=True)
-        # The machine's own pip settings apply here (they find the local torch wheel).
-        subprocess.run([str(exe), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True)
-        stamp.touch()
-    return exe
+    first = WORK / "venv"
+    WORK.mkdir(parents=True, exist_ok=True)
+    with open(WORK / "venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for target in dict.fromkeys([first, base]):
+            stamp = target / f".installed-{digest}"
+            if stamp.exists():
+                continue
+            shutil.rmtree(target, ignore_errors=True)
+            if target == first:
+                subprocess.run([python, "-m", "venv", str(first)], check=True)
+                # The machine's own pip settings apply here (they find the local torch wheel).
+                subprocess.run([str(first / "bin" / "python"), "-m", "pip", "install", "-q", "-r",
+                                str(REQUIREMENTS)], check=True)
+            else:  # its python is a link to the same interpreter; pip and the kernel run as `python -m`
+                shutil.copytree(first, target, symlinks=True)
+            stamp.touch()
+    return base / "bin" / "python"
 
 
 def installed(exe: Path) -> dict[str, str]:
@@ -116,8 +132,12 @@ def clean_env(wheels: Path | None = None) -> dict[str, str]:
     return env
 
 
-def run_chapter(notebook: Path, exe: Path, wheels: Path, timeout: int = 600) -> dict:
-    """Run one chapter Colab-style; returns a dict with ``ok``, ``seconds`` and what was checked."""
+def run_chapter(notebook: Path, exe: Path, wheels: Path, timeout: int = 600, save: Path | None = None) -> dict:
+    """Run one chapter Colab-style; returns a dict with ``ok``, ``seconds`` and what was checked.
+
+    With ``save``, the executed notebook (every output, before the slider probe) is written there:
+    ``scripts/cache_executed.py`` hands it to the website build, which then need not run it again.
+    """
     subprocess.run([str(exe), "-m", "pip", "uninstall", "-q", "-y", "gencore"],
                    env=clean_env(), capture_output=True)  # a fresh runtime has no gencore
     before = installed(exe)
@@ -125,8 +145,9 @@ def run_chapter(notebook: Path, exe: Path, wheels: Path, timeout: int = 600) -> 
         copy = Path(tmp) / notebook.name
         shutil.copyfile(notebook, copy)
         start = time.perf_counter()
+        extra = ["--save", str(save.resolve())] if save is not None else []
         run = subprocess.run([str(exe), str(Path(__file__).resolve()), "--kernel-side", str(copy),
-                              "--timeout", str(timeout)],
+                              "--timeout", str(timeout), *extra],
                              cwd=tmp, env=clean_env(wheels), capture_output=True, text=True)
         seconds = time.perf_counter() - start
     after = installed(exe)
@@ -145,7 +166,7 @@ def run_chapter(notebook: Path, exe: Path, wheels: Path, timeout: int = 600) -> 
     return result
 
 
-def kernel_side(path: Path, timeout: int) -> int:
+def kernel_side(path: Path, timeout: int, save: Path | None = None) -> int:
     """In the Colab-like environment: execute the notebook with nbclient, then probe the sliders."""
     import nbformat
     from nbclient import NotebookClient
@@ -157,8 +178,13 @@ def kernel_side(path: Path, timeout: int) -> int:
     out: dict = {"cells": sum(c.cell_type == "code" for c in nb.cells)}
     try:
         with client.setup_kernel():
+            start = time.perf_counter()
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
+            out["executed_seconds"] = round(time.perf_counter() - start, 1)
+            if save is not None:
+                save.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, save)
             buffers_before = {k: repr(v) for k, v in client.widget_buffers.items()}
             probe = nbformat.v4.new_code_cell(PROBE)
             nb.cells.append(probe)
@@ -203,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default="python3", help="the interpreter of the Colab-like venv")
     parser.add_argument("--kernel-side", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--save", type=Path, help="a folder for the executed notebooks (for scripts/cache_executed.py)")
     args = parser.parse_args(argv)
     if args.kernel_side:
-        return kernel_side(args.kernel_side, args.timeout)
+        return kernel_side(args.kernel_side, args.timeout, args.save)
 
     books = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
     if args.chapters:
@@ -218,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"set-up done in {time.perf_counter() - t0:.0f} s", flush=True)
     results = []
     for nb in books:
-        r = run_chapter(nb, exe, wheel.parent, args.timeout)
+        r = run_chapter(nb, exe, wheel.parent, args.timeout, args.save / nb.name if args.save else None)
         results.append(r)
         note = r.get("error") or "; ".join(r.get("slider_problems") or []) or "; ".join(r["changed_packages"])
         print(f"{'PASS' if r['ok'] else 'FAIL'} {nb.name:28s} {r['seconds']:6.1f} s  "
