@@ -78,8 +78,8 @@ _STRIKES = 2  # cached layers never reused this many times in a row: stop cachin
 
 
 def _ticks(axis) -> tuple:
-    locs = tuple(axis.get_majorticklocs())
-    return (locs, tuple(axis.major.formatter.format_ticks(list(locs))), tuple(axis.get_minorticklocs()),
+    locs = axis.get_majorticklocs()
+    return (tuple(locs), tuple(axis.major.formatter.format_ticks(locs)), tuple(axis.get_minorticklocs()),
             axis.get_visible(), repr(sorted(axis._major_tick_kw.items())), repr(sorted(axis._minor_tick_kw.items())))
 
 

@@ -97,6 +97,7 @@ def variance_slider(study: VarianceStudy) -> widgets.SliderDemo:
         span = (float(e.quantile(0.005)), float(e.quantile(0.995)))
         hists[name] = span, {est: [np.histogram(study.estimates[name][est][i, :, 0].numpy(), bins=60, range=span,
                                                 density=True) for i in range(len(ns))] for est in ESTIMATORS}
+    tops = {name: 1.05 * max(float(h[0].max()) for hs in hists[name][1].values() for h in hs) for name in study.names}
 
     def draw(fig, n, f):
         i = ns.index(n)
@@ -108,6 +109,7 @@ def variance_slider(study: VarianceStudy) -> widgets.SliderDemo:
             ax1.stairs(*h[est][i], lw=1.5, color=viz.COLORS[_ROLE[est]], label=f"{_LABEL[est]}: sd {sd:.3f}")
         ax1.axvline(exact, color="k", lw=1, ls="--", label=f"exact ∂/∂μ = {exact:.3f}")
         ax1.set_xlim(lo, hi)
+        ax1.set_ylim(0, tops[f])  # the same axes for every n: only the histograms move
         ax1.set_xlabel("estimate of ∂E[f]/∂μ")
         ax1.legend(loc="upper left", fontsize=7)
         viz.panel_title(ax1, f"{f}: {study.estimates[f]['score'].shape[1]} estimates, n = {n}")
