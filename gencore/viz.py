@@ -30,8 +30,11 @@ __all__ = [
     "style",
     "figure",
     "density",
+    "density_image",
     "samples",
     "vector_field",
+    "arrows",
+    "contour_lines",
     "trajectories",
     "curve",
     "fill",
@@ -133,8 +136,15 @@ def density(
         extent: ``(xmin, xmax, ymin, ymax)``; axis limits are set to it (fixed across frames).
         vmax: colour-scale maximum, to keep it fixed across a slider's frames.
     """
-    img = _np(metrics.density_image(log_prob, extent, resolution, log=log))
-    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
+    img = metrics.density_image(log_prob, extent, resolution, log=log)
+    return density_image(ax, img, extent, cmap=cmap, vmax=vmax, log=log)
+
+
+def density_image(ax, img, extent: Sequence[float] = (-4, 4, -4, 4), *, cmap: str = DENSITY_CMAP,
+                  vmax: float | None = None, log: bool = False):
+    """:func:`density` from an image computed beforehand (``metrics.density_image``): a slider
+    computes its frames' images once and only shows them."""
+    ax.imshow(_np(img), origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
               vmax=vmax, aspect="equal", interpolation="bilinear")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
@@ -160,14 +170,28 @@ def vector_field(ax, field: Callable[[torch.Tensor], torch.Tensor],
     """Arrows of ``field`` (``(N, 2) -> (N, 2)``, e.g. a score) on an ``n x n`` grid."""
     pts, _ = grid(extent, n, dtype=torch.float64)
     with torch.no_grad():
-        v = _np(field(pts))
-    p = _np(pts)
+        v = field(pts)
+    return arrows(ax, pts, v, color=color, normalize=normalize)
+
+
+def arrows(ax, pts, v, *, color: str = "white", normalize: bool = True):
+    """:func:`vector_field` from points ``(N, 2)`` and the field's values ``(N, 2)`` computed beforehand."""
+    p, v = _np(pts), _np(v)
     if normalize:
         v = v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-12)
     ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color=color, angles="xy", pivot="mid",
               width=0.004, alpha=0.8)
     ax.set_aspect("equal")
     return ax
+
+
+def contour_lines(x, y, z, levels) -> list:
+    """The contour lines of ``z`` on the grid ``x, y`` at ``levels``, as ``(M, 2)`` arrays: computed
+    once, they are drawn with ``ax.plot`` (cheap) in every frame of a slider."""
+    import contourpy
+
+    gen = contourpy.contour_generator(_np(x), _np(y), _np(z))
+    return [line for level in levels for line in gen.lines(float(level))]
 
 
 def trajectories(ax, paths, *, color: str = COLORS["q"], alpha: float = 0.6, max_paths: int = 30):

@@ -28,12 +28,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
 from . import viz
+from .blit import Layers, decoration_key
 
 __all__ = ["Param", "SliderDemo", "slider", "panels"]
 
@@ -62,132 +62,6 @@ def panels(fig, ncols: int = 1, nrows: int = 1, **kw):
         return fig._gencore_panels
     fig._gencore_panels = fig.subplots(nrows, ncols, **kw)
     return fig._gencore_panels
-
-
-# ---- cached decorations ----------------------------------------------------------------------
-# Most of a slider frame's drawing time goes to what stays the same from frame to frame: tick
-# labels laid out and rendered, grid lines, spines. When a frame's axes have the same limits,
-# ticks and labels as a frame drawn before, only its data artists are drawn afresh, over the
-# cached background, with the cached grid/tick layer and spine layer composited at their place
-# in the z-order (matplotlib draws images and scatters below the grid, lines above it, spines
-# above both). Each time the layers are cached, the composed frame is checked against the full
-# drawing of the same frame; a demo whose frames disagree (or whose axes change every frame)
-# simply goes on drawing every frame in full.
-_TOLERANCE = 4  # largest channel difference (of 255) allowed between a composed and a full frame
-_STRIKES = 2  # cached layers never reused this many times in a row: stop caching for this demo
-
-
-def _ticks(axis) -> tuple:
-    locs = axis.get_majorticklocs()
-    return (tuple(locs), tuple(axis.major.formatter.format_ticks(locs)), tuple(axis.get_minorticklocs()),
-            axis.get_visible(), repr(sorted(axis._major_tick_kw.items())), repr(sorted(axis._minor_tick_kw.items())))
-
-
-def _key(fig) -> tuple:
-    """Everything the cached layers depend on: axes place, limits, scales, ticks and labels."""
-    parts = [tuple(fig.bbox.bounds), len(fig.axes)]
-    for ax in fig.axes:
-        parts.append((id(ax), ax.get_visible(), ax.axison, ax.get_frame_on(), tuple(ax.get_position().bounds),
-                      ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),
-                      ax.get_ylabel(), _ticks(ax.xaxis), _ticks(ax.yaxis), ax.xaxis.get_zorder(),
-                      tuple((name, s.get_visible()) for name, s in ax.spines.items()), ax.patch.get_facecolor()))
-    return tuple(parts)
-
-
-def _fixed(ax) -> list:
-    return [ax.patch, ax.xaxis, ax.yaxis, *ax.spines.values()]
-
-
-def _moving(fig) -> tuple[list, list]:
-    """The artists drawn afresh each frame: per axes, and the figure's own (suptitle, legends)."""
-    per_axes = []
-    for ax in fig.axes:
-        fixed = {id(a) for a in _fixed(ax)}
-        per_axes.append(sorted((a for a in ax.get_children() if id(a) not in fixed and a.get_visible() and not a.get_animated()),
-                               key=lambda a: a.get_zorder()))
-    axes = {id(ax) for ax in fig.axes}
-    own = [a for a in fig.get_children() if a is not fig.patch and id(a) not in axes and a.get_visible()]
-    return per_axes, sorted(own, key=lambda a: a.get_zorder())
-
-
-class _Layers:
-    """The cached background, grid/tick layer and spine layer of a figure (see above)."""
-
-    def __init__(self):
-        self.key, self.enabled, self.hits, self.strikes = None, True, 0, 0
-
-    def _snapshot(self, canvas, show) -> np.ndarray:
-        fig = canvas.figure
-        everything = [fig.patch] + [a for ax in fig.axes for a in ax.get_children()]
-        everything += [a for a in fig.get_children() if a not in fig.axes and a is not fig.patch]
-        visible = {id(a): a.get_visible() for a in everything}
-        # Drawing moves an axes' titles clear of its tick labels, measuring them as they are:
-        # hidden, they would be moved; they go back where the full drawing put them.
-        titles = [(t, t.get_position()) for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)]
-        try:
-            for a in everything:
-                a.set_visible(visible[id(a)] and id(a) in show)
-            for ax in fig.axes:  # the axes themselves stay drawable
-                ax.set_visible(visible.get(id(ax), ax.get_visible()))
-            canvas.draw()
-            return np.asarray(canvas.buffer_rgba()).copy()
-        finally:
-            for a in everything:
-                a.set_visible(visible[id(a)])
-            for title, position in titles:
-                title.set_position(position)
-
-    def capture(self, canvas, key) -> None:
-        fig = canvas.figure
-        if self.key is not None and self.hits == 0:
-            self.strikes += 1
-        if self.strikes >= _STRIKES:
-            self.enabled, self.key = False, None
-            return
-        full = np.asarray(canvas.buffer_rgba()).copy()
-        axes_shown = [ax for ax in fig.axes if ax.axison]
-        self.base = self._snapshot(canvas, {id(fig.patch)} | {id(ax.patch) for ax in axes_shown if ax.get_frame_on()})
-        ticks = self._snapshot(canvas, {id(a) for ax in axes_shown for a in (ax.xaxis, ax.yaxis)})
-        spines = self._snapshot(canvas, {id(s) for ax in axes_shown if ax.get_frame_on() for s in ax.spines.values()})
-        self.overlays = [self._premultiplied(ticks), self._premultiplied(spines)]
-        self.compose(canvas)
-        composed = np.asarray(canvas.buffer_rgba())
-        same = int(np.abs(composed.astype(np.int16) - full).max()) <= _TOLERANCE
-        np.copyto(np.asarray(canvas.buffer_rgba()), full)  # this frame is the full drawing
-        self.key, self.hits = (key if same else None), 0
-        if not same:
-            self.enabled = False
-
-    @staticmethod
-    def _premultiplied(layer: np.ndarray):
-        """The layer's covered pixels (flat indices), their premultiplied colour and what shows through."""
-        alpha = layer[..., 3].reshape(-1)
-        where = np.flatnonzero(alpha)
-        a = alpha[where, None].astype(np.float32) / 255
-        return where, layer.reshape(-1, 4)[where, :3].astype(np.float32) * a + 0.5, 1 - a
-
-    def compose(self, canvas) -> None:
-        """Draw the current frame: cached layers, and the moving artists between them in z-order."""
-        fig, renderer = canvas.figure, canvas.get_renderer()
-        buffer = np.asarray(canvas.buffer_rgba())
-        np.copyto(buffer, self.base)
-        per_axes, own = _moving(fig)
-        thresholds = [[ax.xaxis.get_zorder() for ax in fig.axes],
-                      [min((s.get_zorder() for s in ax.spines.values()), default=np.inf) for ax in fig.axes],
-                      [np.inf] * len(fig.axes)]
-        start = [0] * len(fig.axes)
-        for stage, limits in enumerate(thresholds):
-            for i, (artists, limit) in enumerate(zip(per_axes, limits)):
-                while start[i] < len(artists) and artists[start[i]].get_zorder() < limit:
-                    artists[start[i]].draw(renderer)
-                    start[i] += 1
-            if stage < 2:
-                where, color, keep = self.overlays[stage]
-                pixels = buffer.reshape(-1, 4)
-                pixels[where, :3] = np.minimum(color + pixels[where, :3] * keep, 255).astype(np.uint8)
-        for artist in own:
-            artist.draw(renderer)
-        self.hits += 1
 
 
 @dataclass(frozen=True)
@@ -264,7 +138,7 @@ class SliderDemo:
             self._fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
         self._canvas = FigureCanvasAgg(self._fig)
         self._positions = None  # axes positions found on the first frame, reused after
-        self._layers = _Layers()  # the decorations cached between frames
+        self._layers = Layers()  # the decorations cached between frames
         self._widget = None
 
     # ---- drawing -------------------------------------------------------------------------
@@ -275,12 +149,17 @@ class SliderDemo:
             raise ValueError(f"index must hold one value index per slider, within {sizes}; got {tuple(index)}")
         return {name: p.values[int(i)] for (name, p), i in zip(self.params.items(), index)}
 
-    def render(self, index: Sequence[int]) -> bytes:
-        """Draw the frame at ``index`` (one value index per slider) and return it as PNG bytes."""
-        with viz.style():  # the book's look for this frame only, not the reader's rcParams
-            return self._render(index)
+    def render(self, index: Sequence[int], compress: int = 1) -> bytes:
+        """Draw the frame at ``index`` (one value index per slider) and return it as PNG bytes.
 
-    def _render(self, index: Sequence[int]) -> bytes:
+        ``compress`` is zlib's level: 1 (fast) for a live redraw; the website's frames, drawn once
+        and downloaded by every reader, are squeezed harder (:meth:`render_frames`).
+        """
+        with viz.style():  # the book's look for this frame only, not the reader's rcParams
+            self._render(index)
+        return self._png(compress)
+
+    def _render(self, index: Sequence[int]) -> None:
         fig = self._fig
         if getattr(fig, "_gencore_panels", None) is None:
             fig.clear()  # draw() makes its own axes each frame; with panels() they are reused
@@ -302,21 +181,20 @@ class SliderDemo:
             if layers.enabled and layers.key is not None:
                 for ax in fig.axes:
                     ax.apply_aspect()
-                if _key(fig) == layers.key:
+                if decoration_key(fig) == layers.key:
                     layers.compose(self._canvas)
-                    return self._png()
+                    return
             self._canvas.draw()
             if layers.enabled:
-                layers.capture(self._canvas, _key(fig))
-            return self._png()
+                layers.capture(self._canvas, decoration_key(fig))
+            return
         self._canvas.draw()
-        return self._png()
 
-    def _png(self) -> bytes:
+    def _png(self, compress: int) -> bytes:
         rgba = self._canvas.buffer_rgba()
         image = PILImage.frombuffer("RGBA", self._canvas.get_width_height(), rgba, "raw", "RGBA", 0, 1)
         buf = io.BytesIO()
-        image.convert("RGB").save(buf, format="png", compress_level=4)
+        image.convert("RGB").save(buf, format="png", compress_level=compress)
         return buf.getvalue()
 
     def render_frames(self) -> dict[tuple[int, ...], bytes]:
@@ -324,7 +202,7 @@ class SliderDemo:
         if not self.frames:
             ranges = [range(len(p.values)) for p in self.params.values()]
             for index in itertools.product(*ranges):
-                self.frames[index] = self.render(index)
+                self.frames[index] = self.render(index, compress=4)
         return self.frames
 
     @property

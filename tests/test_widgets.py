@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from gencore import widgets
+from gencore import blit, widgets
 
 
 def make_demo(calls=None):
@@ -123,7 +123,7 @@ def test_cached_decorations_give_the_frames_of_a_full_drawing():
     for index in order:
         before = cached._layers.hits
         diff = abs(pixels(cached.render(index)) - pixels(full.render(index))).max()
-        assert diff <= widgets._TOLERANCE, (index, diff)
+        assert diff <= blit.TOLERANCE, (index, diff)
         hits += cached._layers.hits > before
     assert cached._layers.enabled and hits >= 5, hits
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from .. import metrics, viz, widgets
 from .. import score as S
-from .. import viz, widgets
 from ..data import GaussianMixture
 from ..experiments.score import FAR_EXTENT, NEAR_EXTENT, LangevinRuns
 from ..quadrature import grid
@@ -62,22 +62,24 @@ def gaussian_family_figure(shifts, ism_grid, ism_mc, fisher, const):
 def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT) -> widgets.SliderDemo:
     """Slider over ε and K: paths over the score field (left), all chains after K steps over
     contours of p (right)."""
-    score = S.mixture_score(mix)
+    # Everything but the chains is the same in every frame: computed once here.
     pts, _ = grid(extent, 100, dtype=torch.float64)
     lp = mix.log_prob(pts).reshape(100, 100)
-    contour_grid = (*pts.T.reshape(2, 100, 100).numpy(), lp.numpy())
-    levels = [lp.max().item() - d for d in (6, 3, 1)]
+    top = lp.max().item()
+    contours = viz.contour_lines(*pts.T.reshape(2, 100, 100), lp, [top - d for d in (6, 3, 1)])
+    image = metrics.density_image(mix.log_prob, extent, 120)
+    arrow_pts, _ = grid(extent, 15, dtype=torch.float64)
+    field = S.mixture_score(mix)(arrow_pts)
 
     def draw(fig, eps, K):
         i, j = runs.step_sizes.index(eps), runs.n_steps.index(K)
         ax1, ax2 = widgets.panels(fig, 2)
-        viz.density(ax1, mix.log_prob, extent, 120)
-        viz.vector_field(ax1, score, extent, n=15, color="#bbbbbb")
+        viz.density_image(ax1, image, extent)
+        viz.arrows(ax1, arrow_pts, field, color="#bbbbbb")
         viz.trajectories(ax1, runs.paths[i, : K + 1], color="#7fd3ff", alpha=0.9)
-        ax1.set_xlim(extent[0], extent[1])
-        ax1.set_ylim(extent[2], extent[3])
         viz.panel_title(ax1, f"{runs.paths.shape[2]} paths over the true score field")
-        ax2.contour(*contour_grid, levels=levels, colors=viz.COLORS["p"], linewidths=0.8)
+        for line in contours:
+            ax2.plot(line[:, 0], line[:, 1], color=viz.COLORS["p"], lw=0.8)
         viz.samples(ax2, runs.samples[i, j], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
         viz.panel_title(ax2, f"ε = {eps:g}, K = {K}: left-half share {runs.share[i, j]:.2f} (p: {runs.target:.2f}), "
                              f"SW2 {runs.sw[i, j]:.2f}")
@@ -91,31 +93,44 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
 
 def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_EXTENT) -> widgets.SliderDemo:
     """Slider over σ: the learned field on p_σ (left) and its error against ∇ log p_σ (right)."""
+    # Each σ's pictures (density, learned field, error image, contours) are computed once here;
+    # a frame only shows them. The colour bar is drawn by hand in a third, narrow panel.
     pts, area = grid(extent, 120, dtype=torch.float64)
+    arrow_pts, _ = grid(extent, 17, dtype=torch.float64)
     frames = {}
     for sig in sigmas.tolist():
         p_s = S.noised_mixture(mix, sig)
         with torch.no_grad():
             learned = model(pts, torch.full((len(pts),), sig, dtype=pts.dtype))
+            field = model(arrow_pts, torch.full((len(arrow_pts),), sig, dtype=arrow_pts.dtype))
         err = (learned - S.score_of(p_s.log_prob)(pts)).norm(dim=-1)
-        dens = p_s.log_prob(pts).exp()
-        frames[round(sig, 4)] = (p_s, err, (dens * area * err**2).sum().item() / 2 / (dens * area).sum().item())
+        lp = p_s.log_prob(pts)
+        dens = lp.exp()
+        fisher = (dens * area * err**2).sum().item() / 2 / (dens * area).sum().item()
+        top = lp.max().item()
+        contours = viz.contour_lines(*pts.T.reshape(2, 120, 120), lp.reshape(120, 120), [top - 12, top - 6, top - 2])
+        frames[round(sig, 4)] = (metrics.density_image(p_s.log_prob, extent, 120), field,
+                                 err.log10().reshape(120, 120).numpy(), contours, fisher)
+    scale = torch.linspace(-2, 2, 256, dtype=torch.float64)[:, None].numpy()
 
     def draw(fig, sigma):
-        p_s, err, fisher = frames[sigma]
-        ax1, ax2 = fig.subplots(1, 2)
-        viz.density(ax1, p_s.log_prob, extent, 120)
-        viz.vector_field(ax1, lambda x: model(x, torch.full((len(x),), sigma, dtype=x.dtype)), extent, n=17)
+        image, field, err_img, contours, fisher = frames[sigma]
+        ax1, ax2, cax = widgets.panels(fig, 3, width_ratios=[1, 1, 0.05])
+        viz.density_image(ax1, image, extent)
+        viz.arrows(ax1, arrow_pts, field)
         viz.panel_title(ax1, f"σ = {sigma:.3g}: p_σ and the learned s_θ(x, σ)")
-        img = err.log10().reshape(120, 120).numpy()
-        lp = p_s.log_prob(pts).reshape(120, 120)
-        im = ax2.imshow(img, origin="lower", extent=extent, cmap="viridis", vmin=-2, vmax=2, aspect="equal")
-        top = lp.max().item()
-        ax2.contour(*pts.T.reshape(2, 120, 120).numpy(), lp.numpy(), levels=[top - 12, top - 6, top - 2],
-                    colors="white", linewidths=0.8)
+        ax2.imshow(err_img, origin="lower", extent=extent, cmap="viridis", vmin=-2, vmax=2, aspect="equal")
+        for line in contours:
+            ax2.plot(line[:, 0], line[:, 1], color="white", lw=0.8)
+        ax2.set(xlim=extent[:2], ylim=extent[2:])
         ax2.grid(False)
-        fig.colorbar(im, cax=ax2.inset_axes([1.03, 0.1, 0.04, 0.8]), label="log₁₀ ‖s_θ − ∇ log p_σ‖")
         viz.panel_title(ax2, f"error (contours: p_σ); Fisher div. = {fisher:.3f}")
+        cax.imshow(scale, origin="lower", extent=(0, 1, -2, 2), cmap="viridis", aspect="auto")
+        cax.set(xticks=[], xlim=(0, 1), ylim=(-2, 2))
+        cax.yaxis.tick_right()
+        cax.yaxis.set_label_position("right")
+        cax.set_ylabel("log₁₀ ‖s_θ − ∇ log p_σ‖")
+        cax.grid(False)
 
     values = tuple(round(s, 4) for s in sigmas.tolist())
     return widgets.slider(draw, figsize=(10.5, 3.4),
