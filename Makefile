@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make book   builds the website into _build/html (executing every chapter)
 #   make book-student   the same site with the exercise solutions left out (_build/student)
-#   make test   builds it too, then runs every test (unit, browser, every chapter Colab-style), in a shuffled order
+#   make test   runs every chapter Colab-style, builds the site from those runs, then every test (shuffled)
 #   make test-seeds   the claim tests at GENCORE_SEED=0, 1, 2 and every chapter at 1 and 2 (slow)
 #   make test-shuffled   the unit tests in three more shuffled orders
 # Both set up a fresh machine first (scripts/setup.sh): .venv, MathJax, chromium.
@@ -23,9 +23,10 @@ book: setup
 	rm -rf _build/.jupyter_cache
 	$(MAKE) book-build
 
-# The build itself, taking executed chapters from _build/.jupyter_cache where they match.
+# The build itself, taking executed chapters from _build/.jupyter_cache where they match. --all:
+# every page is read again (an incremental build would keep pages of an earlier build).
 book-build:
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 
 # The student edition: the same site with every exercise solution left out, built from
 # _config.yml by scripts/build_student.py into _build/student/_build/html.

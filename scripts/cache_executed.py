@@ -7,9 +7,9 @@ when ``_config.yml`` says ``execute_notebooks: cache``), keyed as jupyter-cache 
 chapter's code cells. The build then takes their outputs instead of executing the chapters again.
 
 A notebook is stored only if its code is the chapter's code in ``book/`` now; any other (an
-older run, an edited chapter) is refused with a message, and the build executes that chapter
-itself. ``make book`` empties the cache first, so a book built on its own always executes every
-chapter against the gencore beside it.
+older run, an edited chapter) is refused with a message and the script fails (the build would
+execute that chapter a second time). ``make book`` empties the cache first and reads every page
+again (``--all``), so a book built on its own executes every chapter against the gencore beside it.
 
 Usage: ``python scripts/cache_executed.py <folder>``
 """
@@ -44,14 +44,16 @@ def main(folder: Path) -> int:
             continue
         for ran, cell in zip(nb.cells, source.cells):  # the key includes cell metadata; execution adds timings
             ran.metadata = cell.metadata
-        cache.cache_notebook_bundle(CacheBundleIn(nb, str(chapter)), check_validity=False, overwrite=True)
+        seconds = nb.metadata.pop("gencore_executed_seconds", None)  # shown by the book's exec_stats page
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str(chapter), data={"execution_seconds": seconds}),
+                                    check_validity=False, overwrite=True)
         try:
             cache.match_cache_notebook(nbformat.read(chapter, as_version=4))
         except KeyError:
             raise SystemExit(f"{chapter.name}: cached, but the build would not find it") from None
         stored += 1
     print(f"{stored} executed chapters handed to the build ({CACHE}), {refused} refused")
-    return 0
+    return 1 if refused else 0  # a refused chapter would be executed a second time by the build
 
 
 if __name__ == "__main__":

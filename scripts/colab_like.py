@@ -182,7 +182,12 @@ def kernel_side(path: Path, timeout: int, save: Path | None = None) -> int:
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
             out["executed_seconds"] = round(time.perf_counter() - start, 1)
-            if save is not None:
+            if save is not None:  # as NotebookClient.execute() leaves it: the kernel's language too
+                from nbclient.util import ensure_async, run_sync
+                msg_id = run_sync(ensure_async)(client.kc.kernel_info())
+                info = client.wait_for_reply(msg_id)
+                nb.metadata["language_info"] = info["content"]["language_info"]
+                nb.metadata["gencore_executed_seconds"] = out["executed_seconds"]  # for the build's table
                 save.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, save)
             buffers_before = {k: repr(v) for k, v in client.widget_buffers.items()}
