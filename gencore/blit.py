@@ -14,32 +14,61 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.text import Text
 
-__all__ = ["TOLERANCE", "STRIKES", "Layers", "decoration_key"]
+__all__ = ["TOLERANCE", "STRIKES", "Layers", "decoration_key", "composable"]
 
 TOLERANCE = 4  # largest channel difference (of 255) allowed between a composed and a full frame
 STRIKES = 2  # cached layers never reused this many times in a row: stop caching for this demo
 
 
+def _text(t) -> tuple:
+    return (t.get_visible(), t.get_text(), t.get_color(), t.get_fontsize(), t.get_fontweight(), t.get_alpha())
+
+
+def _line(line) -> tuple:
+    return (line.get_visible(), line.get_color(), line.get_linewidth(), line.get_linestyle(), line.get_alpha(),
+            line.get_markersize(), line.get_markeredgewidth())
+
+
 def _ticks(axis) -> tuple:
-    locs = axis.get_majorticklocs()
-    return (tuple(locs), tuple(axis.major.formatter.format_ticks(locs)), tuple(axis.get_minorticklocs()),
-            axis.get_visible(), *(_parts(ticks[0]) if (ticks := axis.get_major_ticks(1)) else ()))
-
-
-def _parts(tick) -> tuple:
-    """Which parts of a tick are shown (``tick_params`` sets them for all ticks of an axis)."""
-    return tuple(a.get_visible() for a in (tick.label1, tick.label2, tick.tick1line, tick.tick2line, tick.gridline))
+    """How an axis looks: tick places, their labels' text and style, the axis label, the offset."""
+    locs, minor = axis.get_majorticklocs(), axis.get_minorticklocs()
+    looks = [(_text(t.label1), _text(t.label2), _line(t.tick1line), _line(t.tick2line), _line(t.gridline))
+             for t in axis.get_major_ticks(len(locs))]
+    looks += [(_text(t.label1), _line(t.tick1line), _line(t.gridline)) for t in axis.get_minor_ticks(len(minor))]
+    return (tuple(locs), tuple(axis.major.formatter.format_ticks(locs)), tuple(minor),
+            tuple(axis.minor.formatter.format_ticks(minor)), axis.get_visible(), tuple(looks),
+            _text(axis.label), axis.label.get_position(), _text(axis.offsetText), axis.get_zorder())
 
 
 def decoration_key(fig) -> tuple:
-    """Everything the cached layers depend on: axes place, limits, scales, ticks and labels."""
-    parts = [tuple(fig.bbox.bounds), len(fig.axes)]
+    """Everything the cached layers depend on: axes place, limits, scales, how ticks, labels and
+    spines look, the background colours."""
+    parts = [tuple(fig.bbox.bounds), len(fig.axes), fig.patch.get_facecolor(), fig.patch.get_visible()]
     for ax in fig.axes:
         parts.append((id(ax), ax.get_visible(), ax.axison, ax.get_frame_on(), tuple(ax.get_position().bounds),
-                      ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),
-                      ax.get_ylabel(), _ticks(ax.xaxis), _ticks(ax.yaxis), ax.xaxis.get_zorder(),
-                      tuple((name, s.get_visible()) for name, s in ax.spines.items()), ax.patch.get_facecolor()))
+                      ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
+                      _ticks(ax.xaxis), _ticks(ax.yaxis), ax.patch.get_facecolor(), ax.patch.get_visible(),
+                      tuple((name, s.get_visible(), s.get_edgecolor(), s.get_linewidth(), s.get_linestyle(),
+                             s.get_bounds(), s.get_zorder()) for name, s in ax.spines.items())))
     return tuple(parts)
+
+
+def composable(fig, renderer) -> bool:
+    """Whether the moving artists can be drawn over the cached layers in matplotlib's order: no
+    figure-level artist under the axes, and no unclipped artist (a legend, a text) of one axes
+    reaching into another (a full drawing paints the other axes' background and ticks over it)."""
+    per_axes, own = _moving(fig)
+    if any(a.get_zorder() <= max((ax.get_zorder() for ax in fig.axes), default=0) for a in own):
+        return False
+    boxes = [ax.bbox for ax in fig.axes]
+    for i, artists in enumerate(per_axes):
+        for a in artists:
+            if a.get_clip_on() and a.get_clip_box() is not None:
+                continue
+            extent = a.get_window_extent(renderer)
+            if any(j != i and extent.overlaps(box) for j, box in enumerate(boxes)):
+                return False
+    return True
 
 
 def _fixed(ax) -> list:
@@ -91,6 +120,9 @@ class Layers:
             self.strikes += 1
         if self.strikes >= STRIKES:
             self.enabled, self.key = False, None
+            return
+        if not composable(fig, canvas.get_renderer()):
+            self.key = None  # try again on a later frame
             return
         full = np.asarray(canvas.buffer_rgba()).copy()
         axes_shown = [ax for ax in fig.axes if ax.axison]

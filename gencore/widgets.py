@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
 from . import viz
-from .blit import Layers, decoration_key
+from .blit import Layers, composable, decoration_key
 
 __all__ = ["Param", "SliderDemo", "slider", "panels"]
 
@@ -182,7 +182,10 @@ class SliderDemo:
                 for ax in fig.axes:
                     ax.apply_aspect()
                 if decoration_key(fig) == layers.key:
-                    layers.compose(self._canvas)
+                    if composable(fig, self._canvas.get_renderer()):
+                        layers.compose(self._canvas)
+                    else:  # this frame only is drawn in full; the cached layers stay valid
+                        self._canvas.draw()
                     return
             self._canvas.draw()
             if layers.enabled:

@@ -140,3 +140,46 @@ def test_axes_that_change_every_frame_are_drawn_in_full():
     for k in (0, 1, 2, 3, 4, 0):
         assert cached.render((k,)) == full.render((k,))
     assert not cached._layers.enabled
+
+
+def _framed(fig, k):
+    """A sample framed in red on one frame (as chapter 10's bars figure does), grey on the others."""
+    import numpy as np
+
+    ax1, ax2 = widgets.panels(fig, 2)
+    ax1.imshow(np.eye(8) * (k + 1), vmin=0, vmax=4)
+    for spine in ax1.spines.values():
+        spine.set_visible(True)
+        spine.set_edgecolor("red" if k == 0 else "grey")
+    ax2.plot([0, 1], [0, k])
+    ax2.set_ylim(0, 3)
+
+
+def _highlighted_tick(fig, k):
+    ax = widgets.panels(fig)
+    ax.plot([0, 4], [0, 1])
+    ax.set(xlim=(0, 4), xticks=range(5))
+    for j, label in enumerate(ax.get_xticklabels()):
+        label.set_color("red" if j == k else "black")
+
+
+def _spilling_legend(fig, k):
+    ax1, ax2 = widgets.panels(fig, 2)
+    for j in range(k + 1):
+        ax1.plot([0, 1], [0, j], label=f"a rather long label number {j}")
+    ax1.set(xlim=(0, 1), ylim=(0, 4))
+    ax1.legend(loc="upper left", bbox_to_anchor=(0.05 if k < 2 else 0.9, 1.0))  # later: into the right panel
+    ax2.plot([0, 1], [1, 0])
+    ax2.set(xlim=(0, 1), ylim=(0, 1))
+
+
+@pytest.mark.parametrize("draw", [_framed, _highlighted_tick, _spilling_legend], ids=lambda d: d.__name__)
+def test_frames_whose_decorations_change_are_not_taken_from_the_cache(draw):
+    """What the cache must notice (a referee's cases): a spine's colour, one tick label's colour,
+    a legend reaching into the next panel. Each frame must match a full drawing."""
+    values = dict(k=(0, 1, 2, 3))
+    cached, full = widgets.slider(draw, **values), widgets.slider(draw, **values)
+    full._layers.enabled = False
+    for k in (0, 1, 2, 3, 0, 2):
+        diff = abs(pixels(cached.render((k,))) - pixels(full.render((k,)))).max()
+        assert diff <= blit.TOLERANCE, (k, diff)
