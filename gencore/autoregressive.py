@@ -177,7 +177,11 @@ class Conditional1D(nn.Module):
     def params(self, context: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(logits, means, scales)`` for ``kind="mdn"``, ``(logits,)`` for bins; each ``(N, K or B)``."""
         validate("context", context, ndim=2, last_dim=self.context_dim, nonempty=False)
-        raw = self.free.expand(len(context), -1) if self.net is None else self.net(context)
+        if self.net is None:  # free parameters: computed on one row, then repeated for every context
+            return tuple(v.expand(len(context), -1) for v in self._split(self.free.unsqueeze(0)))
+        return self._split(self.net(context))
+
+    def _split(self, raw: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.kind == "bins":
             return (raw,)
         K = self.components

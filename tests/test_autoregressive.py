@@ -192,6 +192,34 @@ def test_sampling_takes_one_pass_per_pixel():
         assert run_ar.count_passes(made) == side * side
 
 
+def test_nll_reports_are_the_metrics_quadratures():
+    """One evaluation of p on the grid serves every model: the numbers are metrics' own."""
+    p = A.Parabola()
+    gen = torch.Generator().manual_seed(0)
+    x = p.sample((500,), generator=gen)
+    models = {K: A.AR2D((1, 0), components=K, hidden=8, dtype=F64) for K in (1, 3)}
+    box = (-3.0, 3.0, -2.0, 4.0)
+    reports = run_ar.nll_reports(models, p, x, box, 80)
+    for K, m in models.items():
+        r = reports[K]
+        assert r.entropy == pytest.approx(metrics.entropy_on_grid(p.log_prob, box, 80).item(), abs=1e-12)
+        assert r.cross_entropy == pytest.approx(metrics.cross_entropy_on_grid(p.log_prob, m.log_prob, box, 80).item(),
+                                                abs=1e-12)
+        with torch.no_grad():
+            assert r.test_nll == pytest.approx(-m.log_prob(x).mean().item(), abs=1e-12)
+    assert run_ar.nll_report(models[3], p, x, box, 80) == reports[3]
+
+
+def test_fit_ar_stages_run_one_after_the_other():
+    x = A.Parabola().sample((200,), generator=torch.Generator().manual_seed(0))
+    staged = run_ar.fit_ar(x, steps=((1e-2, 5), (1e-3, 3)), hidden=8, generator=torch.Generator().manual_seed(1),
+                           snapshot_every=4, progress=False)
+    assert len(staged.history.loss) == 8
+    assert [step for step, _ in staged.snapshots] == [0, 4, 5, 8]  # every 4 steps and the end of each stage, numbered overall
+    plain = run_ar.fit_ar(x, steps=5, lr=1e-2, hidden=8, generator=torch.Generator().manual_seed(1), progress=False)
+    assert staged.history.loss[:5] == plain.history.loss  # the first stage is the int form
+
+
 # ------------------------------------------------------------------ the numbers on the page
 @pytest.fixture(scope="module")
 def moons():

@@ -349,8 +349,9 @@ def test_recipes_draw_only_from_their_generator():
 def test_chapters_guidance_claims():
     gen = torch.Generator().manual_seed(shifted_seed(7))
     mix = run.guidance_mixture()
-    cond_model, _, _ = run.train_conditional(mix, 1000, batch=512, generator=generator(6), progress=False)
-    clf, _ = run.train_classifier(mix, 600, generator=generator(7), progress=False)
+    cond_model, _, _ = run.train_conditional(mix, ((5e-3, 500), (1e-3, 200)), batch=512, decay=0.98,
+                                             generator=generator(6), progress=False)
+    clf, _ = run.train_classifier(mix, 300, lr=5e-3, generator=generator(7), progress=False)
     x0 = torch.randn(500, 2, generator=gen)
     v_u = lambda x, t: cond_model(x, t, None)
     stats = {}
@@ -384,9 +385,10 @@ def test_chapters_nfe_comparison():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(shifted_seed(3))
     moons = data.make("moons")
-    fm_model, _, _ = run.train_velocity(moons, 1500, batch=512, generator=generator(4), progress=False)
+    stages = ((8e-3, 400), (1e-3, 200))  # the page's: the same steps and batch for both models
+    fm_model, _, _ = run.train_velocity(moons, stages, batch=512, decay=0.98, generator=generator(4), progress=False)
     schedule = D.NoiseSchedule.linear()
-    eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=((2e-3, 1500),), batch=512, hidden=64,
+    eps_model, _, _ = drun.train_denoiser(moons, schedule, stages=stages, batch=512, decay=0.98, hidden=64,
                                            generator=generator(8), progress=False)
     ref = moons.sample((2000,), generator=gen)
     x0 = torch.randn(2000, 2, generator=gen, dtype=F64)

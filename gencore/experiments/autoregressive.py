@@ -17,15 +17,19 @@ import torch
 from .. import autoregressive as A
 from .. import data, metrics
 from ..nn import build
+from ..quadrature import grid_log_prob
+from ..tensors import rng_device
 from ..train import History, fit
 
-__all__ = ["EXTENT", "BOX", "PARABOLA_EXTENT", "ARRun", "fit_ar", "train_moons", "NLLReport", "nll_report",
-           "true_conditional", "bins_runs", "ordering_runs", "ordering_table", "BarsRun", "train_bars",
+__all__ = ["EXTENT", "BOX", "PARABOLA_EXTENT", "STAGES", "SHORT_STAGES", "ARRun", "fit_ar", "train_moons", "NLLReport",
+           "nll_report", "nll_reports", "true_conditional", "bins_runs", "ordering_runs", "ordering_table", "BarsRun", "train_bars",
            "bars_samples", "count_passes", "sampling_times", "gallery_sampler"]
 
 EXTENT = data.make("moons").box  # plotting and quadrature box for "moons" (every chapter's)
 BOX = (-3.5, 3.5)  # the bins of a discretized conditional cover this interval
 PARABOLA_EXTENT = (-3.0, 3.0, -2.0, 4.0)
+STAGES = ((2e-2, 180), (5e-3, 80))  # (learning rate, full-batch Adam steps): the main model's
+SHORT_STAGES = ((3e-2, 100), (5e-3, 60))  # the binned and the ordering models'
 
 
 @dataclass
@@ -42,37 +46,44 @@ class ARRun:
 
 
 def fit_ar(x: torch.Tensor, *, order=(0, 1), kind: str = "mdn", components: int = 8, bins: int = 32,
-           hidden: int = 32, steps: int = 600, lr: float = 1e-2, generator: torch.Generator | None = None,
+           hidden: int = 32, steps=600, lr: float = 1e-2, generator: torch.Generator | None = None,
            snapshot_every: int = 0, progress: bool = True, desc: str | None = None) -> ARRun:
     """Exact maximum likelihood, full batch: minimize ``-mean log q(x)`` over the training set ``x (N, 2)``.
 
-    Trains in float32 whatever ``x``'s dtype. With ``snapshot_every > 0`` keeps float64 copies
-    of the model every that many steps (for a training-snapshot slider). The initial weights come
-    from ``generator``; the model lives on ``x``'s device.
+    ``steps`` is an int (Adam steps at ``lr``) or a sequence of ``(learning rate, steps)`` stages
+    run one after the other (a step decay; each stage starts a fresh Adam). Trains in float32
+    whatever ``x``'s dtype. With ``snapshot_every > 0`` keeps float64 copies of the model every
+    that many steps of each stage (for a training-snapshot slider), numbered by the step overall.
+    The initial weights come from ``generator``; the model lives on ``x``'s device.
     """
     x = x.float()
     model = build(lambda: A.AR2D(order, kind=kind, components=components, bins=bins, box=BOX, hidden=hidden,
                                  dtype=torch.float32, device=x.device), generator)
-
-    def snap(step):
-        return copy.deepcopy(model).double()
-
-    hist = fit(lambda step: -model.log_prob(x).mean(), model, steps, lr=lr, progress=progress,
-               snapshot_fn=snap if snapshot_every else None, snapshot_every=max(snapshot_every, 1),
-               desc=desc or f"AR {kind}, order {order}")
+    stages = steps if isinstance(steps, (tuple, list)) else ((lr, steps),)
+    hist, done = History(), 0
+    for rate, n in stages:
+        h = fit(lambda step: -model.log_prob(x).mean(), model, n, lr=rate, progress=progress,
+                snapshot_fn=(lambda step: copy.deepcopy(model).double()) if snapshot_every else None,
+                snapshot_every=max(snapshot_every, 1), desc=(desc or f"AR {kind}, order {order}") + (f", lr {rate:g}" if len(stages) > 1 else ""))
+        hist.loss += h.loss
+        hist.seconds += h.seconds
+        hist.snapshots += [(done + step, m) for step, m in h.snapshots if not (done and step == 0)]
+        done += n
     return ARRun(model, hist, hist.snapshots)
 
 
-def train_moons(n_train: int = 2000, n_test: int = 20_000, generator: torch.Generator | None = None,
+def train_moons(n_train: int = 2000, n_test: int = 20_000, steps=STAGES, generator: torch.Generator | None = None,
                 progress: bool = True, **kw):
     """The chapter's main model: a mixture-density AR model fitted to ``n_train`` samples of "moons".
 
-    Draws the training and test sets, then the initial weights, from ``generator``.
-    Returns ``(run, p, x_train, x_test)``.
+    ``steps``: :func:`fit_ar`'s (by default 260 full-batch Adam steps, the learning rate divided
+    by 4 after the first 180). Draws the training and test sets, then the initial weights, from
+    ``generator``. Returns ``(run, p, x_train, x_test)``.
     """
     p = data.make("moons", dtype=torch.float64)
     x_train, x_test = p.sample((n_train,), generator=generator), p.sample((n_test,), generator=generator)
-    run = fit_ar(x_train, generator=generator, progress=progress, desc="AR model (MDN), maximum likelihood", **kw)
+    run = fit_ar(x_train, steps=steps, generator=generator, progress=progress,
+                 desc="AR model (MDN), maximum likelihood", **kw)
     return run, p, x_train, x_test
 
 
@@ -98,12 +109,32 @@ class NLLReport:
 
 def nll_report(model: A.AR2D, p, x_test: torch.Tensor, extent=EXTENT, resolution: int = 300) -> NLLReport:
     """Entropy and cross-entropy by quadrature (float64) and the Monte Carlo test NLL."""
-    m64 = copy.deepcopy(model).double()
-    H = metrics.entropy_on_grid(p.log_prob, extent, resolution).item()
-    CE = metrics.cross_entropy_on_grid(p.log_prob, m64.log_prob, extent, resolution).item()
-    with torch.no_grad():
-        nll = -m64.log_prob(x_test.double())
-    return NLLReport(H, CE, nll.mean().item(), (nll.std() / math.sqrt(len(nll))).item())
+    return nll_reports({0: model}, p, x_test, extent, resolution)[0]
+
+
+def nll_reports(models: dict, p, x_test: torch.Tensor, extent=EXTENT, resolution: int = 300) -> dict:
+    r""":func:`nll_report` of each model of ``{key: model}``, with ``p``'s density on the grid evaluated once.
+
+    The numbers are :func:`gencore.metrics.entropy_on_grid` and
+    :func:`~gencore.metrics.cross_entropy_on_grid`'s: with ``w`` p's cell masses renormalized over
+    the box, :math:`H(p) = -\sum_i w_i \log p(c_i)` and :math:`H(p, q) = -\sum_i w_i \log q(c_i)`
+    (a cell with ``w_i = 0`` adds 0). Those functions evaluate ``p`` anew on every call, and for
+    "moons" that costs more than the model.
+    """
+    _, lp, _ = grid_log_prob(p.log_prob, extent, resolution, dtype=torch.float64)
+    w = (lp - torch.logsumexp(lp, 0)).exp()
+
+    def expect(f):
+        return torch.where(w > 0, w * f, torch.zeros_like(w)).sum().item()
+    H = -expect(lp)
+    out = {}
+    for key, model in models.items():
+        m64 = copy.deepcopy(model).double()
+        _, lq, _ = grid_log_prob(m64.log_prob, extent, resolution, dtype=torch.float64)
+        with torch.no_grad():
+            nll = -m64.log_prob(x_test.double())
+        out[key] = NLLReport(H, -expect(lq), nll.mean().item(), (nll.std() / math.sqrt(len(nll))).item())
+    return out
 
 
 def true_conditional(p, x1: float, ys: torch.Tensor) -> torch.Tensor:
@@ -114,18 +145,22 @@ def true_conditional(p, x1: float, ys: torch.Tensor) -> torch.Tensor:
     return (lp - torch.logsumexp(lp, 0) - math.log(dy)).exp()
 
 
-def bins_runs(x_train: torch.Tensor, bins=(8, 16, 32, 64), steps: int = 400, generator: torch.Generator | None = None,
+def bins_runs(x_train: torch.Tensor, bins=(8, 16, 32, 64), steps=SHORT_STAGES, generator: torch.Generator | None = None,
               progress: bool = True) -> dict[int, ARRun]:
-    """One discretized AR model per number of bins, each fitted by maximum likelihood (initialized in turn from ``generator``)."""
+    """One discretized AR model per number of bins, each fitted by maximum likelihood (initialized in turn from ``generator``).
+
+    ``steps``: :func:`fit_ar`'s (by default 160 full-batch Adam steps, the learning rate divided by 6 after 100).
+    """
     return {B: fit_ar(x_train, kind="bins", bins=B, steps=steps, generator=generator, progress=progress,
                       desc=f"AR model, {B} bins") for B in bins}
 
 
-def ordering_runs(n_train: int = 2000, components=(1, 5), steps: int = 400, generator: torch.Generator | None = None,
+def ordering_runs(n_train: int = 2000, components=(1, 5), steps=SHORT_STAGES, generator: torch.Generator | None = None,
                   progress: bool = True):
     """MDN AR models on :class:`~gencore.autoregressive.Parabola` for both orders and each ``K``.
 
-    Data, then each model's initial weights, from ``generator``. Returns ``(runs, p, x_test)`` with ``runs[(order, K)]``.
+    ``steps`` as in :func:`bins_runs`. Data, then each model's initial weights, from ``generator``.
+    Returns ``(runs, p, x_test)`` with ``runs[(order, K)]``.
     """
     p = A.Parabola()
     x_train, x_test = p.sample((n_train,), generator=generator), p.sample((20_000,), generator=generator)
@@ -160,14 +195,24 @@ class BarsRun:
     nll_factorized: float
 
 
-def train_bars(side: int = 6, n_train: int = 2000, steps: int = 500, hidden: int = 128,
-               generator: torch.Generator | None = None, progress: bool = True) -> BarsRun:
-    """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images (data, then MADE's weights, from ``generator``)."""
+def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 100)), batch: int = 250,
+               hidden: int = 128, generator: torch.Generator | None = None, progress: bool = True) -> BarsRun:
+    """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images.
+
+    MADE: Adam on minibatches of ``batch`` training images, ``steps`` a sequence of ``(learning
+    rate, steps)`` stages; the independent-pixel model: 200 full-batch steps. The data, then
+    MADE's weights, then its minibatches come from ``generator``.
+    """
     d = A.BarsImages(side)
     x, x_test = d.sample(n_train, generator), d.sample(5000, generator)
     made = build(lambda: A.MADE(d.dim, hidden, dtype=torch.float32), generator)
     fac = A.FactorizedBernoulli(d.dim, dtype=torch.float32)
-    fit(lambda s: -made.log_prob(x).mean(), made, steps, lr=5e-3, progress=progress, desc="MADE (teacher forcing)")
+
+    def made_loss(step):
+        idx = torch.randint(n_train, (batch,), generator=generator, device=rng_device(generator, x)).to(x.device)
+        return -made.log_prob(x[idx]).mean()
+    for lr, n in steps:
+        fit(made_loss, made, n, lr=lr, progress=progress, desc=f"MADE (teacher forcing), lr {lr:g}")
     fit(lambda s: -fac.log_prob(x).mean(), fac, 200, lr=5e-2, progress=progress, desc="independent pixels")
     with torch.no_grad():
         return BarsRun(d, made, fac, x_test, -made.log_prob(x_test).mean().item(), -fac.log_prob(x_test).mean().item())
@@ -190,28 +235,29 @@ def count_passes(model: A.MADE, n: int = 4, generator: torch.Generator | None = 
     return count[0]
 
 
-def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 256, repeats: int = 3,
+def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 128, repeats: int = 2,
                    generator: torch.Generator | None = None):
     """Seconds per batch of ``n`` samples: MADE's ``D``-pass sampler vs one pass of the same net.
 
-    Returns a list of ``(side, D, t_sequential, t_one_pass)`` (best of ``repeats``). The weights
-    are untrained (drawn from ``generator``): the cost does not depend on them.
+    Returns a list of ``(side, D, t_sequential, t_one_pass)``: the best of ``repeats`` runs of
+    the sampler and of ``5 * repeats`` single passes (each a fraction of a millisecond, so the
+    more noisy). The net is :func:`train_bars`' MADE (two hidden layers of ``hidden`` units), its
+    weights untrained (drawn from ``generator``): the cost does not depend on them.
     """
+    def best(fn, k):
+        out = []
+        for _ in range(k):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+        return min(out)
+
     rows = []
     for s in sides:
         m = build(lambda: A.MADE(s * s, hidden, dtype=torch.float32), generator)
         x = torch.zeros(n, s * s, dtype=torch.float32)
-
-        def best(fn):
-            out = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                fn()
-                out.append(time.perf_counter() - t0)
-            return min(out)
-
         with torch.no_grad():
-            rows.append((s, s * s, best(lambda: m.sample(n, generator)), best(lambda: m(x))))
+            rows.append((s, s * s, best(lambda: m.sample(n, generator), repeats), best(lambda: m(x), 5 * repeats)))
     return rows
 
 

@@ -13,6 +13,7 @@ from .. import flow_matching as F
 from .. import metrics, viz, widgets
 from ..data import GaussianMixture
 from ..experiments.flow_matching import sample_labeled
+from ..quadrature import grid
 
 __all__ = ["EXTENT", "G_EXTENT", "paths_figure", "flow_slider", "steps_slider", "nfe_figure", "cfg_slider",
            "guidance_figure"]
@@ -47,20 +48,20 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
 def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, every: int = 2):
     """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed).
 
-    ``ref``: data samples drawn in grey behind the flow.
+    ``ref``: data samples drawn in grey behind the flow. The path and the velocity on a 12 x 12
+    grid at every frame's t are computed here, once; a frame only draws them.
     """
+    ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
+    pts, _ = grid(EXTENT, 12, dtype=x0.dtype, device=x0.device)
     with torch.no_grad():
         _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
-    ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
+        fields = {t: model(pts, pts.new_full((len(pts),), t)) for t in ts}
 
     def draw(fig, t):
         ax = widgets.panels(fig, 1)
-        k = round(t * n_steps)
         viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
-        with torch.no_grad():
-            viz.vector_field(ax, lambda x: model(x.float(), torch.full((len(x),), float(t))), EXTENT, 12,
-                             color=viz.COLORS["grey"])
-        viz.samples(ax, path[k], size=5, alpha=0.7)
+        viz.arrows(ax, pts, fields[t], color=viz.COLORS["grey"])
+        viz.samples(ax, path[round(t * n_steps)], size=5, alpha=0.7)
         ax.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
         viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
     return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
