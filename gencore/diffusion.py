@@ -375,7 +375,7 @@ def sample(model: EpsModel, schedule: NoiseSchedule, xT: torch.Tensor, *, steps:
         model: ``model(x, t)`` returns :math:`\epsilon_\theta`; ``t`` is passed as an ``(N,)`` tensor.
             A model with an ``at_times(ts)`` method (:meth:`gencore.nn.TimeMLP.at_times`) is
             evaluated through it instead: every row of a step has the same ``t``, so its time
-            terms are computed once for the whole chain (the same numbers, about twice as fast).
+            terms are computed once for the whole chain (the same numbers, for less work).
         xT: :math:`x_T`, shape ``(N, ...)``.
         keep: also return the states, one per step, stacked ``(S + 1, N, ...)`` from :math:`x_T`.
 

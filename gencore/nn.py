@@ -295,9 +295,10 @@ class TimeMLP(nn.Module):
 
         The time (and class) terms of every layer are computed once, for all of ``ts`` in one
         batched product, so a sampler whose every step evaluates one time for all rows pays only
-        for the ``x`` path (about half the cost of :meth:`forward` for chapter 6's network). The
-        values equal :meth:`forward`'s up to the rounding of that product (bitwise on a CPU for
-        five or more times). ``ts``: a sequence or ``(M,)`` tensor of times; ``y``: an int or ``None``.
+        for the ``x`` path (for chapter 6's network, a quarter of the multiply-adds of
+        :meth:`forward`, and its sines and cosines, are saved). The values equal :meth:`forward`'s
+        up to the rounding of that product (bitwise on a CPU for five or more times). ``ts``: a
+        sequence or ``(M,)`` tensor of times; ``y``: an int or ``None``.
         """
         kw = dict(dtype=self.freqs.dtype, device=self.freqs.device)
         t = torch.as_tensor(ts, **kw).reshape(-1)
