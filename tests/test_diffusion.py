@@ -206,10 +206,10 @@ def test_min_simple_loss_of_moons_is_about_045(gen):
 def test_algorithm_1_as_written_in_the_chapter_is_simple_loss():
     def algorithm_1_loss(eps_model, x0, g):
         t = torch.randint(1, S.T + 1, (len(x0),), generator=g)
-        eps = torch.randn(x0.shape, generator=g)
-        a = S.alpha_bars[t].float()[:, None]
+        eps = torch.randn(x0.shape, generator=g).to(x0)
+        a = S.alpha_bars[t].to(x0)[:, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-        return (eps - eps_model(xt, t)).pow(2).sum(-1).mean()
+        return (eps - eps_model(xt, t.to(x0.device))).pow(2).sum(-1).mean()
 
     net = TimeMLP(time_scale=S.T, generator=torch.Generator().manual_seed(0))
     batch = data.make("moons").sample((256,), generator=torch.Generator().manual_seed(0))
@@ -311,6 +311,63 @@ def test_sample_is_algorithm_2_and_reproducible():
     assert path.shape == (11, 64, 2) and torch.equal(path[-1], x0) and torch.equal(path[0], xT)
 
 
+def test_sample_through_at_times_is_the_same_chain_as_calling_the_model():
+    """D.sample evaluates a TimeMLP through its at_times (time terms computed once per chain): the same
+    chains as a plain callable, for DDPM, DDIM with and without noise, and a class-conditional network."""
+    model = TimeMLP(hidden=16, time_scale=S.T, generator=torch.Generator().manual_seed(2))
+    plain = lambda x, t: model(x, t)  # noqa: E731  (no at_times: the model is called every step)
+    xT = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    for steps, eta in ((None, 1.0), (20, 0.0), (7, 0.5)):
+        a = D.sample(model, S, xT, steps=steps, eta=eta, generator=torch.Generator().manual_seed(1))
+        b = D.sample(plain, S, xT, steps=steps, eta=eta, generator=torch.Generator().manual_seed(1))
+        assert torch.allclose(a, b, atol=1e-10), steps
+    labelled = TimeMLP(hidden=16, time_scale=1.0, n_classes=3, generator=torch.Generator().manual_seed(3))
+    x, ts = torch.randn(10, 2, generator=torch.Generator().manual_seed(4)), torch.linspace(0.1, 0.9, 6)
+    for y in (None, 2):
+        with torch.no_grad():
+            fns = labelled.at_times(ts, y)
+            for k, t in enumerate(ts):
+                assert torch.allclose(fns[k](x), labelled(x, t.expand(10), None if y is None else torch.full((10,), y)),
+                                      atol=1e-12)
+
+
+def test_vlb_estimates_through_at_times_equal_calling_the_model(gen):
+    model = TimeMLP(hidden=8, time_scale=20, generator=torch.Generator().manual_seed(5))
+    plain = lambda x, t: model(x, t)  # noqa: E731
+    s, x0 = D.NoiseSchedule.linear(T=20, beta_T=0.3), torch.randn(30, 2, generator=gen)
+    with torch.no_grad():
+        for f in (run.vlb_terms, run.vlb_trajectory):
+            a = f(model, s, x0, generator=torch.Generator().manual_seed(6))
+            b = f(plain, s, x0, generator=torch.Generator().manual_seed(6))
+            assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_grid_log_prob_is_the_mixtures_log_prob_on_the_grid_even_far_from_every_component():
+    p = data.make("moons")
+    for t in (0, 30, 1000):
+        m = D.marginal(S, p, t)
+        want = metrics.density_image(m.log_prob, run.EXTENT, 64, log=True)
+        assert torch.allclose(run.grid_log_prob(m, run.EXTENT, 64), want, rtol=1e-12, atol=1e-10)
+    # narrow components far apart: most of the box underflows the factorized sum and is summed exactly
+    tight = data.GaussianMixture(torch.tensor([[-3.0, -2.0], [3.0, 2.0]], dtype=F64), 0.02, weights=torch.tensor([0.3, 0.7]))
+    want = metrics.density_image(tight.log_prob, (-6, 6, -4, 4), 50, log=True)
+    got = run.grid_log_prob(tight, (-6, 6, -4, 4), 50)
+    assert torch.isfinite(got).all() and torch.allclose(got, want, rtol=1e-12)
+
+
+def test_min_simple_loss_is_the_mean_error_of_optimal_eps_whatever_its_chunk_size():
+    p, n = data.make("moons"), 5000
+    values = {run.min_simple_loss(p, S, n=n, generator=torch.Generator().manual_seed(8), chunk=c)
+              for c in (500, 4096, 5000)}
+    assert len(values) == 1
+    g = torch.Generator().manual_seed(8)  # the same draws, in the same order, as min_simple_loss
+    x0 = p.sample((n,), generator=g).double()
+    t = torch.randint(1, S.T + 1, (n,), generator=g)
+    eps = torch.randn(x0.shape, generator=g, dtype=F64)
+    want = (eps - run.optimal_eps(S, p, D.q_sample(S, x0, t, eps), t)).pow(2).sum(-1).mean().item()
+    assert values.pop() == pytest.approx(want, rel=1e-12)
+
+
 # ---- dtype, device, errors ---------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_dtype_follows_inputs(dtype, gen):
@@ -397,6 +454,18 @@ def test_kl_smoothed_is_the_grid_kl_of_the_smoothed_data_against_the_kde(gen):
     want = metrics.kl_on_grid(p_h.log_prob, metrics.kde_log_prob(x, 0.1), run.EXTENT, 128).item()
     assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)
     assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)  # again, from the cached grid
+    # two tight clusters in opposite corners: the KDE's factorized sum underflows at the other two corners
+    far = 0.05 * torch.randn(40, 2, generator=gen) + torch.tensor([3.0, 2.0]) * torch.tensor([-1.0, 1.0]).repeat(20)[:, None]
+    want = metrics.kl_on_grid(p_h.log_prob, metrics.kde_log_prob(far, 0.1), run.EXTENT, 128).item()
+    assert run.kl_smoothed(p, far) == pytest.approx(want, rel=1e-9)
+
+
+def test_quality_tables_sliced_w2_is_the_books_metric_exactly(gen):
+    p = data.make("moons")
+    for dtype in (torch.float32, F64):
+        a, b = (p.sample((700,), generator=gen).to(dtype) for _ in range(2))
+        assert run._sliced_w2(a, b, 512) == metrics.sliced_w2(a, b, 512).item()
+    assert run._sliced_w2(a, b[:500]) == metrics.sliced_w2(a, b[:500]).item()  # unequal sizes: metrics itself
 
 
 def test_quality_compare_counts_only_differences_beyond_two_floor_sd():
@@ -457,7 +526,7 @@ def test_the_chapters_trained_model_and_quality_claims():
     gen = gencore.generator(0)
     p = data.make("moons")
     floor = run.min_simple_loss(p, S, generator=gen)
-    model, _, hist = run.train_denoiser(p, S, stages=((2e-3, 1500), (5e-4, 500)), batch=2048,
+    model, _, hist = run.train_denoiser(p, S, stages=((3e-3, 1000), (1e-3, 400), (2e-4, 200)), batch=512,
                                       generator=gencore.generator(4), progress=False)
     assert sum(hist.loss[-300:]) / 300 - floor < 0.02  # "within ... of the floor": nearly the best predictor
     xT = torch.randn(2000, 2, generator=gen)
