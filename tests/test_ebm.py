@@ -204,6 +204,17 @@ def test_energy_score_matching_loss_on_a_quadratic_energy():
     assert E.energy_score_matching_loss(net, x).requires_grad
 
 
+def test_two_basin_closed_form_gradient_matches_autograd():
+    """The score of two_basin_energy skips autograd through its closed-form gradient: same values."""
+    x = 4 * torch.randn(3, 50, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(E.two_basin_energy(xg).sum(), xg)
+    for kT in (0.35, 1.0):
+        assert torch.allclose(E.energy_score(E.two_basin_energy, kT)(x), -grad / kT, atol=1e-12)
+    assert not E.energy_score(E.two_basin_energy)(xg).requires_grad          # detached, as documented
+    assert E.energy_score(E.two_basin_energy, create_graph=True)(xg).requires_grad  # autograd kept
+
+
 @pytest.mark.parametrize("act", ["silu", "tanh", "relu", "leaky_relu"])
 def test_forward_laplacian_matches_autograd_hessians(act):
     """gencore.nn.mlp_derivatives against torch.func's gradient and Hessian, point by point."""

@@ -8,7 +8,7 @@ import torch
 
 from .. import ebm as E
 from .. import viz, widgets
-from ..experiments.ebm import EXTENT, T_EXTENT, in_deep_basin, model_log_prob, nll_text
+from ..experiments.ebm import EXTENT, T_EXTENT, in_deep_basin, nll_text
 from ..quadrature import grid_log_prob
 
 __all__ = ["temperature_slider", "chain_length_slider", "models_figure", "mixing_figure", "annealing_figure"]
@@ -60,7 +60,7 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
     """
     pcd = {r.k: (name, r) for name, r in runs.items() if r.method == "pcd"}
     ks = tuple(sorted(pcd))
-    frames = {k: (_image(model_log_prob(pcd[k][1].model), EXTENT), pcd[k][1].chains[:n_show]) for k in ks}
+    frames = {k: (_image(pcd[k][1].log_prob, EXTENT), pcd[k][1].chains[:n_show]) for k in ks}
 
     def draw(fig, k):
         img, chains = frames[k]
@@ -76,13 +76,16 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
                           k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1))
 
 
-def models_figure(data_log_prob, models: dict, nlls: dict, entropy: float):
-    """Data density next to each trained model's normalized density, with exact NLLs in the titles."""
-    fig, axes = viz.figure(1 + len(models), width=3.0, height=3.0)
+def models_figure(data_log_prob, log_probs: dict, nlls: dict, entropy: float):
+    """Data density next to each trained model's normalized density, with exact NLLs in the titles.
+
+    ``log_probs``: name -> the model's normalized log-density (``Trained.log_prob``).
+    """
+    fig, axes = viz.figure(1 + len(log_probs), width=3.0, height=3.0)
     viz.density(axes[0], data_log_prob, EXTENT, 150)
     viz.panel_title(axes[0], f"data: H(p) = {entropy:.3f} nats")
-    for ax, (name, model) in zip(axes[1:], models.items()):
-        viz.density(ax, model_log_prob(model), EXTENT, 150)
+    for ax, (name, log_prob) in zip(axes[1:], log_probs.items()):
+        viz.density(ax, log_prob, EXTENT, 150)
         viz.panel_title(ax, f"{name}: NLL {nll_text(nlls[name], 3)}")
     return fig
 
