@@ -35,11 +35,13 @@ def regression_data(separations, n: int = 512, generator: torch.Generator | None
                     dtype: torch.dtype = torch.float64, device: torch.device | str | None = None):
     """One two-branch dataset per separation, stacked: ``x, y`` of shape ``(S, n, 1)`` in ``dtype``.
 
-    Drawn in float64 whatever ``dtype`` (then cast), so the data are the same numbers, rounded.
+    Drawn in float64 on the generator's device whatever ``dtype`` (then cast and moved to
+    ``device``), so the data are the same numbers, rounded, wherever they go.
     """
-    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64, device=device)
+    where = generator.device if generator is not None else None
+    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64, device=where)
              for d in separations]
-    return torch.stack([p[0] for p in pairs]).to(dtype), torch.stack([p[1] for p in pairs]).to(dtype)
+    return tuple(torch.stack(p).to(device=device, dtype=dtype) for p in zip(*pairs))
 
 
 # ------------------------------------------------------------------ a curve in the plane
