@@ -204,6 +204,50 @@ def test_energy_score_matching_loss_on_a_quadratic_energy():
     assert E.energy_score_matching_loss(net, x).requires_grad
 
 
+def test_two_basin_closed_form_gradient_matches_autograd():
+    """The score of two_basin_energy skips autograd through its closed-form gradient: same values."""
+    x = 4 * torch.randn(3, 50, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(E.two_basin_energy(xg).sum(), xg)
+    for kT in (0.35, 1.0):
+        assert torch.allclose(E.energy_score(E.two_basin_energy, kT)(x), -grad / kT, atol=1e-12)
+    assert not E.energy_score(E.two_basin_energy)(xg).requires_grad          # detached, as documented
+    assert E.energy_score(E.two_basin_energy, create_graph=True)(xg).requires_grad  # autograd kept
+
+
+@pytest.mark.parametrize("act", ["silu", "tanh", "relu", "leaky_relu"])
+def test_forward_laplacian_matches_autograd_hessians(act):
+    """gencore.nn.mlp_derivatives against torch.func's gradient and Hessian, point by point."""
+    from gencore import nn as gnn
+
+    g = torch.Generator().manual_seed(0)
+    net = gnn.mlp((2, 16, 16, 1), act, generator=g, dtype=F64)
+    x = torch.randn(40, 2, dtype=F64, generator=g)
+    f, grad, lap = gnn.mlp_derivatives(net, x)
+    one = lambda p: net(p[None])[0, 0]  # noqa: E731
+    hess = torch.func.vmap(torch.func.hessian(one))(x)
+    assert torch.allclose(f, net(x)[:, 0], atol=1e-12)
+    assert torch.allclose(grad, torch.func.vmap(torch.func.grad(one))(x), atol=1e-12)
+    assert torch.allclose(lap, hess.diagonal(dim1=-2, dim2=-1).sum(-1), atol=1e-12)
+    _, g_lin, l_lin = gnn.mlp_derivatives(gnn.mlp((2, 1), generator=g, dtype=F64), x)  # no hidden layer
+    assert g_lin.shape == (40, 2) and (l_lin == 0).all()
+
+
+def test_energy_net_score_matching_equals_the_autograd_objective():
+    """EnergyNet's one-pass (E, grad E, Laplacian) gives chapter 7's objective and its parameter gradient."""
+    net = E.EnergyNet(hidden=16, generator=torch.Generator().manual_seed(0)).double()
+    x = torch.randn(64, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    e, grad, lap = net.derivatives(x)
+    assert torch.allclose(e, net(x), atol=1e-12)
+    assert torch.allclose(grad, -E.energy_score(net)(x), atol=1e-12)
+    fast = E.energy_score_matching_loss(net, x)
+    slow = S.implicit_score_matching_loss(E.energy_score(net, create_graph=True), x)
+    assert fast.item() == pytest.approx(slow.item(), abs=1e-12)
+    params = list(net.parameters())[:-1]  # the last bias shifts E, not its derivatives
+    for a, b in zip(torch.autograd.grad(fast, params), torch.autograd.grad(slow, params)):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
 def test_cd_loss_gradient_with_exact_negatives_is_minus_the_likelihood_gradient():
     """With negatives drawn exactly from p_theta (grid sampling), the CD loss's gradient is
     -grad log-likelihood, computed independently by autograd through the quadrature log Z."""

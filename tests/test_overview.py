@@ -1,6 +1,8 @@
 """Chapter 0's identities and the numbers its text claims, asserted (float64), and its checker."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -61,9 +63,9 @@ def test_mse_decomposition_on_the_page():
 def test_regression_lands_on_the_mean():
     r = _notebook_start()
     separations = [round(0.25 * i, 2) for i in range(13)]
-    xs, ys = run.regression_data(separations, 512, r["gen"])
+    xs, ys = run.regression_data(separations, 512, r["gen"], dtype=torch.float32)  # the page trains in float32
     predictors, _ = O.fit_mse_predictors(xs, ys, steps=500, generator=gencore.generator(0), progress=False)
-    grid = torch.linspace(-1, 1, 201, dtype=F64)
+    grid = torch.linspace(-1, 1, 201, dtype=torch.float32)
     with torch.no_grad():
         fits = predictors(grid[:, None])[..., 0]
         mse = (predictors(xs) - ys).pow(2).mean((1, 2))
@@ -281,6 +283,24 @@ def test_curve_distance_sees_blur_and_collapse():
     assert run.curve_distance(blurred) > 1.5 * d
 
 
+def test_curve_distance_is_the_distance_to_the_two_arcs():
+    """Against the exact distance to the moons' half circles (radius 1.5, centres (∓0.75, ∓0.375))."""
+    g = torch.Generator().manual_seed(0)
+    x = 4 * torch.rand(2000, 2, generator=g, dtype=F64) - 2
+    exact = []
+    for centre, start in (((-0.75, -0.375), 0.0), ((0.75, 0.375), math.pi)):
+        d = x - torch.tensor(centre, dtype=F64)
+        phi = torch.remainder(torch.atan2(d[:, 1], d[:, 0]) - start, 2 * math.pi)
+        ends = torch.tensor(centre, dtype=F64) + 1.5 * torch.tensor(
+            [[math.cos(start), math.sin(start)], [-math.cos(start), -math.sin(start)]], dtype=F64)
+        to_end = torch.cdist(x, ends).amin(-1)
+        exact.append(torch.where(phi <= math.pi, (d.norm(dim=-1) - 1.5).abs(), to_end))
+    want = torch.stack(exact, -1).amin(-1)
+    for i in range(0, 2000, 400):  # one point at a time: the distance itself
+        assert abs(run.curve_distance(x[i:i + 1]) - want[i].item()) < 3e-5
+    assert abs(run.curve_distance(x) - want.mean().item()) < 3e-5
+
+
 def _check_sampler(sampler):
     train = make(run.DATASET, dtype=F64).sample((400,), generator=torch.Generator().manual_seed(0))
     a = sampler(train, 50, torch.Generator().manual_seed(3))
@@ -298,6 +318,14 @@ def test_gan_sampler_follows_the_training_data_dtype_and_seed():
     from gencore.experiments import gallery  # every chapter's recipes: imported where needed
 
     _check_sampler(lambda t, n, g: gallery.gan_sampler(t, n, g, steps=30))  # the others run in test_gallery_numbers
+
+
+def test_regression_data_in_float32_rounds_the_float64_draws():
+    seps = [0.0, 1.5]
+    x64, y64 = run.regression_data(seps, 64, torch.Generator().manual_seed(0))
+    x32, y32 = run.regression_data(seps, 64, torch.Generator().manual_seed(0), dtype=torch.float32)
+    assert x64.dtype == F64 and x32.dtype == torch.float32 and x32.shape == (2, 64, 1)
+    assert torch.equal(x32, x64.float()) and torch.equal(y32, y64.float())
 
 
 def test_slider_labels_print_values():

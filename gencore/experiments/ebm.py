@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -45,6 +46,11 @@ class Trained:
     chains: torch.Tensor | None = None
     acceptance: float = float("nan")
     seconds: float = 0.0
+
+    @cached_property
+    def log_prob(self) -> E.BoltzmannLogProb:
+        """The model's normalized density, :func:`model_log_prob`: computed once, shared by the NLL and the figures."""
+        return model_log_prob(self.model)
 
 
 def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1e-2), (300, 1e-3)),
@@ -105,9 +111,12 @@ def nll_text(nll: float, digits: int = 4) -> str:
 
 
 def exact_nll(model, data_log_prob, resolution: int = 200) -> float:
-    """Exact NLL (nats) of the normalized model by quadrature: ``cross_entropy_on_grid`` on ``EXTENT``."""
-    m64 = copy.deepcopy(model).double()
-    log_q = E.boltzmann_log_prob(m64, 1.0, Z_EXTENT, 400)
+    """Exact NLL (nats) of the normalized model by quadrature: ``cross_entropy_on_grid`` on ``EXTENT``.
+
+    ``model`` is a trained energy, or its normalized density already computed
+    (:attr:`Trained.log_prob`, a :class:`gencore.ebm.BoltzmannLogProb`), which is then reused.
+    """
+    log_q = model if isinstance(model, E.BoltzmannLogProb) else model_log_prob(model)
     return float(metrics.cross_entropy_on_grid(data_log_prob, log_q, EXTENT, resolution))
 
 

@@ -41,10 +41,16 @@ def _generator(generator: torch.Generator) -> torch.Generator:
     return torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
 
 
-def vae_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: int = 1000) -> torch.Tensor:
-    """Chapter 3: a VAE (β = 1, 2-d latent, Gaussian decoder), full batch; ``z ~ N(0, I)`` decoded with its noise."""
+def vae_sampler(train: torch.Tensor, n: int, generator: torch.Generator, steps: int = 500,
+                lr: float = 6e-3) -> torch.Tensor:
+    """Chapter 3: a VAE (β = 1, 2-d latent, Gaussian decoder), full batch; ``z ~ N(0, I)`` decoded with its noise.
+
+    500 full-batch Adam steps at twice chapter 3's learning rate: as close to the data as 1000
+    steps at 3e-3 (sliced W2 0.084 against 0.093 and distance to the curves 2.1 against 2.2
+    times the data's, means over ``GENCORE_SEED=0, 1, 2``), in half the time.
+    """
     g = _generator(generator)
-    run = vae.train_toy(_data(train), [1.0], steps=steps, generator=g, progress=False)
+    run = vae.train_toy(_data(train), [1.0], steps=steps, lr=lr, generator=g, progress=False)
     return run.model.sample(n, g)[0].to(train)
 
 

@@ -31,11 +31,17 @@ Sampler = Callable[[torch.Tensor, int, torch.Generator], torch.Tensor]
 
 
 # ------------------------------------------------------------------ regression to the mean
-def regression_data(separations, n: int = 512, generator: torch.Generator | None = None):
-    """One two-branch dataset per separation, stacked: ``x, y`` of shape ``(S, n, 1)`` (float64)."""
-    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64)
+def regression_data(separations, n: int = 512, generator: torch.Generator | None = None,
+                    dtype: torch.dtype = torch.float64, device: torch.device | str | None = None):
+    """One two-branch dataset per separation, stacked: ``x, y`` of shape ``(S, n, 1)`` in ``dtype``.
+
+    Drawn in float64 on the generator's device whatever ``dtype`` (then cast and moved to
+    ``device``), so the data are the same numbers, rounded, wherever they go.
+    """
+    where = generator.device if generator is not None else None
+    pairs = [O.bimodal_regression_data(n, float(d), generator=generator, dtype=torch.float64, device=where)
              for d in separations]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+    return tuple(torch.stack(p).to(device=device, dtype=dtype) for p in zip(*pairs))
 
 
 # ------------------------------------------------------------------ a curve in the plane
@@ -109,17 +115,28 @@ def data_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> tor
     return make(DATASET, dtype=train.dtype).sample((n,), generator=generator).to(train.device)
 
 
-def curve_distance(x: torch.Tensor) -> float:
+def curve_distance(x: torch.Tensor, segments: int = 256) -> float:
     r"""The mean distance from the points ``x`` (``(N, 2)``) to the nearest of the moons' centre curves.
 
     A second number that sees what sliced W2 averages away: how tightly samples hug the curves.
     For the data it is the mean size of the noise across the curve, :math:`\sigma\sqrt{2/\pi}
     \approx 0.080` for the noise :math:`\sigma = 0.1`; blurred samples score more, samples
-    collapsed onto the curves less.
+    collapsed onto the curves less. Each curve is a polyline of ``segments`` chords and each point's
+    distance to a chord is exact, so the result is within about 1e-5 of the distance to the curves
+    themselves (the chords' sagitta), several times faster than distances to a dense cloud of curve points.
     """
     pieces = make(DATASET, dtype=x.dtype, device=x.device).pieces
-    s = torch.linspace(0, 1, 2049, dtype=x.dtype, device=x.device)
-    return float(torch.stack([torch.cdist(x, piece(s)).amin(-1) for piece in pieces], -1).amin(-1).mean())
+    s = torch.linspace(0, 1, segments + 1, dtype=x.dtype, device=x.device)
+    x2 = (x * x).sum(-1, keepdim=True)
+    nearest = []
+    for piece in pieces:
+        p = piece(s)
+        a, ab = p[:-1], p[1:] - p[:-1]                   # each chord: its start and its direction, (K, 2)
+        xa2 = x2 - 2 * x @ a.T + (a * a).sum(-1)         # |x - a|², (N, K)
+        proj, ab2 = x @ ab.T - (a * ab).sum(-1), (ab * ab).sum(-1)   # (x - a)·ab and |ab|²
+        t = (proj / ab2).clamp(0, 1)                     # the nearest point of the chord, a + t ab
+        nearest.append((xa2 - t * (2 * proj - t * ab2)).clamp_min(0).amin(-1))
+    return float(torch.stack(nearest, -1).amin(-1).sqrt().mean())
 
 
 def curve_distance_spread(sample_fn, n: int, repeats: int = 40,

@@ -5,10 +5,12 @@ Book: ``book/08_ebm.ipynb``.
 from __future__ import annotations
 
 import torch
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
 
 from .. import ebm as E
 from .. import viz, widgets
-from ..experiments.ebm import EXTENT, T_EXTENT, in_deep_basin, model_log_prob, nll_text
+from ..experiments.ebm import EXTENT, T_EXTENT, in_deep_basin, nll_text
 from ..quadrature import grid_log_prob
 
 __all__ = ["temperature_slider", "chain_length_slider", "models_figure", "mixing_figure", "annealing_figure"]
@@ -21,10 +23,15 @@ def _image(log_prob, extent, resolution: int = 120, log: bool = False):
     return img.reshape(resolution, resolution).numpy()
 
 
-def _show(ax, img, extent, cmap=viz.DENSITY_CMAP, log: bool = False):
-    """Draw a precomputed image the way ``viz.density`` does (same look, no re-evaluation)."""
-    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=cmap, vmin=None if log else 0.0,
-              aspect="equal", interpolation="bilinear")
+def _rgba(img, cmap=viz.DENSITY_CMAP, log: bool = False):
+    """The image coloured once, as ``viz.density`` colours it (density from 0, log-density from its minimum)."""
+    norm = Normalize(vmin=float(img.min()) if log else 0.0, vmax=float(img.max()))
+    return colormaps[cmap](norm(img), bytes=True)
+
+
+def _show(ax, rgba, extent):
+    """Draw a precomputed, coloured image the way ``viz.density`` does (same pixels, no re-evaluation)."""
+    ax.imshow(rgba, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.grid(False)
@@ -36,8 +43,8 @@ def temperature_slider(frames) -> widgets.SliderDemo:
     ``frames``: what :func:`gencore.experiments.ebm.temperature_frames` returns.
     """
     temps = tuple(f[0] for f in frames)
-    images = [_image(lp, T_EXTENT) for _, lp, _, _ in frames]
-    landscape = _image(lambda z: -E.two_basin_energy(z), T_EXTENT, log=True)
+    images = [_rgba(_image(lp, T_EXTENT)) for _, lp, _, _ in frames]
+    landscape = _rgba(_image(lambda z: -E.two_basin_energy(z), T_EXTENT, log=True), "Greys", log=True)
 
     def draw(fig, kT):
         i = temps.index(kT)
@@ -45,7 +52,7 @@ def temperature_slider(frames) -> widgets.SliderDemo:
         ax1, ax2 = widgets.panels(fig, 2)
         _show(ax1, images[i], T_EXTENT)
         viz.panel_title(ax1, f"p_T, kT = {kT:g}: log Z = {float(lp.log_Z):.2f}")
-        _show(ax2, landscape, T_EXTENT, cmap="Greys", log=True)
+        _show(ax2, landscape, T_EXTENT)
         viz.samples(ax2, x, size=4, alpha=0.6, extent=T_EXTENT)
         viz.panel_title(ax2, f"{len(x)} exact samples; deep basin {100 * deep:.0f}%")
 
@@ -60,7 +67,7 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
     """
     pcd = {r.k: (name, r) for name, r in runs.items() if r.method == "pcd"}
     ks = tuple(sorted(pcd))
-    frames = {k: (_image(model_log_prob(pcd[k][1].model), EXTENT), pcd[k][1].chains[:n_show]) for k in ks}
+    frames = {k: (_rgba(_image(pcd[k][1].log_prob, EXTENT)), pcd[k][1].chains[:n_show].cpu().numpy()) for k in ks}
 
     def draw(fig, k):
         img, chains = frames[k]
@@ -76,13 +83,16 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
                           k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1))
 
 
-def models_figure(data_log_prob, models: dict, nlls: dict, entropy: float):
-    """Data density next to each trained model's normalized density, with exact NLLs in the titles."""
-    fig, axes = viz.figure(1 + len(models), width=3.0, height=3.0)
+def models_figure(data_log_prob, log_probs: dict, nlls: dict, entropy: float):
+    """Data density next to each trained model's normalized density, with exact NLLs in the titles.
+
+    ``log_probs``: name -> the model's normalized log-density (``Trained.log_prob``).
+    """
+    fig, axes = viz.figure(1 + len(log_probs), width=3.0, height=3.0)
     viz.density(axes[0], data_log_prob, EXTENT, 150)
     viz.panel_title(axes[0], f"data: H(p) = {entropy:.3f} nats")
-    for ax, (name, model) in zip(axes[1:], models.items()):
-        viz.density(ax, model_log_prob(model), EXTENT, 150)
+    for ax, (name, log_prob) in zip(axes[1:], log_probs.items()):
+        viz.density(ax, log_prob, EXTENT, 150)
         viz.panel_title(ax, f"{name}: NLL {nll_text(nlls[name], 3)}")
     return fig
 

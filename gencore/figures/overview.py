@@ -7,6 +7,7 @@ Book: ``book/00_overview.ipynb``.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .. import overview as O
@@ -22,26 +23,28 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
     grid = torch.linspace(-1, 1, 201, dtype=x.dtype, device=x.device)[:, None]
     with torch.no_grad():
         fits = model(grid)[..., 0].cpu()                             # (S, 201)
-    m, grid, x, y = O.conditional_mean(grid)[:, 0].cpu(), grid.cpu(), x.cpu(), y.cpu()
+    m = O.conditional_mean(grid)[:, 0].cpu()
+    gaps = (fits - m).pow(2).mean(-1).sqrt().tolist()               # each predictor's RMS distance to the mean
+    # every frame only plots these host arrays (no tensors, no model calls)
+    grid, m, fits, x, y = (t.double().numpy() for t in (grid[:, 0].cpu(), m, fits, x[..., 0].cpu(), y[..., 0].cpu()))
     frames = {round(float(d), 3): i for i, d in enumerate(separations)}
     top = max(frames) / 2 + 1.4  # room for the legend above the upper branch
 
     def draw(fig, separation):
         i = frames[separation]
         ax = widgets.panels(fig, 1)
-        ax.scatter(x[i, :, 0], y[i, :, 0], s=3, c=viz.COLORS["grey"], alpha=0.5, linewidths=0)
+        ax.scatter(x[i], y[i], s=3, c=viz.COLORS["grey"], alpha=0.5, linewidths=0)
         for sign, label in ((1, "modes of p(y|x)"), (-1, None)):
-            viz.curve(ax, grid[:, 0], m + sign * separation / 2, role="p", label=label, lw=1, ls="--")
-        viz.curve(ax, grid[:, 0], m, role="aux", label="mean E[y|x]", lw=1.5)
-        viz.curve(ax, grid[:, 0], fits[i], role="q", label="MSE-trained predictor")
-        gap = (fits[i] - m).pow(2).mean().sqrt().item()
+            viz.curve(ax, grid, m + sign * separation / 2, role="p", label=label, lw=1, ls="--")
+        viz.curve(ax, grid, m, role="aux", label="mean E[y|x]", lw=1.5)
+        viz.curve(ax, grid, fits[i], role="q", label="MSE-trained predictor")
         ax.set_xlim(-1, 1)
         ax.set_ylim(-top, top)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         ax.legend(loc="upper left", ncol=3)
         viz.panel_title(ax, f"separation d = {separation:.2f}: branches at ±{separation / 2:.2f}, "
-                            f"predictor's RMS distance to the mean {gap:.3f}")
+                            f"predictor's RMS distance to the mean {gaps[i]:.3f}")
 
     return widgets.slider(draw, figsize=(7.5, 3.4), separation=widgets.Param(
         sorted(frames), "separation d", "{:.2f}"))
@@ -54,20 +57,23 @@ def manifold_slider(frames: dict) -> widgets.SliderDemo:
     ``frames`` is :func:`gencore.experiments.overview.manifold_frames`'s ``{noise: (x, share)}``.
     """
     n = max(len(x) for x, _ in frames.values())
+    edges = np.linspace(0.5, 1.0, 31)  # the histogram's 30 bins, counted once per frame here
+    shown = {s: (x.cpu().numpy(), r.cpu().numpy(), np.histogram(r.cpu().numpy(), edges)[0], float(r.median()))
+             for s, (x, r) in frames.items()}
 
     def draw(fig, noise):
-        x, r = frames[noise]
+        x, r, counts, median = shown[noise]
         ax1, ax2 = widgets.panels(fig, 2)
         ax1.scatter(x[:, 0], x[:, 1], c=r, s=4, cmap="viridis", vmin=0.5, vmax=1.0, linewidths=0)
         ax1.set_aspect("equal")
         ax1.set_xlim(-3.5, 3.5)
         ax1.set_ylim(-3.5, 3.5)
         viz.panel_title(ax1, f"σ = {noise:.2f}; colour: local share (yellow 1, purple ½)")
-        ax2.hist(r.numpy(), bins=30, range=(0.5, 1.0), color=viz.COLORS["q"], alpha=0.8)
+        ax2.stairs(counts, edges, fill=True, color=viz.COLORS["q"], alpha=0.8)  # = ax.hist's bars, one artist
         ax2.set_xlim(0.5, 1.0)
         ax2.set_ylim(0, n)
         ax2.set_xlabel("λ₁/(λ₁+λ₂) of the 20 nearest neighbours")
-        viz.panel_title(ax2, f"median share {r.median():.3f} (1: a line, 0.5: the plane)")
+        viz.panel_title(ax2, f"median share {median:.3f} (1: a line, 0.5: the plane)")
 
     return widgets.slider(draw, figsize=(8.5, 3.4), noise=widgets.Param(sorted(frames), "noise σ", "{:.2f}"))
 

@@ -19,6 +19,9 @@ CASES = [
          accepts={"h": ("nan", "inf", "empty")}),  # a network propagates NaN like any torch layer; 0 points give 0 outputs
     Case("nn.StackedMLP", lambda: dict(n_models=3), call=lambda n_models: nn.StackedMLP(n_models, (2, 4, 1)),
          ranges={"n_models": (1, None)}),
+    Case("nn.mlp_derivatives", lambda: dict(x=torch.randn(5, 2, dtype=F64)),
+         call=lambda x: nn.mlp_derivatives(nn.mlp((2, 8, 1), generator=_g(), dtype=F64), x),
+         accepts={"x": ("nan", "inf")}),  # a network propagates NaN like any torch layer
     Case("nn.TimeMLP", lambda: dict(hidden=8, layers=2, max_freq=200.0, time_scale=1.0),
          call=lambda **kw: nn.TimeMLP(**kw, generator=_g()),
          ranges={"hidden": (1, None), "layers": (1, None), "max_freq": (0, None), "time_scale": (0, None)}),
