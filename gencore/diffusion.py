@@ -373,6 +373,9 @@ def sample(model: EpsModel, schedule: NoiseSchedule, xT: torch.Tensor, *, steps:
 
     Args:
         model: ``model(x, t)`` returns :math:`\epsilon_\theta`; ``t`` is passed as an ``(N,)`` tensor.
+            A model with an ``at_times(ts)`` method (:meth:`gencore.nn.TimeMLP.at_times`) is
+            evaluated through it instead: every row of a step has the same ``t``, so its time
+            terms are computed once for the whole chain (the same numbers, for less work).
         xT: :math:`x_T`, shape ``(N, ...)``.
         keep: also return the states, one per step, stacked ``(S + 1, N, ...)`` from :math:`x_T`.
 
@@ -384,9 +387,13 @@ def sample(model: EpsModel, schedule: NoiseSchedule, xT: torch.Tensor, *, steps:
     x, path = xT, [xT]
     pairs = (list(zip(range(T, 0, -1), range(T - 1, -1, -1))) if steps is None
              else list(zip(ddim_timesteps(T, steps)[:-1], ddim_timesteps(T, steps)[1:])))
-    for t, tp in pairs:
-        tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
-        eps = model(x, tt)
+    at_times = getattr(model, "at_times", None)
+    fixed = at_times([t for t, _ in pairs]) if callable(at_times) else None
+    for k, (t, tp) in enumerate(pairs):
+        if fixed is not None:
+            eps = fixed[k](x)
+        else:
+            eps = model(x, torch.full((x.shape[0],), t, dtype=torch.long, device=x.device))
         if steps is None:
             x = ddpm_step(schedule, eps, t, x, variance=variance, generator=generator)
         else:

@@ -311,6 +311,37 @@ def test_sample_is_algorithm_2_and_reproducible():
     assert path.shape == (11, 64, 2) and torch.equal(path[-1], x0) and torch.equal(path[0], xT)
 
 
+def test_sample_through_at_times_is_the_same_chain_as_calling_the_model():
+    """D.sample evaluates a TimeMLP through its at_times (time terms computed once per chain): the same
+    chains as a plain callable, for DDPM, DDIM with and without noise, and a class-conditional network."""
+    model = TimeMLP(hidden=16, time_scale=S.T, generator=torch.Generator().manual_seed(2))
+    plain = lambda x, t: model(x, t)  # noqa: E731  (no at_times: the model is called every step)
+    xT = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    for steps, eta in ((None, 1.0), (20, 0.0), (7, 0.5)):
+        a = D.sample(model, S, xT, steps=steps, eta=eta, generator=torch.Generator().manual_seed(1))
+        b = D.sample(plain, S, xT, steps=steps, eta=eta, generator=torch.Generator().manual_seed(1))
+        assert torch.allclose(a, b, atol=1e-10), steps
+    labelled = TimeMLP(hidden=16, time_scale=1.0, n_classes=3, generator=torch.Generator().manual_seed(3))
+    x, ts = torch.randn(10, 2, generator=torch.Generator().manual_seed(4)), torch.linspace(0.1, 0.9, 6)
+    for y in (None, 2):
+        with torch.no_grad():
+            fns = labelled.at_times(ts, y)
+            for k, t in enumerate(ts):
+                assert torch.allclose(fns[k](x), labelled(x, t.expand(10), None if y is None else torch.full((10,), y)),
+                                      atol=1e-12)
+
+
+def test_vlb_estimates_through_at_times_equal_calling_the_model(gen):
+    model = TimeMLP(hidden=8, time_scale=20, generator=torch.Generator().manual_seed(5))
+    plain = lambda x, t: model(x, t)  # noqa: E731
+    s, x0 = D.NoiseSchedule.linear(T=20, beta_T=0.3), torch.randn(30, 2, generator=gen)
+    with torch.no_grad():
+        for f in (run.vlb_terms, run.vlb_trajectory):
+            a = f(model, s, x0, generator=torch.Generator().manual_seed(6))
+            b = f(plain, s, x0, generator=torch.Generator().manual_seed(6))
+            assert torch.allclose(a, b, atol=1e-10)
+
+
 # ---- dtype, device, errors ---------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_dtype_follows_inputs(dtype, gen):

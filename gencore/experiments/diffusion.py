@@ -87,6 +87,15 @@ def min_simple_loss(data, schedule: D.NoiseSchedule, n: int = 100_000, generator
     return (eps - optimal_eps(schedule, data, xt, t)).pow(2).sum(-1).mean().item()
 
 
+def _at_times(model: D.EpsModel, ts, n: int, device) -> list:
+    """``model(x, t)`` at each fixed ``t`` of ``ts`` for ``n`` rows: through ``model.at_times`` when the model
+    has it (:meth:`gencore.nn.TimeMLP.at_times`: the time terms computed once), else by calling it."""
+    at_times = getattr(model, "at_times", None)
+    if callable(at_times):
+        return at_times(list(ts))
+    return [lambda x, t=t: model(x, torch.full((n,), t, device=device)) for t in ts]
+
+
 # ---- the variational bound, estimated --------------------------------------------------------------
 def _sigma2(schedule: D.NoiseSchedule, variance: str) -> torch.Tensor:
     one_of("variance", variance, ("beta_tilde", "beta"))
@@ -130,10 +139,11 @@ def vlb_terms(model: D.EpsModel, schedule: D.NoiseSchedule, x0: torch.Tensor, *,
     out = x0.new_zeros(n, T + 1)
     abT = s.alpha_bars[T].to(x0)
     out[:, T] = kl_gaussians(abT.sqrt() * x0, 1 - abT, torch.zeros_like(x0), x0.new_ones(()))
+    eps_model = _at_times(model, range(1, T + 1), n, x0.device)
     for t in range(1, T + 1):
         eps = draw_noise(x0.shape, x0, generator)
         xt = D.q_sample(s, x0, t, eps)
-        mu = D.ddpm_step(s, model(xt, torch.full((n,), t, device=x0.device)), t, xt, noise=torch.zeros_like(xt))
+        mu = D.ddpm_step(s, eps_model[t - 1](xt), t, xt, noise=torch.zeros_like(xt))
         if t == 1:
             var = s.betas[1].to(x0)
             out[:, 0] = 0.5 * (x0 - mu).pow(2).sum(-1) / var + 0.5 * d * torch.log(2 * math.pi * var)
@@ -170,11 +180,11 @@ def vlb_trajectory(model: D.EpsModel, schedule: D.NoiseSchedule, x0: torch.Tenso
         return -0.5 * (x - mean).pow(2).sum(-1) / var - 0.5 * d * torch.log(2 * math.pi * var)
 
     total, x = torch.zeros(n, dtype=x0.dtype, device=x0.device), x0
+    eps_model = _at_times(model, range(1, s.T + 1), n, x0.device)
     for t in range(1, s.T + 1):
         eps = draw_noise(x0.shape, x0, generator)
         x_next = D.q_step(s, x, t, eps)
-        mu = D.ddpm_step(s, model(x_next, torch.full((n,), t, device=x0.device)), t, x_next,
-                       noise=torch.zeros_like(x))
+        mu = D.ddpm_step(s, eps_model[t - 1](x_next), t, x_next, noise=torch.zeros_like(x))
         total += log_normal(x_next, s.alphas[t].sqrt().to(x0) * x, s.betas[t]) - log_normal(x, mu, sig2[t])
         x = x_next
     return total - log_normal(x, torch.zeros_like(x), 1.0)
