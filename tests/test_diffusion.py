@@ -342,6 +342,26 @@ def test_vlb_estimates_through_at_times_equal_calling_the_model(gen):
             assert torch.allclose(a, b, atol=1e-10)
 
 
+def test_grid_log_prob_is_the_mixtures_log_prob_on_the_grid_even_far_from_every_component():
+    p = data.make("moons")
+    for t in (0, 30, 1000):
+        m = D.marginal(S, p, t)
+        want = metrics.density_image(m.log_prob, run.EXTENT, 64, log=True)
+        assert torch.allclose(run.grid_log_prob(m, run.EXTENT, 64), want, rtol=1e-12, atol=1e-10)
+    # narrow components far apart: most of the box underflows the factorized sum and is summed exactly
+    tight = data.GaussianMixture(torch.tensor([[-3.0, -2.0], [3.0, 2.0]], dtype=F64), 0.02, weights=torch.tensor([0.3, 0.7]))
+    want = metrics.density_image(tight.log_prob, (-6, 6, -4, 4), 50, log=True)
+    got = run.grid_log_prob(tight, (-6, 6, -4, 4), 50)
+    assert torch.isfinite(got).all() and torch.allclose(got, want, rtol=1e-12)
+
+
+def test_min_simple_loss_does_not_depend_on_its_chunk_size():
+    p = data.make("moons")
+    values = {run.min_simple_loss(p, S, n=5000, generator=torch.Generator().manual_seed(8), chunk=c)
+              for c in (500, 4096, 5000)}
+    assert len(values) == 1
+
+
 # ---- dtype, device, errors ---------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_dtype_follows_inputs(dtype, gen):
@@ -428,6 +448,18 @@ def test_kl_smoothed_is_the_grid_kl_of_the_smoothed_data_against_the_kde(gen):
     want = metrics.kl_on_grid(p_h.log_prob, metrics.kde_log_prob(x, 0.1), run.EXTENT, 128).item()
     assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)
     assert run.kl_smoothed(p, x) == pytest.approx(want, rel=1e-9)  # again, from the cached grid
+    # two tight clusters in opposite corners: the KDE's factorized sum underflows at the other two corners
+    far = 0.05 * torch.randn(40, 2, generator=gen) + torch.tensor([3.0, 2.0]) * torch.tensor([-1.0, 1.0]).repeat(20)[:, None]
+    want = metrics.kl_on_grid(p_h.log_prob, metrics.kde_log_prob(far, 0.1), run.EXTENT, 128).item()
+    assert run.kl_smoothed(p, far) == pytest.approx(want, rel=1e-9)
+
+
+def test_quality_tables_sliced_w2_is_the_books_metric_exactly(gen):
+    p = data.make("moons")
+    for dtype in (torch.float32, F64):
+        a, b = (p.sample((700,), generator=gen).to(dtype) for _ in range(2))
+        assert run._sliced_w2(a, b, 512) == metrics.sliced_w2(a, b, 512).item()
+    assert run._sliced_w2(a, b[:500]) == metrics.sliced_w2(a, b[:500]).item()  # unequal sizes: metrics itself
 
 
 def test_quality_compare_counts_only_differences_beyond_two_floor_sd():
