@@ -8,7 +8,7 @@ import torch
 
 from .. import diffusion as D
 from .. import viz, widgets
-from ..experiments.diffusion import EXTENT, Quality, kl_smoothed
+from ..experiments.diffusion import EXTENT, Quality, grid_log_prob, kl_smoothed
 from ..tensors import noise
 from ..train import History
 
@@ -17,21 +17,35 @@ __all__ = ["forward_slider", "reverse_slider", "ddim_slider", "samples_figure", 
 
 
 # ---- figures ------------------------------------------------------------------------------------
-def _density_panel(ax, schedule, data, t, vmax=None):
-    viz.density(ax, D.marginal(schedule, data, t).log_prob, EXTENT, 96, vmax=vmax)
+def _marginal_images(schedule: D.NoiseSchedule, data, ts, resolution: int = 96) -> dict[int, object]:
+    """The exact density of :math:`q(x_t)` on the plotting grid for each ``t``, computed once for a slider."""
+    return {t: torch.exp(grid_log_prob(D.marginal(schedule, data, t), EXTENT, resolution)).cpu().numpy() for t in ts}
+
+
+def _heatmap(ax, image) -> None:
+    """A precomputed density image drawn as :func:`gencore.viz.density` draws one (a slider frame only plots it)."""
+    ax.imshow(image, origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0.0, aspect="equal",
+              interpolation="bilinear")
+    ax.set_xlim(EXTENT[0], EXTENT[1])
+    ax.set_ylim(EXTENT[2], EXTENT[3])
+    ax.grid(False)
 
 
 def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, generator=None):
-    """Slider over ``t``: samples :math:`x_t` of the forward process beside the exact density of :math:`q(x_t)`."""
+    """Slider over ``t``: samples :math:`x_t` of the forward process beside the exact density of :math:`q(x_t)`.
+
+    Every frame's samples and density image are computed here, once; a frame only plots them.
+    """
     ts = ts or (0, 10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 1000)
     eps = noise(x0.shape, x0, generator)
     frames = {t: D.q_sample(schedule, x0, t, eps) for t in ts}
+    images = _marginal_images(schedule, data, ts)
 
     def draw(fig, t):
-        ax1, ax2 = fig.subplots(1, 2)
+        ax1, ax2 = widgets.panels(fig, 2)
         viz.samples(ax1, frames[t], color=viz.COLORS["p"], extent=EXTENT, size=3)
         viz.panel_title(ax1, f"samples x_t, t = {t}")
-        _density_panel(ax2, schedule, data, t)
+        _heatmap(ax2, images[t])
         ab = schedule.alpha_bars[t].item()
         viz.panel_title(ax2, f"q(x_t) exactly; ᾱ_t = {ab:.3g}")
 
@@ -41,16 +55,17 @@ def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, g
 def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 8, stride: int = 10,
                    tail: int = 100):
     """Slider over ``t``: the reverse chain's states :math:`x_t` (from a DDPM ``path`` of shape
-    ``(T + 1, N, 2)``, ``path[k]`` = :math:`x_{T-k}`) over the exact :math:`q(x_t)`, with a few trajectories."""
+    ``(T + 1, N, 2)``, ``path[k]`` = :math:`x_{T-k}`) over the exact :math:`q(x_t)`, with a few trajectories.
+
+    The densities (at ``t = 0`` the data's own) are computed here, once; a frame only plots them.
+    """
     T = schedule.T
     ts = ts or (1000, 600, 400, 300, 200, 150, 100, 75, 50, 25, 10, 0)
+    images = _marginal_images(schedule, data, ts)
 
     def draw(fig, t):
-        ax = fig.subplots(1, 1)
-        if t > 0:
-            _density_panel(ax, schedule, data, t)
-        else:
-            viz.density(ax, data.log_prob, EXTENT, 96)
+        ax = widgets.panels(fig, 1)
+        _heatmap(ax, images[t])
         x = path[T - t]
         viz.samples(ax, x, color="white", size=3, alpha=0.6, extent=EXTENT)
         start = max(0, T - t - tail)  # only the last `tail` steps of each tracked path
@@ -68,7 +83,7 @@ def ddim_slider(runs: dict, ref: torch.Tensor):
 
     def draw(fig, eta, steps):
         x, sw = runs[eta, steps]
-        ax = fig.subplots(1, 1)
+        ax = widgets.panels(fig, 1)
         viz.samples(ax, ref, color=viz.COLORS["grey"], size=2, alpha=0.3, extent=EXTENT)
         viz.samples(ax, x, color=viz.COLORS["q"], size=3, alpha=0.6, extent=EXTENT)
         viz.panel_title(ax, f"η = {eta:g}, {steps} steps: sliced W2 = {sw:.3f}")
