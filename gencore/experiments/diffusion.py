@@ -32,21 +32,24 @@ EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting (and KL quadrature) box for "moo
 # ---- the trained and the exact denoiser ---------------------------------------------------------
 def train_denoiser(data, schedule: D.NoiseSchedule, *, stages=((2e-3, 1500), (5e-4, 500)), batch: int = 2048,
                    decay: float = 0.995, hidden: int = 128, generator: torch.Generator | None = None,
-                   progress: bool = True):
+                   progress: bool = True, device=None):
     """Algorithm 1 with Adam and an EMA of the weights; returns ``(ema_model, model, history)``.
 
     ``stages`` is a sequence of ``(learning rate, steps)``, run one after the other (a step decay
     of the learning rate); the EMA runs through all of them. The network is a
     :class:`~gencore.nn.TimeMLP` trained in float32 whatever ``data``'s dtype (its minibatches are
-    cast); ``generator`` draws its initial weights, the minibatches, the times and the noise.
+    cast) on ``device`` (the CPU when ``None``; minibatches are moved there); ``generator`` draws
+    its initial weights, the minibatches, the times and the noise.
     """
     g = generator
-    model = TimeMLP(hidden=hidden, time_scale=schedule.T, generator=g, dtype=torch.float32)
+    model = TimeMLP(hidden=hidden, time_scale=schedule.T, generator=g, dtype=torch.float32, device=device)
     ema = EMA(model, decay)
     hist = History()
+    where = model.freqs.device
 
     def loss(step):
-        return D.simple_loss(model, schedule, data.sample((batch,), generator=g).float(), generator=g)
+        x0 = data.sample((batch,), generator=g).to(device=where, dtype=torch.float32)
+        return D.simple_loss(model, schedule, x0, generator=g)
 
     for lr, steps in stages:
         h = fit(loss, model, steps, lr=lr, ema=ema, progress=progress, desc=f"Algorithm 1, lr {lr:g}")
@@ -269,7 +272,7 @@ def grid_log_prob(mixture: GaussianMixture, extent=EXTENT, resolution: int = 128
     :func:`_gaussians_on_grid`). Returns float64 of shape ``(resolution, resolution)`` (row =
     y, column = x; ``.reshape(-1)`` orders it like the grid's points).
     """
-    pts, _ = grid(extent, resolution, dtype=torch.float64)
+    pts, _ = grid(extent, resolution, dtype=torch.float64, device=mixture.means.device)
     cells = pts.reshape(resolution, resolution, 2)
     w = mixture.weights.double()
     return _gaussians_on_grid(cells[0, :, 0], cells[:, 0, 1], mixture.means, torch.log(w), mixture.std.double() ** 2)
@@ -287,14 +290,14 @@ def smoothed_kl(data, bandwidth: float = 0.1, extent=EXTENT, resolution: int = 1
     p_h = D.diffused_mixture(data, 1.0, extra_var=bandwidth**2)
     lp = grid_log_prob(p_h, extent, resolution).reshape(-1)
     w = torch.softmax(lp, 0)  # cells have equal areas: the renormalized masses of p * N_h
-    pts, _ = grid(extent, resolution, dtype=torch.float64)
+    pts, _ = grid(extent, resolution, dtype=torch.float64, device=lp.device)
     cells = pts.reshape(resolution, resolution, 2)
     xs, ys = cells[0, :, 0], cells[:, 0, 1]
     h2 = float(positive("bandwidth", bandwidth)) ** 2
 
     def kl(samples: torch.Tensor) -> float:
         validate("samples", samples, ndim=2, last_dim=2)
-        x = samples.detach().double()
+        x = samples.detach().to(device=lp.device, dtype=torch.float64)  # where the data's density is
         lq = _gaussians_on_grid(xs, ys, x, x.new_full((len(x),), -math.log(len(x))), h2).reshape(-1)
         return (w * (lp - lq)).sum().item()
 
