@@ -355,11 +355,17 @@ def test_grid_log_prob_is_the_mixtures_log_prob_on_the_grid_even_far_from_every_
     assert torch.isfinite(got).all() and torch.allclose(got, want, rtol=1e-12)
 
 
-def test_min_simple_loss_does_not_depend_on_its_chunk_size():
-    p = data.make("moons")
-    values = {run.min_simple_loss(p, S, n=5000, generator=torch.Generator().manual_seed(8), chunk=c)
+def test_min_simple_loss_is_the_mean_error_of_optimal_eps_whatever_its_chunk_size():
+    p, n = data.make("moons"), 5000
+    values = {run.min_simple_loss(p, S, n=n, generator=torch.Generator().manual_seed(8), chunk=c)
               for c in (500, 4096, 5000)}
     assert len(values) == 1
+    g = torch.Generator().manual_seed(8)  # the same draws, in the same order, as min_simple_loss
+    x0 = p.sample((n,), generator=g).double()
+    t = torch.randint(1, S.T + 1, (n,), generator=g)
+    eps = torch.randn(x0.shape, generator=g, dtype=F64)
+    want = (eps - run.optimal_eps(S, p, D.q_sample(S, x0, t, eps), t)).pow(2).sum(-1).mean().item()
+    assert values.pop() == pytest.approx(want, rel=1e-12)
 
 
 # ---- dtype, device, errors ---------------------------------------------------------------------

@@ -82,18 +82,34 @@ def optimal_eps(schedule: D.NoiseSchedule, data, xt: torch.Tensor, t) -> torch.T
     return (1 - ab).sqrt() * ((r / v).unsqueeze(-1) * diff).sum(-2)
 
 
+def _optimal_eps_by_products(schedule: D.NoiseSchedule, data, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    r""":func:`optimal_eps` for per-sample ``t`` (``(N,)``) written with matrix products.
+
+    :math:`\|x - a\mu_k\|^2 = \|x\|^2 - 2a\,x\cdot\mu_k + a^2\|\mu_k\|^2` and
+    :math:`\sum_k \frac{r_k}{v_k}(x - a\mu_k) = x\sum_k \frac{r_k}{v_k} - a \sum_k \frac{r_k}{v_k}\mu_k`
+    avoid the ``(N, K, 2)`` differences: twice as fast, and equal to :func:`optimal_eps` to
+    ~1e-14 in float64 (the cancellations it adds are harmless there; use it in float64 only).
+    """
+    means, log_w, var = (v.to(xt) for v in D.mixture_parts(data))
+    ab = schedule.alpha_bars[t].to(xt)[:, None]  # (N, 1)
+    a, v = ab.sqrt(), ab * var + (1 - ab)  # (N, 1), (N, K)
+    sq = (xt * xt).sum(-1, keepdim=True) - 2 * a * (xt @ means.T) + ab * (means * means).sum(-1)  # (N, K)
+    r = torch.softmax(log_w - 0.5 * sq / v - torch.log(v), -1) / v  # r_k / v_k
+    return (1 - ab).sqrt() * (xt * r.sum(-1, keepdim=True) - a * (r @ means))
+
+
 @torch.no_grad()
 def min_simple_loss(data, schedule: D.NoiseSchedule, n: int = 100_000, generator=None, chunk: int = 4096) -> float:
     r"""Monte Carlo estimate of :math:`\mathbb E\|\epsilon - \epsilon^*(x_t, t)\|^2`, the lowest simple loss any model can reach.
 
-    :func:`optimal_eps` runs on ``chunk`` points at a time (the same numbers, several times faster
-    than all ``n`` at once, whose ``(n, K, 2)`` intermediates would not fit in a cache).
+    :math:`\epsilon^*` (:func:`optimal_eps`, in float64, written with matrix products) runs on
+    ``chunk`` points at a time, whose intermediates stay in cache.
     """
     x0 = data.sample((n,), generator=generator).double()
     t = torch.randint(1, schedule.T + 1, (n,), generator=generator)
     eps = draw_noise(x0.shape, x0, generator)
     xt = D.q_sample(schedule, x0, t, eps)
-    err = [(e - optimal_eps(schedule, data, x, tt)).pow(2).sum(-1)  # in chunks: (chunk, K, 2) stays small
+    err = [(e - _optimal_eps_by_products(schedule, data, x, tt)).pow(2).sum(-1)
            for e, x, tt in zip(eps.split(chunk), xt.split(chunk), t.split(chunk))]
     return torch.cat(err).mean().item()
 
