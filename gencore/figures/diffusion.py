@@ -118,7 +118,7 @@ def weights_figure(schedule: D.NoiseSchedule):
     return fig
 
 
-def loss_figure(history: History, floor: float, window: int = 50):
+def loss_figure(history: History, floor: float, window: int = 100):
     """Training loss (running mean) against the lowest loss any network can reach."""
     loss = torch.tensor(history.loss)
     smooth = loss.unfold(0, window, 1).mean(1)
