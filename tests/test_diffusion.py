@@ -206,10 +206,10 @@ def test_min_simple_loss_of_moons_is_about_045(gen):
 def test_algorithm_1_as_written_in_the_chapter_is_simple_loss():
     def algorithm_1_loss(eps_model, x0, g):
         t = torch.randint(1, S.T + 1, (len(x0),), generator=g)
-        eps = torch.randn(x0.shape, generator=g)
-        a = S.alpha_bars[t].float()[:, None]
+        eps = torch.randn(x0.shape, generator=g).to(x0)
+        a = S.alpha_bars[t].to(x0)[:, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-        return (eps - eps_model(xt, t)).pow(2).sum(-1).mean()
+        return (eps - eps_model(xt, t.to(x0.device))).pow(2).sum(-1).mean()
 
     net = TimeMLP(time_scale=S.T, generator=torch.Generator().manual_seed(0))
     batch = data.make("moons").sample((256,), generator=torch.Generator().manual_seed(0))
