@@ -1,7 +1,7 @@
 """Chapter 6's main trained model: the noise-predicting MLP on "moons", sampled by DDPM and DDIM.
 
 Trains longer than the notebook (STAGES below: 6,000 Adam steps on minibatches of 4,096, with a
-step decay of the learning rate and an EMA of the weights, against the notebook's 1,600 steps on
+step decay of the learning rate and an EMA of the weights, against the notebook's 1,300 steps on
 512), then draws 10,000 samples with DDPM's 1000 steps (Algorithm 2, sigma_t^2 = beta_tilde_t)
 and with deterministic DDIM in 50 and 20 steps from the same x_T. Rows: sliced Wasserstein-2 to
 10,000 data samples (512 directions) and the smoothed KL_h of the chapter, each next to its floor:

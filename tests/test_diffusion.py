@@ -526,7 +526,7 @@ def test_the_chapters_trained_model_and_quality_claims():
     gen = gencore.generator(0)
     p = data.make("moons")
     floor = run.min_simple_loss(p, S, generator=gen)
-    model, _, hist = run.train_denoiser(p, S, stages=((3e-3, 1000), (1e-3, 400), (2e-4, 200)), batch=512,
+    model, _, hist = run.train_denoiser(p, S, stages=((5e-3, 700), (1.5e-3, 300), (3e-4, 300)), batch=512,
                                       generator=gencore.generator(4), progress=False)
     assert sum(hist.loss[-300:]) / 300 - floor < 0.02  # "within ... of the floor": nearly the best predictor
     xT = torch.randn(2000, 2, generator=gen)
