@@ -29,7 +29,8 @@ from torch.nn import functional as F
 from .nn import build
 from .tensors import in_range, inv_softplus, noise, positive, positive_int, validate
 
-__all__ = ["Planar", "Radial", "AffineCoupling", "planar_m", "planar_m_inverse", "batch_shape_of"]
+__all__ = ["Planar", "Radial", "AffineCoupling", "planar_m", "planar_m_inverse", "planar_u_hat", "radial_alpha_beta",
+           "batch_shape_of"]
 
 
 def batch_shape_of(name: str, batch_shape) -> torch.Size:
@@ -66,6 +67,56 @@ def planar_m_inverse(c):
     return inv_softplus(c + 1) - _SHIFT
 
 
+def _paired(names: str, a: torch.Tensor, b: torch.Tensor, b_shape) -> None:
+    """Raise ``ValueError`` naming both arguments unless ``b`` has shape ``b_shape`` (derived from ``a``)."""
+    if tuple(b.shape) != tuple(b_shape):
+        raise ValueError(f"{names} must have matching shapes; got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def planar_u_hat(w: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    r""":math:`\hat u = u + [m(w^\top u) - w^\top u]\,w/\|w\|^2`, so that :math:`w^\top\hat u = m(w^\top u) > -1`.
+
+    The planar layer's constraint (see :class:`Planar`), on any leading shape.
+
+    Args:
+        w, u: ``(..., D)``, the same shape.
+
+    Returns:
+        ``(..., D)``.
+
+    Book: ``eq-flows-planar-uhat``.
+    """
+    validate("w", w, min_ndim=1), validate("u", u, min_ndim=1)
+    _paired("w and u", w, u, w.shape)
+    return _u_hat(w, u)
+
+
+def _u_hat(w, u):
+    wu = (w * u).sum(-1, keepdim=True)
+    return u + (_m(wu) - wu) * w / (w * w).sum(-1, keepdim=True)
+
+
+def radial_alpha_beta(alpha_raw: torch.Tensor, beta_raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The radial layer's :math:`\alpha = \log(1 + e^{a}) > 0` and :math:`\beta = -\alpha + \log(1 + e^{\tilde\beta}) > -\alpha`.
+
+    Args:
+        alpha_raw, beta_raw: :math:`a` and :math:`\tilde\beta`, tensors of the same (any) shape.
+
+    Returns:
+        ``(alpha, beta)``, each of that shape.
+
+    Book: ``eq-flows-radial``.
+    """
+    validate("alpha_raw", alpha_raw), validate("beta_raw", beta_raw)
+    _paired("alpha_raw and beta_raw", alpha_raw, beta_raw, alpha_raw.shape)
+    return _alpha_beta(alpha_raw, beta_raw)
+
+
+def _alpha_beta(alpha_raw, beta_raw):
+    alpha = F.softplus(alpha_raw)
+    return alpha, -alpha + F.softplus(beta_raw)
+
+
 class _BatchedLayer(nn.Module):
     r"""What the planar and radial layers share: ``dim``, ``batch_shape``, parameters drawn from
     :math:`N(0, \mathrm{init\_std}^2)` with ``generator`` (torch's global one if ``None``), the
@@ -98,7 +149,8 @@ class _BatchedLayer(nn.Module):
     def member(self, index):
         """The copy at ``index`` of ``batch_shape`` as an unbatched layer (parameters copied)."""
         first = getattr(self, self.PARAMETERS[0][0])
-        one = type(self)(self.dim, dtype=first.dtype, device=first.device)
+        # the copy's own initial draw is overwritten: a private generator keeps it off torch's global one
+        one = type(self)(self.dim, dtype=first.dtype, device=first.device, generator=torch.Generator())
         with torch.no_grad():
             for name, _ in self.PARAMETERS:
                 getattr(one, name).copy_(getattr(self, name)[index])
@@ -146,9 +198,8 @@ class Planar(_BatchedLayer):
         super().__init__(dim, batch_shape, init_std, dtype, device, generator)
 
     def u_hat(self) -> torch.Tensor:
-        r""":math:`\hat u`, shape ``(*batch_shape, D)``, with :math:`w^\top\hat u = m(w^\top u) > -1`."""
-        wu = (self.w * self.u).sum(-1, keepdim=True)
-        return self.u + (_m(wu) - wu) * self.w / (self.w * self.w).sum(-1, keepdim=True)
+        r""":math:`\hat u`, shape ``(*batch_shape, D)``, with :math:`w^\top\hat u = m(w^\top u) > -1` (:func:`planar_u_hat`)."""
+        return _u_hat(self.w, self.u)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``, ladj ``(..., *batch_shape)``."""
@@ -220,9 +271,8 @@ class Radial(_BatchedLayer):
         super().__init__(dim, batch_shape, init_std, dtype, device, generator)
 
     def alpha_beta(self) -> tuple[torch.Tensor, torch.Tensor]:
-        r""":math:`(\alpha, \beta)` with :math:`\alpha > 0` and :math:`\beta > -\alpha`."""
-        alpha = F.softplus(self.alpha_raw)
-        return alpha, -alpha + F.softplus(self.beta_raw)
+        r""":math:`(\alpha, \beta)` with :math:`\alpha > 0` and :math:`\beta > -\alpha` (:func:`radial_alpha_beta`)."""
+        return _alpha_beta(self.alpha_raw, self.beta_raw)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(f(z), log|det ∂f/∂z|)``; ``z`` has shape ``(..., *batch_shape, D)``."""

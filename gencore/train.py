@@ -137,6 +137,13 @@ class Progress:
             self.handle.update(self._html(n, postfix))
 
 
+def _fused(fused: bool, params: list) -> dict:
+    """``{"fused": True}`` where torch has a fused Adam for these parameters' device, else ``{}``."""
+    device = params[0].device.type
+    new_enough = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+    return {"fused": True} if fused and (device == "cuda" or (device == "cpu" and new_enough)) else {}
+
+
 def fit(
     loss_fn: Callable[[int], torch.Tensor],
     params: nn.Module | Iterable[torch.Tensor],
@@ -152,6 +159,8 @@ def fit(
     clip_grad: float | None = None,
     progress: bool = True,
     desc: str = "training",
+    lr_schedule: Callable[[int], float] | None = None,
+    fused: bool = False,
 ) -> History:
     """Minimize ``loss_fn(step)`` over ``params`` for ``steps`` steps.
 
@@ -168,6 +177,11 @@ def fit(
         ema: an :class:`EMA` updated after every step.
         clip_grad: clip the global gradient norm to this value.
         progress: show the progress line.
+        lr_schedule: ``lr_schedule(step)`` multiplies ``lr`` at step ``step`` (1 to ``steps``),
+            e.g. a decay to zero over the last steps; ``None``: a constant learning rate.
+        fused: Adam as one fused kernel per parameter tensor (torch's ``fused=True``): the same
+            update up to rounding, and several times faster on a CPU for a model made of many
+            small tensors. Needs torch 2.4 or later on a CPU (earlier versions use the plain Adam).
 
     Returns:
         A :class:`History`.
@@ -184,7 +198,7 @@ def fit(
     if ema is not None and not isinstance(params, nn.Module):
         raise ValueError("ema needs params to be the nn.Module it averages")
     if optimizer == "adam":
-        opt = torch.optim.Adam(plist, lr=lr)
+        opt = torch.optim.Adam(plist, lr=lr, **_fused(fused, plist))
     elif optimizer == "sgd":
         opt = torch.optim.SGD(plist, lr=lr)
     else:
@@ -204,6 +218,9 @@ def fit(
 
     record(0)
     for step in range(1, steps + 1):
+        if lr_schedule is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr * float(lr_schedule(step))
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(step)
         if loss.ndim != 0:

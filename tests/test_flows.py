@@ -121,6 +121,13 @@ def test_batched_layers_equal_their_members():
         assert (xi - z).abs().max() < 1e-10
 
 
+def test_member_copies_leave_torch_s_global_generator_alone():
+    layer = Fl.Radial(2, batch_shape=(3,), dtype=F64, generator=torch.Generator().manual_seed(0))
+    state = torch.random.get_rng_state()
+    one = layer.member(1)
+    assert torch.equal(torch.random.get_rng_state(), state) and torch.equal(one.center, layer.center[1])
+
+
 def test_depth_mask_equals_separate_shorter_flows():
     torch.manual_seed(5)
     depth = torch.tensor([1, 3, 0, 4])
@@ -133,6 +140,64 @@ def test_depth_mask_equals_separate_shorter_flows():
         xs, ls = single(z[:, b])
         assert torch.allclose(x[:, b], xs, atol=1e-13) and torch.allclose(ladj[:, b], ls, atol=1e-13)
         assert torch.allclose(flow.log_prob(x)[:, b], single.log_prob(xs), atol=1e-9)
+
+
+def _layer_by_layer(layers, depth, z):
+    """The reference for a chain: each layer's own forward, masked by ``depth``, applied in turn."""
+    ladj = torch.zeros(z.shape[:-1], dtype=z.dtype)
+    for k, f in enumerate(layers):
+        x, l = f(z)
+        on = depth > k
+        z, ladj = torch.where(on[:, None], x, z), ladj + l * on
+    return z, ladj
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("Layer", [Fl.Planar, Fl.Radial])
+def test_chains_equal_their_layers_in_value_and_gradient(Layer, dim):
+    g = torch.Generator().manual_seed(7)
+    depth = torch.tensor([2, 5, 0, 3])
+    layers = [Layer(dim, batch_shape=(4,), init_std=1.0, dtype=F64, generator=g) for _ in range(5)]
+    z = 1.5 * torch.randn(30, 4, dim, generator=g, dtype=F64)
+    names = [name for name, _ in Layer.PARAMETERS]
+    stacked = [torch.stack([getattr(f, n) for f in layers]).detach().requires_grad_() for n in names]
+    chain = {Fl.Planar: Fl.planar_chain, Fl.Radial: Fl.radial_chain}[Layer]
+    x, ladj = chain(z, *stacked, depth=depth)
+    x_ref, ladj_ref = _layer_by_layer(layers, depth, z)
+    assert (x - x_ref).abs().max() < 1e-12 and (ladj - ladj_ref).abs().max() < 1e-12
+    loss = lambda x, l: (x.sin().sum() + (l * torch.linspace(-1, 1, 4, dtype=F64)).sum())  # noqa: E731
+    grads = torch.autograd.grad(loss(x, ladj), stacked)
+    refs = torch.autograd.grad(loss(x_ref, ladj_ref), [p for f in layers for p in f.parameters()])
+    for i, grad in enumerate(grads):  # parameter i of layer k is refs[k * len(names) + i]
+        ref = torch.stack(refs[i::len(names)])
+        assert (grad - ref).abs().max() < 1e-11, names[i]
+    flow = Fl.Flow(layers, Fl.normal_base((4,), dim, dtype=F64), depth=depth)  # a stack of one kind of layer runs as its chain
+    assert (flow(z)[0] - x_ref).abs().max() < 1e-12 and (flow(z)[1] - ladj_ref).abs().max() < 1e-12
+
+
+def test_training_on_the_stacked_chain_is_adam_on_the_layers():
+    """train_vi optimizes stacked parameters through the chain: the same steps as Adam on the layers'
+    own parameters through Flow.rsample_and_log_prob, with each member's own target energy."""
+    configs = [("u1", 2, False), ("u3", 3, True), ("u2", 1, True, (0.5, 0.0, 0.7))]
+    steps, n, lr = 4, 32, 1e-2
+    run = ex.train_vi(configs, steps=steps, n=n, lr=lr, generator=gencore.generator(3), dtype=F64, progress=False)
+    g = gencore.generator(3)
+    layers = [Fl.Planar(2, batch_shape=(3,), dtype=F64, generator=g) for _ in range(3)]
+    loc, scale = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.5, 0.0]], dtype=F64), torch.tensor([1.0, 1.0, 0.7], dtype=F64)
+    normal = torch.distributions.Normal(loc, scale[:, None].expand(3, 2))
+    flow = Fl.Flow(layers, torch.distributions.Independent(normal, 1), depth=torch.tensor([2, 3, 1]))
+    targets = [data.make(c[0], dtype=F64) for c in configs]
+    hot = torch.tensor([0.0, 1.0, 1.0], dtype=F64)
+    opt = torch.optim.Adam(flow.parameters(), lr=lr)
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        x, log_q = flow.rsample_and_log_prob(n, g)
+        energy = torch.stack([p.energy(x[:, b]) for b, p in enumerate(targets)], -1)
+        beta = hot * Fl.anneal(step, 0.5 * steps, 0.01) + (1 - hot)
+        Fl.free_energy(log_q, energy, beta).sum().backward()
+        opt.step()
+    for trained, ref in zip(run.flow.parameters(), flow.parameters()):
+        assert (trained - ref).abs().max() < 1e-10
 
 
 def make_stack():

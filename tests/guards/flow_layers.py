@@ -36,6 +36,10 @@ CASES += [
     Case("flow_layers.planar_m", lambda: dict(a=torch.linspace(-2, 2, 5, dtype=F64)),
          accepts={"a": ("extra_dim",)}),  # elementwise: any shape is right
     Case("flow_layers.planar_m_inverse", lambda: dict(c=0.5), ranges={"c": (-1.0, None)}),
+    # any leading shape is right, so an extra dimension passes when both arguments get it (not one)
+    Case("flow_layers.planar_u_hat", lambda: dict(w=_z(3), u=_z(3) + 0.5), pairs=(("w", "u"),)),
+    Case("flow_layers.radial_alpha_beta", lambda: dict(alpha_raw=_z(3)[:, 0], beta_raw=_z(3)[:, 1]),
+         pairs=(("alpha_raw", "beta_raw"),)),
 ]
 
 EXEMPT = {
