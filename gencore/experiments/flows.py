@@ -20,10 +20,9 @@ from ..tensors import inv_softplus, rng_device
 from ..train import EMA, fit
 
 __all__ = [
-    "TARGETS", "EXTENT", "ChangeOfVariables", "change_of_variables_1d", "one_layer", "density_grid",
-    "VIRun", "train_vi", "vi_table", "lobe_members", "lobe_report", "vi_report", "left_share",
-    "vi_claims", "lobe_claims", "radial_claims",
-    "moons_entropy", "DensityRun", "fit_coupling", "train_coupling", "CouplingResult", "coupling_report",
+    "TARGETS", "EXTENT", "ChangeOfVariables", "change_of_variables_1d", "one_layer", "density_grid", "VIRun",
+    "train_vi", "vi_table", "lobe_members", "lobe_report", "vi_report", "left_share", "vi_claims", "lobe_claims",
+    "radial_claims", "moons_entropy", "DensityRun", "fit_coupling", "train_coupling", "CouplingResult", "coupling_report",
 ]
 
 TARGETS = ("u1", "u2", "u3", "u4")
@@ -61,13 +60,13 @@ def one_layer(kind: str, strength: float) -> Fl.Flow:
     """
     f64 = torch.float64
     if kind == "planar":
-        layer = Fl.Planar(2, dtype=f64)
+        layer = Fl.Planar(2, dtype=f64, generator=torch.Generator())  # set below: no draw from torch's global generator
         wu = Fl.planar_m_inverse(strength)  # solves m(wᵀu) = s
         with torch.no_grad():
             layer.w.copy_(torch.tensor([3.0, 0.0])), layer.u.copy_(torch.tensor([wu / 3, 0.8]))
             layer.b.fill_(0.0)
     else:
-        layer = Fl.Radial(2, dtype=f64)
+        layer = Fl.Radial(2, dtype=f64, generator=torch.Generator())
         with torch.no_grad():
             layer.center.copy_(torch.tensor([0.6, 0.3]))
             layer.alpha_raw.fill_(inv_softplus(0.5))  # alpha = 0.5
@@ -109,9 +108,9 @@ class VIRun:
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         """Each member's target energy at its own points: ``x`` of shape ``(N, B, 2)`` -> ``(N, B)``."""
-        if x.dtype not in self._energies:
-            self._energies[x.dtype] = _target_energies(x.dtype, x.device)
-        return _member_energy(x, torch.tensor(self.targets, device=x.device), self._energies[x.dtype])
+        if (key := (x.dtype, x.device)) not in self._energies:
+            self._energies[key] = _MemberEnergy(self.targets, x.dtype, x.device)
+        return self._energies[key](x)
 
     def log_p(self, x: torch.Tensor) -> torch.Tensor:
         """Each member's normalized target log-density, ``(N, B, 2) -> (N, B)``."""
@@ -131,17 +130,19 @@ class VIRun:
         return Fl.Flow(layers, _base(self.starts[b], dtype, self.flow.base.mean.device))
 
 
-def _target_energies(dtype, device=None) -> list:
-    """The targets U1-U4 (``gencore.data``) in ``dtype`` on ``device``, in the order of ``TARGETS``."""
-    return [data.make(name, dtype=dtype, device=device) for name in TARGETS]
+class _MemberEnergy:
+    """``x`` ``(..., B, 2)`` -> ``(..., B)``: member ``b``'s target energy at its own points, each target
+    (``gencore.data``) evaluated once, on its own members' points only."""
 
+    def __init__(self, targets: list[int], dtype, device=None):
+        self.groups = sorted(set(targets))
+        self.densities = {g: data.make(TARGETS[g], dtype=dtype, device=device) for g in self.groups}
+        self.members = [torch.tensor([b for b, t in enumerate(targets) if t == g], device=device) for g in self.groups]
+        self.back = torch.argsort(torch.cat(self.members))  # from the grouped order back to the members'
 
-def _member_energy(x: torch.Tensor, targets: torch.Tensor, energies: list) -> torch.Tensor:
-    """Each member's target energy, ``x`` ``(N, B, 2)`` -> ``(N, B)``; ``energies`` from :func:`target_energies`."""
-    out = x.new_zeros(x.shape[:-1])
-    for t in sorted(set(targets.tolist())):
-        out = torch.where(targets == t, energies[t].energy(x), out)
-    return out
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        parts = [self.densities[g].energy(x.index_select(-2, m)) for g, m in zip(self.groups, self.members)]
+        return torch.cat(parts, -1).index_select(-1, self.back)
 
 
 def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, layer: str = "planar",
@@ -149,9 +150,9 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
              dtype: torch.dtype = torch.float32, device=None, progress: bool = True) -> VIRun:
     r"""Train one batched flow per configuration ``(target, K, annealed)`` on the free-energy bound.
 
-    All members share one computation: layers with a batch dimension, a ``depth`` mask for the
-    different K, and the sum of the members' bounds as the loss (each member's gradient only
-    sees its own bound). Annealed members use :math:`\beta_t = \min(1, 0.01 + t/T)` with
+    All members share one computation: layers with a batch dimension, each member through its
+    first K of them (``depth``; run as one chain, :mod:`gencore.flow_chains`), and the sum of
+    the members' bounds as the loss (each member's gradient only sees its own bound). Annealed members use :math:`\beta_t = \min(1, 0.01 + t/T)` with
     :math:`T` = ``ramp_fraction * steps``; the others :math:`\beta = 1`.
 
     Args:
@@ -174,19 +175,28 @@ def train_vi(configs, *, steps: int = 1200, n: int = 256, lr: float = 6e-3, laye
     Layer = {"planar": Fl.Planar, "radial": Fl.Radial}[layer]
     flow = Fl.Flow([Layer(2, batch_shape=(B,), dtype=dtype, device=device, generator=generator)
                     for _ in range(max(depths))], _base(starts, dtype, device), depth=torch.tensor(depths, device=device))
-    t_idx = torch.tensor(targets, device=device)
-    energies = _target_energies(dtype, device)
+    energy = _MemberEnergy(targets, dtype, device)
     hot = torch.tensor(annealed, dtype=dtype, device=device)
     ramp = ramp_fraction * steps
+    # Adam on the layers' parameters stacked along the depth axis, pushed through them as one chain
+    names = [name for name, _ in Layer.PARAMETERS]
+    theta = [torch.stack([getattr(f, name) for f in flow.layers]).detach().requires_grad_() for name in names]
+    chain = {"planar": Fl.planar_chain, "radial": Fl.radial_chain}[layer]
 
     def loss(step):
-        x, log_q = flow.rsample_and_log_prob(n, generator)
+        z0 = flow.sample_base(n, generator)
+        x, ladj = chain(z0, *theta, depth=flow.depth)
         beta = hot * Fl.anneal(step, ramp, beta_start) + (1 - hot)
-        return Fl.free_energy(log_q, _member_energy(x, t_idx, energies), beta).sum()
+        return Fl.free_energy(flow.base.log_prob(z0) - ladj, energy(x), beta).sum()
 
-    history = fit(loss, flow, steps, lr=lr, progress=progress, desc=f"{B} {layer} flows")
-    log_Z = torch.tensor([data.make(TARGETS[t]).log_Z for t in targets], device=device)
-    return VIRun(flow, targets, depths, annealed, history, log_Z, starts)
+    history = fit(loss, theta, steps, lr=lr, progress=progress, desc=f"{B} {layer} flows")
+    with torch.no_grad():  # the trained stacks back into the flow's layers
+        for name, stacked in zip(names, theta):
+            for f, value in zip(flow.layers, stacked):
+                getattr(f, name).copy_(value)
+    log_Z = torch.tensor([energy.densities[t].log_Z for t in targets], device=device)  # by quadrature, float64
+    energies = {(dtype, flow.base.mean.device): energy}  # reused when the run is evaluated
+    return VIRun(flow, targets, depths, annealed, history, log_Z, starts, _energies=energies)
 
 
 def _base(starts, dtype=None, device=None):
@@ -218,8 +228,7 @@ def lobe_members(run: VIRun, target: str = "u1", depth: int = 32) -> dict[bool, 
 
 def lobe_report(run: VIRun, kl: torch.Tensor, share: torch.Tensor | None = None, target: str = "u1",
                 depth: int = 32) -> str:
-    """One line per flow of :func:`lobe_figure`: objective, start, exact KL and (with ``share``,
-    :func:`left_share`) the mass on the left-hand lobe."""
+    """One line per flow of ``lobe_figure``: objective, start, exact KL and the left-lobe mass (``share``)."""
     lines = [f"{'objective':<10} {'base q0':<18} KL(q‖p)   (log 2 = {math.log(2):.3f})"
              + ("   mass at z₁ < 0 (target 0.5)" if share is not None else "")]
     for hot, members in lobe_members(run, target, depth).items():
@@ -234,11 +243,8 @@ def lobe_report(run: VIRun, kl: torch.Tensor, share: torch.Tensor | None = None,
 
 
 def left_share(run: VIRun, extent=(-6.0, 6.0, -6.0, 6.0), resolution: int = 300) -> torch.Tensor:
-    r"""Each member's probability :math:`q_K(z_1 < 0)`, by quadrature over the base space (LOTUS).
-
-    For :math:`U_1` this is the mass on the left-hand lobe (the target has 0.5 there).
-    Shape ``(B,)``.
-    """
+    r"""Each member's probability :math:`q_K(z_1 < 0)`, ``(B,)``, by quadrature over the base space (LOTUS):
+    for :math:`U_1` the mass on the left-hand lobe (the target has 0.5 there)."""
     loc = run.flow.base.mean[None]
     z, _ = grid(extent, resolution, dtype=loc.dtype, device=loc.device)
     z = z[:, None, :].expand(-1, loc.shape[1], -1)
@@ -279,12 +285,10 @@ def radial_claims(radial: VIRun, kl_radial: torch.Tensor, planar: VIRun, kl_plan
                 deeper_better=all(kl_radial[radial.index(t, depth)] < kl_radial[radial.index(t, 8)] for t in TARGETS))
 
 
-def lobe_claims(run: VIRun, kl: torch.Tensor, found: float = 0.2) -> dict:
-    """The one-lobe experiment in numbers: KLs and left-lobe shares of the off-centre starts.
-
-    A run has *found* the second lobe when at least ``found`` of its mass lies there.
-    """
-    share = left_share(run)
+def lobe_claims(run: VIRun, kl: torch.Tensor, share: torch.Tensor | None = None, found: float = 0.2) -> dict:
+    """The one-lobe experiment in numbers: KLs and left-lobe shares (computed if not given) of the
+    off-centre starts; a run has *found* the second lobe when at least ``found`` of its mass is there."""
+    share = left_share(run) if share is None else share
     members = lobe_members(run)
     plain, hot = members[False][1:], members[True][1:]
     return dict(
@@ -323,7 +327,6 @@ def vi_report(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> str:
     return "\n".join(lines)
 
 
-
 # ------------------------------------------------------------------ density estimation with coupling layers
 def moons_entropy(noise: float, n: int = 20_000, generator: torch.Generator | None = None) -> tuple[float, float]:
     r"""Monte Carlo entropy :math:`-\frac1n\sum\log p(x_i)` of "moons" with the given noise, and its standard error."""
@@ -348,44 +351,70 @@ class DensityRun:
 
 
 def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, steps: int = 1500, batch: int = 512,
-                 lr: float = 5e-3, ema_decay: float = 0.99, generator: torch.Generator | None = None,
-                 metric_fn=None, progress: bool = True):
+                 lr: float = 5e-3, decay_start: float | None = None, ema_decay: float = 0.99, fused: bool = False,
+                 generator: torch.Generator | None = None, metric_fn=None, progress: bool = True):
     """A RealNVP-style flow (alternating masks) fitted by maximum likelihood to ``x_train`` ``(N, 2)``.
 
-    Layers initialized and minibatches of ``batch`` rows drawn with ``generator`` (torch's
-    global generator if ``None``); the flow lives on ``x_train``'s device and dtype. Returns
-    ``(ema_flow, history)``: the exponential moving average of the weights (``ema_decay``) and
-    the training history; ``metric_fn(ema_flow)``, if given, is tracked every 100 steps.
+    Layers initialized and minibatches of ``batch`` rows drawn with ``generator`` (torch's global
+    one if ``None``); the flow lives on ``x_train``'s device and dtype. The learning rate is ``lr``,
+    or with ``decay_start`` ``lr`` for that fraction of the steps, then falling linearly to zero;
+    ``fused``: fused Adam (``gencore.train.fit``). Returns ``(ema_flow, history)``: the weights'
+    moving average (``ema_decay``) and the history, with ``metric_fn(ema_flow)`` every 100 steps.
     """
     masks = ([1.0, 0.0], [0.0, 1.0])
     base = Fl.normal_base(dtype=x_train.dtype, device=x_train.device)
     model = Fl.Flow([Fl.AffineCoupling(2, hidden, masks[i % 2], dtype=x_train.dtype, device=x_train.device,
                                        generator=generator) for i in range(layers)], base)
-    ema = EMA(model, decay=ema_decay)
+    ema = _ListedEMA(model, decay=ema_decay)
 
     def loss(step):
         idx = torch.randint(len(x_train), (batch,), generator=generator, device=rng_device(generator, x_train))
         idx = idx.to(x_train.device)
         return -model.log_prob(x_train[idx]).mean()
 
+    schedule = None if decay_start is None else _linear_decay(steps, decay_start)
     tracked = None if metric_fn is None else (lambda step: metric_fn(ema.module))
-    history = fit(loss, model, steps, lr=lr, ema=ema, metric_fn=tracked, metric_every=100,
-                  progress=progress, desc="coupling flow, maximum likelihood")
+    history = fit(loss, model, steps, lr=lr, ema=ema, metric_fn=tracked, metric_every=100, lr_schedule=schedule,
+                  fused=fused, progress=progress, desc="coupling flow, maximum likelihood")
     return ema.module, history
 
 
+class _ListedEMA(EMA):
+    """:class:`gencore.train.EMA`, the same average, with the pairs of parameters (and buffers) listed
+    once instead of found by walking both modules at every step (a tenth of this flow's training)."""
+
+    @torch.no_grad()
+    def update(self, module: torch.nn.Module) -> None:
+        if getattr(self, "_of", None) is not module:
+            self._of, self._pairs = module, list(zip(self.module.parameters(), module.parameters()))
+            self._buffers = list(zip(self.module.buffers(), module.buffers()))
+        for avg, p in self._pairs:
+            avg.lerp_(p.detach(), 1.0 - self.decay)
+        for avg, b in self._buffers:
+            avg.copy_(b)
+
+
+def _linear_decay(steps: int, start: float):
+    """The factor on the learning rate: 1 up to step ``start * steps``, then falling linearly to 0 at ``steps``."""
+    if not 0.0 <= start < 1.0:
+        raise ValueError(f"decay_start must lie in [0, 1); got {start}")
+    first = start * steps
+    return lambda step: min(1.0, (steps - step) / (steps - first))
+
+
 def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64, steps: int = 1500,
-                   batch: int = 512, lr: float = 5e-3, n_train: int = 20_000, n_test: int = 20_000,
-                   ema_decay: float = 0.99, generator: torch.Generator | None = None,
-                   dtype: torch.dtype = torch.float32, device=None, progress: bool = True) -> DensityRun:
+                   batch: int = 512, lr: float = 5e-3, decay_start: float | None = None, n_train: int = 20_000,
+                   n_test: int = 20_000, ema_decay: float = 0.99, fused: bool = True,
+                   generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32, device=None,
+                   progress: bool = True) -> DensityRun:
     """:func:`fit_coupling` on ``n_train`` samples of ``dataset`` (in ``dtype``, on ``device``), with the
     held-out NLL on ``n_test`` other samples tracked every 100 steps; all draws from ``generator``.
     """
     p = data.make(dataset, dtype=dtype, device=device)
     x_train, x_test = p.sample((n_train,), generator=generator), p.sample((n_test,), generator=generator)
     flow, history = fit_coupling(x_train, layers=layers, hidden=hidden, steps=steps, batch=batch, lr=lr,
-                                 ema_decay=ema_decay, generator=generator, progress=progress,
-                                 metric_fn=lambda f: {"test NLL": -f.log_prob(x_test).mean()})
+                                 decay_start=decay_start, ema_decay=ema_decay, fused=fused, generator=generator,
+                                 progress=progress, metric_fn=lambda f: {"test NLL": -f.log_prob(x_test).mean()})
     return DensityRun(flow, p, x_train, x_test, history)
 
 

@@ -50,34 +50,36 @@ def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widget
     """
     lines = _grid_lines()
     box = (-4.0, 4.0, -4.0, 4.0)
-    flows = {(k, s): one_layer(k, s) for k in ("planar", "radial") for s in strengths}
     frames = {}
-    for key, flow in flows.items():
-        with torch.no_grad():
-            moved = flow(lines)[0]
-        frames[key] = (moved, density_grid(flow, resolution=140, extent=box))
+    for kind in ("planar", "radial"):
+        for s in strengths:
+            flow = one_layer(kind, s)
+            layer = flow.layers[0]
+            with torch.no_grad():
+                moved = flow(lines)[0]
+            # all grid lines as one path with a NaN row after each: one artist a frame, not 26
+            path = torch.cat([moved, moved.new_full((len(moved), 1, 2), float("nan"))], 1).reshape(-1, 2).numpy()
+            if kind == "planar":
+                title = f"f applied to a grid; wᵀû = {(layer.w * layer.u_hat()).sum().item():+.2f}"
+            else:
+                alpha, beta = (v.item() for v in layer.alpha_beta())
+                title = f"f applied to a grid; α = {alpha:.2f}, β = {beta:+.2f}"
+            frames[(kind, s)] = (path, title, density_grid(flow, resolution=140, extent=box).numpy())
 
-    def draw(fig, kind, s):
-        moved, dens = frames[(kind, s)]
+    def draw(fig, s, kind):
+        path, title, dens = frames[(kind, s)]
         ax1, ax2 = widgets.panels(fig, 2)
-        for line in moved:
-            ax1.plot(line[:, 0], line[:, 1], color=viz.COLORS["p"], lw=0.7)
+        ax1.plot(path[:, 0], path[:, 1], color=viz.COLORS["p"], lw=0.7)
         ax1.set_xlim(box[0], box[1]), ax1.set_ylim(box[2], box[3]), ax1.set_aspect("equal")
-        layer = flows[(kind, s)].layers[0]
-        if kind == "planar":
-            c = (layer.w * layer.u_hat()).sum().item()
-            viz.panel_title(ax1, f"f applied to a grid; wᵀû = {c:+.2f}")
-        else:
-            alpha, beta = (v.item() for v in layer.alpha_beta())
-            viz.panel_title(ax1, f"f applied to a grid; α = {alpha:.2f}, β = {beta:+.2f}")
-        ax2.imshow(dens.numpy(), origin="lower", extent=box, cmap=viz.DENSITY_CMAP, vmin=0, vmax=0.35)
+        viz.panel_title(ax1, title)
+        ax2.imshow(dens, origin="lower", extent=box, cmap=viz.DENSITY_CMAP, vmin=0, vmax=0.35)
         ax2.grid(False)
         viz.panel_title(ax2, "density q₁ of f(z), z ~ N(0, I)")
 
     return widgets.slider(
         draw, figsize=(8.4, 3.9),
-        kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
         s=widgets.Param(tuple(strengths), "strength s", "{:+.1f}", start=min(5, len(strengths) - 1)),
+        kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
     )
 
 
@@ -129,16 +131,16 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
     for name in TARGETS:
         flow = run.member(run.index(name, depth, True))
         for k in ks:
-            frames[(name, k)] = density_grid(flow, upto=k, resolution=resolution)
+            frames[(name, k)] = density_grid(flow, upto=k, resolution=resolution).numpy()
     targets = {name: data.make(name) for name in TARGETS}
     p_grid = {name: targets[name].log_prob(grid(EXTENT, resolution, dtype=torch.float64)[0]).exp()
-              .reshape(resolution, resolution) for name in TARGETS}
+              .reshape(resolution, resolution).numpy() for name in TARGETS}
 
     def draw(fig, target, k):
         ax1, ax2 = widgets.panels(fig, 2)
         for ax, img, title in ((ax1, frames[(target, k)], f"q_k after k = {k} of {depth} layers"),
                                (ax2, p_grid[target], f"target {target.upper()}")):
-            ax.imshow(img.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0,
+            ax.imshow(img, origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0,
                       vmax=float(p_grid[target].max()) * 1.3)
             ax.grid(False)
             viz.panel_title(ax, title)
