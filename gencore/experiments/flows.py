@@ -76,7 +76,8 @@ def one_layer(kind: str, strength: float) -> Fl.Flow:
 
 def density_grid(flow: Fl.Flow, upto=None, resolution: int = 120, extent=EXTENT) -> torch.Tensor:
     """The flow's density (after its first ``upto`` layers) on a grid, ``(resolution, resolution)``, float64."""
-    _, lq, _ = grid_log_prob(lambda x: flow.log_prob(x, upto), extent, resolution, dtype=torch.float64)
+    _, lq, _ = grid_log_prob(lambda x: flow.log_prob(x, upto), extent, resolution, dtype=torch.float64,
+                             device=flow.base.mean.device)
     return lq.exp().reshape(resolution, resolution)
 
 
@@ -347,7 +348,8 @@ class DensityRun:
 
     def flow64(self) -> Fl.Flow:
         """A float64 copy of the fitted flow (for quadrature and plots)."""
-        return Fl.Flow([copy.deepcopy(f).double() for f in self.flow.layers], Fl.normal_base(dtype=torch.float64))
+        base = Fl.normal_base(dtype=torch.float64, device=self.x_test.device)
+        return Fl.Flow([copy.deepcopy(f).double() for f in self.flow.layers], base)
 
 
 def fit_coupling(x_train: torch.Tensor, *, layers: int = 8, hidden: int = 64, steps: int = 1500, batch: int = 512,
@@ -398,8 +400,7 @@ def _linear_decay(steps: int, start: float):
     """The factor on the learning rate: 1 up to step ``start * steps``, then falling linearly to 0 at ``steps``."""
     if not 0.0 <= start < 1.0:
         raise ValueError(f"decay_start must lie in [0, 1); got {start}")
-    first = start * steps
-    return lambda step: min(1.0, (steps - step) / (steps - first))
+    return lambda step: min(1.0, (steps - step) / (steps - start * steps))
 
 
 def train_coupling(dataset: str = "moons", *, layers: int = 8, hidden: int = 64, steps: int = 1500,
@@ -436,9 +437,9 @@ class CouplingResult:
 
 def coupling_report(run: DensityRun, extent=(-3.5, 3.5, -2.5, 2.5), resolution: int = 300) -> CouplingResult:
     r"""Entropy :math:`H(p)` and cross-entropy :math:`H(p, q)` by quadrature (float64), and the test NLL."""
-    flow64 = run.flow64()
-    H = metrics.entropy_on_grid(run.data.log_prob, extent, resolution).item()
-    CE = metrics.cross_entropy_on_grid(run.data.log_prob, flow64.log_prob, extent, resolution).item()
+    flow64, on = run.flow64(), dict(device=run.x_test.device)
+    H = metrics.entropy_on_grid(run.data.log_prob, extent, resolution, **on).item()
+    CE = metrics.cross_entropy_on_grid(run.data.log_prob, flow64.log_prob, extent, resolution, **on).item()
     with torch.no_grad():
         nll = -run.flow.log_prob(run.x_test)
     mean, se = nll.mean().item(), (nll.std() / math.sqrt(len(nll))).item()

@@ -64,7 +64,7 @@ def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widget
             else:
                 alpha, beta = (v.item() for v in layer.alpha_beta())
                 title = f"f applied to a grid; α = {alpha:.2f}, β = {beta:+.2f}"
-            frames[(kind, s)] = (path, title, density_grid(flow, resolution=140, extent=box).numpy())
+            frames[(kind, s)] = (path, title, density_grid(flow, resolution=140, extent=box).cpu().numpy())
 
     def draw(fig, s, kind):
         path, title, dens = frames[(kind, s)]
@@ -94,7 +94,7 @@ def vi_figure(run: VIRun, kl: torch.Tensor, depths=(2, 8, 32), resolution: int =
             b = run.index(name, K, True)
             dens = density_grid(run.member(b), resolution=resolution)
             run.densities[b] = dens
-            axes[i, j + 1].imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
+            axes[i, j + 1].imshow(dens.cpu().numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
             axes[i, j + 1].grid(False)
             axes[i, j + 1].set_title(f"KL = {kl[b]:.2f}", fontsize=8, loc="left")
     for j, title in enumerate(["target p = exp(−U)/Z"] + [f"K = {K}" for K in depths]):
@@ -116,7 +116,7 @@ def lobe_figure(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 3
             if dens is None:
                 dens = run.densities[b] = density_grid(run.member(b), resolution=resolution)
             ax = axes[row, j]
-            ax.imshow(dens.numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
+            ax.imshow(dens.cpu().numpy(), origin="lower", extent=EXTENT, cmap=viz.DENSITY_CMAP, vmin=0)
             m1, m2, sd = run.starts[b]
             start = "N(0, I)" if sd == 1.0 else f"N(({m1:g},{m2:g}),{sd:g}²)"
             ax.set_title(f"{'annealed' if hot else 'plain'}, {start}\nKL = {kl[b]:.3f}", fontsize=7.5, loc="left")
@@ -131,7 +131,7 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
     for name in TARGETS:
         flow = run.member(run.index(name, depth, True))
         for k in ks:
-            frames[(name, k)] = density_grid(flow, upto=k, resolution=resolution).numpy()
+            frames[(name, k)] = density_grid(flow, upto=k, resolution=resolution).cpu().numpy()
     targets = {name: data.make(name) for name in TARGETS}
     p_grid = {name: targets[name].log_prob(grid(EXTENT, resolution, dtype=torch.float64)[0]).exp()
               .reshape(resolution, resolution).numpy() for name in TARGETS}
@@ -159,7 +159,8 @@ def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5,
     fig, axes = viz.figure(4, width=3.1, height=2.6)
     viz.samples(axes[0], run.x_test[:3000], color=viz.COLORS["p"], size=2, extent=extent)
     viz.panel_title(axes[0], "test data")
-    viz.density(axes[1], run.flow64().log_prob, extent, resolution)
+    flow64, device = run.flow64(), run.x_test.device  # the grid's points go to the flow and back
+    viz.density(axes[1], lambda x: flow64.log_prob(x.to(device)).cpu(), extent, resolution)
     viz.panel_title(axes[1], "model density q(x)")
     viz.samples(axes[2], run.flow.sample(3000, generator=generator), color=viz.COLORS["q"], size=2, extent=extent)
     viz.panel_title(axes[2], "model samples")
