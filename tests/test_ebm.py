@@ -1,6 +1,7 @@
 """Chapter 8's identities, each asserted numerically (float64), and its trained models."""
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -246,6 +247,15 @@ def test_energy_net_score_matching_equals_the_autograd_objective():
     params = list(net.parameters())[:-1]  # the last bias shifts E, not its derivatives
     for a, b in zip(torch.autograd.grad(fast, params), torch.autograd.grad(slow, params)):
         assert torch.allclose(a, b, atol=1e-12)
+
+
+def test_model_log_prob_of_a_float32_energy_is_normalized_and_matches_a_float64_copy():
+    net = E.EnergyNet(hidden=16, generator=torch.Generator().manual_seed(0))  # float32, as trained
+    lp = run.model_log_prob(net)
+    assert abs(quadrature.log_integral(lp, run.Z_EXTENT, 300, dtype=F64).item()) < 1e-3
+    ref = E.boltzmann_log_prob(copy.deepcopy(net).double(), 1.0, run.Z_EXTENT, 400)
+    x = torch.randn(200, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    assert lp(x).dtype == F64 and torch.allclose(lp(x), ref(x), atol=1e-5)
 
 
 def test_cd_loss_gradient_with_exact_negatives_is_minus_the_likelihood_gradient():
