@@ -337,3 +337,5 @@ def test_main_functions_and_the_basin_test_run_on_the_meta_device():
     assert mcmc.mala(quad, x, 0.1, 2).device.type == "meta"
     deep = run.in_deep_basin(x)
     assert deep.device.type == "meta" and deep.shape == (64,) and deep.dtype == torch.bool
+    _, x_train, _ = run.chapter_data(n=16, generator=torch.Generator().manual_seed(0), device="meta")
+    assert x_train.device.type == "meta" and x_train.shape == (16, 2) and x_train.dtype == torch.float32

@@ -234,10 +234,14 @@ def model_log_prob(model):
     return E.boltzmann_log_prob(energy, 1.0, Z_EXTENT, 400)
 
 
-def chapter_data(n: int = 20_000, generator=None):
-    """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``."""
+def chapter_data(n: int = 20_000, generator=None, device=None):
+    """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``.
+
+    The training points are drawn on the CPU in float64 and then moved to ``device``, where the
+    models train; the distribution and its entropy stay on the CPU in float64 (the quadrature's).
+    """
     moons = gdata.make(DATASET[0], dtype=torch.float64, **DATASET[1])
-    x = moons.sample((n,), generator=generator).float()
+    x = moons.sample((n,), generator=generator).float().to(device)
     h = metrics.entropy_on_grid(moons.log_prob, EXTENT, 200).item()
     return moons, x, h
 
