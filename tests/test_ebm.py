@@ -1,6 +1,7 @@
 """Chapter 8's identities, each asserted numerically (float64), and its trained models."""
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -248,6 +249,15 @@ def test_energy_net_score_matching_equals_the_autograd_objective():
         assert torch.allclose(a, b, atol=1e-12)
 
 
+def test_model_log_prob_of_a_float32_energy_is_normalized_and_matches_a_float64_copy():
+    net = E.EnergyNet(hidden=16, generator=torch.Generator().manual_seed(0))  # float32, as trained
+    lp = run.model_log_prob(net)
+    assert abs(quadrature.log_integral(lp, run.Z_EXTENT, 300, dtype=F64).item()) < 1e-3
+    ref = E.boltzmann_log_prob(copy.deepcopy(net).double(), 1.0, run.Z_EXTENT, 400)
+    x = torch.randn(200, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    assert lp(x).dtype == F64 and torch.allclose(lp(x), ref(x), atol=1e-5)
+
+
 def test_cd_loss_gradient_with_exact_negatives_is_minus_the_likelihood_gradient():
     """With negatives drawn exactly from p_theta (grid sampling), the CD loss's gradient is
     -grad log-likelihood, computed independently by autograd through the quadrature log Z."""
@@ -327,3 +337,5 @@ def test_main_functions_and_the_basin_test_run_on_the_meta_device():
     assert mcmc.mala(quad, x, 0.1, 2).device.type == "meta"
     deep = run.in_deep_basin(x)
     assert deep.device.type == "meta" and deep.shape == (64,) and deep.dtype == torch.bool
+    _, x_train, _ = run.chapter_data(n=16, generator=torch.Generator().manual_seed(0), device="meta")
+    assert x_train.device.type == "meta" and x_train.shape == (16, 2) and x_train.dtype == torch.float32

