@@ -1,0 +1,137 @@
+"""A stand-in accelerator for machines without one: the CPU underneath, another device on top.
+
+A reader with a GPU runs the book with every tensor on ``gencore.device()``; the bugs that only
+show there are the places where a tensor made on the host meets one made on the device (a
+``torch.zeros(n)`` without ``device=``, a CPU generator asked for device numbers, ``.numpy()`` of
+a device tensor). The ``meta`` device catches the first kind but has no numbers, so training,
+``.item()`` and every branch on a value stop it. Here the tensors are real CPU tensors wrapped in
+a subclass that reports ``device='meta'``; every operation is checked the way CUDA checks it and
+then run on the CPU copies:
+
+* a host tensor with at least one dimension beside a device tensor is an error (a 0-dim host
+  tensor is allowed, as CUDA allows a CPU scalar); index tensors of indexing ops may stay on the
+  host, as CUDA lets them;
+* a factory call asking for the device with a CPU ``generator`` is an error;
+* ``.numpy()`` (and so ``np.asarray``) of a device tensor is an error; ``.cpu()``, ``.item()``,
+  ``.tolist()`` and ``float()`` work, as they do on CUDA.
+
+The numbers are the CPU's, so a whole chapter runs as it does on the CPU apart from code that
+branches on the device type (fused Adam is not used). Use::
+
+    with fakedevice.active():          # sets GENCORE_DEVICE=meta for the block
+        ...
+
+``scripts/fake_device_run.py`` runs the chapters this way; ``tests/test_devices.py`` tests this
+module against real device errors' rules and runs each chapter's recipes under it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
+
+DEVICE = torch.device("meta")
+HOST = torch.device("cpu")
+# Ops whose integer/bool index tensors may stay on the host when the indexed tensor is not.
+INDEX_OPS = {"index", "index_put", "index_put_", "_index_put_impl_"}
+INDEX_DTYPES = (torch.long, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+
+
+class DeviceMixError(RuntimeError):
+    """A host tensor, a host generator or a NumPy conversion met a tensor on the device."""
+
+
+class OnDevice(torch.Tensor):
+    """A CPU tensor ``elem`` that reports ``device='meta'`` (only usable under :class:`FakeDevice`)."""
+
+    elem: torch.Tensor
+
+    @staticmethod
+    def __new__(cls, elem: torch.Tensor):
+        out = torch.Tensor._make_wrapper_subclass(
+            cls, elem.size(), strides=elem.stride(), storage_offset=elem.storage_offset(), dtype=elem.dtype,
+            layout=elem.layout, device=DEVICE, requires_grad=elem.requires_grad)
+        out.elem = elem
+        return out
+
+    def __repr__(self):
+        return f"OnDevice({self.elem!r})"
+
+    def numpy(self, *args, **kwargs):
+        raise DeviceMixError("numpy() of a tensor on the device: copy it to the host first (.cpu())")
+
+    def __array__(self, *args, **kwargs):
+        raise DeviceMixError("np.asarray of a tensor on the device: copy it to the host first (.cpu())")
+
+    def tolist(self):
+        return self.elem.tolist()
+
+    def __format__(self, spec):
+        return self.elem.__format__(spec)
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        raise RuntimeError("an OnDevice tensor is only usable inside fakedevice.active()")
+
+
+def _op_name(func) -> str:
+    return func._schema.name.split("::")[-1]
+
+
+def _is_device(value) -> bool:
+    return value is not None and torch.device(value).type == DEVICE.type
+
+
+class FakeDevice(TorchDispatchMode):
+    """The dispatch mode behind :func:`active`: checks each op's devices, then runs it on the CPU."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        leaves = pytree.tree_leaves((args, kwargs))
+        name = _op_name(func)
+        on_device = any(isinstance(t, OnDevice) for t in leaves)
+        wants_device = _is_device(kwargs.get("device"))
+        to_host = kwargs.get("device") is not None and not wants_device
+        if on_device:
+            for t in leaves:
+                if isinstance(t, torch.Tensor) and not isinstance(t, OnDevice) and t.dim() > 0:
+                    if name in INDEX_OPS and t.dtype in INDEX_DTYPES:
+                        continue
+                    raise DeviceMixError(
+                        f"{name}: a host tensor of shape {tuple(t.shape)} met a tensor on the device")
+        if on_device or wants_device:
+            for t in leaves:
+                if isinstance(t, torch.Generator) and not to_host:
+                    raise DeviceMixError(f"{name}: a {t.device.type} generator asked for numbers on the device")
+        if wants_device:
+            kwargs["device"] = HOST
+        args, kwargs = pytree.tree_map_only(OnDevice, lambda t: t.elem, (args, kwargs))
+        out = func(*args, **kwargs)
+        if (on_device or wants_device) and not to_host:
+            out = pytree.tree_map_only(torch.Tensor, lambda t: t if isinstance(t, OnDevice) else OnDevice(t), out)
+        return out
+
+
+@contextlib.contextmanager
+def active():
+    """Run the block with ``gencore.device()`` on the stand-in device and every op checked."""
+    old = os.environ.get("GENCORE_DEVICE")
+    os.environ["GENCORE_DEVICE"] = DEVICE.type
+    try:
+        with FakeDevice():
+            yield DEVICE
+    finally:
+        if old is None:
+            os.environ.pop("GENCORE_DEVICE", None)
+        else:
+            os.environ["GENCORE_DEVICE"] = old
+
+
+def enter() -> torch.device:
+    """Switch the stand-in device on for the rest of the process (a notebook's first cell)."""
+    context = active()
+    context.__enter__()
+    return DEVICE

@@ -1,0 +1,78 @@
+"""The stand-in accelerator (tests/fakedevice.py) finds what a GPU would refuse, and only that."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gencore
+from fakedevice import DeviceMixError, OnDevice, active
+
+
+def test_device_follows_the_switch_and_numbers_are_the_cpus():
+    x_cpu = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
+    with active() as dev:
+        assert gencore.device() == dev
+        x = x_cpu.to(dev)
+        assert isinstance(x, OnDevice) and x.device == dev
+        y = (x @ x.T).logsumexp(-1).mean()
+        assert y.device == dev
+        assert y.item() == (x_cpu @ x_cpu.T).logsumexp(-1).mean().item()
+        assert torch.zeros(4, device=x.device).device == dev
+        assert torch.empty_like(x).device == dev
+    assert gencore.device() != dev
+
+
+def test_host_tensor_meeting_a_device_tensor_is_refused():
+    with active() as dev:
+        x = torch.ones(5, 2, device=dev)
+        with pytest.raises(DeviceMixError, match="host tensor of shape \\(5, 2\\)"):
+            x + torch.ones(5, 2)
+        with pytest.raises(DeviceMixError):
+            torch.cat([x, torch.zeros(1, 2)])
+        with pytest.raises(DeviceMixError):
+            torch.nn.Linear(2, 3)(x)  # the layer's parameters were left on the host
+
+
+def test_what_cuda_allows_is_allowed():
+    with active() as dev:
+        x = torch.arange(6.0, device=dev).reshape(3, 2)
+        assert (x * torch.tensor(2.0)).device == dev                # a 0-dim host tensor
+        assert x[torch.tensor([2, 0])].device == dev                # host index tensor
+        assert x[torch.tensor([True, False, True])].shape == (2, 2)  # host mask
+        assert x.cpu().numpy().shape == (3, 2)
+        assert x.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+        assert float(x.sum()) == 15.0 and f"{x.sum():.1f}" == "15.0"
+        g = torch.Generator().manual_seed(0)
+        assert torch.randn(3, generator=g).to(dev).device == dev    # drawn on the host, then moved
+
+
+def test_host_generator_for_device_numbers_and_numpy_of_device_tensor_are_refused():
+    with active() as dev:
+        with pytest.raises(DeviceMixError, match="generator"):
+            torch.randn(3, device=dev, generator=torch.Generator().manual_seed(0))
+        x = torch.ones(3, device=dev)
+        with pytest.raises(DeviceMixError, match="numpy"):
+            x.numpy()
+        with pytest.raises(DeviceMixError):
+            np.asarray(x)
+
+
+def test_training_a_module_on_the_device_matches_the_cpu():
+    def train(device):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2, foreach=False)
+        x = torch.linspace(-1, 1, 40).reshape(20, 2).to(device)
+        for _ in range(20):
+            opt.zero_grad()
+            loss = (net(x) - x[:, :1] ** 2).pow(2).mean()
+            loss.backward()
+            opt.step()
+        return loss.item(), next(net.parameters()).device
+
+    cpu_loss, cpu_device = train("cpu")
+    with active() as dev:
+        dev_loss, dev_device = train(dev)
+    assert cpu_device.type == "cpu" and dev_device == dev
+    assert dev_loss == cpu_loss
