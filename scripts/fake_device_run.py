@@ -12,30 +12,62 @@ a chapter (seconds, or the error) and exits non-zero if any chapter failed.
 from __future__ import annotations
 
 import pathlib
+import re
 import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SWITCH_ON = f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); import fakedevice; fakedevice.enter()"
+# After the last cell: how many of the chapter's global tensors (and modules' parameters) live on
+# the device, so that "ok" for a chapter that kept everything on the host is not mistaken for a pass.
+CENSUS = """
+import torch as _torch
+_on = _off = 0
+for _v in list(globals().values()):
+    _ts = [_v] if isinstance(_v, _torch.Tensor) else list(_v.parameters()) if isinstance(_v, _torch.nn.Module) else []
+    for _t in _ts:
+        if isinstance(_t, fakedevice.OnDevice): _on += 1
+        else: _off += 1
+print(f"CENSUS {_on} {_off}")
+"""
 
 
-def run(path: pathlib.Path) -> tuple[float, str | None]:
-    """Execute ``path`` on the stand-in device: its wall time and the error (None when it ran)."""
+def short_traceback(text: str) -> str:
+    """The failing cell, then only the frames in the book and gencore (each with its marked line)."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
+    cell_end = next((i for i, line in enumerate(lines[3:], 3) if line.startswith("-----")), 0)
+    keep, frame = lines[: cell_end + 1], False
+    for line in lines[cell_end + 1 : -1]:
+        if line.startswith(("File ", "Cell In")):
+            frame = "site-packages" not in line and "fakedevice.py" not in line
+            if frame:
+                keep.append(line)
+        elif frame and line.lstrip().startswith("-->"):
+            keep.append(line)
+    return "\n".join(keep + lines[-1:])
+
+
+def run(path: pathlib.Path) -> tuple[float, str | None, str]:
+    """Execute ``path`` on the stand-in device: its wall time, the error (None when it ran), and
+    how many of its global tensors ended on the device and on the host."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(SWITCH_ON))
+    nb.cells.append(nbformat.v4.new_code_cell(CENSUS))
     client = NotebookClient(nb, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
         client.execute()
     except CellExecutionError as err:
-        lines = str(err).splitlines()
-        return time.perf_counter() - start, "\n".join(lines[-40:])
-    return time.perf_counter() - start, None
+        return time.perf_counter() - start, short_traceback(str(err)), ""
+    seconds = time.perf_counter() - start
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    on, off = text.split()[1:3]
+    return seconds, None, f"global tensors: {on} on the device, {off} on the host"
 
 
 def main(argv: list[str]) -> int:
@@ -44,8 +76,8 @@ def main(argv: list[str]) -> int:
         chapters = [p for p in chapters if p.name[:2] in argv]
     failed = 0
     for path in chapters:
-        seconds, error = run(path)
-        print(f"{path.name:32s} {seconds:7.1f} s  {'ok' if error is None else 'FAILED'}", flush=True)
+        seconds, error, census = run(path)
+        print(f"{path.name:32s} {seconds:7.1f} s  {'ok' if error is None else 'FAILED'}  {census}", flush=True)
         if error is not None:
             failed += 1
             print(error, flush=True)

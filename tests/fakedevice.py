@@ -10,7 +10,7 @@ then run on the CPU copies:
 
 * a host tensor with at least one dimension beside a device tensor is an error (a 0-dim host
   tensor is allowed, as CUDA allows a CPU scalar); index tensors of indexing ops may stay on the
-  host, as CUDA lets them;
+  host, and ``copy_``/``.to`` copy across, as CUDA lets them;
 * a factory call asking for the device with a CPU ``generator`` is an error;
 * ``.numpy()`` (and so ``np.asarray``) of a device tensor is an error; ``.cpu()``, ``.item()``,
   ``.tolist()`` and ``float()`` work, as they do on CUDA.
@@ -30,6 +30,7 @@ import contextlib
 import os
 
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -38,6 +39,8 @@ HOST = torch.device("cpu")
 # Ops whose integer/bool index tensors may stay on the host when the indexed tensor is not.
 INDEX_OPS = {"index", "index_put", "index_put_", "_index_put_impl_"}
 INDEX_DTYPES = (torch.long, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+# Ops that copy between devices by design (``dst.copy_(src)``, ``x.to(dev)``).
+COPY_OPS = {"copy_", "copy", "_copy_from", "_to_copy"}
 
 
 class DeviceMixError(RuntimeError):
@@ -95,7 +98,7 @@ class FakeDevice(TorchDispatchMode):
         on_device = any(isinstance(t, OnDevice) for t in leaves)
         wants_device = _is_device(kwargs.get("device"))
         to_host = kwargs.get("device") is not None and not wants_device
-        if on_device:
+        if on_device and name not in COPY_OPS:
             for t in leaves:
                 if isinstance(t, torch.Tensor) and not isinstance(t, OnDevice) and t.dim() > 0:
                     if name in INDEX_OPS and t.dtype in INDEX_DTYPES:
@@ -115,23 +118,49 @@ class FakeDevice(TorchDispatchMode):
         return out
 
 
+class MadeFromData(TorchFunctionMode):
+    """``torch.tensor``/``as_tensor``/``asarray`` of Python or NumPy data build the tensor in C++
+    without dispatching a factory op, so for the device they are made on the host, then moved."""
+
+    FUNCS = (torch.tensor, torch.as_tensor, torch.asarray)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in self.FUNCS and _is_device(kwargs.get("device")):
+            if isinstance(args[0], OnDevice):  # already there: only the dtype may change
+                kwargs.pop("device")
+                return func(*args, **kwargs)
+            kwargs["device"] = HOST
+            return func(*args, **kwargs).to(DEVICE)
+        return func(*args, **kwargs)
+
+
 @contextlib.contextmanager
 def active():
     """Run the block with ``gencore.device()`` on the stand-in device and every op checked."""
     old = os.environ.get("GENCORE_DEVICE")
     os.environ["GENCORE_DEVICE"] = DEVICE.type
+    # module.double(), .to(...) replace a parameter's ``.data``, which would leave the wrapped CPU
+    # tensor behind; swapping the whole tensor object (torch's future default) carries it.
+    swap = torch.__future__.get_swap_module_params_on_conversion()
+    torch.__future__.set_swap_module_params_on_conversion(True)
     try:
-        with FakeDevice():
+        with FakeDevice(), MadeFromData():
             yield DEVICE
     finally:
+        torch.__future__.set_swap_module_params_on_conversion(swap)
         if old is None:
             os.environ.pop("GENCORE_DEVICE", None)
         else:
             os.environ["GENCORE_DEVICE"] = old
 
 
+_ENTERED = []  # the contexts entered by enter(), kept alive (a dropped one would switch itself off)
+
+
 def enter() -> torch.device:
     """Switch the stand-in device on for the rest of the process (a notebook's first cell)."""
     context = active()
     context.__enter__()
+    _ENTERED.append(context)
     return DEVICE

@@ -76,3 +76,24 @@ def test_training_a_module_on_the_device_matches_the_cpu():
         dev_loss, dev_device = train(dev)
     assert cpu_device.type == "cpu" and dev_device == dev
     assert dev_loss == cpu_loss
+
+
+def test_tensors_made_from_data_land_on_the_device():
+    with active() as dev:
+        for make in (torch.tensor, torch.as_tensor, torch.asarray):
+            t = make([1.0, 2.0], device=dev)
+            assert isinstance(t, OnDevice) and t.tolist() == [1.0, 2.0]
+        x = torch.ones(2, device=dev)
+        assert torch.as_tensor(x, dtype=torch.float16, device=dev).dtype == torch.float16
+        with pytest.raises(DeviceMixError):
+            x * torch.as_tensor([1.0, 2.0])  # made on the host
+
+
+def test_module_conversions_carry_the_numbers():
+    with active() as dev:
+        net = torch.nn.Linear(2, 3).to(dev)
+        w = net.weight.detach().cpu().clone()
+        net.double()
+        assert net.weight.dtype == torch.float64 and net.weight.device == dev
+        assert torch.equal(net.weight.detach().cpu(), w.double())
+        assert net(torch.ones(4, 2, dtype=torch.float64, device=dev)).dtype == torch.float64
