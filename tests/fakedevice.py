@@ -31,7 +31,6 @@ import os
 
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
 DEVICE = torch.device("meta")
@@ -88,33 +87,63 @@ def _is_device(value) -> bool:
     return value is not None and torch.device(value).type == DEVICE.type
 
 
+def _leaves(tree, out: list) -> list:
+    """The tensors and generators in nested lists/tuples/dicts (aten arguments nest no deeper)."""
+    if isinstance(tree, (list, tuple)):
+        for item in tree:
+            _leaves(item, out)
+    elif isinstance(tree, dict):
+        for item in tree.values():
+            _leaves(item, out)
+    elif isinstance(tree, (torch.Tensor, torch.Generator)):
+        out.append(tree)
+    return out
+
+
+def _unwrap(tree):
+    if type(tree) is OnDevice:
+        return tree.elem
+    if isinstance(tree, (list, tuple)) and any(type(t) is OnDevice or isinstance(t, (list, tuple)) for t in tree):
+        return type(tree)(_unwrap(t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _unwrap(v) for k, v in tree.items()}
+    return tree
+
+
+def _wrap(tree):
+    if isinstance(tree, torch.Tensor):
+        return tree if type(tree) is OnDevice else OnDevice(tree)
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_wrap(t) for t in tree)
+    return tree
+
+
 class FakeDevice(TorchDispatchMode):
     """The dispatch mode behind :func:`active`: checks each op's devices, then runs it on the CPU."""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = dict(kwargs or {})
-        leaves = pytree.tree_leaves((args, kwargs))
-        name = _op_name(func)
-        on_device = any(isinstance(t, OnDevice) for t in leaves)
-        wants_device = _is_device(kwargs.get("device"))
-        to_host = kwargs.get("device") is not None and not wants_device
-        if on_device and name not in COPY_OPS:
+        kwargs = dict(kwargs) if kwargs else {}
+        leaves = _leaves(args, _leaves(kwargs, []))
+        on_device = any(type(t) is OnDevice for t in leaves)
+        device = kwargs.get("device")
+        wants_device = _is_device(device)
+        to_host = device is not None and not wants_device
+        if on_device or wants_device:
+            name = _op_name(func)
             for t in leaves:
-                if isinstance(t, torch.Tensor) and not isinstance(t, OnDevice) and t.dim() > 0:
+                if isinstance(t, torch.Generator):
+                    if not to_host:
+                        raise DeviceMixError(f"{name}: a {t.device.type} generator asked for numbers on the device")
+                elif type(t) is not OnDevice and t.dim() > 0 and name not in COPY_OPS:
                     if name in INDEX_OPS and t.dtype in INDEX_DTYPES:
                         continue
                     raise DeviceMixError(
                         f"{name}: a host tensor of shape {tuple(t.shape)} met a tensor on the device")
-        if on_device or wants_device:
-            for t in leaves:
-                if isinstance(t, torch.Generator) and not to_host:
-                    raise DeviceMixError(f"{name}: a {t.device.type} generator asked for numbers on the device")
         if wants_device:
             kwargs["device"] = HOST
-        args, kwargs = pytree.tree_map_only(OnDevice, lambda t: t.elem, (args, kwargs))
-        out = func(*args, **kwargs)
+        out = func(*_unwrap(args), **_unwrap(kwargs)) if on_device else func(*args, **kwargs)
         if (on_device or wants_device) and not to_host:
-            out = pytree.tree_map_only(torch.Tensor, lambda t: t if isinstance(t, OnDevice) else OnDevice(t), out)
+            out = _wrap(out)
         return out
 
 
