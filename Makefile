@@ -13,7 +13,7 @@ JOBS ?= 2
 # pytest-randomly shuffles the tests; CI fixes the order by this seed so a failure can be re-run.
 ORDER ?= 1
 
-.PHONY: setup book book-build book-student test test-seeds test-shuffled test-widgets7 benchmark clean
+.PHONY: setup book book-build book-student test test-seeds test-shuffled test-widgets7 test-device benchmark clean
 
 setup:
 	bash scripts/setup.sh
@@ -81,6 +81,12 @@ clean:
 # empty folder, gencore installed by its own set-up cell from a freshly built wheel; two at a time.
 test-colab: setup
 	GENCORE_COLAB_TEST=1 $(BIN)/python -m pytest -q -n $(JOBS) -p no:cacheprovider -p no:randomly -s tests/test_colab_like.py
+
+# Every chapter with gencore.device() a stand-in accelerator (tests/fakedevice.py: CPU numbers,
+# CUDA's rules on mixing host and device tensors), so that what a reader's GPU would refuse
+# fails here, on a machine without one; two chapters at a time.
+test-device: setup
+	GENCORE_DEVICE_TEST=1 $(BIN)/python -m pytest -q -n $(JOBS) -p no:cacheprovider -p no:randomly -s -k stand_in tests/test_devices.py
 
 # The GitHub workflows, checked by actionlint (tests/test_workflows.py).
 test-workflows: setup

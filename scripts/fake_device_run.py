@@ -47,9 +47,9 @@ def short_traceback(text: str) -> str:
     return "\n".join(keep + lines[-1:])
 
 
-def run(path: pathlib.Path) -> tuple[float, str | None, str]:
+def run(path: pathlib.Path) -> tuple[float, str | None, tuple[int, int]]:
     """Execute ``path`` on the stand-in device: its wall time, the error (None when it ran), and
-    how many of its global tensors ended on the device and on the host."""
+    how many of its global tensors (and parameters) ended on the device and on the host."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -63,11 +63,11 @@ def run(path: pathlib.Path) -> tuple[float, str | None, str]:
     try:
         client.execute()
     except CellExecutionError as err:
-        return time.perf_counter() - start, short_traceback(str(err)), ""
+        return time.perf_counter() - start, short_traceback(str(err)), (0, 0)
     seconds = time.perf_counter() - start
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
     on, off = text.split()[1:3]
-    return seconds, None, f"global tensors: {on} on the device, {off} on the host"
+    return seconds, None, (int(on), int(off))
 
 
 def main(argv: list[str]) -> int:
@@ -76,7 +76,8 @@ def main(argv: list[str]) -> int:
         chapters = [p for p in chapters if p.name[:2] in argv]
     failed = 0
     for path in chapters:
-        seconds, error, census = run(path)
+        seconds, error, (on, off) = run(path)
+        census = f"global tensors: {on} on the device, {off} on the host" if error is None else ""
         print(f"{path.name:32s} {seconds:7.1f} s  {'ok' if error is None else 'FAILED'}  {census}", flush=True)
         if error is not None:
             failed += 1

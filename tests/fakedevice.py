@@ -148,8 +148,9 @@ class FakeDevice(TorchDispatchMode):
 
 
 class MadeFromData(TorchFunctionMode):
-    """``torch.tensor``/``as_tensor``/``asarray`` of Python or NumPy data build the tensor in C++
-    without dispatching a factory op, so for the device they are made on the host, then moved."""
+    """``torch.tensor``/``as_tensor``/``asarray`` and ``x.new_tensor`` of Python or NumPy data build
+    the tensor in C++ without dispatching a factory op, so for the device they are made on the
+    host, then moved."""
 
     FUNCS = (torch.tensor, torch.as_tensor, torch.asarray)
 
@@ -161,6 +162,8 @@ class MadeFromData(TorchFunctionMode):
                 return func(*args, **kwargs)
             kwargs["device"] = HOST
             return func(*args, **kwargs).to(DEVICE)
+        if func is torch.Tensor.new_tensor and isinstance(args[0], OnDevice) and kwargs.get("device") is None:
+            return args[0].elem.new_tensor(*args[1:], **kwargs).to(DEVICE)
         return func(*args, **kwargs)
 
 

@@ -85,6 +85,7 @@ def test_tensors_made_from_data_land_on_the_device():
             assert isinstance(t, OnDevice) and t.tolist() == [1.0, 2.0]
         x = torch.ones(2, device=dev)
         assert torch.as_tensor(x, dtype=torch.float16, device=dev).dtype == torch.float16
+        assert (x * x.new_tensor([3.0, 4.0])).tolist() == [3.0, 4.0]
         with pytest.raises(DeviceMixError):
             x * torch.as_tensor([1.0, 2.0])  # made on the host
 
@@ -97,3 +98,27 @@ def test_module_conversions_carry_the_numbers():
         assert net.weight.dtype == torch.float64 and net.weight.device == dev
         assert torch.equal(net.weight.detach().cpu(), w.double())
         assert net(torch.ones(4, 2, dtype=torch.float64, device=dev)).dtype == torch.float64
+
+
+# ---- every chapter on the stand-in device (make test-device) --------------------------------------
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import fake_device_run  # noqa: E402
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("GENCORE_DEVICE_TEST") != "1",
+                    reason="each chapter on the stand-in device takes minutes: make test-device (GENCORE_DEVICE_TEST=1)")
+@pytest.mark.parametrize("nb", sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name[:2])
+def test_chapter_runs_on_the_stand_in_device(nb):
+    """Every recipe and figure helper a chapter calls, on a device that is not the host: no tensor
+    made on the host meets a device tensor, no figure converts a device tensor to NumPy, and the
+    chapter's own tensors do end on the device (else the run proves nothing)."""
+    seconds, error, (on, off) = fake_device_run.run(nb)
+    assert error is None, error
+    print(f"{nb.name}: {seconds:.1f} s, global tensors: {on} on the device, {off} on the host")
+    assert on > 0, f"{nb.name}: none of its {off} global tensors ended on gencore.device()"
