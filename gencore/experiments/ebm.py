@@ -170,14 +170,17 @@ def grid_cost_table(n: int = 200, dims=(1, 2, 3, 6, 10, 100)):
 
 
 def mixing_run(kT: float = 0.5, n_chains: int = 500, n_steps: int = 1500, step_size: float = 0.02,
-               every: int = 10, generator=None):
+               every: int = 10, generator=None, device=None):
     """Langevin chains on ``two_basin_energy`` at ``kT``, all started in the wide basin.
 
     Returns ``(steps, fraction of chains in the deep basin after each recorded step, exact
     fraction by quadrature, final chains)``. Uses chapter 7's :func:`gencore.score.langevin`.
+    The chains run on ``device`` (default: the CPU) from starts drawn by ``generator`` on its own
+    device, so every device gives the same chains up to rounding.
     """
     g = generator
     x = torch.tensor(WIDE, dtype=torch.float64) + 0.3 * torch.randn(n_chains, 2, generator=g, dtype=torch.float64)
+    x = x.to(device)
     score = E.energy_score(E.two_basin_energy, kT)
     _, traj = mcmc.langevin(score, x, step_size * kT, n_steps, g, return_trajectory=True)
     steps = torch.arange(0, n_steps + 1, every)
@@ -202,20 +205,23 @@ def attraction_basin(x: torch.Tensor, step_size: float = 0.1, n_steps: int = 600
 
 
 def annealing_run(n_chains: int = 500, levels: int = 20, n_steps_each: int = 40, hot: float = 3.0,
-                  cold: float = 0.05, step_size: float = 0.1, generator=None):
+                  cold: float = 0.05, step_size: float = 0.1, generator=None, device=None):
     """Simulated annealing against plain gradient descent on ``two_basin_energy`` from uniform starts.
 
     Returns ``(start, annealed end points, descended end points)``; descent runs the same number of
-    steps at the cold temperature only.
+    steps at the cold temperature only. The chains run on ``device`` (default: the CPU), their
+    starts drawn on ``generator``'s device.
     """
     g = generator
     x0, x1, y0, y1 = T_EXTENT
     start = torch.rand(n_chains, 2, generator=g, dtype=torch.float64) * torch.tensor([x1 - x0, y1 - y0]) \
         + torch.tensor([x0, y0])
-    temps = torch.logspace(math.log10(hot), math.log10(cold), levels, dtype=torch.float64)
+    start = start.to(device)
+    temps = torch.logspace(math.log10(hot), math.log10(cold), levels, dtype=torch.float64, device=start.device)
     annealed = mcmc.simulated_annealing(E.two_basin_energy, start, temps, step_size, n_steps_each, g)
-    descended = mcmc.simulated_annealing(E.two_basin_energy, start, torch.full((1,), cold, dtype=torch.float64),
-                                      step_size, levels * n_steps_each, g)
+    descended = mcmc.simulated_annealing(E.two_basin_energy, start,
+                                         torch.full((1,), cold, dtype=torch.float64, device=start.device),
+                                         step_size, levels * n_steps_each, g)
     return start, annealed, descended
 
 
