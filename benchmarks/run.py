@@ -8,7 +8,11 @@ Usage (from the repository root, after `make setup`):
     .venv/bin/python benchmarks/run.py --no-quality    # notebook wall times only
 
 Prints a table and writes JSON rows ``{chapter, model, dataset, metric, value, floor, seconds,
-device}`` to ``benchmarks/results.json``. For each chapter ``book/NN_name.ipynb``:
+device}`` to ``benchmarks/results.json`` (``--out`` another file). On a GPU:
+
+    GENCORE_DEVICE=cuda .venv/bin/python benchmarks/run.py --out benchmarks/results-cuda.json
+    .venv/bin/python benchmarks/compare_devices.py benchmarks/results.json benchmarks/results-cuda.json
+ For each chapter ``book/NN_name.ipynb``:
 
 * the notebook is executed top to bottom in a fresh kernel (as the website build does), three
   times (``--runs``); the median wall time is a row with ``metric = "notebook wall time"`` (floor:
@@ -62,8 +66,21 @@ print("REDRAWS" + _json.dumps(_rows))
 """
 
 
-def run_notebook(path: pathlib.Path) -> tuple[float, list[dict]]:
-    """Execute ``path`` in a fresh kernel: its wall time, and the redraw time of each slider demo."""
+def glued_values(nb) -> dict:
+    """The numbers a chapter glues into its prose (``gencore.glue``), as their text: name -> text."""
+    out = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            record = o.get("metadata", {}).get("scrapbook", {})
+            text = o.get("data", {}).get(record.get("mime_prefix", "") + "text/plain")
+            if record.get("name") and text is not None:
+                out[record["name"]] = text
+    return out
+
+
+def run_notebook(path: pathlib.Path) -> tuple[float, list[dict], dict]:
+    """Execute ``path`` in a fresh kernel: its wall time, the redraw time of each slider demo, and
+    the numbers it glued into its prose (so runs on two devices can be set side by side)."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -79,7 +96,7 @@ def run_notebook(path: pathlib.Path) -> tuple[float, list[dict]]:
         client.execute_cell(probe, len(nb.cells) - 1)
     text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
     redraws = json.loads(text.split("REDRAWS", 1)[1]) if "REDRAWS" in text else []
-    return seconds, redraws
+    return seconds, redraws, glued_values(nb)
 
 
 def quality_rows(stem: str) -> list[dict]:
@@ -104,6 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-quality", action="store_true", help="time the notebooks only (keep the quality rows)")
     parser.add_argument("--runs", type=int, default=3,
                         help="fresh-kernel runs per notebook; the wall time is their median (default 3)")
+    parser.add_argument("--out", type=pathlib.Path, default=OUT,
+                        help="the results file (default benchmarks/results.json; e.g. results-cuda.json for a GPU run)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -120,13 +139,13 @@ def main(argv=None) -> int:
         chapter = nb.stem
         if not args.no_notebooks:
             runs = [run_notebook(nb) for _ in range(max(1, args.runs))]
-            seconds = statistics.median(s for s, _ in runs)
-            # the slider timings of the run whose wall time is the median (the middle of three)
-            redraws = sorted(runs, key=lambda r: r[0])[(len(runs) - 1) // 2][1]
+            seconds = statistics.median(s for s, _, _ in runs)
+            # the slider timings and glued numbers of the run whose wall time is the median
+            _, redraws, glued = sorted(runs, key=lambda r: r[0])[(len(runs) - 1) // 2]
             rows.append(dict(chapter=chapter, model="whole notebook", dataset="-", metric="notebook wall time",
                              value=round(seconds, 1), floor=30, seconds=round(seconds, 1), device=f"{device} ({cpu})",
-                             runs=[round(s, 1) for s, _ in runs]))
-            print(f"{chapter}: executed in {seconds:.1f} s (median of {[round(s, 1) for s, _ in runs]})", flush=True)
+                             runs=[round(s, 1) for s, _, _ in runs], glued=glued))
+            print(f"{chapter}: executed in {seconds:.1f} s (median of {[round(s, 1) for s, _, _ in runs]})", flush=True)
             for r in redraws:
                 rows.append(dict(chapter=chapter, model=f"slider: {r['slider']}", dataset="-", metric="redraw ms (median)",
                                  value=round(r["ms"], 1), floor=50, seconds=None, device=f"{device} ({cpu})"))
@@ -135,7 +154,7 @@ def main(argv=None) -> int:
             rows.append(dict(chapter=chapter, device=f"{device} ({cpu})") | row)
             print(f"{chapter}: {row['model']} on {row['dataset']}: {row['metric']} = {row['value']}"
                   f" (floor {row['floor']})", flush=True)
-        write(rows, chapter, args)
+        write(rows, chapter, args, args.out)
 
     header = ("chapter", "model", "dataset", "metric", "value", "floor", "seconds")
     widths = [max(len(str(r.get(h))) for r in rows + [dict(zip(header, header))]) for h in header]
@@ -144,20 +163,20 @@ def main(argv=None) -> int:
     print("-+-".join("-" * w for w in widths))
     for r in rows:
         print(" | ".join(str(r.get(h)).ljust(w) for h, w in zip(header, widths)))
-    print(f"\nwrote {len(rows)} rows for {len(chapters)} chapter(s) to {OUT.relative_to(ROOT)}")
+    print(f"\nwrote {len(rows)} rows for {len(chapters)} chapter(s) to {args.out}")
     return 0
 
 
-def write(rows: list[dict], chapter: str, args) -> None:
-    """Merge one finished chapter's rows into results.json (so a failure later loses nothing)."""
-    kept = [r for r in json.loads(OUT.read_text())] if OUT.exists() else []
+def write(rows: list[dict], chapter: str, args, out: pathlib.Path = OUT) -> None:
+    """Merge one finished chapter's rows into ``out`` (so a failure later loses nothing)."""
+    kept = [r for r in json.loads(out.read_text())] if out.exists() else []
     # Keep the rows of other chapters; --no-notebooks re-measures quality only (the chapter's last
     # kernel rows stay), --no-quality the kernel rows only.
     kept = [r for r in kept if r["chapter"] != chapter
             or (args.no_notebooks and r["metric"] in KERNEL_METRICS)
             or (args.no_quality and r["metric"] not in KERNEL_METRICS)]
     merged = sorted(kept + [r for r in rows if r["chapter"] == chapter], key=lambda r: r["chapter"])
-    OUT.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+    out.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
