@@ -161,7 +161,8 @@ class MadeFromData(TorchFunctionMode):
                 kwargs.pop("device")
                 return func(*args, **kwargs)
             kwargs["device"] = HOST
-            return func(*args, **kwargs).to(DEVICE)
+            grad = kwargs.pop("requires_grad", False)  # a leaf on the device, as CUDA makes it
+            return func(*args, **kwargs).to(DEVICE).requires_grad_(grad)
         if func is torch.Tensor.new_tensor and isinstance(args[0], OnDevice) and kwargs.get("device") is None:
             return args[0].elem.new_tensor(*args[1:], **kwargs).to(DEVICE)
         return func(*args, **kwargs)

@@ -86,6 +86,9 @@ def test_tensors_made_from_data_land_on_the_device():
         x = torch.ones(2, device=dev)
         assert torch.as_tensor(x, dtype=torch.float16, device=dev).dtype == torch.float16
         assert (x * x.new_tensor([3.0, 4.0])).tolist() == [3.0, 4.0]
+        leaf = torch.tensor([1.0, 2.0], device=dev, requires_grad=True)
+        leaf.pow(2).sum().backward()
+        assert leaf.is_leaf and leaf.grad.tolist() == [2.0, 4.0]
         with pytest.raises(DeviceMixError):
             x * torch.as_tensor([1.0, 2.0])  # made on the host
 
