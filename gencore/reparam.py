@@ -162,7 +162,7 @@ def inverse_cdf(log_density: Callable[[torch.Tensor], torch.Tensor], lo: float, 
 # ------------------------------------------------------------ inverse CDF, 2D by the chain rule
 def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Sequence[float],
                    resolution: int, n: int, generator: torch.Generator | None = None,
-                   *, dtype: torch.dtype | None = None) -> torch.Tensor:
+                   *, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
     r"""Sample a 2D density by the chain rule: :math:`x_1 = F_1^{-1}(u_1)`, :math:`x_2 = F_{2|1}^{-1}(u_2 \mid x_1)`.
 
     Both CDFs are sums of cell masses on a ``resolution x resolution`` grid (the midpoint
@@ -172,7 +172,7 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
     Args:
         log_prob: maps ``(N, 2)`` points to ``(N,)`` log-densities (normalized or not).
         extent: ``(xmin, xmax, ymin, ymax)``.
-        resolution: cells per side; n: number of samples.
+        resolution: cells per side; n: number of samples; dtype, device: of the grid and the samples.
 
     Returns ``(n, 2)`` samples.
 
@@ -180,7 +180,7 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
     """
     x0, x1, y0, y1 = extent_box("extent", extent)
     positive_int("n", n), positive_int("resolution", resolution, minimum=2)
-    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype)
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype, device=device)
     check_log_density("log_prob", values, some_mass=True)
     mass = torch.softmax(values, 0).reshape(resolution, resolution)  # [row y, column x]
     u = uniform((n, 4), mass, generator)
