@@ -47,6 +47,7 @@ __all__ = [
     "Stamp",
     "legend_stamp",
     "panel_picture",
+    "title_stamp",
 ]
 
 COLORS = {
@@ -239,15 +240,22 @@ class Stamp(Artist):
     e.g. ``"upper left"``) to the picture's corner on the same side. Add it once with
     ``ax.add_artist`` (:func:`gencore.widgets.panels` keeps it) and swap pictures with ``image``.
     With ``paint`` (see :func:`panel_picture`) the picture is drawn when first needed and again
-    whenever the axes' place or limits change.
+    whenever the axes' place or limits change. ``outside=True`` for a picture outside the axes
+    (a title, by :func:`title_stamp`): the layout makes room for it.
     """
 
     def __init__(self, image: np.ndarray | None = None, offset: tuple[float, float] = (0.0, 0.0),
-                 loc: str = "upper left", zorder: float = 5, paint: Callable | None = None):
+                 loc: str = "upper left", zorder: float = 5, paint: Callable | None = None, outside: bool = False):
         super().__init__()
         self.image, self.offset, self.loc, self.paint, self._painted = image, offset, loc, paint, None
         self.set_zorder(zorder)
-        self.set_in_layout(False)
+        self.set_in_layout(outside)  # a picture outside the axes (a title) takes its room in the layout
+        self.set_clip_on(not outside)
+
+    def show(self, picture: tuple[np.ndarray, tuple[float, float]]) -> "Stamp":
+        """Paste ``picture``, an ``(image, offset)`` pair, from now on."""
+        self.image, self.offset = picture
+        return self
 
     def _refresh(self) -> None:
         ax = self.axes
@@ -318,3 +326,21 @@ def legend_stamp(entries: Sequence[tuple[str, dict]], *, loc: str = "upper left"
     dx = axes.x1 - x1 if "right" in loc else x0 - axes.x0
     dy = axes.y1 - y1 if "upper" in loc else y0 - axes.y0
     return image, (dx, dy)
+
+
+def title_stamp(text: str, *, dpi: float = 90) -> tuple[np.ndarray, tuple[float, float]]:
+    """A panel title as :func:`panel_title` draws it, drawn once as ``(image, offset)`` for
+    ``Stamp(..., outside=True)`` (left-aligned, ``axes.titlepad`` above the axes)."""
+    with style():
+        fig = Figure(figsize=(8, 2), dpi=dpi)
+        fig.patch.set_alpha(0)
+        canvas = FigureCanvasAgg(fig)
+        x, y = 0.05 * fig.bbox.width, 0.3 * fig.bbox.height  # the axes' upper-left corner, in pixels
+        pad = mpl.rcParams["axes.titlepad"] * dpi / 72
+        color = mpl.rcParams["axes.titlecolor"]
+        title = fig.text(x / fig.bbox.width, (y + pad) / fig.bbox.height, text, ha="left", va="baseline",
+                         fontsize=STYLE["axes.titlesize"], fontweight=mpl.rcParams["axes.titleweight"],
+                         color=mpl.rcParams["text.color"] if color == "auto" else color)
+        canvas.draw()
+        image, x0, _, _, y1 = _crop(canvas, title.get_window_extent(canvas.get_renderer()).padded(1))
+    return image, (x0 - x, y - y1)

@@ -46,7 +46,8 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             q = log_q.exp()
             frames[mu, sigma] = dict(
                 q=q.numpy(), fwd=(p * (log_p - log_q)).numpy(), rev=(q * (log_q - log_p)).numpy(),
-                kl=(D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()),
+                titles=tuple(viz.title_stamp(f"{name} = {D.kl_normal(*a, *b).item():.3f} nats")
+                             for name, a, b in (("KL(p‖q)", (0.0, 1.0), (mu, sigma)), ("KL(q‖p)", (mu, sigma), (0.0, 1.0)))),
                 legend=viz.legend_stamp([("p = N(0, 1)", dict(color=viz.COLORS["p"])),
                                          (f"q = N({mu:g}, {sigma:g}²)", dict(color=viz.COLORS["q"]))]))
     made = {}
@@ -60,7 +61,10 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             ax.set_xlabel("x")
         ax2.add_artist(_note("integrand p log(p/q)"))
         ax3.add_artist(_note("integrand q log(q/p)"))
-        made.update(axes=(ax1, ax2, ax3), legend=ax1.add_artist(viz.Stamp(*frames[mus[0], sigmas[0]]["legend"])))
+        ax1.add_artist(viz.Stamp(*viz.title_stamp("densities"), outside=True))
+        first = frames[mus[0], sigmas[0]]
+        made.update(axes=(ax1, ax2, ax3), legend=ax1.add_artist(viz.Stamp(*first["legend"])),
+                    titles=[ax.add_artist(viz.Stamp(*t, outside=True)) for ax, t in zip((ax2, ax3), first["titles"])])
 
     def draw(fig, mu, sigma):
         frame = frames[mu, sigma]
@@ -69,15 +73,14 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             setup(ax1, ax2, ax3)
         ax1.add_artist(Line2D(xs, p.numpy(), color=viz.COLORS["p"]))
         ax1.add_artist(Line2D(xs, frame["q"], color=viz.COLORS["q"]))
-        made["legend"].image, made["legend"].offset = frame["legend"]
-        viz.panel_title(ax1, "densities")
-        for ax, integrand, role, name, value in ((ax2, frame["fwd"], "p", "KL(p‖q)", frame["kl"][0]),
-                                                 (ax3, frame["rev"], "q", "KL(q‖p)", frame["kl"][1])):
+        made["legend"].show(frame["legend"])
+        for ax, integrand, role, title, picture in zip((ax2, ax3), (frame["fwd"], frame["rev"]), "pq", made["titles"],
+                                                      frame["titles"]):
             ax.add_collection(PolyCollection([_area(xs, integrand)], color=viz.COLORS[role], alpha=0.25, lw=0),
                               autolim=False)
             ax.add_artist(Line2D(xs, integrand, color=viz.COLORS[role], lw=1.2))
             ax.add_artist(Line2D([0, 1], [0, 0], transform=ax.get_yaxis_transform(), color="k", lw=0.6))
-            viz.panel_title(ax, f"{name} = {value:.3f} nats")
+            title.show(picture)
 
     return widgets.slider(
         draw,
@@ -106,6 +109,8 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
                                 ("KL(q‖p), from the centre", dict(color=viz.COLORS["aux"])),
                                 ("KL(p‖q), forward fit", dict(color=viz.COLORS["q"]))], fontsize=8)
     kls = [(host["seek"][2].numpy(), "q2"), (host["centre"][2].numpy(), "aux"), (host["forward"][2].numpy(), "q")]
+    titles = [viz.title_stamp(f"d = {d.item():.1f}: forward σ = {host['forward'][1][i].item():.2f}, "
+                              f"reverse μ = {host['seek'][0][i].item():.2f}") for i, d in enumerate(seps)]
     made = {}
 
     def setup(ax1, ax2):  # once per pair of axes: limits, labels, the log 2 note, legends
@@ -118,7 +123,8 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
         ax1.add_artist(viz.Stamp(*legend1))
         ax2.add_artist(viz.Stamp(*legend2))
         ax2.add_artist(viz.Stamp(zorder=3, paint=lambda ax: ax.text(0.1, math.log(2) + 0.04, "log 2", fontsize=8)))
-        made["axes"] = (ax1, ax2)
+        ax2.add_artist(viz.Stamp(*viz.title_stamp("divergence reached"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax1.add_artist(viz.Stamp(*titles[0], outside=True)))
 
     def draw(fig, d):
         i = int(torch.argmin((seps - d).abs()))
@@ -129,13 +135,11 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
         ax1.add_artist(Line2D(xs, target, color=viz.COLORS["p"]))
         ax1.add_artist(Line2D(xs, forward, color=viz.COLORS["q"], ls="--"))
         ax1.add_artist(Line2D(xs, seek, color=viz.COLORS["q2"], ls="--"))
-        viz.panel_title(ax1, f"d = {seps[i].item():.1f}: forward σ = {host['forward'][1][i].item():.2f}, "
-                             f"reverse μ = {host['seek'][0][i].item():.2f}")
+        made["title"].show(titles[i])
         for kl, role in kls:
             ax2.add_artist(Line2D(seps.numpy(), kl, color=viz.COLORS[role]))
         ax2.add_artist(Line2D([0, 1], [math.log(2)] * 2, transform=ax2.get_yaxis_transform(), color="k", lw=0.8, ls=":"))
         ax2.add_artist(Line2D([seps[i].item()] * 2, [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
-        viz.panel_title(ax2, "divergence reached")
 
     labels = tuple(float(d) for d in seps)
     return widgets.slider(draw, figsize=(8.6, 3.2),

@@ -43,6 +43,7 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
                                ("p(x)", dict(color=viz.COLORS["p"])),
                                ("area u", dict(patch=True, color=viz.COLORS["q"], alpha=0.3, lw=0))], fontsize=8)
     red, made = viz.COLORS["q"], {}
+    titles = {u: viz.title_stamp(f"u = {u:.2f}  →  x = F⁻¹(u) = {xu:+.3f}") for u, xu in zip(us, xus)}
 
     def setup(ax1, ax2):  # once per pair of axes: limits, labels, legend
         ax1.set_ylim(0, 1)
@@ -52,7 +53,8 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
         ax2.set_xlim(lo, hi)
         ax2.set_xlabel("x")
         ax2.add_artist(viz.Stamp(*legend))
-        made["axes"] = (ax1, ax2)
+        ax2.add_artist(viz.Stamp(*viz.title_stamp("density; the shaded area is u"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax1.add_artist(viz.Stamp(*titles[us[0]], outside=True)))
 
     def draw(fig, u):
         xu = xus[us.index(u)]
@@ -63,12 +65,11 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
         ax1.add_artist(Line2D([lo, xu], [u, u], color=red, lw=1.5))
         ax1.add_artist(FancyArrowPatch((xu, u), (xu, 0), arrowstyle="->", mutation_scale=10, color=red, lw=1.5))
         ax1.add_artist(Line2D([lo], [u], marker="o", color=red, ms=6, clip_on=False))
-        viz.panel_title(ax1, f"u = {u:.2f}  →  x = F⁻¹(u) = {xu:+.3f}")
+        made["title"].show(titles[u])
         ax2.add_artist(StepPatch(counts, edges, fill=True, color=viz.COLORS["grey"], alpha=0.6, lw=0))
         ax2.add_artist(Line2D(xs, dens, color=viz.COLORS["p"]))
         ax2.add_collection(PolyCollection([areas[u]], color=red, alpha=0.3, lw=0), autolim=False)
         ax2.add_artist(Line2D([xu, xu], [0, 1], transform=ax2.get_xaxis_transform(), color=red, lw=1.5))
-        viz.panel_title(ax2, "density; the shaded area is u")
 
     return widgets.slider(draw, figsize=(10.0, 3.4),
                           u=widgets.Param(us, "uniform sample u", "{:.2f}", start=5))
@@ -135,6 +136,8 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
             legend1[f, i] = viz.legend_stamp(entries, loc="upper left", dpi=dpi, fontsize=7)
     legend2 = viz.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
                                 for est in ESTIMATORS], loc="lower left", dpi=dpi, fontsize=7)
+    repeats = study.estimates[names[0]]["score"].shape[1]
+    titles = {(f, i): viz.title_stamp(f"{f}: {repeats} estimates, n = {n}", dpi=dpi) for f in names for i, n in enumerate(ns)}
     made = {}
 
     def setup(ax1, ax2):  # once per pair of axes: what every frame shares
@@ -147,9 +150,10 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         ax2.set_ylim(*pad(float(vs.min()), float(vs.max())))
         ax2.set_xlabel("samples n")
         ax2.set_ylabel("variance of the ∂/∂μ estimate")
-        made.update(axes=(ax1, ax2), stamp1=viz.Stamp(*legend1[names[0], 0]), stamp2=viz.Stamp(*legend2, loc="lower left"))
-        ax1.add_artist(made["stamp1"])
-        ax2.add_artist(made["stamp2"])
+        made.update(axes=(ax1, ax2), legend=ax1.add_artist(viz.Stamp(*legend1[names[0], 0])),
+                    title=ax1.add_artist(viz.Stamp(*titles[names[0], 0], outside=True)))
+        ax2.add_artist(viz.Stamp(*legend2, loc="lower left"))
+        ax2.add_artist(viz.Stamp(*viz.title_stamp("variance ∝ 1/n for every estimator", dpi=dpi), outside=True))
 
     def draw(fig, n, f):
         i = ns.index(n)
@@ -161,9 +165,8 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
             ax2.add_artist(Line2D(ns, var[f, est], color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
         ax1.add_artist(Line2D([1, 1], [0, 1], transform=ax1.get_xaxis_transform(), color="k", lw=1, ls="--"))
         ax2.add_artist(Line2D([n, n], [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
-        made["stamp1"].image, made["stamp1"].offset = legend1[f, i]
-        viz.panel_title(ax1, f"{f}: {study.estimates[f]['score'].shape[1]} estimates, n = {n}")
-        viz.panel_title(ax2, "variance ∝ 1/n for every estimator")
+        made["legend"].show(legend1[f, i])
+        made["title"].show(titles[f, i])
 
     return widgets.slider(draw, figsize=figsize, dpi=dpi,
                           n=widgets.Param(ns, "samples n", "{:d}", start=ns.index(100) if 100 in ns else None),
@@ -205,6 +208,7 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
     images = {b: metrics.density_image(lambda x, b=b: R.banana_log_prob(x, b, s), extent, 160, device=eps.device)
               .cpu().numpy() for b in bs}
     pushed = {b: R.banana_push(eps[:800], b, s).cpu().numpy() for b in bs}
+    titles = {b: viz.title_stamp(f"x = T(ε), b = {b:g}, on the exact p(x)") for b in bs}
     made = {}
 
     def points(x, c, size, alpha=None):
@@ -214,7 +218,8 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
         ax1.set(xlabel="ε₁", ylabel="ε₂")
         ax2.set(xlabel="x₁", ylabel="x₂")
         ax1.add_artist(viz.Stamp(zorder=1, paint=points(noise, colour, 3, 0.7)))
-        made.update(axes=(ax1, ax2), pushed={b: ax2.add_artist(viz.Stamp(zorder=1, paint=points(pushed[b], colour[:800], 5)))
+        ax1.add_artist(viz.Stamp(*viz.title_stamp("noise ε ~ N(0, I)"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax2.add_artist(viz.Stamp(*titles[bs[0]], outside=True)), pushed={b: ax2.add_artist(viz.Stamp(zorder=1, paint=points(pushed[b], colour[:800], 5)))
                                              for b in bs})
 
     def draw(fig, b):
@@ -223,10 +228,9 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
             setup(ax1, ax2)
         ax1.set_aspect("equal")
         ax1.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5))
-        viz.panel_title(ax1, "noise ε ~ N(0, I)")
         viz.density_image(ax2, images[b], extent, vmax=0.45)
         for value, stamp in made["pushed"].items():
             stamp.set_visible(value == b)
-        viz.panel_title(ax2, f"x = T(ε), b = {b:g}, on the exact p(x)")
+        made["title"].show(titles[b])
 
     return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
