@@ -395,16 +395,16 @@ def bump_expectation_grad(mu, sigma, a: float = 0.0, w: float = 1.0) -> tuple[to
 
 
 def exact_grad_quadrature(f, mu: float, sigma: float, resolution: int = 40001, width: float = 12.0,
-                          dtype: torch.dtype = torch.float64) -> torch.Tensor:
+                          dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`\nabla_{\mu,\sigma}\mathbb{E}[f]` by the trapezoid rule on :math:`\mu \pm` ``width`` :math:`\sigma`, via the score identity.
 
     Uses :math:`\partial_\mu \mathbb{E}[f] = \mathbb{E}[f\,\varepsilon]/\sigma` and
     :math:`\partial_\sigma \mathbb{E}[f] = \mathbb{E}[f\,(\varepsilon^2 - 1)]/\sigma`, so ``f``
-    need not be differentiable (a step function is fine). Returns ``(2,)``.
+    need not be differentiable (a step function is fine). Returns ``(2,)``, on ``device`` (where ``f`` runs).
     """
     in_range("mu", mu), positive("sigma", sigma), positive("width", width)
     positive_int("resolution", resolution, minimum=3)
-    eps = torch.linspace(-width, width, resolution, dtype=dtype)
+    eps = torch.linspace(-width, width, resolution, dtype=dtype, device=device)
     w = torch.exp(-0.5 * eps**2) / math.sqrt(2 * math.pi) * (eps[1] - eps[0])
     w[0] = w[-1] = 0.5 * w[0]
     with torch.no_grad():

@@ -463,3 +463,5 @@ def test_recipes_and_figures_run_on_the_stand_in_device_with_the_cpus_numbers():
         u = icdf.sample(2 * 50, g(5)).reshape(2, 50).sub(-3).div(6).clamp(1e-6, 1)
         fig.box_muller_figure(*u, *R.box_muller(*u))
         fig.chain_rule_figure(moons, x)
+        step = lambda z: (z > 0.5).to(z.dtype)  # noqa: E731
+        assert torch.equal(R.exact_grad_quadrature(step, 1.0, 1.0, 101, device=dev).cpu(), R.exact_grad_quadrature(step, 1.0, 1.0, 101))
