@@ -44,13 +44,14 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
         for sigma in sigmas:
             log_q = run.normal_log_prob(mu, sigma)
             q = log_q.exp()
+            fwd, rev = (p * (log_p - log_q)).numpy(), (q * (log_q - log_p)).numpy()  # the two KL integrands
             frames[mu, sigma] = dict(
-                q=q.numpy(), fwd=(p * (log_p - log_q)).numpy(), rev=(q * (log_q - log_p)).numpy(),
+                q=q.numpy(), fwd=fwd, rev=rev, areas=(_area(xs, fwd), _area(xs, rev)),
                 titles=tuple(viz.title_stamp(f"{name} = {D.kl_normal(*a, *b).item():.3f} nats")
                              for name, a, b in (("KL(p‖q)", (0.0, 1.0), (mu, sigma)), ("KL(q‖p)", (mu, sigma), (0.0, 1.0)))),
                 legend=viz.legend_stamp([("p = N(0, 1)", dict(color=viz.COLORS["p"])),
                                          (f"q = N({mu:g}, {sigma:g}²)", dict(color=viz.COLORS["q"]))]))
-    made = {}
+    p_host, made = p.numpy(), {}
 
     def setup(ax1, ax2, ax3):  # once per set of axes: limits, labels, notes, legend
         ax1.set_xlim(-6, 6)
@@ -71,12 +72,12 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
         ax1, ax2, ax3 = widgets.panels(fig, 3, sharex=True)
         if made.get("axes") != (ax1, ax2, ax3):
             setup(ax1, ax2, ax3)
-        ax1.add_artist(Line2D(xs, p.numpy(), color=viz.COLORS["p"]))
+        ax1.add_artist(Line2D(xs, p_host, color=viz.COLORS["p"]))
         ax1.add_artist(Line2D(xs, frame["q"], color=viz.COLORS["q"]))
         made["legend"].show(frame["legend"])
-        for ax, integrand, role, title, picture in zip((ax2, ax3), (frame["fwd"], frame["rev"]), "pq", made["titles"],
-                                                      frame["titles"]):
-            ax.add_collection(PolyCollection([_area(xs, integrand)], color=viz.COLORS[role], alpha=0.25, lw=0),
+        for ax, integrand, area, role, title, picture in zip((ax2, ax3), (frame["fwd"], frame["rev"]), frame["areas"], "pq",
+                                                            made["titles"], frame["titles"]):
+            ax.add_collection(PolyCollection([area], color=viz.COLORS[role], alpha=0.25, lw=0),
                               autolim=False)
             ax.add_artist(Line2D(xs, integrand, color=viz.COLORS[role], lw=1.2))
             ax.add_artist(Line2D([0, 1], [0, 0], transform=ax.get_yaxis_transform(), color="k", lw=0.6))
