@@ -200,8 +200,8 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
                   extent=(-3.5, 3.5, -2.5, 5.0)) -> widgets.SliderDemo:
     """Slider over the bend b: Gaussian noise (left) pushed through T_b (right) over its exact density.
 
-    The density images and the pushed points of every b are computed here once, and the points
-    are drawn once as pictures (:class:`gencore.viz.Stamp`): a frame pastes them.
+    The density images and the pushed points of every b are computed here once, and drawn once
+    as pictures (:class:`gencore.viz.Stamp`) with the noise and the titles: a frame pastes them.
     """
     colour = eps[:, 0].detach().cpu().numpy()
     noise = eps.detach().cpu().numpy()
@@ -211,26 +211,33 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
     titles = {b: viz.title_stamp(f"x = T(ε), b = {b:g}, on the exact p(x)") for b in bs}
     made = {}
 
-    def points(x, c, size, alpha=None):
-        return lambda ax: ax.scatter(x[:, 0], x[:, 1], c=c, cmap="cool", s=size, lw=0, alpha=alpha)
+    def noise_points(ax):
+        ax.scatter(noise[:, 0], noise[:, 1], c=colour, cmap="cool", s=3, lw=0, alpha=0.7)
 
-    def setup(ax1, ax2):  # once per pair of axes: labels and the point pictures
+    def pushed_points(b):  # the exact density of T_b under its share of the same points
+        def paint(ax):
+            viz.density_image(ax, images[b], extent, vmax=0.45)
+            ax.scatter(pushed[b][:, 0], pushed[b][:, 1], c=colour[:800], cmap="cool", s=5, lw=0)
+        return paint
+
+    def setup(ax1, ax2):  # once per pair of axes: labels, grid, the pictures
         ax1.set(xlabel="ε₁", ylabel="ε₂")
         ax2.set(xlabel="x₁", ylabel="x₂")
-        ax1.add_artist(viz.Stamp(zorder=1, paint=points(noise, colour, 3, 0.7)))
+        ax2.grid(False)
+        ax1.add_artist(viz.Stamp(zorder=1, paint=noise_points))
         ax1.add_artist(viz.Stamp(*viz.title_stamp("noise ε ~ N(0, I)"), outside=True))
-        made.update(axes=(ax1, ax2), title=ax2.add_artist(viz.Stamp(*titles[bs[0]], outside=True)), pushed={b: ax2.add_artist(viz.Stamp(zorder=1, paint=points(pushed[b], colour[:800], 5)))
-                                             for b in bs})
+        made["title"] = ax2.add_artist(viz.Stamp(*titles[bs[0]], outside=True))
+        made["panels"] = {b: ax2.add_artist(viz.Stamp(zorder=0, paint=pushed_points(b))) for b in bs}
+        made["axes"] = (ax1, ax2)
 
     def draw(fig, b):
         ax1, ax2 = widgets.panels(fig, 2)
         if made.get("axes") != (ax1, ax2):
             setup(ax1, ax2)
-        ax1.set_aspect("equal")
-        ax1.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5))
-        viz.density_image(ax2, images[b], extent, vmax=0.45)
-        for value, stamp in made["pushed"].items():
-            stamp.set_visible(value == b)
+        ax1.set(aspect="equal", xlim=(-3.5, 3.5), ylim=(-3.5, 3.5))
+        ax2.set(aspect="equal", xlim=extent[:2], ylim=extent[2:])
+        for value, panel in made["panels"].items():
+            panel.set_visible(value == b)
         made["title"].show(titles[b])
 
     return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
