@@ -242,7 +242,7 @@ def kl_quadrature_1d(log_p: torch.Tensor, log_q: torch.Tensor, dx: float) -> tor
 
     Args:
         log_p, log_q: ``(..., G)`` log-densities at the ``G`` grid midpoints.
-        dx: the grid spacing.
+        dx: the grid spacing (a number or a 0-d tensor).
 
     Returns:
         ``(...)``: KL(p‖q) in nats; points where ``p`` underflows contribute 0.
@@ -307,7 +307,7 @@ def fit_normal_1d(
     mu = (mu0.to(xs) * torch.ones(b, dtype=xs.dtype, device=xs.device)).clone().requires_grad_(True)
     # ρ = softplus⁻¹(σ), so the fit starts exactly at sigma0
     rho = inv_softplus(sigma0.to(xs) * torch.ones_like(mu)).detach().requires_grad_(True)
-    dx = float(xs[1] - xs[0]) if xs.device.type != "meta" else 1.0
+    dx = xs[1] - xs[0]  # a 0-d tensor on xs's device: no host sync, and the same numbers as a float
 
     def divergence() -> torch.Tensor:
         sigma = F.softplus(rho)

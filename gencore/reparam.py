@@ -162,7 +162,7 @@ def inverse_cdf(log_density: Callable[[torch.Tensor], torch.Tensor], lo: float, 
 # ------------------------------------------------------------ inverse CDF, 2D by the chain rule
 def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Sequence[float],
                    resolution: int, n: int, generator: torch.Generator | None = None,
-                   *, dtype: torch.dtype | None = None) -> torch.Tensor:
+                   *, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
     r"""Sample a 2D density by the chain rule: :math:`x_1 = F_1^{-1}(u_1)`, :math:`x_2 = F_{2|1}^{-1}(u_2 \mid x_1)`.
 
     Both CDFs are sums of cell masses on a ``resolution x resolution`` grid (the midpoint
@@ -172,7 +172,7 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
     Args:
         log_prob: maps ``(N, 2)`` points to ``(N,)`` log-densities (normalized or not).
         extent: ``(xmin, xmax, ymin, ymax)``.
-        resolution: cells per side; n: number of samples.
+        resolution: cells per side; n: number of samples; dtype, device: of the grid and the samples.
 
     Returns ``(n, 2)`` samples.
 
@@ -180,7 +180,7 @@ def grid_sample_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], extent: Seq
     """
     x0, x1, y0, y1 = extent_box("extent", extent)
     positive_int("n", n), positive_int("resolution", resolution, minimum=2)
-    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype)
+    _, values, _ = grid_log_prob(log_prob, extent, resolution, dtype=dtype, device=device)
     check_log_density("log_prob", values, some_mass=True)
     mass = torch.softmax(values, 0).reshape(resolution, resolution)  # [row y, column x]
     u = uniform((n, 4), mass, generator)
@@ -395,16 +395,16 @@ def bump_expectation_grad(mu, sigma, a: float = 0.0, w: float = 1.0) -> tuple[to
 
 
 def exact_grad_quadrature(f, mu: float, sigma: float, resolution: int = 40001, width: float = 12.0,
-                          dtype: torch.dtype = torch.float64) -> torch.Tensor:
+                          dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r""":math:`\nabla_{\mu,\sigma}\mathbb{E}[f]` by the trapezoid rule on :math:`\mu \pm` ``width`` :math:`\sigma`, via the score identity.
 
     Uses :math:`\partial_\mu \mathbb{E}[f] = \mathbb{E}[f\,\varepsilon]/\sigma` and
     :math:`\partial_\sigma \mathbb{E}[f] = \mathbb{E}[f\,(\varepsilon^2 - 1)]/\sigma`, so ``f``
-    need not be differentiable (a step function is fine). Returns ``(2,)``.
+    need not be differentiable (a step function is fine). Returns ``(2,)``, on ``device`` (where ``f`` runs).
     """
     in_range("mu", mu), positive("sigma", sigma), positive("width", width)
     positive_int("resolution", resolution, minimum=3)
-    eps = torch.linspace(-width, width, resolution, dtype=dtype)
+    eps = torch.linspace(-width, width, resolution, dtype=dtype, device=device)
     w = torch.exp(-0.5 * eps**2) / math.sqrt(2 * math.pi) * (eps[1] - eps[0])
     w[0] = w[-1] = 0.5 * w[0]
     with torch.no_grad():

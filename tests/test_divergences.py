@@ -5,9 +5,11 @@ import math
 
 import pytest
 import torch
+from fakedevice import active
 
 from gencore import divergences as D
 from gencore.experiments import divergences as run
+from gencore.figures import divergences as fig
 
 F64 = torch.float64
 
@@ -267,3 +269,20 @@ def test_meta_device():
 def test_diagonal_normal_starts_at_the_standard_normal():
     q = D.DiagonalNormal(3, dtype=F64)
     assert torch.allclose(q.sigma, torch.ones(3, dtype=F64), atol=1e-15)
+
+
+def test_recipes_and_figures_run_on_the_stand_in_device_with_the_cpus_numbers():
+    seps, shifts = torch.linspace(0, 4, 6, dtype=F64), torch.tensor([0.0, 2.0], dtype=F64)
+    cpu, (_, cpu_kl, cpu_jsd) = run.separation_fits(seps, steps=20), run.jsd_versus_kl(shifts)
+    train = torch.randn(50, 2, generator=torch.Generator().manual_seed(0), dtype=F64)
+    cpu_gallery = run.gallery_sampler(train, 5, torch.Generator().manual_seed(1))
+    with active() as dev:
+        fits = run.separation_fits(seps, steps=20, device=dev)
+        for got, want in zip(fits.forward + fits.seek + fits.centre, cpu.forward + cpu.seek + cpu.centre):
+            assert got.device == dev and torch.allclose(got.cpu(), want, rtol=0, atol=1e-12)
+        _, kl, jsd = run.jsd_versus_kl(shifts, device=dev)
+        assert jsd.device == dev and torch.equal(jsd.cpu(), cpu_jsd) and torch.equal(kl.cpu(), cpu_kl)
+        gallery = run.gallery_sampler(train.to(dev), 5, torch.Generator().manual_seed(1))
+        assert gallery.device == dev and torch.allclose(gallery.cpu(), cpu_gallery, rtol=0, atol=1e-12)
+        demo = fig.separation_slider(fits)
+        assert demo.render(demo.initial_index)[:4] == b"\x89PNG"  # the figure copies the fits to the host

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from fakedevice import active
 from scipy import stats
 
 from gencore import data, metrics
@@ -435,3 +436,32 @@ def test_main_functions_run_on_the_meta_device():
     assert R.normal_box_muller(5, device="meta", dtype=F64).shape == (5,)
     icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, 11, dtype=F64)  # the table holds log Z as a number: built with values
     assert icdf(torch.empty(6, **meta)).device.type == "meta"
+
+
+def test_recipes_and_figures_run_on_the_stand_in_device_with_the_cpus_numbers():
+    """Noise comes from CPU generators and moves to the device: the device's numbers are the CPU's."""
+    cpu = run.variance_study(ns=(2, 5), repeats=20, generator=g(0))
+    widths = torch.tensor([0.3, 1.0], dtype=F64)
+    cpu_peak = run.peakedness_study(widths, n=10, repeats=20, generator=g(2))
+    cpu_grid = R.grid_sample_2d(data.make("moons", dtype=F64).log_prob, (-4, 4, -4, 4), 30, 50, g(1), dtype=F64)
+    with active() as dev:
+        study = run.variance_study(ns=(2, 5), repeats=20, generator=g(0), device=dev)
+        for name in study.names:
+            assert study.exact[name].device == dev and study.slope(name, "score") == cpu.slope(name, "score")
+            for est in run.ESTIMATORS:
+                assert study.estimates[name][est].device == dev
+                assert torch.equal(study.estimates[name][est].cpu(), cpu.estimates[name][est])
+        peak = run.peakedness_study(widths, n=10, repeats=20, generator=g(2), device=dev)
+        assert all(torch.equal(peak["relative_variance"][e], cpu_peak["relative_variance"][e]) for e in run.ESTIMATORS)
+        moons = data.make("moons", dtype=F64, device=dev)
+        x = R.grid_sample_2d(moons.log_prob, (-4, 4, -4, 4), 30, 50, g(1), dtype=F64, device=dev)
+        assert x.device == dev and torch.equal(x.cpu(), cpu_grid)
+        icdf = R.inverse_cdf(R.double_well, -3.0, 3.0, 101, dtype=F64, device=dev)
+        eps = torch.randn(300, 2, generator=g(3), dtype=F64).to(dev)
+        for demo in (fig.variance_slider(study), fig.banana_slider(eps), fig.inverse_cdf_slider(icdf, icdf.sample(100, g(4)))):
+            assert demo.render(demo.initial_index)[:4] == b"\x89PNG"  # figures copy device tensors to the host
+        u = icdf.sample(2 * 50, g(5)).reshape(2, 50).sub(-3).div(6).clamp(1e-6, 1)
+        fig.box_muller_figure(*u, *R.box_muller(*u))
+        fig.chain_rule_figure(moons, x)
+        step = lambda z: (z > 0.5).to(z.dtype)  # noqa: E731
+        assert torch.equal(R.exact_grad_quadrature(step, 1.0, 1.0, 101, device=dev).cpu(), R.exact_grad_quadrature(step, 1.0, 1.0, 101))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import divergences as D
+from ..tensors import noise
 from ..train import fit
 
 __all__ = ["XS", "normal_log_prob", "ReverseFits", "separation_fits", "fit_diagonal_by_mle",
@@ -21,7 +22,8 @@ XS = torch.linspace(-10, 10, 1001, dtype=torch.float64)  # the 1D quadrature gri
 
 def normal_log_prob(mu, sigma, xs: torch.Tensor = XS) -> torch.Tensor:
     """:math:`\\log \\mathcal N(x; \\mu, \\sigma^2)` at the points ``xs`` (in ``xs``'s dtype)."""
-    return torch.distributions.Normal(torch.as_tensor(mu, dtype=xs.dtype), torch.as_tensor(sigma, dtype=xs.dtype)).log_prob(xs)
+    kw = dict(dtype=xs.dtype, device=xs.device)
+    return torch.distributions.Normal(torch.as_tensor(mu, **kw), torch.as_tensor(sigma, **kw)).log_prob(xs)
 
 
 @dataclass(frozen=True)
@@ -48,16 +50,21 @@ class ReverseFits:
         return better.min().item()
 
 
-def separation_fits(separations=None, steps: int = 300, lr: float = 0.2) -> ReverseFits:
-    """Fit N(μ, σ²) to ½N(−d/2, 1) + ½N(d/2, 1) by forward and by reverse KL, for every ``d``."""
-    seps = torch.linspace(0, 8, 17, dtype=torch.float64) if separations is None else separations
-    log_p = torch.stack([D.bimodal(d).log_prob(XS) for d in seps])
+def separation_fits(separations=None, steps: int = 300, lr: float = 0.2,
+                    device: torch.device | str | None = None) -> ReverseFits:
+    """Fit N(μ, σ²) to ½N(−d/2, 1) + ½N(d/2, 1) by forward and by reverse KL, for every ``d``.
+
+    The fits run on ``device`` (default: ``separations``' device, else the CPU), on the grid ``XS`` moved there.
+    """
+    seps = torch.linspace(0, 8, 17, dtype=torch.float64, device=device) if separations is None else separations.to(device)
+    xs = XS.to(seps.device)
+    log_p = torch.stack([D.bimodal(d).log_prob(xs) for d in seps])
     wide = (1 + seps**2 / 4).sqrt()  # the standard deviation of p
     return ReverseFits(
         separations=seps,
-        forward=D.fit_normal_1d(log_p, XS, "forward", 0.5, 1.0, steps=steps, lr=lr),
-        seek=D.fit_normal_1d(log_p, XS, "reverse", seps / 2, 1.0, steps=steps, lr=lr),
-        centre=D.fit_normal_1d(log_p, XS, "reverse", 0.0, wide, steps=steps, lr=lr),
+        forward=D.fit_normal_1d(log_p, xs, "forward", 0.5, 1.0, steps=steps, lr=lr),
+        seek=D.fit_normal_1d(log_p, xs, "reverse", seps / 2, 1.0, steps=steps, lr=lr),
+        centre=D.fit_normal_1d(log_p, xs, "reverse", 0.0, wide, steps=steps, lr=lr),
     )
 
 
@@ -80,26 +87,27 @@ def fit_diagonal_by_mle(x_train, x_test, p_data, steps: int = 300, lr: float = 0
     return model, history
 
 
-def _cell_masses(mu) -> torch.Tensor:
-    """N(mu, 1) as probabilities of the cells of XS (renormalized midpoint masses)."""
-    m = normal_log_prob(mu, 1.0).exp()
+def _cell_masses(mu, xs: torch.Tensor = XS) -> torch.Tensor:
+    """N(mu, 1) as probabilities of the cells of ``xs`` (renormalized midpoint masses)."""
+    m = normal_log_prob(mu, 1.0, xs).exp()
     return m / m.sum()
 
 
 def jsd_normal_shift(shifts: torch.Tensor) -> torch.Tensor:
-    """JSD between N(0, 1) and N(d, 1) for each shift d, from their cell masses on XS."""
-    p = _cell_masses(0.0)
-    return torch.stack([D.js_divergence(p, _cell_masses(d)) for d in shifts])
+    """JSD between N(0, 1) and N(d, 1) for each shift d, from their cell masses on XS (on ``shifts``' device)."""
+    xs = XS.to(shifts.device)
+    p = _cell_masses(0.0, xs)
+    return torch.stack([D.js_divergence(p, _cell_masses(d, xs)) for d in shifts])
 
 
-def jsd_versus_kl(shifts=None):
-    """KL and JSD between N(0, 1) and N(d, 1) as d grows: ``(shifts, kl, jsd)``, each ``(S,)``."""
-    shifts = torch.linspace(0, 8, 81, dtype=torch.float64) if shifts is None else shifts
+def jsd_versus_kl(shifts=None, device: torch.device | str | None = None):
+    """KL and JSD between N(0, 1) and N(d, 1) as d grows: ``(shifts, kl, jsd)``, each ``(S,)``, on ``device``."""
+    shifts = torch.linspace(0, 8, 81, dtype=torch.float64, device=device) if shifts is None else shifts.to(device)
     return shifts, D.kl_normal(0.0, 1.0, shifts, 1.0), jsd_normal_shift(shifts)
 
 
 def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
     """Chapter 1 for chapter 0's gallery: the maximum-likelihood Gaussian (mean and covariance of ``train``), sampled."""
     mean, cov = train.mean(0), torch.cov(train.T)
-    eps = torch.randn(n, 2, generator=generator, dtype=train.dtype).to(train.device)
+    eps = noise((n, 2), train, generator)  # drawn on the generator's device, then moved to train's
     return mean + eps @ torch.linalg.cholesky(cov).T

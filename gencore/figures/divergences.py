@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from matplotlib.collections import PolyCollection
+from matplotlib.lines import Line2D
 
 from .. import divergences as D
 from .. import viz, widgets
@@ -18,38 +21,67 @@ from ..experiments.divergences import XS
 __all__ = ["gaussian_pair_slider", "separation_slider", "mle_figure", "jsd_kl_figure"]
 
 
+def _area(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The polygon ``fill_between(x, y, 0)`` fills, as ``(2G + 2, 2)`` vertices."""
+    return np.concatenate([[[x[0], 0.0]], np.column_stack([x, y]), [[x[-1], 0.0]], np.column_stack([x[::-1], 0 * x])])
+
+
+def _note(text: str, x: float = 0.02, y: float = 0.95):
+    """A fixed note in axes coordinates, as a picture painted once (:class:`gencore.viz.Stamp`)."""
+    return viz.Stamp(zorder=3, paint=lambda ax: ax.text(x, y, text, transform=ax.transAxes, va="top", fontsize=8))
+
+
 def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
-    """p = N(0, 1) fixed, q = N(μ, σ²) on sliders; both KL integrands shaded and integrated."""
+    """p = N(0, 1) fixed, q = N(μ, σ²) on sliders; both KL integrands shaded and integrated.
+
+    Every frame's curves, integrands, KL values and legend are computed here once.
+    """
     mus = [round(-3 + 0.75 * i, 2) for i in range(9)] if mus is None else mus
     sigmas = [0.5, 0.75, 1.0, 1.5, 2.0] if sigmas is None else sigmas
-    log_p = run.normal_log_prob(0.0, 1.0)
+    xs, log_p, frames = XS.numpy(), run.normal_log_prob(0.0, 1.0), {}
     p = log_p.exp()
+    for mu in mus:
+        for sigma in sigmas:
+            log_q = run.normal_log_prob(mu, sigma)
+            q = log_q.exp()
+            fwd, rev = (p * (log_p - log_q)).numpy(), (q * (log_q - log_p)).numpy()  # the two KL integrands
+            frames[mu, sigma] = dict(
+                q=q.numpy(), fwd=fwd, rev=rev, areas=(_area(xs, fwd), _area(xs, rev)),
+                titles=tuple(viz.title_stamp(f"{name} = {D.kl_normal(*a, *b).item():.3f} nats")
+                             for name, a, b in (("KL(p‖q)", (0.0, 1.0), (mu, sigma)), ("KL(q‖p)", (mu, sigma), (0.0, 1.0)))),
+                legend=viz.legend_stamp([("p = N(0, 1)", dict(color=viz.COLORS["p"])),
+                                         (f"q = N({mu:g}, {sigma:g}²)", dict(color=viz.COLORS["q"]))]))
+    p_host, made = p.numpy(), {}
+
+    def setup(ax1, ax2, ax3):  # once per set of axes: limits, labels, notes, legend
+        ax1.set_xlim(-6, 6)
+        ax1.set_ylim(0, 0.85)
+        for ax in (ax2, ax3):
+            ax.set_ylim(-0.5, 2.5)
+        for ax in (ax1, ax2, ax3):
+            ax.set_xlabel("x")
+        ax2.add_artist(_note("integrand p log(p/q)"))
+        ax3.add_artist(_note("integrand q log(q/p)"))
+        ax1.add_artist(viz.Stamp(*viz.title_stamp("densities"), outside=True))
+        first = frames[mus[0], sigmas[0]]
+        made.update(axes=(ax1, ax2, ax3), legend=ax1.add_artist(viz.Stamp(*first["legend"])),
+                    titles=[ax.add_artist(viz.Stamp(*t, outside=True)) for ax, t in zip((ax2, ax3), first["titles"])])
 
     def draw(fig, mu, sigma):
-        log_q = run.normal_log_prob(mu, sigma)
-        q = log_q.exp()
-        fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
+        frame = frames[mu, sigma]
         ax1, ax2, ax3 = widgets.panels(fig, 3, sharex=True)
-        viz.curve(ax1, XS, p, role="p", label="p = N(0, 1)")
-        viz.curve(ax1, XS, q, role="q", label=f"q = N({mu:g}, {sigma:g}²)")
-        ax1.set_ylim(0, 0.85)
-        ax1.set_xlabel("x")
-        ax1.legend(loc="upper left")
-        viz.panel_title(ax1, "densities")
-        for ax, (w, lw, lv), role, name, value in (
-            (ax2, (p, log_p, log_q), "p", "KL(p‖q)", fwd),
-            (ax3, (q, log_q, log_p), "q", "KL(q‖p)", rev),
-        ):
-            integrand = w * (lw - lv)
-            viz.fill(ax, XS, integrand, role=role)
-            viz.curve(ax, XS, integrand, role=role, lw=1.2)
-            ax.axhline(0, color="k", lw=0.6)
-            ax.set_ylim(-0.5, 2.5)
-            viz.panel_title(ax, f"{name} = {value:.3f} nats")
-            ax.set_xlabel("x")
-        ax1.set_xlim(-6, 6)
-        ax2.text(0.02, 0.95, "integrand p log(p/q)", transform=ax2.transAxes, va="top", fontsize=8)
-        ax3.text(0.02, 0.95, "integrand q log(q/p)", transform=ax3.transAxes, va="top", fontsize=8)
+        if made.get("axes") != (ax1, ax2, ax3):
+            setup(ax1, ax2, ax3)
+        ax1.add_artist(Line2D(xs, p_host, color=viz.COLORS["p"]))
+        ax1.add_artist(Line2D(xs, frame["q"], color=viz.COLORS["q"]))
+        made["legend"].show(frame["legend"])
+        for ax, integrand, area, role, title, picture in zip((ax2, ax3), (frame["fwd"], frame["rev"]), frame["areas"], "pq",
+                                                            made["titles"], frame["titles"]):
+            ax.add_collection(PolyCollection([area], color=viz.COLORS[role], alpha=0.25, lw=0),
+                              autolim=False)
+            ax.add_artist(Line2D(xs, integrand, color=viz.COLORS[role], lw=1.2))
+            ax.add_artist(Line2D([0, 1], [0, 0], transform=ax.get_yaxis_transform(), color="k", lw=0.6))
+            title.show(picture)
 
     return widgets.slider(
         draw,
@@ -60,35 +92,64 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
 
 
 def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
-    """Slider over the separation d: the target, its forward-KL and reverse-KL fits, and the KLs."""
-    seps = fits.separations
+    """Slider over the separation d: the target, its forward-KL and reverse-KL fits, and the KLs.
+
+    The curves of every separation and both legends are computed here once.
+    """
+    seps = fits.separations.cpu()
+    xs, grid = XS.numpy(), XS.to(seps)
+    host = {name: tuple(v.cpu() for v in fit) for name, fit in (("forward", fits.forward), ("seek", fits.seek),
+                                                                 ("centre", fits.centre))}
+    curves = [(D.bimodal(d).log_prob(grid).exp().numpy(),
+               *(run.normal_log_prob(host[k][0][i], host[k][1][i], grid).exp().numpy() for k in ("forward", "seek")))
+              for i, d in enumerate(seps)]
+    legend1 = viz.legend_stamp([("target p", dict(color=viz.COLORS["p"])),
+                                ("forward KL fit", dict(color=viz.COLORS["q"], ls="--")),
+                                ("reverse KL fit", dict(color=viz.COLORS["q2"], ls="--"))])
+    legend2 = viz.legend_stamp([("KL(q‖p), from a mode", dict(color=viz.COLORS["q2"])),
+                                ("KL(q‖p), from the centre", dict(color=viz.COLORS["aux"])),
+                                ("KL(p‖q), forward fit", dict(color=viz.COLORS["q"]))], fontsize=8)
+    kls = [(host["seek"][2].numpy(), "q2"), (host["centre"][2].numpy(), "aux"), (host["forward"][2].numpy(), "q")]
+    titles = [viz.title_stamp(f"d = {d.item():.1f}: forward σ = {host['forward'][1][i].item():.2f}, "
+                              f"reverse μ = {host['seek'][0][i].item():.2f}") for i, d in enumerate(seps)]
+    made = {}
+
+    def setup(ax1, ax2):  # once per pair of axes: limits, labels, the log 2 note, legends
+        ax1.set_xlim(-7, 7)
+        ax1.set_ylim(0, 0.45)
+        ax1.set_xlabel("x")
+        ax2.set_xlim(*_pad(float(seps[0]), float(seps[-1])))
+        ax2.set_ylim(0, 2.0)
+        ax2.set_xlabel("separation d")
+        ax1.add_artist(viz.Stamp(*legend1))
+        ax2.add_artist(viz.Stamp(*legend2))
+        ax2.add_artist(viz.Stamp(zorder=3, paint=lambda ax: ax.text(0.1, math.log(2) + 0.04, "log 2", fontsize=8)))
+        ax2.add_artist(viz.Stamp(*viz.title_stamp("divergence reached"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax1.add_artist(viz.Stamp(*titles[0], outside=True)))
 
     def draw(fig, d):
         i = int(torch.argmin((seps - d).abs()))
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-        viz.curve(ax1, XS, D.bimodal(seps[i]).log_prob(XS).exp(), role="p", label="target p")
-        for (mu, sigma, _), role, name in ((fits.forward, "q", "forward KL fit"), (fits.seek, "q2", "reverse KL fit")):
-            viz.curve(ax1, XS, run.normal_log_prob(mu[i], sigma[i]).exp(), role=role, label=name, ls="--")
-        ax1.set_xlim(-7, 7)
-        ax1.set_ylim(0, 0.45)
-        ax1.legend(loc="upper left")
-        viz.panel_title(ax1, f"d = {seps[i].item():.1f}: forward σ = {fits.forward[1][i].item():.2f}, "
-                             f"reverse μ = {fits.seek[0][i].item():.2f}")
-        ax1.set_xlabel("x")
-        viz.curve(ax2, seps, fits.seek[2], role="q2", label="KL(q‖p), from a mode")
-        viz.curve(ax2, seps, fits.centre[2], role="aux", label="KL(q‖p), from the centre")
-        viz.curve(ax2, seps, fits.forward[2], role="q", label="KL(p‖q), forward fit")
-        ax2.axhline(math.log(2), color="k", lw=0.8, ls=":")
-        ax2.text(0.1, math.log(2) + 0.04, "log 2", fontsize=8)
-        ax2.axvline(seps[i].item(), color=viz.COLORS["grey"], lw=1)
-        ax2.set_ylim(0, 2.0)
-        ax2.set_xlabel("separation d")
-        ax2.legend(loc="upper left", fontsize=8)
-        viz.panel_title(ax2, "divergence reached")
+        if made.get("axes") != (ax1, ax2):
+            setup(ax1, ax2)
+        target, forward, seek = curves[i]
+        ax1.add_artist(Line2D(xs, target, color=viz.COLORS["p"]))
+        ax1.add_artist(Line2D(xs, forward, color=viz.COLORS["q"], ls="--"))
+        ax1.add_artist(Line2D(xs, seek, color=viz.COLORS["q2"], ls="--"))
+        made["title"].show(titles[i])
+        for kl, role in kls:
+            ax2.add_artist(Line2D(seps.numpy(), kl, color=viz.COLORS[role]))
+        ax2.add_artist(Line2D([0, 1], [math.log(2)] * 2, transform=ax2.get_yaxis_transform(), color="k", lw=0.8, ls=":"))
+        ax2.add_artist(Line2D([seps[i].item()] * 2, [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
 
     labels = tuple(float(d) for d in seps)
     return widgets.slider(draw, figsize=(8.6, 3.2),
                           d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
+
+
+def _pad(lo: float, hi: float, margin: float = 0.05) -> tuple[float, float]:
+    """The limits matplotlib's autoscaling gives data from ``lo`` to ``hi`` (its 5% margins)."""
+    return lo - margin * (hi - lo), hi + margin * (hi - lo)
 
 
 def mle_figure(x, model, history, entropy_p, kl_floor):

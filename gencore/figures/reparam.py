@@ -11,9 +11,12 @@ import math
 
 import numpy as np
 import torch
+from matplotlib.collections import PolyCollection
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, StepPatch
 
 from .. import reparam as R
-from .. import viz, widgets
+from .. import metrics, viz, widgets
 from ..experiments.reparam import ESTIMATORS, VarianceStudy
 
 __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "variance_slider",
@@ -24,33 +27,49 @@ _LABEL = {"pathwise": "pathwise", "score": "score function", "score+baseline": "
 
 
 def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.SliderDemo:
-    """Slider over u: follow u across to the CDF and down to x = F⁻¹(u); samples ``x`` histogrammed."""
-    us = tuple(round(0.05 * k, 2) for k in range(1, 20)) if us is None else tuple(us)
-    xs, cdf, dens = icdf.xs, icdf.cdf, icdf.log_density.exp()
-    lo, hi = float(xs[0]), float(xs[-1])
-    counts, edges = np.histogram(x.numpy(), bins=80, range=(lo, hi), density=True)  # once, not per frame
+    """Slider over u: follow u across to the CDF and down to x = F⁻¹(u); samples ``x`` histogrammed.
 
-    def draw(fig, u):
-        xu = float(icdf(torch.tensor([u], dtype=xs.dtype)))
-        ax1, ax2 = widgets.panels(fig, 2, sharex=True)
-        viz.curve(ax1, xs, cdf, role="p", label="F(x)")
-        ax1.plot([lo, xu], [u, u], color=viz.COLORS["q"], lw=1.5)
-        ax1.annotate("", xy=(xu, 0), xytext=(xu, u), arrowprops=dict(arrowstyle="->", color=viz.COLORS["q"], lw=1.5))
-        ax1.plot([lo], [u], "o", color=viz.COLORS["q"], ms=6, clip_on=False)
+    The curves, the histogram, x = F⁻¹(u) for every u, the shaded areas and the legend are made
+    here once; a frame only places them.
+    """
+    us = tuple(round(0.05 * k, 2) for k in range(1, 20)) if us is None else tuple(us)
+    xs, cdf, dens = (v.detach().cpu().numpy() for v in (icdf.xs, icdf.cdf, icdf.log_density.exp()))
+    lo, hi = float(xs[0]), float(xs[-1])
+    counts, edges = np.histogram(x.detach().cpu().numpy(), bins=80, range=(lo, hi), density=True)
+    xus = icdf(torch.tensor(us, dtype=icdf.xs.dtype, device=icdf.xs.device)).cpu().tolist()
+    areas = {u: np.column_stack([np.r_[xs[0], xs[xs <= xu], xs[xs <= xu][-1]], np.r_[0, dens[xs <= xu], 0]])
+             for u, xu in zip(us, xus)}  # the polygon fill_between(xs, dens, where=xs <= xu) draws
+    legend = viz.legend_stamp([(f"{len(x):,} samples F⁻¹(u)", dict(patch=True, color=viz.COLORS["grey"], alpha=0.6, lw=0)),
+                               ("p(x)", dict(color=viz.COLORS["p"])),
+                               ("area u", dict(patch=True, color=viz.COLORS["q"], alpha=0.3, lw=0))], fontsize=8)
+    red, made = viz.COLORS["q"], {}
+    titles = {u: viz.title_stamp(f"u = {u:.2f}  →  x = F⁻¹(u) = {xu:+.3f}") for u, xu in zip(us, xus)}
+
+    def setup(ax1, ax2):  # once per pair of axes: limits, labels, legend
         ax1.set_ylim(0, 1)
         ax1.set_xlabel("x")
         ax1.set_ylabel("u = F(x)")
-        viz.panel_title(ax1, f"u = {u:.2f}  →  x = F⁻¹(u) = {xu:+.3f}")
-        ax2.stairs(counts, edges, fill=True, color=viz.COLORS["grey"], alpha=0.6, label=f"{len(x):,} samples F⁻¹(u)")
-        viz.curve(ax2, xs, dens, role="p", label="p(x)")
-        ax2.fill_between(xs.numpy(), dens.numpy(), where=(xs <= xu).numpy(), color=viz.COLORS["q"], alpha=0.3,
-                         lw=0, label="area u")
-        ax2.axvline(xu, color=viz.COLORS["q"], lw=1.5)
         ax2.set_ylim(0, 1.05 * float(dens.max()) * 1.15)
         ax2.set_xlim(lo, hi)
         ax2.set_xlabel("x")
-        ax2.legend(loc="upper left", fontsize=8)
-        viz.panel_title(ax2, "density; the shaded area is u")
+        ax2.add_artist(viz.Stamp(*legend))
+        ax2.add_artist(viz.Stamp(*viz.title_stamp("density; the shaded area is u"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax1.add_artist(viz.Stamp(*titles[us[0]], outside=True)))
+
+    def draw(fig, u):
+        xu = xus[us.index(u)]
+        ax1, ax2 = widgets.panels(fig, 2, sharex=True)
+        if made.get("axes") != (ax1, ax2):
+            setup(ax1, ax2)
+        ax1.add_artist(Line2D(xs, cdf, color=viz.COLORS["p"]))
+        ax1.add_artist(Line2D([lo, xu], [u, u], color=red, lw=1.5))
+        ax1.add_artist(FancyArrowPatch((xu, u), (xu, 0), arrowstyle="->", mutation_scale=10, color=red, lw=1.5))
+        ax1.add_artist(Line2D([lo], [u], marker="o", color=red, ms=6, clip_on=False))
+        made["title"].show(titles[u])
+        ax2.add_artist(StepPatch(counts, edges, fill=True, color=viz.COLORS["grey"], alpha=0.6, lw=0))
+        ax2.add_artist(Line2D(xs, dens, color=viz.COLORS["p"]))
+        ax2.add_collection(PolyCollection([areas[u]], color=red, alpha=0.3, lw=0), autolim=False)
+        ax2.add_artist(Line2D([xu, xu], [0, 1], transform=ax2.get_xaxis_transform(), color=red, lw=1.5))
 
     return widgets.slider(draw, figsize=(10.0, 3.4),
                           u=widgets.Param(us, "uniform sample u", "{:.2f}", start=5))
@@ -59,7 +78,7 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
 def chain_rule_figure(dist, x: torch.Tensor, extent=(-4, 4, -4, 4)):
     """Left: an exact 2D density. Right: samples drawn from it by the grid chain rule."""
     fig, (ax1, ax2) = viz.figure(2, width=3.8, height=3.6)
-    viz.density(ax1, dist.log_prob, extent, 200)
+    viz.density_image(ax1, metrics.density_image(dist.log_prob, extent, 200, device=x.device).cpu(), extent)
     viz.panel_title(ax1, "exact density")
     viz.samples(ax2, x, color=viz.COLORS["p"], size=2, alpha=0.3, extent=extent)
     viz.panel_title(ax2, f"{len(x):,} samples: F₁⁻¹, then F₂|₁⁻¹")
@@ -68,6 +87,7 @@ def chain_rule_figure(dist, x: torch.Tensor, extent=(-4, 4, -4, 4)):
 
 def box_muller_figure(u1, u2, z1, z2):
     """Uniforms in the unit square, their Box–Muller images, and a histogram against N(0, 1)."""
+    u1, u2, z1, z2 = (v.detach().cpu() for v in (u1, u2, z1, z2))
     fig, (ax1, ax2, ax3) = viz.figure(3, width=3.4, height=3.2)
     colour = u2[:3000].numpy()
     ax1.scatter(u1[:3000], u2[:3000], c=colour, cmap="twilight", s=3, lw=0)
@@ -87,45 +107,70 @@ def box_muller_figure(u1, u2, z1, z2):
     return fig
 
 
-def variance_slider(study: VarianceStudy) -> widgets.SliderDemo:
-    """Slider over n and f: histograms of ∂/∂μ estimates around the exact value; variance vs n (log-log)."""
-    ns = study.ns
+def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
+    """Slider over n and f: histograms of ∂/∂μ estimates over the exact value; variance vs n (log-log).
+
+    Everything a frame shows is computed here once: the histograms (of estimate / exact value, so
+    that both test functions share the left panel's axes and a frame only swaps data), the
+    variance curves, and both legends, drawn as pictures (:func:`gencore.viz.legend_stamp`).
+    """
+    ns, names, dpi, figsize = study.ns, study.names, 90, (10.5, 3.6)
     k = next((j for j, n in enumerate(ns) if n >= 10), 0)
-    hists = {}  # fixed x-range per f (from the estimates at n >= 10); histograms computed once
-    for name in study.names:
-        e = torch.cat([study.estimates[name][est][k, :, 0] for est in ESTIMATORS])
-        span = (float(e.quantile(0.005)), float(e.quantile(0.995)))
-        hists[name] = span, {est: [np.histogram(study.estimates[name][est][i, :, 0].numpy(), bins=60, range=span,
-                                                density=True) for i in range(len(ns))] for est in ESTIMATORS}
-    tops = {name: 1.05 * max(float(h[0].max()) for hs in hists[name][1].values() for h in hs) for name in study.names}
+    ratio = {f: {est: (study.estimates[f][est][..., 0] / study.exact[f][0]).cpu().numpy() for est in ESTIMATORS}
+             for f in names}
+    both = np.concatenate([ratio[f][est][k] for f in names for est in ESTIMATORS])
+    span = tuple(np.quantile(both, [0.0025, 0.9975]))  # one x-range for both f (from n >= 10)
+    hists = {(f, est, i): np.histogram(ratio[f][est][i], bins=bins, range=span, density=True)
+             for f in names for est in ESTIMATORS for i in range(len(ns))}
+    top = 1.05 * max(float(h[0].max()) for h in hists.values())
+    var = {(f, est): study.variance(f, est)[:, 0].cpu().numpy() for f in names for est in ESTIMATORS}
+    vs = np.concatenate(list(var.values()))
+    pad = lambda lo, hi: (lo / (hi / lo) ** 0.05, hi * (hi / lo) ** 0.05)  # noqa: E731 (autoscale's margins, log axes)
+    legend1 = {}
+    for f in names:
+        exact = float(study.exact[f][0])
+        for i in range(len(ns)):
+            entries = [(f"{_LABEL[est]}: sd {float(study.estimates[f][est][i, :, 0].std()):.3f}",
+                        dict(color=viz.COLORS[_ROLE[est]], lw=1.5)) for est in ESTIMATORS]
+            entries.append((f"exact ∂/∂μ = {exact:.3f}", dict(color="k", lw=1, ls="--")))
+            legend1[f, i] = viz.legend_stamp(entries, loc="upper left", dpi=dpi, fontsize=7)
+    legend2 = viz.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+                                for est in ESTIMATORS], loc="lower left", dpi=dpi, fontsize=7)
+    repeats = study.estimates[names[0]]["score"].shape[1]
+    titles = {(f, i): viz.title_stamp(f"{f}: {repeats} estimates, n = {n}", dpi=dpi) for f in names for i, n in enumerate(ns)}
+    made = {}
+
+    def setup(ax1, ax2):  # once per pair of axes: what every frame shares
+        ax1.set_xlim(*span)
+        ax1.set_ylim(0, top)
+        ax1.set_xlabel("estimate of ∂E[f]/∂μ, over its exact value")
+        ax2.set_xscale("log")
+        ax2.set_yscale("log")
+        ax2.set_xlim(*pad(ns[0], ns[-1]))
+        ax2.set_ylim(*pad(float(vs.min()), float(vs.max())))
+        ax2.set_xlabel("samples n")
+        ax2.set_ylabel("variance of the ∂/∂μ estimate")
+        made.update(axes=(ax1, ax2), legend=ax1.add_artist(viz.Stamp(*legend1[names[0], 0])),
+                    title=ax1.add_artist(viz.Stamp(*titles[names[0], 0], outside=True)))
+        ax2.add_artist(viz.Stamp(*legend2, loc="lower left"))
+        ax2.add_artist(viz.Stamp(*viz.title_stamp("variance ∝ 1/n for every estimator", dpi=dpi), outside=True))
 
     def draw(fig, n, f):
         i = ns.index(n)
         ax1, ax2 = widgets.panels(fig, 2)
-        exact = float(study.exact[f][0])
-        (lo, hi), h = hists[f]
+        if made.get("axes") != (ax1, ax2):
+            setup(ax1, ax2)
         for est in ESTIMATORS:
-            sd = study.estimates[f][est][i, :, 0].std()
-            ax1.stairs(*h[est][i], lw=1.5, color=viz.COLORS[_ROLE[est]], label=f"{_LABEL[est]}: sd {sd:.3f}")
-        ax1.axvline(exact, color="k", lw=1, ls="--", label=f"exact ∂/∂μ = {exact:.3f}")
-        ax1.set_xlim(lo, hi)
-        ax1.set_ylim(0, tops[f])  # the same axes for every n: only the histograms move
-        ax1.set_xlabel("estimate of ∂E[f]/∂μ")
-        ax1.legend(loc="upper left", fontsize=7)
-        viz.panel_title(ax1, f"{f}: {study.estimates[f]['score'].shape[1]} estimates, n = {n}")
-        for est in ESTIMATORS:
-            viz.curve(ax2, ns, study.variance(f, est)[:, 0], role=_ROLE[est], label=_LABEL[est], marker="o", ms=3)
-        ax2.axvline(n, color=viz.COLORS["grey"], lw=1)
-        ax2.set_xscale("log")
-        ax2.set_yscale("log")
-        ax2.set_xlabel("samples n")
-        ax2.set_ylabel("variance of the ∂/∂μ estimate")
-        ax2.legend(loc="lower left", fontsize=7)
-        viz.panel_title(ax2, "variance ∝ 1/n for every estimator")
+            ax1.add_artist(StepPatch(*hists[f, est, i], fill=False, lw=1.5, color=viz.COLORS[_ROLE[est]]))
+            ax2.add_artist(Line2D(ns, var[f, est], color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+        ax1.add_artist(Line2D([1, 1], [0, 1], transform=ax1.get_xaxis_transform(), color="k", lw=1, ls="--"))
+        ax2.add_artist(Line2D([n, n], [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
+        made["legend"].show(legend1[f, i])
+        made["title"].show(titles[f, i])
 
-    return widgets.slider(draw, figsize=(10.5, 3.6),
+    return widgets.slider(draw, figsize=figsize, dpi=dpi,
                           n=widgets.Param(ns, "samples n", "{:d}", start=ns.index(100) if 100 in ns else None),
-                          f=widgets.Param(study.names, "test function f", "{}", start=0))
+                          f=widgets.Param(names, "test function f", "{}", start=0))
 
 
 def peakedness_figure(study: dict):
@@ -153,19 +198,46 @@ def peakedness_figure(study: dict):
 
 def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 0.5,
                   extent=(-3.5, 3.5, -2.5, 5.0)) -> widgets.SliderDemo:
-    """Slider over the bend b: Gaussian noise (left) pushed through T_b (right) over its exact density."""
-    colour = eps[:, 0].numpy()
+    """Slider over the bend b: Gaussian noise (left) pushed through T_b (right) over its exact density.
+
+    The density images and the pushed points of every b are computed here once, and drawn once
+    as pictures (:class:`gencore.viz.Stamp`) with the noise and the titles: a frame pastes them.
+    """
+    colour = eps[:, 0].detach().cpu().numpy()
+    noise = eps.detach().cpu().numpy()
+    images = {b: metrics.density_image(lambda x, b=b: R.banana_log_prob(x, b, s), extent, 160, device=eps.device)
+              .cpu().numpy() for b in bs}
+    pushed = {b: R.banana_push(eps[:800], b, s).cpu().numpy() for b in bs}
+    titles = {b: viz.title_stamp(f"x = T(ε), b = {b:g}, on the exact p(x)") for b in bs}
+    made = {}
+
+    def noise_points(ax):
+        ax.scatter(noise[:, 0], noise[:, 1], c=colour, cmap="cool", s=3, lw=0, alpha=0.7)
+
+    def pushed_points(b):  # the exact density of T_b under its share of the same points
+        def paint(ax):
+            viz.density_image(ax, images[b], extent, vmax=0.45)
+            ax.scatter(pushed[b][:, 0], pushed[b][:, 1], c=colour[:800], cmap="cool", s=5, lw=0)
+        return paint
+
+    def setup(ax1, ax2):  # once per pair of axes: labels, grid, the pictures
+        ax1.set(xlabel="ε₁", ylabel="ε₂")
+        ax2.set(xlabel="x₁", ylabel="x₂")
+        ax2.grid(False)
+        ax1.add_artist(viz.Stamp(zorder=1, paint=noise_points))
+        ax1.add_artist(viz.Stamp(*viz.title_stamp("noise ε ~ N(0, I)"), outside=True))
+        made["title"] = ax2.add_artist(viz.Stamp(*titles[bs[0]], outside=True))
+        made["panels"] = {b: ax2.add_artist(viz.Stamp(zorder=0, paint=pushed_points(b))) for b in bs}
+        made["axes"] = (ax1, ax2)
 
     def draw(fig, b):
         ax1, ax2 = widgets.panels(fig, 2)
-        ax1.scatter(eps[:, 0], eps[:, 1], c=colour, cmap="cool", s=3, lw=0, alpha=0.7)
-        ax1.set_aspect("equal")
-        ax1.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), xlabel="ε₁", ylabel="ε₂")
-        viz.panel_title(ax1, "noise ε ~ N(0, I)")
-        viz.density(ax2, lambda x: R.banana_log_prob(x, b, s), extent, 160, vmax=0.45)
-        x = R.banana_push(eps, b, s)
-        ax2.scatter(x[:800, 0], x[:800, 1], c=colour[:800], cmap="cool", s=5, lw=0)
-        ax2.set(xlabel="x₁", ylabel="x₂")
-        viz.panel_title(ax2, f"x = T(ε), b = {b:g}, on the exact p(x)")
+        if made.get("axes") != (ax1, ax2):
+            setup(ax1, ax2)
+        ax1.set(aspect="equal", xlim=(-3.5, 3.5), ylim=(-3.5, 3.5))
+        ax2.set(aspect="equal", xlim=extent[:2], ylim=extent[2:])
+        for value, panel in made["panels"].items():
+            panel.set_visible(value == b)
+        made["title"].show(titles[b])
 
     return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
