@@ -448,3 +448,23 @@ def test_jacobian_trace_matches_the_full_autograd_jacobian(create_graph):
     want = torch.stack([torch.autograd.functional.jacobian(field, xi[None])[0, :, 0, :].trace() for xi in x.detach()])
     torch.testing.assert_close(tr.detach(), want)
     assert tr.requires_grad == create_graph
+
+
+# ------------------------------------------------------------------- device: the stand-in accelerator
+def test_sliders_take_a_model_on_the_device_and_draw_from_the_host():
+    from fakedevice import active
+
+    from gencore.figures import score as fig
+
+    far = run.far_mixture()
+    sigmas = mcmc.geometric_sigmas(6.0, 0.1, 3, dtype=F64)
+    with active() as dev:
+        model = S.ScoreNet(2, 8, conditional=True, generator=torch.Generator().manual_seed(0), dtype=F64, device=dev)
+        runs = run.langevin_runs(run.near_mixture(), (0.05, 0.2), (0, 5, 10), n_chains=30, n_paths=2, repeats=2,
+                                 generator=torch.Generator().manual_seed(0), device=dev)
+        demos = [fig.sigma_slider(model, far, sigmas), fig.langevin_slider(run.near_mixture(), runs)]
+    for demo in demos:
+        for k in range(len(next(iter(demo.params.values())).values)):
+            index = list(demo.initial_index)
+            index[0] = k
+            assert demo.render(index)[:4] == b"\x89PNG"
