@@ -20,8 +20,13 @@ from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun
 __all__ = ["conditional_slider", "bins_slider", "ordering_slider", "bars_figure", "timing_figure"]
 
 
-def _img(log_prob, extent, resolution):
-    return metrics.density_image(log_prob, extent, resolution).numpy()
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _img(log_prob, extent, resolution, device=None):
+    """The density image, evaluated on ``device`` (a model's), shown from the host."""
+    return metrics.density_image(log_prob, extent, resolution, device=device).cpu().numpy()
 
 
 def _show(ax, img, extent, vmax=None):
@@ -36,10 +41,11 @@ def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: in
     r"""Slice the learned density at :math:`x_1`: the model's :math:`q(x_2 \mid x_1)` against the true :math:`p(x_2 \mid x_1)`."""
     x1s = [round(v, 2) for v in np.linspace(-2.25, 2.25, 19)] if x1s is None else x1s
     m64 = copy.deepcopy(model).double()
-    img = _img(m64.log_prob, extent, resolution)
+    img = _img(m64.log_prob, extent, resolution, _device_of(m64))
     ys = torch.linspace(extent[2], extent[3], 400, dtype=torch.float64)
     with torch.no_grad():
-        curves = {x1: (m64.conditional_log_prob(ys, x1).exp().numpy(), run_ar.true_conditional(p, x1, ys).numpy())
+        curves = {x1: (m64.conditional_log_prob(ys.to(_device_of(m64)), x1).exp().cpu().numpy(),
+                       run_ar.true_conditional(p, x1, ys).numpy())
                   for x1 in x1s}
     ymax = 1.05 * max(max(q.max(), t.max()) for q, t in curves.values())
 
@@ -68,7 +74,8 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
     for B, run in runs.items():
         m = run.model64
         with torch.no_grad():
-            frames[B] = (_img(m.log_prob, extent, resolution), m.conditional_log_prob(ys, x1).exp().numpy())
+            frames[B] = (_img(m.log_prob, extent, resolution, _device_of(m)),
+                         m.conditional_log_prob(ys.to(_device_of(m)), x1).exp().cpu().numpy())
     ymax = 1.05 * max(c.max() for _, c in frames.values())
 
     def draw(fig, B):
@@ -91,7 +98,7 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
 def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120) -> widgets.SliderDemo:
     """The ordering and the number of mixture components: the learned density next to the truth."""
     truth = _img(p.log_prob, extent, resolution)
-    imgs = {k: _img(r.model64.log_prob, extent, resolution) for k, r in runs.items()}
+    imgs = {k: _img(r.model64.log_prob, extent, resolution, _device_of(r.model)) for k, r in runs.items()}
     vmax = truth.max()
     names = {"x₁ → x₂": (0, 1), "x₂ → x₁": (1, 0)}
     Ks = tuple(sorted({k for _, k in runs}))
@@ -119,7 +126,7 @@ def bars_figure(run: BarsRun, rows: list):
         lp = run.data.log_prob(x)
         for c in range(n):
             ax = axes[r, c]
-            ax.imshow(x[c].reshape(s, s).numpy(), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(x[c].reshape(s, s).cpu().numpy(), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             for sp in ax.spines.values():
