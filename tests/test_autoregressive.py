@@ -371,3 +371,41 @@ def test_samples_follow_the_device_and_dtype_asked():
     g = torch.Generator().manual_seed(0)
     assert A.Parabola().sample((3,), g, dtype=torch.float32).dtype == torch.float32
     assert A.BarsImages(3).sample(4, g, dtype=F64).dtype == F64
+
+
+# ------------------------------------------------------------------- device: the stand-in accelerator
+def test_chapter_recipes_and_sliders_run_on_the_device_with_the_cpus_numbers():
+    """The chapter's recipes on a stand-in accelerator (tests/fakedevice.py): no host tensor meets a device
+    one, the numbers are the CPU's (data and weights drawn by CPU generators), and the sliders and the
+    bars figure take the device's models and draw from the host."""
+    from fakedevice import active
+
+    from gencore.figures import autoregressive as fig
+
+    def recipes(device=None):
+        g = torch.Generator().manual_seed(0)
+        ar, p, x_train, x_test = run_ar.train_moons(200, 500, steps=((1e-2, 5),), generator=g, progress=False,
+                                                 device=device)
+        report = run_ar.nll_report(ar.model, p, x_test, resolution=40)
+        bins = run_ar.bins_runs(x_train, bins=(8, 16), steps=((1e-2, 3),), generator=g, progress=False)
+        orders, parabola, x_par = run_ar.ordering_runs(200, components=(1, 2), steps=((1e-2, 3),), generator=g,
+                                                    progress=False, device=device)
+        table = run_ar.ordering_table(orders, parabola, x_par, resolution=40)
+        bars = run_ar.train_bars(3, 100, steps=((1e-2, 3),), batch=20, hidden=16, generator=g, progress=False,
+                              device=device)
+        samples = run_ar.bars_samples(bars, 4, generator=g)
+        demos = [fig.conditional_slider(ar.model, p, x1s=(-1.0, 0.0), resolution=20),
+                 fig.bins_slider(bins, run_ar.nll_reports({B: r.model for B, r in bins.items()}, p, x_test, resolution=40),
+                                 report, resolution=20),
+                 fig.ordering_slider(orders, table, parabola, resolution=20)]
+        fig.bars_figure(bars, samples)
+        numbers = (report, table, bars.nll_made, bars.nll_factorized, [x.cpu() for _, x in samples])
+        return numbers, demos
+
+    on_cpu, _ = recipes()
+    with active() as dev:
+        on_device, demos = recipes(dev)
+    assert on_cpu[:4] == on_device[:4]
+    assert all(torch.equal(a, b) for a, b in zip(on_cpu[4], on_device[4]))
+    for demo in demos:  # outside the stand-in: the frames need nothing from the device
+        assert demo.render(demo.initial_index)[:4] == b"\x89PNG"

@@ -448,3 +448,54 @@ def test_jacobian_trace_matches_the_full_autograd_jacobian(create_graph):
     want = torch.stack([torch.autograd.functional.jacobian(field, xi[None])[0, :, 0, :].trace() for xi in x.detach()])
     torch.testing.assert_close(tr.detach(), want)
     assert tr.requires_grad == create_graph
+
+
+# ------------------------------------------------------------------- device: the stand-in accelerator
+def test_chapter_recipes_run_on_the_device_with_the_cpus_numbers():
+    """The chapter's Langevin runs, Gaussian table and NCSN recipe on a stand-in accelerator (tests/fakedevice.py):
+    no host tensor meets a device one, and the numbers are the CPU's (the noise is drawn by CPU generators)."""
+    from fakedevice import active
+
+    near, far = run.near_mixture(), run.far_mixture()
+    sigmas = mcmc.geometric_sigmas(6.0, 0.1, 4, dtype=F64)
+
+    def recipes(device=None):
+        runs = run.langevin_runs(near, (0.05, 0.2), (0, 5, 20), n_chains=40, n_paths=2, repeats=2,
+                                 generator=torch.Generator().manual_seed(0), device=device)
+        rows = run.gaussian_langevin_rows(MEAN.to(device), COV.to(device), [0.1], [5, 20], n_chains=50,
+                                          generator=torch.Generator().manual_seed(1))
+        data = far.sample((256,), generator=torch.Generator().manual_seed(2)).to(device)
+        model, _ = run.fit_ncsn(data, sigmas.to(device), steps=5, batch=64, hidden=8,
+                                generator=torch.Generator().manual_seed(3), progress=False)
+        x0 = run.uniform_start(64, generator=torch.Generator().manual_seed(4), device=device)
+        annealed = mcmc.annealed_langevin(model, x0, sigmas.to(device), 0.01, 3, torch.Generator().manual_seed(5))
+        return (runs.samples.cpu(), runs.share.cpu(), runs.sw, [r["mean_err"] for r in rows],
+                run.score_error_by_density(model, far, 0.1, resolution=20), annealed.cpu())
+
+    on_cpu = recipes()
+    with active() as dev:
+        on_device = recipes(dev)
+    for a, b in zip(on_cpu, on_device):
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b)
+        else:
+            assert a == b
+
+
+def test_sliders_take_a_model_on_the_device_and_draw_from_the_host():
+    from fakedevice import active
+
+    from gencore.figures import score as fig
+
+    far = run.far_mixture()
+    sigmas = mcmc.geometric_sigmas(6.0, 0.1, 3, dtype=F64)
+    with active() as dev:
+        model = S.ScoreNet(2, 8, conditional=True, generator=torch.Generator().manual_seed(0), dtype=F64, device=dev)
+        runs = run.langevin_runs(run.near_mixture(), (0.05, 0.2), (0, 5, 10), n_chains=30, n_paths=2, repeats=2,
+                                 generator=torch.Generator().manual_seed(0), device=dev)
+        demos = [fig.sigma_slider(model, far, sigmas), fig.langevin_slider(run.near_mixture(), runs)]
+    for demo in demos:
+        for k in range(len(next(iter(demo.params.values())).values)):
+            index = list(demo.initial_index)
+            index[0] = k
+            assert demo.render(index)[:4] == b"\x89PNG"

@@ -73,14 +73,15 @@ def fit_ar(x: torch.Tensor, *, order=(0, 1), kind: str = "mdn", components: int 
 
 
 def train_moons(n_train: int = 2000, n_test: int = 20_000, steps=STAGES, generator: torch.Generator | None = None,
-                progress: bool = True, **kw):
+                progress: bool = True, *, device=None, **kw):
     """The chapter's main model: a mixture-density AR model fitted to ``n_train`` samples of "moons".
 
     ``steps``: :func:`fit_ar`'s (by default 260 full-batch Adam steps, the learning rate divided
     by 4 after the first 180). Draws the training and test sets, then the initial weights, from
-    ``generator``. Returns ``(run, p, x_train, x_test)``.
+    ``generator`` (the same numbers on every device); the data and the model live on ``device``
+    (the CPU when ``None``). Returns ``(run, p, x_train, x_test)``.
     """
-    p = data.make("moons", dtype=torch.float64)
+    p = data.make("moons", dtype=torch.float64, device=device)
     x_train, x_test = p.sample((n_train,), generator=generator), p.sample((n_test,), generator=generator)
     run = fit_ar(x_train, steps=steps, generator=generator, progress=progress,
                  desc="AR model (MDN), maximum likelihood", **kw)
@@ -108,7 +109,7 @@ class NLLReport:
 
 
 def nll_report(model: A.AR2D, p, x_test: torch.Tensor, extent=EXTENT, resolution: int = 300) -> NLLReport:
-    """Entropy and cross-entropy by quadrature (float64) and the Monte Carlo test NLL."""
+    """Entropy and cross-entropy by quadrature (float64, on ``x_test``'s device) and the Monte Carlo test NLL."""
     return nll_reports({0: model}, p, x_test, extent, resolution)[0]
 
 
@@ -121,7 +122,8 @@ def nll_reports(models: dict, p, x_test: torch.Tensor, extent=EXTENT, resolution
     (a cell with ``w_i = 0`` adds 0). Those functions evaluate ``p`` anew on every call, and for
     "moons" that costs more than the model.
     """
-    _, lp, _ = grid_log_prob(p.log_prob, extent, resolution, dtype=torch.float64)
+    device = x_test.device  # the models' device: the quadrature runs there
+    _, lp, _ = grid_log_prob(p.log_prob, extent, resolution, dtype=torch.float64, device=device)
     w = (lp - torch.logsumexp(lp, 0)).exp()
 
     def expect(f):
@@ -130,7 +132,7 @@ def nll_reports(models: dict, p, x_test: torch.Tensor, extent=EXTENT, resolution
     out = {}
     for key, model in models.items():
         m64 = copy.deepcopy(model).double()
-        _, lq, _ = grid_log_prob(m64.log_prob, extent, resolution, dtype=torch.float64)
+        _, lq, _ = grid_log_prob(m64.log_prob, extent, resolution, dtype=torch.float64, device=device)
         with torch.no_grad():
             nll = -m64.log_prob(x_test.double())
         out[key] = NLLReport(H, -expect(lq), nll.mean().item(), (nll.std() / math.sqrt(len(nll))).item())
@@ -156,14 +158,16 @@ def bins_runs(x_train: torch.Tensor, bins=(8, 16, 32, 64), steps=SHORT_STAGES, g
 
 
 def ordering_runs(n_train: int = 2000, components=(1, 5), steps=SHORT_STAGES, generator: torch.Generator | None = None,
-                  progress: bool = True):
+                  progress: bool = True, *, device=None):
     """MDN AR models on :class:`~gencore.autoregressive.Parabola` for both orders and each ``K``.
 
-    ``steps`` as in :func:`bins_runs`. Data, then each model's initial weights, from ``generator``.
-    Returns ``(runs, p, x_test)`` with ``runs[(order, K)]``.
+    ``steps`` as in :func:`bins_runs`. Data, then each model's initial weights, from ``generator``;
+    data and models on ``device`` (the CPU when ``None``). Returns ``(runs, p, x_test)`` with
+    ``runs[(order, K)]``.
     """
     p = A.Parabola()
-    x_train, x_test = p.sample((n_train,), generator=generator), p.sample((20_000,), generator=generator)
+    x_train = p.sample((n_train,), generator=generator, device=device)
+    x_test = p.sample((20_000,), generator=generator, device=device)
     runs = {(order, K): fit_ar(x_train, order=order, components=K, steps=steps, generator=generator, progress=progress,
                                desc=f"order {order}, K = {K}")
             for order in ((0, 1), (1, 0)) for K in components}
@@ -171,12 +175,13 @@ def ordering_runs(n_train: int = 2000, components=(1, 5), steps=SHORT_STAGES, ge
 
 
 def ordering_table(runs, p, x_test, extent=PARABOLA_EXTENT, resolution: int = 300) -> dict:
-    """Exact KL(p‖q) (quadrature) and test NLL of each ordering run; ``{(order, K): (kl, nll)}``."""
-    H = metrics.entropy_on_grid(p.log_prob, extent, resolution).item()
+    """Exact KL(p‖q) (quadrature, on ``x_test``'s device) and test NLL of each ordering run; ``{(order, K): (kl, nll)}``."""
+    device = x_test.device
+    H = metrics.entropy_on_grid(p.log_prob, extent, resolution, device=device).item()
     out = {}
     for key, run in runs.items():
         m = run.model64
-        CE = metrics.cross_entropy_on_grid(p.log_prob, m.log_prob, extent, resolution).item()
+        CE = metrics.cross_entropy_on_grid(p.log_prob, m.log_prob, extent, resolution, device=device).item()
         with torch.no_grad():
             nll = -m.log_prob(x_test).mean().item()
         out[key] = (CE - H, nll)
@@ -196,17 +201,19 @@ class BarsRun:
 
 
 def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 100)), batch: int = 250,
-               hidden: int = 128, generator: torch.Generator | None = None, progress: bool = True) -> BarsRun:
+               hidden: int = 128, generator: torch.Generator | None = None, progress: bool = True, *,
+               device=None) -> BarsRun:
     """MADE and an independent-pixel model, both fitted by maximum likelihood to bars images.
 
     MADE: Adam on minibatches of ``batch`` training images, ``steps`` a sequence of ``(learning
     rate, steps)`` stages; the independent-pixel model: 200 full-batch steps. The data, then
-    MADE's weights, then its minibatches come from ``generator``.
+    MADE's weights, then its minibatches come from ``generator``; images and models live on
+    ``device`` (the CPU when ``None``).
     """
     d = A.BarsImages(side)
-    x, x_test = d.sample(n_train, generator), d.sample(5000, generator)
-    made = build(lambda: A.MADE(d.dim, hidden, dtype=torch.float32), generator)
-    fac = A.FactorizedBernoulli(d.dim, dtype=torch.float32)
+    x, x_test = d.sample(n_train, generator, device=device), d.sample(5000, generator, device=device)
+    made = build(lambda: A.MADE(d.dim, hidden, dtype=torch.float32, device=device), generator)
+    fac = A.FactorizedBernoulli(d.dim, dtype=torch.float32, device=device)
 
     def made_loss(step):
         idx = torch.randint(n_train, (batch,), generator=generator, device=rng_device(generator, x)).to(x.device)
@@ -219,8 +226,10 @@ def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 10
 
 
 def bars_samples(run: BarsRun, n: int = 8, generator: torch.Generator | None = None) -> list:
-    """``[(name, (n, D) images)]``: data, MADE samples (D passes), independent-pixel samples (one pass), greedy decoding."""
-    return [("data", run.data.sample(n, generator)), ("MADE, sampled", run.made.sample(n, generator)),
+    """``[(name, (n, D) images)]``: data, MADE samples (D passes), independent-pixel samples (one pass), greedy decoding.
+
+    All on the device of ``run``'s test images."""
+    return [("data", run.data.sample(n, generator, device=run.x_test.device)), ("MADE, sampled", run.made.sample(n, generator)),
             ("independent pixels", run.factorized.sample(n, generator)), ("MADE, greedy", run.made.sample(n, greedy=True))]
 
 
@@ -241,7 +250,7 @@ def sampling_times(sides=(4, 8, 12, 16, 24), n: int = 64, hidden: int = 128, rep
 
     Returns a list of ``(side, D, t_sequential, t_one_pass)``: the best of ``repeats`` runs of
     the sampler and of ``5 * repeats`` single passes (each a fraction of a millisecond, so the
-    more noisy). The net is :func:`train_bars`' MADE (two hidden layers of ``hidden`` units), its
+    more noisy), on the CPU (a GPU's asynchronous passes would need timing of their own). The net is :func:`train_bars`' MADE (two hidden layers of ``hidden`` units), its
     weights untrained (drawn from ``generator``): the cost does not depend on them.
     """
     def best(fn, k):

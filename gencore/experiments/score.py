@@ -197,16 +197,18 @@ def left_mass(mix: GaussianMixture) -> float:
 
 def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
                   n_steps=(0, 10, 100, 300, 1000), n_chains: int = 500, n_paths: int = 6,
-                  extent=NEAR_EXTENT, generator=None, repeats: int = 20) -> LangevinRuns:
+                  extent=NEAR_EXTENT, generator=None, repeats: int = 20, *, device=None) -> LangevinRuns:
     """All step sizes at once (one chain batch with a per-chain ε), started uniformly on ``extent``.
 
-    The floor of the sliced W2 column is :func:`gencore.metrics.floor_spread` over ``repeats``
-    pairs of exact samples of ``n_chains`` points, with the same projections as the column.
+    The chains run on ``device`` (the CPU when ``None``), their starts and noise drawn by
+    ``generator`` (the same numbers on every device). The floor of the sliced W2 column is
+    :func:`gencore.metrics.floor_spread` over ``repeats`` pairs of exact samples of ``n_chains``
+    points, with the same projections as the column.
     """
     g = generator
     E = len(step_sizes)
-    x = uniform_start(n_chains, extent, g).repeat(E, 1)  # the same starts for every ε
-    eps = torch.tensor(step_sizes, dtype=torch.float64).repeat_interleave(n_chains)
+    x = uniform_start(n_chains, extent, g, device=device).repeat(E, 1)  # the same starts for every ε
+    eps = torch.tensor(step_sizes, dtype=torch.float64, device=x.device).repeat_interleave(n_chains)
     score = S.mixture_score(mix)
     saved, paths, done = [], [x.reshape(E, n_chains, 2)[:, :n_paths][None]], 0
     for K in n_steps:
@@ -216,7 +218,7 @@ def langevin_runs(mix: GaussianMixture, step_sizes=(0.01, 0.05, 0.2, 1.0),
             done = K
         saved.append(x.reshape(E, n_chains, 2))
     samples = torch.stack(saved, 1)
-    ref = mix.sample((n_chains,), generator=g)
+    ref = mix.sample((n_chains,), generator=g).to(x.device)
 
     def sw_fn(a, b):  # the same 256 fixed projections for every comparison
         return metrics.sliced_w2(a, b).item()
@@ -247,11 +249,17 @@ def fit_ncsn(data: torch.Tensor, sigmas: torch.Tensor, steps: int = 800, batch: 
 
 
 def score_error_by_density(model, mix: GaussianMixture, sigma: float, extent=FAR_EXTENT, resolution: int = 120):
-    """Median ‖s_θ(x, σ) − ∇ log p_σ(x)‖ over grid points where p_σ is high (≥ 1e-2) and low (≤ 1e-6)."""
-    pts, _ = grid(extent, resolution, dtype=torch.float64)
+    """Median ‖s_θ(x, σ) − ∇ log p_σ(x)‖ over grid points where p_σ is high (≥ 1e-2) and low (≤ 1e-6).
+
+    The grid is made on the device of ``model``'s parameters (the CPU for a plain function).
+    """
+    params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
+    device = params[0].device if params else None
+    pts, _ = grid(extent, resolution, dtype=torch.float64, device=device)
     p_s = S.noised_mixture(mix, sigma)
     with torch.no_grad():
-        err = (model(pts, torch.full((len(pts),), sigma, dtype=pts.dtype)) - S.mixture_score(p_s)(pts)).norm(dim=-1)
+        err = (model(pts, torch.full((len(pts),), sigma, dtype=pts.dtype, device=pts.device))
+               - S.mixture_score(p_s)(pts)).norm(dim=-1)
     dens = p_s.log_prob(pts).exp()
     return err[dens >= 1e-2].median().item(), err[dens <= 1e-6].median().item()
 

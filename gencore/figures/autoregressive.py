@@ -8,8 +8,10 @@ from __future__ import annotations
 import copy
 import math
 
+import matplotlib as mpl
 import numpy as np
 import torch
+from matplotlib import colors as mcolors
 from matplotlib.ticker import NullFormatter
 
 from .. import autoregressive as A
@@ -20,42 +22,67 @@ from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun
 __all__ = ["conditional_slider", "bins_slider", "ordering_slider", "bars_figure", "timing_figure"]
 
 
-def _img(log_prob, extent, resolution):
-    return metrics.density_image(log_prob, extent, resolution).numpy()
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
 
 
-def _show(ax, img, extent, vmax=None):
-    ax.imshow(img, origin="lower", extent=tuple(extent), cmap=viz.DENSITY_CMAP, vmin=0.0, vmax=vmax,
-              aspect="equal", interpolation="bilinear")
+def _img(log_prob, extent, resolution, device=None, vmax=None):
+    """The density image, evaluated on ``device`` (a model's), coloured once on the host as
+    ``(H, W, 4)`` bytes with the book's density colours from 0 to ``vmax`` (the image's maximum
+    when ``None``): a slider frame shows it without colour-mapping it again."""
+    img = metrics.density_image(log_prob, extent, resolution, device=device).cpu().numpy()
+    return mpl.colormaps[viz.DENSITY_CMAP](mcolors.Normalize(0.0, img.max() if vmax is None else vmax)(img), bytes=True)
+
+
+def _show(ax, img, extent):
+    ax.imshow(img, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.grid(False)
+
+
+def _artists(cache: dict, fig, make) -> dict:
+    """The artists of a slider's frames: made by ``make(fig)`` on the first frame drawn on ``fig``,
+    then reused, so that a frame only gives them new data (``set_data``, ``set_xdata``)."""
+    if cache.get("fig") is not fig:
+        cache.clear()
+        cache.update(make(fig), fig=fig)
+    return cache
 
 
 def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: int = 120) -> widgets.SliderDemo:
     r"""Slice the learned density at :math:`x_1`: the model's :math:`q(x_2 \mid x_1)` against the true :math:`p(x_2 \mid x_1)`."""
     x1s = [round(v, 2) for v in np.linspace(-2.25, 2.25, 19)] if x1s is None else x1s
     m64 = copy.deepcopy(model).double()
-    img = _img(m64.log_prob, extent, resolution)
+    img = _img(m64.log_prob, extent, resolution, _device_of(m64))
     ys = torch.linspace(extent[2], extent[3], 400, dtype=torch.float64)
     with torch.no_grad():
-        curves = {x1: (m64.conditional_log_prob(ys, x1).exp().numpy(), run_ar.true_conditional(p, x1, ys).numpy())
+        curves = {x1: (m64.conditional_log_prob(ys.to(_device_of(m64)), x1).exp().cpu().numpy(),
+                       run_ar.true_conditional(p, x1, ys).numpy())
                   for x1 in x1s}
     ymax = 1.05 * max(max(q.max(), t.max()) for q, t in curves.values())
+    made = {}
 
-    def draw(fig, x1):
+    def make(fig):  # the first frame: every artist, the legend once
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw=dict(width_ratios=(1.4, 1)))
         _show(ax1, img, extent)
-        ax1.axvline(x1, color="white", lw=1.5, ls="--")
+        cut = ax1.axvline(0.0, color="white", lw=1.5, ls="--")
         viz.panel_title(ax1, "model density q(x₁, x₂)")
-        q, t = curves[x1]
-        viz.curve(ax2, ys, t, role="p", label="true p(x₂ | x₁)", lw=1.5)
-        viz.curve(ax2, ys, q, role="q", label="model q(x₂ | x₁)", lw=1.5, ls="--")
+        viz.curve(ax2, ys, ys, role="p", label="true p(x₂ | x₁)", lw=1.5)
+        viz.curve(ax2, ys, ys, role="q", label="model q(x₂ | x₁)", lw=1.5, ls="--")
         ax2.set_xlim(extent[2], extent[3])
         ax2.set_ylim(0, ymax)
         ax2.set_xlabel("x₂")
         ax2.legend(loc="upper left")
-        viz.panel_title(ax2, f"conditional at x₁ = {x1:+.2f}")
+        return dict(cut=cut, true=ax2.lines[0], model=ax2.lines[1], ax2=ax2)
+
+    def draw(fig, x1):
+        a = _artists(made, fig, make)
+        a["cut"].set_xdata([x1, x1])
+        q, t = curves[x1]
+        a["true"].set_ydata(t)
+        a["model"].set_ydata(q)
+        viz.panel_title(a["ax2"], f"conditional at x₁ = {x1:+.2f}")
 
     return widgets.slider(draw, figsize=(8.6, 3.0), x1=widgets.Param(tuple(x1s), "x₁", "{:+.2f}"))
 
@@ -68,21 +95,29 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
     for B, run in runs.items():
         m = run.model64
         with torch.no_grad():
-            frames[B] = (_img(m.log_prob, extent, resolution), m.conditional_log_prob(ys, x1).exp().numpy())
+            frames[B] = (_img(m.log_prob, extent, resolution, _device_of(m)),
+                         m.conditional_log_prob(ys.to(_device_of(m)), x1).exp().cpu().numpy())
     ymax = 1.05 * max(c.max() for _, c in frames.values())
+    made = {}
 
-    def draw(fig, B):
+    def make(fig, img):  # the first frame: every artist, the legend and the static title once
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw=dict(width_ratios=(1.4, 1)))
-        img, cond = frames[B]
         _show(ax1, img, extent)
         ax1.axvline(x1, color="white", lw=1, ls="--")
-        viz.panel_title(ax1, f"{B} bins: H(p, q) = {reports[B].cross_entropy:.3f} nats")
-        viz.curve(ax2, ys, cond, role="q", lw=1.2, label=f"q(x₂ | x₁ = {x1})")
+        viz.curve(ax2, ys, ys, role="q", lw=1.2, label=f"q(x₂ | x₁ = {x1})")
         ax2.set_xlim(-2, 2)
         ax2.set_ylim(0, ymax)
         ax2.set_xlabel("x₂")
         ax2.legend(loc="upper left")
         viz.panel_title(ax2, f"MDN: {mdn_report.cross_entropy:.3f} nats; H(p) = {mdn_report.entropy:.3f}")
+        return dict(image=ax1.images[0], cond=ax2.lines[0], ax1=ax1)
+
+    def draw(fig, B):
+        img, cond = frames[B]
+        a = _artists(made, fig, lambda f: make(f, img))
+        a["image"].set_data(img)
+        a["cond"].set_ydata(cond)
+        viz.panel_title(a["ax1"], f"{B} bins: H(p, q) = {reports[B].cross_entropy:.3f} nats")
 
     values = tuple(runs)
     return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2))
@@ -90,19 +125,26 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
 
 def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120) -> widgets.SliderDemo:
     """The ordering and the number of mixture components: the learned density next to the truth."""
-    truth = _img(p.log_prob, extent, resolution)
-    imgs = {k: _img(r.model64.log_prob, extent, resolution) for k, r in runs.items()}
+    truth = metrics.density_image(p.log_prob, extent, resolution).numpy()
     vmax = truth.max()
+    truth = _img(p.log_prob, extent, resolution, vmax=vmax)
+    imgs = {k: _img(r.model64.log_prob, extent, resolution, _device_of(r.model), vmax) for k, r in runs.items()}
     names = {"x₁ → x₂": (0, 1), "x₂ → x₁": (1, 0)}
     Ks = tuple(sorted({k for _, k in runs}))
+    made = {}
+
+    def make(fig, img):  # the first frame: both images, the static title once
+        ax1, ax2 = widgets.panels(fig, 2)
+        _show(ax1, truth, extent)
+        viz.panel_title(ax1, "true density p")
+        _show(ax2, img, extent)
+        return dict(image=ax2.images[0], ax2=ax2)
 
     def draw(fig, ordering, K):
         order = names[ordering]
-        ax1, ax2 = widgets.panels(fig, 2)
-        _show(ax1, truth, extent, vmax)
-        viz.panel_title(ax1, "true density p")
-        _show(ax2, imgs[(order, K)], extent, vmax)
-        viz.panel_title(ax2, f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
+        a = _artists(made, fig, lambda f: make(f, imgs[(order, K)]))
+        a["image"].set_data(imgs[(order, K)])
+        viz.panel_title(a["ax2"], f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
 
     return widgets.slider(draw, figsize=(7.0, 3.4),
                           ordering=widgets.Param(tuple(names), "ordering", "{}", start=1),
@@ -119,7 +161,7 @@ def bars_figure(run: BarsRun, rows: list):
         lp = run.data.log_prob(x)
         for c in range(n):
             ax = axes[r, c]
-            ax.imshow(x[c].reshape(s, s).numpy(), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(x[c].reshape(s, s).cpu().numpy(), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             for sp in ax.spines.values():

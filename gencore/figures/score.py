@@ -4,7 +4,10 @@ Book: ``book/07_score.ipynb``.
 """
 from __future__ import annotations
 
+import matplotlib as mpl
+import numpy as np
 import torch
+from matplotlib import colors as mcolors
 
 from .. import metrics, viz, widgets
 from .. import score as S
@@ -59,30 +62,82 @@ def gaussian_family_figure(shifts, ism_grid, ism_mc, fisher, const):
     return fig
 
 
+def _rgba(img, cmap: str, vmin: float = 0.0, vmax: float | None = None) -> np.ndarray:
+    """An image ``(H, W)`` coloured once, as ``(H, W, 4)`` bytes: a frame then shows it without
+    colour-mapping it again (what makes ``imshow`` of a float image slow)."""
+    img = np.asarray(img, dtype=np.float64)
+    norm = mcolors.Normalize(vmin, img.max() if vmax is None else vmax)
+    return mpl.colormaps[cmap](norm(img), bytes=True)
+
+
+def _show_lines(lines, pieces) -> None:
+    """Give the ``Line2D`` artists ``lines`` the polylines ``pieces`` (``(M, 2)`` arrays), one each;
+    the artists left over are hidden (a frame with fewer contour pieces than another)."""
+    for k, line in enumerate(lines):
+        if k < len(pieces):
+            line.set_data(pieces[k][:, 0], pieces[k][:, 1])
+        line.set_visible(k < len(pieces))
+
+
+def _on_host(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _device_of(model) -> torch.device:
+    """Where ``model``'s parameters live (the CPU for a plain function)."""
+    params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
+    return params[0].device if params else torch.device("cpu")
+
+
+def _artists(cache: dict, fig, make) -> dict:
+    """The artists of a slider's frames: made by ``make(fig)`` on the first frame drawn on ``fig``,
+    then reused, so that a frame only gives them new data (``set_data``, ``set_offsets``)."""
+    if cache.get("fig") is not fig:
+        cache.clear()
+        cache.update(make(fig), fig=fig)
+    return cache
+
+
 def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT) -> widgets.SliderDemo:
     """Slider over ε and K: paths over the score field (left), all chains after K steps over
     contours of p (right)."""
-    # Everything but the chains is the same in every frame: computed once here.
+    # Everything but the chains is the same in every frame: computed once here. The first frame
+    # makes the artists; later frames only give the chains' artists new points.
     pts, _ = grid(extent, 100, dtype=torch.float64)
     lp = mix.log_prob(pts).reshape(100, 100)
     top = lp.max().item()
     contours = viz.contour_lines(*pts.T.reshape(2, 100, 100), lp, [top - d for d in (6, 3, 1)])
-    image = metrics.density_image(mix.log_prob, extent, 120)
+    image = _rgba(metrics.density_image(mix.log_prob, extent, 120), viz.DENSITY_CMAP)
     arrow_pts, _ = grid(extent, 15, dtype=torch.float64)
     field = S.mixture_score(mix)(arrow_pts)
+    paths, samples = _on_host(runs.paths), _on_host(runs.samples)
+    share, sw = runs.share.tolist(), runs.sw.tolist()
+    made = {}
 
-    def draw(fig, eps, K):
-        i, j = runs.step_sizes.index(eps), runs.n_steps.index(K)
+    def make(fig):
         ax1, ax2 = widgets.panels(fig, 2)
-        viz.density_image(ax1, image, extent)
+        ax1.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
+        ax1.set(xlim=extent[:2], ylim=extent[2:])
+        ax1.grid(False)
         viz.arrows(ax1, arrow_pts, field, color="#bbbbbb")
-        viz.trajectories(ax1, runs.paths[i, : K + 1], color="#7fd3ff", alpha=0.9)
+        n_arrows = len(ax1.collections)
+        viz.trajectories(ax1, paths[0, :1], color="#7fd3ff", alpha=0.9)  # points set by each frame
         viz.panel_title(ax1, f"{runs.paths.shape[2]} paths over the true score field")
         for line in contours:
             ax2.plot(line[:, 0], line[:, 1], color=viz.COLORS["p"], lw=0.8)
-        viz.samples(ax2, runs.samples[i, j], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
-        viz.panel_title(ax2, f"ε = {eps:g}, K = {K}: left-half share {runs.share[i, j]:.2f} (p: {runs.target:.2f}), "
-                             f"SW2 {runs.sw[i, j]:.2f}")
+        viz.samples(ax2, samples[0, 0], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
+        return dict(paths=ax1.lines, ends=ax1.collections[n_arrows], chains=ax2.collections[0], ax2=ax2)
+
+    def draw(fig, eps, K):
+        i, j = runs.step_sizes.index(eps), runs.n_steps.index(K)
+        a = _artists(made, fig, make)
+        path = paths[i, : K + 1]  # (K + 1, P, 2)
+        for n, line in enumerate(a["paths"]):
+            line.set_data(path[:, n, 0], path[:, n, 1])
+        a["ends"].set_offsets(path[-1])
+        a["chains"].set_offsets(samples[i, j])
+        viz.panel_title(a["ax2"], f"ε = {eps:g}, K = {K}: left-half share {share[i][j]:.2f} (p: {runs.target:.2f}), "
+                                  f"SW2 {sw[i][j]:.2f}")
 
     return widgets.slider(
         draw, figsize=(10.0, 3.6),
@@ -92,45 +147,64 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
 
 
 def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_EXTENT) -> widgets.SliderDemo:
-    """Slider over σ: the learned field on p_σ (left) and its error against ∇ log p_σ (right)."""
-    # Each σ's pictures (density, learned field, error image, contours) are computed once here;
-    # a frame only shows them. The colour bar is drawn by hand in a third, narrow panel.
+    """Slider over σ: the learned field on p_σ (left) and its error against ∇ log p_σ (right).
+
+    ``model`` is evaluated on its own device (that of its parameters); the pictures come back to
+    the host.
+    """
+    # Each σ's pictures (density, learned field, error image, contours) are computed and coloured
+    # once here; the first frame makes the artists and later frames give them this σ's pictures.
+    # The colour bar is drawn by hand in a third, narrow panel.
+    dev = _device_of(model)
     pts, area = grid(extent, 120, dtype=torch.float64)
     arrow_pts, _ = grid(extent, 17, dtype=torch.float64)
     frames = {}
     for sig in sigmas.tolist():
         p_s = S.noised_mixture(mix, sig)
         with torch.no_grad():
-            learned = model(pts, torch.full((len(pts),), sig, dtype=pts.dtype))
-            field = model(arrow_pts, torch.full((len(arrow_pts),), sig, dtype=arrow_pts.dtype))
+            learned = model(pts.to(dev), torch.full((len(pts),), sig, dtype=pts.dtype, device=dev)).cpu()
+            field = model(arrow_pts.to(dev), torch.full((len(arrow_pts),), sig, dtype=pts.dtype, device=dev)).cpu()
         err = (learned - S.score_of(p_s.log_prob)(pts)).norm(dim=-1)
         lp = p_s.log_prob(pts)
         dens = lp.exp()
         fisher = (dens * area * err**2).sum().item() / 2 / (dens * area).sum().item()
         top = lp.max().item()
         contours = viz.contour_lines(*pts.T.reshape(2, 120, 120), lp.reshape(120, 120), [top - 12, top - 6, top - 2])
-        frames[round(sig, 4)] = (metrics.density_image(p_s.log_prob, extent, 120), field,
-                                 err.log10().reshape(120, 120).numpy(), contours, fisher)
-    scale = torch.linspace(-2, 2, 256, dtype=torch.float64)[:, None].numpy()
+        arrows = field.numpy() / (np.linalg.norm(field.numpy(), axis=1, keepdims=True) + 1e-12)  # as viz.arrows
+        frames[round(sig, 4)] = (_rgba(metrics.density_image(p_s.log_prob, extent, 120), viz.DENSITY_CMAP), arrows,
+                                 _rgba(err.log10().reshape(120, 120), "viridis", -2, 2), contours, fisher)
+    scale = _rgba(torch.linspace(-2, 2, 256, dtype=torch.float64)[:, None], "viridis", -2, 2)
+    made = {}
 
-    def draw(fig, sigma):
-        image, field, err_img, contours, fisher = frames[sigma]
+    def make(fig, image, field, err_img):
         ax1, ax2, cax = widgets.panels(fig, 3, width_ratios=[1, 1, 0.05])
-        viz.density_image(ax1, image, extent)
-        viz.arrows(ax1, arrow_pts, field)
-        viz.panel_title(ax1, f"σ = {sigma:.3g}: p_σ and the learned s_θ(x, σ)")
-        ax2.imshow(err_img, origin="lower", extent=extent, cmap="viridis", vmin=-2, vmax=2, aspect="equal")
-        for line in contours:
-            ax2.plot(line[:, 0], line[:, 1], color="white", lw=0.8)
+        ax1.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
+        ax1.set(xlim=extent[:2], ylim=extent[2:])
+        ax1.grid(False)
+        viz.arrows(ax1, arrow_pts, field, normalize=False)  # already of length one
+        ax2.imshow(err_img, origin="lower", extent=extent, aspect="equal")
+        for _ in range(max(len(frame[3]) for frame in frames.values())):
+            ax2.plot([], [], color="white", lw=0.8)
         ax2.set(xlim=extent[:2], ylim=extent[2:])
         ax2.grid(False)
-        viz.panel_title(ax2, f"error (contours: p_σ); Fisher div. = {fisher:.3f}")
-        cax.imshow(scale, origin="lower", extent=(0, 1, -2, 2), cmap="viridis", aspect="auto")
+        cax.imshow(scale, origin="lower", extent=(0, 1, -2, 2), aspect="auto")
         cax.set(xticks=[], xlim=(0, 1), ylim=(-2, 2))
         cax.yaxis.tick_right()
         cax.yaxis.set_label_position("right")
         cax.set_ylabel("log₁₀ ‖s_θ − ∇ log p_σ‖")
         cax.grid(False)
+        return dict(image=ax1.images[0], field=ax1.collections[0], err=ax2.images[0], contours=ax2.lines,
+                    ax1=ax1, ax2=ax2)
+
+    def draw(fig, sigma):
+        image, field, err_img, contours, fisher = frames[sigma]
+        a = _artists(made, fig, lambda f: make(f, image, field, err_img))
+        a["image"].set_data(image)
+        a["field"].set_UVC(field[:, 0], field[:, 1])
+        a["err"].set_data(err_img)
+        _show_lines(a["contours"], contours)
+        viz.panel_title(a["ax1"], f"σ = {sigma:.3g}: p_σ and the learned s_θ(x, σ)")
+        viz.panel_title(a["ax2"], f"error (contours: p_σ); Fisher div. = {fisher:.3f}")
 
     values = tuple(round(s, 4) for s in sigmas.tolist())
     return widgets.slider(draw, figsize=(10.5, 3.4),
