@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
 
 from .. import flow_matching as F
@@ -34,6 +35,27 @@ def _host(x) -> np.ndarray:
 def _unit(v: np.ndarray) -> np.ndarray:
     """Arrows of unit length, as :func:`gencore.viz.arrows` draws them."""
     return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
+
+
+def _as_image(fig, legend) -> None:
+    """Replace ``legend`` by an image of itself at the same pixels (drawn once, then only pasted).
+
+    A legend is the costliest artist of a frame (its text is laid out and rendered afresh at
+    every draw) and never changes: drawn alone on a transparent canvas of the figure's size,
+    it is cut out and shown as a figure image above the axes, where the legend was; over the
+    frame it composes to what drawing the legend there gives (its frame's transparency included).
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    width, height = fig.canvas.get_width_height()
+    renderer = RendererAgg(width, height, fig.dpi)
+    legend.draw(renderer)
+    box = legend.get_window_extent(renderer)
+    x0, y0 = max(int(np.floor(box.x0)) - 2, 0), max(int(np.floor(box.y0)) - 2, 0)
+    x1, y1 = min(int(np.ceil(box.x1)) + 2, width), min(int(np.ceil(box.y1)) + 2, height)
+    pixels = np.asarray(renderer.buffer_rgba())[height - y1:height - y0, x0:x1].copy()  # rows from the top
+    legend.remove()
+    fig.figimage(pixels, xo=x0, yo=y0, origin="upper", zorder=max(ax.get_zorder() for ax in fig.axes) + 1)
 
 
 def _artists(fig, build):
@@ -117,7 +139,12 @@ def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 
     def build(fig):
         a, b = widgets.panels(fig, 2)
         viz.trajectories(a, paths[steps[0]], color=viz.COLORS["aux"], max_paths=25)
-        lines, marks = list(a.lines), a.collections[-1]
+        marks, first = a.collections[-1], a.lines[0]
+        lines = LineCollection([], colors=first.get_color(), alpha=first.get_alpha(), linewidths=first.get_linewidth(),
+                               zorder=first.get_zorder())  # the 25 lines as one artist, drawn as they were
+        for line in list(a.lines):
+            line.remove()
+        a.add_collection(lines, autolim=False)
         viz.samples(a, ends[steps[0]], size=2)
         a.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
         viz.samples(b, x_ad, size=2, color=viz.COLORS["p"])
@@ -127,8 +154,7 @@ def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 
 
     def draw(fig, n):
         a, lines, marks, points = _artists(fig, build)
-        for i, line in enumerate(lines):
-            line.set_data(paths[n][:, i, 0], paths[n][:, i, 1])
+        lines.set_segments(paths[n].transpose(1, 0, 2))
         marks.set_offsets(paths[n][-1])
         points.set_offsets(ends[n])
         viz.panel_title(a, f"Euler, {n} steps: SW2 = {scores[n]:.3f}")
@@ -188,11 +214,13 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
             b.axhline(true[0], color=viz.COLORS["q"], ls=":", lw=1)
             b.axhline(true[1], color=viz.COLORS["p"], ls=":", lw=1, label="true classes (dotted)")
         b.set(xlabel="guidance weight w", ylim=(0, 1.05))
-        b.legend(fontsize=8, loc="lower left")
-        return a, b, a.collections[-len(classes):], line
+        return a, b, a.collections[-len(classes):], line, b.legend(fontsize=8, loc="lower left")
 
     def draw(fig, w):
-        a, b, clouds, line = _artists(fig, build)
+        placed = getattr(fig, "_fm_artists", None) is not None  # not the first frame: the panels are laid out
+        a, b, clouds, line, legend = _artists(fig, build)
+        if placed and legend.axes is not None:
+            _as_image(fig, legend)
         for cloud, x in zip(clouds, points[w]):
             cloud.set_offsets(x)
         line.set_xdata([w, w])
