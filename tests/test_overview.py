@@ -372,3 +372,28 @@ def test_gallery_samplers_do_not_read_the_default_dtype(name, kw):
         torch.set_default_dtype(default)  # restored by the suite's isolation fixture
         out.append(getattr(gallery, name)(train, 50, torch.Generator().manual_seed(1), **kw))
     assert out[0].dtype == F64 and torch.equal(out[0], out[1])
+
+
+@pytest.mark.slow
+def test_gallery_and_page_data_on_an_accelerator_give_the_cpus_numbers():
+    """On the device the gallery's data, samples and scores, and the page's datasets, are the CPU's."""
+    from fakedevice import OnDevice, active
+
+    families = tuple(f for f in __import__("gencore.experiments.gallery", fromlist=["FAMILIES"]).FAMILIES
+                     if f.chapter in (0, 1))
+
+    def page(device):
+        results, floor, curve = run.run_gallery(families, n=60, n_train=200, generator=torch.Generator().manual_seed(0),
+                                                floor_repeats=3, device=device)
+        g = torch.Generator().manual_seed(1)
+        x, _ = run.classifier_data(50, g, device=device)
+        frames = run.manifold_frames([0.0, 0.1], n=30, k=5, generator=g, device=device)
+        tensors = [r.samples for r in results] + [x] + [t for pair in frames.values() for t in pair]
+        return [(r.sliced_w2, r.curve_distance) for r in results] + [floor, curve], tensors
+
+    cpu_numbers, cpu_tensors = page(torch.device("cpu"))
+    with active() as dev:
+        numbers, tensors = page(dev)
+        assert all(isinstance(t, OnDevice) for t in tensors)
+        assert all(torch.equal(a, b.cpu()) for a, b in zip(cpu_tensors, tensors))
+    assert numbers == cpu_numbers
