@@ -39,6 +39,7 @@ __all__ = [
     "curve",
     "fill",
     "panel_title",
+    "as_image",
 ]
 
 COLORS = {
@@ -220,3 +221,25 @@ def fill(ax, x, y, *, role: str = "p", alpha: float = 0.25, label: str | None = 
 def panel_title(ax, text: str) -> None:
     """A panel title in the book's style (left-aligned, one line)."""
     ax.set_title(text, loc="left", fontsize=STYLE["axes.titlesize"])
+
+
+def as_image(fig, artist) -> None:
+    """Replace ``artist``, one that no longer changes (a slider's legend), by an image of itself.
+
+    Text is laid out and rendered afresh at every draw, so a legend can cost a slider frame more
+    than its data. Drawn once alone on a transparent canvas of the figure's size, cut out and
+    shown as a figure image above the axes at the same pixels, it composes over every later
+    frame to what drawing it there gives (to within 1/255). Call it when the figure's layout is
+    final (in a slider, from its second frame on: the first is laid out after it is drawn).
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    width, height = fig.canvas.get_width_height()
+    renderer = RendererAgg(width, height, fig.dpi)
+    artist.draw(renderer)
+    box = artist.get_window_extent(renderer)
+    x0, y0 = max(int(np.floor(box.x0)) - 2, 0), max(int(np.floor(box.y0)) - 2, 0)
+    x1, y1 = min(int(np.ceil(box.x1)) + 2, width), min(int(np.ceil(box.y1)) + 2, height)
+    pixels = np.asarray(renderer.buffer_rgba())[height - y1:height - y0, x0:x1].copy()  # rows from the top
+    artist.remove()
+    fig.figimage(pixels, xo=x0, yo=y0, origin="upper", zorder=max(ax.get_zorder() for ax in fig.axes) + 1)

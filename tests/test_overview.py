@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -397,3 +398,28 @@ def test_gallery_and_page_data_on_an_accelerator_give_the_cpus_numbers():
         assert all(isinstance(t, OnDevice) for t in tensors)
         assert all(torch.equal(a, b.cpu()) for a, b in zip(cpu_tensors, tensors))
     assert numbers == cpu_numbers
+
+
+def test_a_legend_pasted_as_an_image_draws_what_the_legend_drew():
+    """viz.as_image (the sliders' legends): the frame is the same to within 1/255, also where the
+    data pass under the legend, and only the image is left to draw."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from gencore import viz
+
+    def frame(fig):
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).astype(int)
+
+    with viz.style():
+        fig = Figure(figsize=(4, 3), dpi=90)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, 1], label="a rising line")
+        ax.plot([0, 1], [0.1, 0.1], lw=4, label="a thick flat line under the legend")
+        legend = ax.legend(loc="lower left", frameon=True, framealpha=0.5)
+        before = frame(fig)
+        viz.as_image(fig, legend)
+        after = frame(fig)
+    assert ax.get_legend() is None and len(fig.images) == 1
+    assert np.abs(before - after).max() <= 2

@@ -37,27 +37,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
 
 
-def _as_image(fig, legend) -> None:
-    """Replace ``legend`` by an image of itself at the same pixels (drawn once, then only pasted).
-
-    A legend is the costliest artist of a frame (its text is laid out and rendered afresh at
-    every draw) and never changes: drawn alone on a transparent canvas of the figure's size,
-    it is cut out and shown as a figure image above the axes, where the legend was; over the
-    frame it composes to what drawing the legend there gives (its frame's transparency included).
-    """
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    width, height = fig.canvas.get_width_height()
-    renderer = RendererAgg(width, height, fig.dpi)
-    legend.draw(renderer)
-    box = legend.get_window_extent(renderer)
-    x0, y0 = max(int(np.floor(box.x0)) - 2, 0), max(int(np.floor(box.y0)) - 2, 0)
-    x1, y1 = min(int(np.ceil(box.x1)) + 2, width), min(int(np.ceil(box.y1)) + 2, height)
-    pixels = np.asarray(renderer.buffer_rgba())[height - y1:height - y0, x0:x1].copy()  # rows from the top
-    legend.remove()
-    fig.figimage(pixels, xo=x0, yo=y0, origin="upper", zorder=max(ax.get_zorder() for ax in fig.axes) + 1)
-
-
 def _artists(fig, build):
     """A slider frame's artists: ``build(fig)`` makes them (and the axes) on the first frame; kept after."""
     state = getattr(fig, "_fm_artists", None)
@@ -220,7 +199,7 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
         placed = getattr(fig, "_fm_artists", None) is not None  # not the first frame: the panels are laid out
         a, b, clouds, line, legend = _artists(fig, build)
         if placed and legend.axes is not None:
-            _as_image(fig, legend)
+            viz.as_image(fig, legend)  # drawn once, pasted after: a legend's text is half a frame
         for cloud, x in zip(clouds, points[w]):
             cloud.set_offsets(x)
         line.set_xdata([w, w])
