@@ -379,9 +379,9 @@ def test_gallery_samplers_do_not_read_the_default_dtype(name, kw):
 def test_gallery_and_page_data_on_an_accelerator_give_the_cpus_numbers():
     """On the device the gallery's data, samples and scores, and the page's datasets, are the CPU's."""
     from fakedevice import OnDevice, active
+    from gencore.experiments.gallery import FAMILIES
 
-    families = tuple(f for f in __import__("gencore.experiments.gallery", fromlist=["FAMILIES"]).FAMILIES
-                     if f.chapter in (0, 1))
+    families = tuple(f for f in FAMILIES if f.chapter in (0, 1))  # the data and chapter 1's: cheap
 
     def page(device):
         results, floor, curve = run.run_gallery(families, n=60, n_train=200, generator=torch.Generator().manual_seed(0),
