@@ -48,6 +48,7 @@ __all__ = [
     "legend_stamp",
     "panel_picture",
     "title_stamp",
+    "as_image",
 ]
 
 COLORS = {
@@ -344,3 +345,28 @@ def title_stamp(text: str, *, dpi: float = 90) -> tuple[np.ndarray, tuple[float,
         canvas.draw()
         image, x0, _, _, y1 = _crop(canvas, title.get_window_extent(canvas.get_renderer()).padded(1))
     return image, (x0 - x, y - y1)
+
+
+def as_image(fig, artist) -> None:
+    """Replace ``artist``, one that no longer changes (a slider's legend), by an image of itself.
+
+    The in-place counterpart of :func:`legend_stamp` with :class:`Stamp`: those draw a legend
+    that a figure builder describes; this one freezes an artist a figure has already laid out.
+
+    Text is laid out and rendered afresh at every draw, so a legend can cost a slider frame more
+    than its data. Drawn once alone on a transparent canvas of the figure's size, cut out and
+    shown as a figure image above the axes at the same pixels, it composes over every later
+    frame to what drawing it there gives (to within 1/255). Call it when the figure's layout is
+    final (in a slider, from its second frame on: the first is laid out after it is drawn).
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    width, height = fig.canvas.get_width_height()
+    renderer = RendererAgg(width, height, fig.dpi)
+    artist.draw(renderer)
+    box = artist.get_window_extent(renderer)
+    x0, y0 = max(int(np.floor(box.x0)) - 2, 0), max(int(np.floor(box.y0)) - 2, 0)
+    x1, y1 = min(int(np.ceil(box.x1)) + 2, width), min(int(np.ceil(box.y1)) + 2, height)
+    pixels = np.asarray(renderer.buffer_rgba())[height - y1:height - y0, x0:x1].copy()  # rows from the top
+    artist.remove()
+    fig.figimage(pixels, xo=x0, yo=y0, origin="upper", zorder=max(ax.get_zorder() for ax in fig.axes) + 1)

@@ -463,3 +463,45 @@ def test_path_and_solver_table_claims():
     for p in ("straight", "VP"):  # both solvers converge: more evaluations, smaller error
         for m in ("euler", "midpoint"):
             assert err[(p, m, 4)] > err[(p, m, 8)] > err[(p, m, 16)]
+
+
+# ---- on an accelerator (the stand-in device of tests/fakedevice.py) -------------------------------
+def _chapter_recipes(device):
+    """The chapter's recipes and sliders at a tiny size, everything made on ``device``; their numbers."""
+    from gencore.figures import flow_matching as fig
+
+    g = torch.Generator().manual_seed(0)
+    mix = run.guidance_mixture(device=device)
+    moons = data.make("moons", device=device)
+    chk = run.cfm_gradient_check(mix, n=640, hidden=4, generator=g)
+    fm, _, _ = run.train_velocity(moons, 3, batch=16, hidden=8, generator=g, progress=False, device=device)
+    cond, _, _ = run.train_conditional(mix, 3, batch=16, hidden=8, generator=g, progress=False)
+    clf, _ = run.train_classifier(mix, 3, batch=16, generator=g, progress=False)
+    x0 = torch.randn(40, 2, generator=g, dtype=torch.float32).to(device)
+    ref = moons.sample((40,), generator=g)
+    samples, stats = run.cfg_sweep(cond, mix, x0, (0.0, 1.0), n_steps=2)
+    numbers = [chk["rel_diff"], *chk["loss_gap"], *run.true_class_stats(mix, 200, g),
+               *run.exact_guidance_errors(mix, n=20, generator=g).values(),
+               *(row[-1] for row in run.path_solver_table(mix, nfes=(4,), n=20, generator=g)),
+               *(row[-1] for row in run.nfe_table(fm, x0.double(), ref, [("euler", 2, 0), ("rk45", 2, 1e-2)]))]
+    logp = lambda x, t: clf(x, t).log_softmax(-1)[:, 1]
+    guided = F.sample_ode(F.classifier_guided_velocity(lambda x, t: cond(x, t, None), logp, 1.0), x0, 2, "midpoint")
+    params = [p for m in (fm, cond, clf) for p in m.parameters()]
+    demos = [fig.flow_slider(fm, ref, x0, n_steps=4), fig.steps_slider(fm, x0, ref, steps=(1, 2)),
+             fig.cfg_slider(samples, stats, mix, mix.sample((40,), generator=g))]
+    frames = [d.render([k]) for d in demos for k in (0, 1)]
+    return numbers, [guided, *params], frames
+
+
+@pytest.mark.slow
+def test_recipes_and_sliders_run_on_an_accelerator_with_the_cpus_numbers():
+    """On the device every tensor stays there (a host tensor meeting it would raise), and the
+    numbers and slider frames are the CPU's: noise is drawn on the CPU generator and moved."""
+    from fakedevice import OnDevice, active
+
+    cpu_numbers, cpu_tensors, cpu_frames = _chapter_recipes(torch.device("cpu"))
+    with active() as dev:
+        numbers, tensors, frames = _chapter_recipes(dev)
+        assert all(isinstance(t, OnDevice) for t in tensors)
+        assert all(torch.equal(a, b.cpu()) for a, b in zip(cpu_tensors, tensors))
+    assert numbers == cpu_numbers and frames == cpu_frames

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -372,3 +373,53 @@ def test_gallery_samplers_do_not_read_the_default_dtype(name, kw):
         torch.set_default_dtype(default)  # restored by the suite's isolation fixture
         out.append(getattr(gallery, name)(train, 50, torch.Generator().manual_seed(1), **kw))
     assert out[0].dtype == F64 and torch.equal(out[0], out[1])
+
+
+@pytest.mark.slow
+def test_gallery_and_page_data_on_an_accelerator_give_the_cpus_numbers():
+    """On the device the gallery's data, samples and scores, and the page's datasets, are the CPU's."""
+    from fakedevice import OnDevice, active
+    from gencore.experiments.gallery import FAMILIES
+
+    families = tuple(f for f in FAMILIES if f.chapter in (0, 1))  # the data and chapter 1's: cheap
+
+    def page(device):
+        results, floor, curve = run.run_gallery(families, n=60, n_train=200, generator=torch.Generator().manual_seed(0),
+                                                floor_repeats=3, device=device)
+        g = torch.Generator().manual_seed(1)
+        x, _ = run.classifier_data(50, g, device=device)
+        frames = run.manifold_frames([0.0, 0.1], n=30, k=5, generator=g, device=device)
+        tensors = [r.samples for r in results] + [x] + [t for pair in frames.values() for t in pair]
+        return [(r.sliced_w2, r.curve_distance) for r in results] + [floor, curve], tensors
+
+    cpu_numbers, cpu_tensors = page(torch.device("cpu"))
+    with active() as dev:
+        numbers, tensors = page(dev)
+        assert all(isinstance(t, OnDevice) for t in tensors)
+        assert all(torch.equal(a, b.cpu()) for a, b in zip(cpu_tensors, tensors))
+    assert numbers == cpu_numbers
+
+
+def test_a_legend_pasted_as_an_image_draws_what_the_legend_drew():
+    """viz.as_image (the sliders' legends): the frame is the same to within 1/255, also where the
+    data pass under the legend, and only the image is left to draw."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from gencore import viz
+
+    def frame(fig):
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).astype(int)
+
+    with viz.style():
+        fig = Figure(figsize=(4, 3), dpi=90)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, 1], label="a rising line")
+        ax.plot([0, 1], [0.1, 0.1], lw=4, label="a thick flat line under the legend")
+        legend = ax.legend(loc="lower left", frameon=True, framealpha=0.5)
+        before = frame(fig)
+        viz.as_image(fig, legend)
+        after = frame(fig)
+    assert ax.get_legend() is None and len(fig.images) == 1
+    assert np.abs(before - after).max() <= 2

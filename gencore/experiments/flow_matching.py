@@ -25,27 +25,37 @@ __all__ = ["velocity_net", "guidance_mixture", "sample_labeled", "train_velocity
 
 
 def velocity_net(hidden: int = 64, layers: int = 3, n_classes: int = 0, dim: int = 2, *,
-                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> TimeMLP:
+                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+                 device=None) -> TimeMLP:
     r"""The chapter's :math:`v_\theta(x, t, y)`: :class:`gencore.nn.TimeMLP` with time in [0, 1] (8 frequencies up to 30).
 
-    Weights of ``dtype`` (float32 unless asked, whatever torch's default dtype), drawn from
-    ``generator``; with a generator, building the net leaves torch's global generator as it was.
+    Weights of ``dtype`` (float32 unless asked, whatever torch's default dtype) on ``device`` (the
+    CPU when ``None``), drawn from ``generator``; with a generator, building the net leaves torch's
+    global generator as it was.
     """
     return TimeMLP(dim, hidden, layers, n_freq=8, max_freq=30.0, time_scale=1.0, n_classes=n_classes,
-                   generator=generator, dtype=dtype)
+                   generator=generator, dtype=dtype, device=device)
 
 
-def guidance_mixture(k: int = 4, radius: float = 1.5, std: float = 0.5, dtype=torch.float64) -> GaussianMixture:
-    """``k`` equal Gaussians of width ``std`` on a circle of ``radius``: each component a class, neighbours overlapping."""
+def guidance_mixture(k: int = 4, radius: float = 1.5, std: float = 0.5, dtype=torch.float64,
+                     device=None) -> GaussianMixture:
+    """``k`` equal Gaussians of width ``std`` on a circle of ``radius``: each component a class, neighbours overlapping.
+
+    Its parameters and samples live on ``device`` (the CPU when ``None``).
+    """
     angle = 2 * math.pi * torch.arange(k, dtype=dtype) / k + math.pi / 4
-    return GaussianMixture(radius * torch.stack([angle.cos(), angle.sin()], -1), std, dtype=dtype)
+    return GaussianMixture(radius * torch.stack([angle.cos(), angle.sin()], -1), std, dtype=dtype, device=device)
 
 
 def sample_labeled(mix: GaussianMixture, n: int, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x (n, 2), y (n,))``: points of ``mix`` and the component each came from."""
-    y = torch.multinomial(mix.weights.cpu().double(), n, replacement=True, generator=generator)
-    x = mix.means.cpu()[y] + mix.std.cpu() * torch.randn(n, 2, generator=generator, dtype=mix.means.dtype)
-    return x.to(mix.means), y
+    """``(x (n, 2), y (n,))``: points of ``mix`` and the component each came from, on ``mix``'s device.
+
+    Drawn on ``generator``'s device (the CPU when ``None``), then moved: the same numbers on every device.
+    """
+    on = rng_device(generator, "cpu")
+    y = torch.multinomial(mix.weights.to(on, torch.float64), n, replacement=True, generator=generator)
+    x = mix.means.to(on)[y] + mix.std.to(on) * torch.randn(n, 2, generator=generator, dtype=mix.means.dtype, device=on)
+    return x.to(mix.means), y.to(mix.means.device)
 
 
 def _train(model, loss, steps, lr, decay, progress, desc):
@@ -62,17 +72,24 @@ def _stages(steps, lr):
     return steps if isinstance(steps, (tuple, list)) else ((lr, steps),)
 
 
+def _device_of(data, device) -> torch.device:
+    """``device``, else where ``data``'s samples live (an empty sample: no random numbers drawn)."""
+    return torch.device(device) if device is not None else data.sample((0,)).device
+
+
 def train_velocity(data, steps=1500, *, batch: int = 1024, hidden: int = 64, lr: float = 3e-3, decay: float = 0.99,
-                   generator: torch.Generator | None = None, progress: bool = True):
+                   generator: torch.Generator | None = None, progress: bool = True, device=None):
     """Conditional flow matching on ``data`` (a distribution); returns ``(ema_model, model, history)``.
 
     ``steps`` is an int or a sequence of ``(learning rate, steps)`` stages. ``generator`` draws the
-    initial weights, the data batches, the noise and the times (float32 network).
+    initial weights, the data batches, the noise and the times (float32 network), on its own
+    device; the network trains on ``device`` (where ``data``'s samples live when ``None``).
     """
     g = generator
-    model = velocity_net(hidden=hidden, generator=g, dtype=torch.float32)
-    return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=g).float(), generator=g),
-                  steps, lr, decay, progress, "flow matching")
+    where = _device_of(data, device)
+    model = velocity_net(hidden=hidden, generator=g, dtype=torch.float32, device=where)
+    return _train(model, lambda s: F.cfm_loss(model, data.sample((batch,), generator=g).to(where, torch.float32),
+                                              generator=g), steps, lr, decay, progress, "flow matching")
 
 
 def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hidden: int = 64, p_uncond: float = 0.2,
@@ -81,11 +98,12 @@ def train_conditional(mix: GaussianMixture, steps=1500, *, batch: int = 1024, hi
     """A class-conditional velocity trained with label dropout: with probability ``p_uncond`` the label is
     replaced by "no class", so one network is both :math:`v(x, t, y)` and :math:`v(x, t, \\varnothing)`.
 
-    ``generator`` draws the initial weights, the labeled batches, the dropout and the noise (float32 network).
+    ``generator`` draws the initial weights, the labeled batches, the dropout and the noise (float32 network);
+    the network trains on ``mix``'s device.
     """
     g = generator
     k = len(mix.means)
-    model = velocity_net(hidden=hidden, n_classes=k, generator=g, dtype=torch.float32)
+    model = velocity_net(hidden=hidden, n_classes=k, generator=g, dtype=torch.float32, device=mix.means.device)
 
     def loss(step):
         x1, y = sample_labeled(mix, batch, g)
@@ -99,15 +117,16 @@ def train_classifier(mix: GaussianMixture, steps: int = 600, *, batch: int = 102
                      generator: torch.Generator | None = None, progress: bool = True):
     """A noisy classifier :math:`p_\\phi(y \\mid x_t, t)` trained by cross-entropy on points of the straight path.
 
-    ``generator`` draws the initial weights, the labeled batches, the times and the noise (float32 network).
+    ``generator`` draws the initial weights, the labeled batches, the times and the noise (float32 network);
+    the classifier trains on ``mix``'s device.
     """
     g = generator
-    clf = build(lambda: F.Classifier(len(mix.means)).float(), g)
+    clf = build(lambda: F.Classifier(len(mix.means)).float(), g).to(mix.means.device)
 
     def loss(step):
         x1, y = sample_labeled(mix, batch, g)
-        t = torch.rand(batch, generator=g, dtype=torch.float64)
-        xt, _ = F.conditional_path(torch.randn(batch, 2, generator=g, dtype=torch.float64), x1, t)
+        t = uniform((batch,), x1.double(), g)
+        xt, _ = F.conditional_path(noise((batch, 2), x1.double(), g), x1, t)
         return torch.nn.functional.cross_entropy(clf(xt.float(), t.float()), y)
     h = fit(loss, clf, steps, lr=lr, progress=progress, desc="noisy classifier")
     return clf.eval(), h
@@ -124,11 +143,11 @@ def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16,
     """
     g = generator
     x1, _ = sample_labeled(mix, n, g)
-    x0 = torch.randn(n, 2, generator=g, dtype=x1.dtype)
-    t = torch.rand(n, generator=g, dtype=x1.dtype)
+    x0 = noise((n, 2), x1, g)
+    t = uniform((n,), x1, g)
     xt, ut = F.conditional_path(x0, x1, t)
     u_marg = F.mixture_velocity(xt, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
-    model = velocity_net(hidden=hidden, layers=2, generator=g, dtype=torch.float64)
+    model = velocity_net(hidden=hidden, layers=2, generator=g, dtype=torch.float64, device=x1.device)
     params = list(model.parameters())
 
     def grad(target):
@@ -139,7 +158,7 @@ def cfm_gradient_check(mix: GaussianMixture, n: int = 200_000, hidden: int = 16,
     # per-sample difference of the two integrands' gradients is 2 (u_marg - ut) . dv/dtheta; its spread
     # over 64 sub-batches gives the Monte Carlo standard error of g_cfm - g_fm
     parts = []
-    for idx in torch.arange(n).chunk(64):
+    for idx in torch.arange(n, device=x1.device).chunk(64):
         d = 2 * ((u_marg - ut)[idx] * model(xt[idx], t[idx])).sum(-1).mean()
         parts.append(torch.cat([g.flatten() for g in torch.autograd.grad(d, params)]))
     parts = torch.stack(parts)
@@ -232,7 +251,7 @@ def exact_guidance_errors(mix: GaussianMixture, y: int = 1, ts=(0.2, 0.5, 0.9), 
     log_r = lambda z, t: F.mixture_velocity(z, *args, F.ot_coefficients(t), return_posterior=True)[1][:, y].log()
     errs = {}
     for t in ts:
-        tt = torch.full((n,), t, dtype=x.dtype)
+        tt = torch.full((n,), t, dtype=x.dtype, device=x.device)
         guided = F.classifier_guided_velocity(v_u, log_r, 1.0, t_min=1e-3)(x, tt)
         exact = F.gaussian_path_velocity(x, mix.means[y], mix.std, F.ot_coefficients(tt))
         errs[t] = (guided - exact).abs().max().item()

@@ -80,7 +80,8 @@ def ddpm_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> tor
     x = _data(train)
     schedule = D.NoiseSchedule.linear()
     model, _, _ = diffusion.train_denoiser(Resample(x), schedule, stages=((3e-3, 800), (1e-3, 200)),
-                                           batch=512, generator=_generator(generator), progress=False)
+                                           batch=512, generator=_generator(generator), progress=False,
+                                           device=x.device)
     xT = torch.randn(n, 2, generator=generator, dtype=NET_DTYPE).to(x.device)
     with torch.no_grad():
         return D.sample(model, schedule, xT, generator=generator).to(train)

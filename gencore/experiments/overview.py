@@ -45,16 +45,18 @@ def regression_data(separations, n: int = 512, generator: torch.Generator | None
 
 
 # ------------------------------------------------------------------ a curve in the plane
-def manifold_frames(noises, n: int = 800, k: int = 20, generator: torch.Generator | None = None) -> dict:
+def manifold_frames(noises, n: int = 800, k: int = 20, generator: torch.Generator | None = None,
+                    device: torch.device | str | None = None) -> dict:
     """One spiral per noise level, the same draws scaled: ``{noise: (x (n, 2), local-PCA share (n,))}`` (float64).
 
-    Every frame replays the same random numbers (a seed drawn once from ``generator``), so a
-    slider over the noise moves the same points away from the curve.
+    Every frame replays the same random numbers (a seed drawn once from ``generator``, then a
+    CPU generator), so a slider over the noise moves the same points away from the curve. The
+    points and shares live on ``device`` (the CPU when ``None``).
     """
     seed = int(torch.randint(2**62, (1,), generator=generator))
     frames = {}
     for s in noises:
-        x = O.spiral_curve(n, float(s), torch.Generator().manual_seed(seed), torch.float64)
+        x = O.spiral_curve(n, float(s), torch.Generator().manual_seed(seed), torch.float64, device)
         frames[round(float(s), 3)] = (x, O.local_pca_ratio(x, k))
     return frames
 
@@ -151,7 +153,7 @@ def curve_distance_spread(sample_fn, n: int, repeats: int = 40,
 
 
 def run_gallery(families, n: int = 1000, n_train: int = 4000, generator: torch.Generator | None = None,
-                floor_repeats: int = 40):
+                floor_repeats: int = 40, device: torch.device | str | None = None):
     """Train and sample every family that has a sampler; score each with sliced W2 against fresh data.
 
     ``families`` is a sequence of :class:`Family` (the book's is
@@ -166,10 +168,13 @@ def run_gallery(families, n: int = 1000, n_train: int = 4000, generator: torch.G
     so that two scores are called different only when they differ by more than twice its sd; and
     the data's own distance to the curves at ``n`` samples, mean ± sd over ``floor_repeats``
     samples.
+
+    The data live on ``device`` (the CPU when ``None``), so every family trains and samples
+    there; they are drawn on ``generator``'s device and moved, the same numbers on every device.
     """
     g = generator
     base = int(torch.randint(2**62, (1,), generator=g))  # the families' seeds: base + chapter
-    p = make(DATASET, dtype=torch.float64)
+    p = make(DATASET, dtype=torch.float64, device=device)
     train, test = p.sample((n_train,), generator=g), p.sample((n,), generator=g)
 
     def sw(x, y):  # the same 256 directions for every family and for the floor

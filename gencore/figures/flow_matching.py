@@ -1,12 +1,17 @@
 """Chapter 9's figures and sliders (flow matching and guidance): they draw what :mod:`gencore.experiments.flow_matching` returns.
 
-Nothing here seeds: reference samples, noise and generators come from the notebook.
+Nothing here seeds: reference samples, noise and generators come from the notebook. Models and
+tensors may live on any device: what a figure computes, it computes there; what it draws, it
+copies to the host once. A slider builds its artists on its first frame and only updates their
+data after (no model evaluation, no new artist per frame).
 
 Book: ``book/09_flow_matching.ipynb``.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
 
 from .. import flow_matching as F
@@ -22,6 +27,24 @@ EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting box for "moons" (as in chapter 6
 G_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # the plotting box of the guidance mixture
 
 
+def _host(x) -> np.ndarray:
+    """A tensor (any device) as a float64 NumPy array, for drawing."""
+    return x.detach().to("cpu", torch.float64).numpy()
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """Arrows of unit length, as :func:`gencore.viz.arrows` draws them."""
+    return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
+
+
+def _artists(fig, build):
+    """A slider frame's artists: ``build(fig)`` makes them (and the axes) on the first frame; kept after."""
+    state = getattr(fig, "_fm_artists", None)
+    if state is None:
+        state = fig._fm_artists = build(fig)
+    return state
+
+
 # ---- figures -------------------------------------------------------------------------------------
 def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     """Left: straight conditional paths :math:`x_0 \\to x_1`. Right: the marginal flow (exact velocity) from the same :math:`x_0`.
@@ -29,17 +52,18 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     ``generator`` (the caller's) draws the pairs and the grey data points.
     """
     fig, axes = viz.figure(2, width=3.6, height=3.4)
-    x0 = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    x0 = torch.randn(n, 2, generator=generator, dtype=torch.float64).to(mix.means)
     x1, _ = sample_labeled(mix, n, generator)
     ts = torch.linspace(0, 1, 21, dtype=torch.float64)
     straight = torch.stack([F.conditional_path(x0, x1, t.item())[0] for t in ts])
     v = lambda x, t: F.mixture_velocity(x, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
     _, marginal = F.sample_ode(v, x0, 40, "midpoint", keep=True)
+    start = _host(x0)
     for ax, paths, title in ((axes[0], straight, "conditional paths (pairs x0, x1)"),
                              (axes[1], marginal, "marginal flow from the same x0")):
         viz.samples(ax, mix.sample((1500,), generator=generator), color=viz.COLORS["grey"], alpha=0.25)
         viz.trajectories(ax, paths, color=viz.COLORS["q"])
-        ax.scatter(x0[:, 0], x0[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
+        ax.scatter(start[:, 0], start[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
         ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         viz.panel_title(ax, title)
     return fig
@@ -49,20 +73,29 @@ def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, e
     """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed).
 
     ``ref``: data samples drawn in grey behind the flow. The path and the velocity on a 12 x 12
-    grid at every frame's t are computed here, once; a frame only draws them.
+    grid at every frame's t are computed here, once (on ``x0``'s device, then copied to the host);
+    a frame only moves the points and turns the arrows.
     """
     ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
     pts, _ = grid(EXTENT, 12, dtype=x0.dtype, device=x0.device)
     with torch.no_grad():
         _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
-        fields = {t: model(pts, pts.new_full((len(pts),), t)) for t in ts}
+        fields = {t: _unit(_host(model(pts, pts.new_full((len(pts),), t)))) for t in ts}
+    path = _host(path)
 
-    def draw(fig, t):
+    def build(fig):
         ax = widgets.panels(fig, 1)
         viz.samples(ax, ref, color=viz.COLORS["grey"], alpha=0.15)
-        viz.arrows(ax, pts, fields[t], color=viz.COLORS["grey"])
-        viz.samples(ax, path[round(t * n_steps)], size=5, alpha=0.7)
+        viz.arrows(ax, pts, fields[ts[0]], color=viz.COLORS["grey"], normalize=False)
+        arrows = ax.collections[-1]
+        viz.samples(ax, path[0], size=5, alpha=0.7)
         ax.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
+        return ax, arrows, ax.collections[-1]
+
+    def draw(fig, t):
+        ax, arrows, points = _artists(fig, build)
+        arrows.set_UVC(fields[t][:, 0], fields[t][:, 1])
+        points.set_offsets(path[round(t * n_steps)])
         viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
     return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
 
@@ -79,17 +112,31 @@ def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 
         x_ad, nfe_ad = F.sample_ode(f, x0, 4, "rk45", rtol=1e-3, atol=1e-3, return_nfe=True)
     scores = {n: sw(x) for n, (x, _) in runs.items()}
     sw_ad = sw(x_ad)
+    paths = {n: _host(path[:, :25]) for n, (_, path) in runs.items()}  # the 25 paths drawn
+    ends = {n: _host(x) for n, (x, _) in runs.items()}
 
-    def draw(fig, n):
+    def build(fig):
         a, b = widgets.panels(fig, 2)
-        x, path = runs[n]
-        viz.trajectories(a, path, color=viz.COLORS["aux"], max_paths=25)
-        viz.samples(a, x, size=2)
+        viz.trajectories(a, paths[steps[0]], color=viz.COLORS["aux"], max_paths=25)
+        marks, first = a.collections[-1], a.lines[0]
+        lines = LineCollection([], colors=first.get_color(), alpha=first.get_alpha(), linewidths=first.get_linewidth(),
+                               zorder=first.get_zorder())  # the 25 lines as one artist, drawn as they were
+        for line in list(a.lines):
+            line.remove()
+        a.add_collection(lines, autolim=False)
+        viz.samples(a, ends[steps[0]], size=2)
         a.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
-        viz.panel_title(a, f"Euler, {n} steps: SW2 = {scores[n]:.3f}")
         viz.samples(b, x_ad, size=2, color=viz.COLORS["p"])
         b.set(xlim=EXTENT[:2], ylim=EXTENT[2:])
         viz.panel_title(b, f"adaptive rk45, {nfe_ad} NFE: SW2 = {sw_ad:.3f}")
+        return a, lines, marks, a.collections[-1]
+
+    def draw(fig, n):
+        a, lines, marks, points = _artists(fig, build)
+        lines.set_segments(paths[n].transpose(1, 0, 2))
+        marks.set_offsets(paths[n][-1])
+        points.set_offsets(ends[n])
+        viz.panel_title(a, f"Euler, {n} steps: SW2 = {scores[n]:.3f}")
     return widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"))
 
 
@@ -127,26 +174,36 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
     """
     colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
     classes = range(len(mix.means))
+    ws = sorted(samples)
+    fid = [sum(stats[v][y][0] for y in classes) / len(classes) for v in ws]
+    spr = [sum(stats[v][y][1] for y in classes) / len(classes) for v in ws]
+    points = {w: [_host(samples[w][y]) for y in classes] for w in ws}
 
-    def draw(fig, w):
+    def build(fig):
         a, b = widgets.panels(fig, 2)
         viz.samples(a, ref, color=viz.COLORS["grey"], alpha=0.15)
         for y in classes:
-            viz.samples(a, samples[w][y], color=colors[y], size=3, alpha=0.6)
+            viz.samples(a, points[ws[0]][y], color=colors[y], size=3, alpha=0.6)
         a.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         a.set_aspect("equal")
-        viz.panel_title(a, f"classifier-free guidance, w = {w:g}")
-        ws = sorted(samples)
-        fid = [sum(stats[v][y][0] for y in classes) / len(classes) for v in ws]
-        spr = [sum(stats[v][y][1] for y in classes) / len(classes) for v in ws]
         b.plot(ws, fid, "o-", color=viz.COLORS["q"], label="fidelity (in the class's region)")
         b.plot(ws, spr, "s-", color=viz.COLORS["p"], label="spread (RMS radius)")
-        b.axvline(w, color="k", lw=0.8)
+        line = b.axvline(ws[0], color="k", lw=0.8)
         if true is not None:
             b.axhline(true[0], color=viz.COLORS["q"], ls=":", lw=1)
             b.axhline(true[1], color=viz.COLORS["p"], ls=":", lw=1, label="true classes (dotted)")
         b.set(xlabel="guidance weight w", ylim=(0, 1.05))
-        b.legend(fontsize=8, loc="lower left")
+        return a, b, a.collections[-len(classes):], line, b.legend(fontsize=8, loc="lower left")
+
+    def draw(fig, w):
+        placed = getattr(fig, "_fm_artists", None) is not None  # not the first frame: the panels are laid out
+        a, b, clouds, line, legend = _artists(fig, build)
+        if placed and legend.axes is not None:
+            viz.as_image(fig, legend)  # drawn once, pasted after: a legend's text is half a frame
+        for cloud, x in zip(clouds, points[w]):
+            cloud.set_offsets(x)
+        line.set_xdata([w, w])
+        viz.panel_title(a, f"classifier-free guidance, w = {w:g}")
         viz.panel_title(b, f"fidelity {fid[ws.index(w)]:.2f}, spread {spr[ws.index(w)]:.2f}")
     return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"))
 

@@ -17,6 +17,15 @@ from ..quadrature import grid
 __all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
 
 
+def _artists(fig, build):
+    """A slider frame's artists: ``build(fig)`` makes them (and the axes) on the first frame; kept
+    after, and each frame only updates their data."""
+    state = getattr(fig, "_ov_artists", None)
+    if state is None:
+        state = fig._ov_artists = build(fig)
+    return state
+
+
 # ------------------------------------------------------------------ regression to the mean
 def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> widgets.SliderDemo:
     """Slider over the branches' separation: the data, both branches, their mean and the MSE fit."""
@@ -30,19 +39,29 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
     frames = {round(float(d), 3): i for i, d in enumerate(separations)}
     top = max(frames) / 2 + 1.4  # room for the legend above the upper branch
 
-    def draw(fig, separation):
-        i = frames[separation]
+    def build(fig):
         ax = widgets.panels(fig, 1)
-        ax.scatter(x[i], y[i], s=3, c=viz.COLORS["grey"], alpha=0.5, linewidths=0)
+        ax.scatter(x[0], y[0], s=3, c=viz.COLORS["grey"], alpha=0.5, linewidths=0)
         for sign, label in ((1, "modes of p(y|x)"), (-1, None)):
-            viz.curve(ax, grid, m + sign * separation / 2, role="p", label=label, lw=1, ls="--")
+            viz.curve(ax, grid, m, role="p", label=label, lw=1, ls="--")
         viz.curve(ax, grid, m, role="aux", label="mean E[y|x]", lw=1.5)
-        viz.curve(ax, grid, fits[i], role="q", label="MSE-trained predictor")
+        viz.curve(ax, grid, fits[0], role="q", label="MSE-trained predictor")
         ax.set_xlim(-1, 1)
         ax.set_ylim(-top, top)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
-        ax.legend(loc="upper left", ncol=3)
+        return ax, ax.collections[-1], ax.lines[:2], ax.lines[3], ax.legend(loc="upper left", ncol=3)
+
+    def draw(fig, separation):
+        i = frames[separation]
+        placed = getattr(fig, "_ov_artists", None) is not None  # not the first frame: the layout is final
+        ax, cloud, branches, fit, legend = _artists(fig, build)
+        if placed and legend.axes is not None:
+            viz.as_image(fig, legend)  # the same every frame: drawn once, then pasted
+        cloud.set_offsets(np.column_stack([x[i], y[i]]))
+        for sign, line in zip((1, -1), branches):
+            line.set_ydata(m + sign * separation / 2)
+        fit.set_ydata(fits[i])
         viz.panel_title(ax, f"separation d = {separation:.2f}: branches at ±{separation / 2:.2f}, "
                             f"predictor's RMS distance to the mean {gaps[i]:.3f}")
 
@@ -61,18 +80,26 @@ def manifold_slider(frames: dict) -> widgets.SliderDemo:
     shown = {s: (x.cpu().numpy(), r.cpu().numpy(), np.histogram(r.cpu().numpy(), edges)[0], float(r.median()))
              for s, (x, r) in frames.items()}
 
-    def draw(fig, noise):
-        x, r, counts, median = shown[noise]
+    def build(fig):
+        x, r, counts, _ = next(iter(shown.values()))
         ax1, ax2 = widgets.panels(fig, 2)
         ax1.scatter(x[:, 0], x[:, 1], c=r, s=4, cmap="viridis", vmin=0.5, vmax=1.0, linewidths=0)
         ax1.set_aspect("equal")
         ax1.set_xlim(-3.5, 3.5)
         ax1.set_ylim(-3.5, 3.5)
-        viz.panel_title(ax1, f"σ = {noise:.2f}; colour: local share (yellow 1, purple ½)")
         ax2.stairs(counts, edges, fill=True, color=viz.COLORS["q"], alpha=0.8)  # = ax.hist's bars, one artist
         ax2.set_xlim(0.5, 1.0)
         ax2.set_ylim(0, n)
         ax2.set_xlabel("λ₁/(λ₁+λ₂) of the 20 nearest neighbours")
+        return ax1, ax2, ax1.collections[-1], ax2.patches[-1]
+
+    def draw(fig, noise):
+        x, r, counts, median = shown[noise]
+        ax1, ax2, cloud, bars = _artists(fig, build)
+        cloud.set_offsets(x)
+        cloud.set_array(r)
+        bars.set_data(counts)
+        viz.panel_title(ax1, f"σ = {noise:.2f}; colour: local share (yellow 1, purple ½)")
         viz.panel_title(ax2, f"median share {median:.3f} (1: a line, 0.5: the plane)")
 
     return widgets.slider(draw, figsize=(8.5, 3.4), noise=widgets.Param(sorted(frames), "noise σ", "{:.2f}"))
