@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from .. import data, gan, metrics, viz, widgets
 from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
@@ -79,20 +84,136 @@ def _surface(logits: torch.Tensor, kind: str) -> tuple[torch.Tensor, float, floa
     return torch.sigmoid(logits), 0.0, 1.0, "D(x)"
 
 
-def _panel(ax, run: GANRun, i: int, snap: int, title: str):
+def _frame(run: GANRun, i: int, snap: int, title: str) -> tuple:
+    """What model ``i``'s panel shows at snapshot ``snap``: ``(surface (R, R), samples (N, 2), box,
+    modes (K, 2), title)`` as host arrays, the title with the samples' mode coverage."""
     step, x, logits = run.snapshots[snap]
-    box = run.extents[i]
-    surf, lo, hi, _ = _surface(logits[i], run.losses[i])
-    ax.imshow(surf.numpy(), origin="lower", extent=box, cmap="RdBu", vmin=lo, vmax=hi, alpha=0.75,
-              interpolation="bilinear")
-    name = MODELS[i][1] if i < len(MODELS) else "8gaussians"
-    ds = data.make(name)
-    ax.scatter(ds.means[:, 0], ds.means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
-    viz.samples(ax, x[i], color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
-    ax.grid(False)
-    mc = metrics.mode_coverage(x[i], ds.means, ds.std)
-    viz.panel_title(ax, f"{title}, step {step}: {mc.modes_captured}/{mc.n_modes} modes, "
-                        f"{100 * mc.high_quality:.0f}% HQ")
+    surf = _surface(logits[i].cpu(), run.losses[i])[0]
+    ds = data.make(MODELS[i][1] if i < len(MODELS) else "8gaussians")
+    xi = x[i].cpu()
+    mc = metrics.mode_coverage(xi, ds.means.to(xi), ds.std)
+    text = f"{title}, step {step}: {mc.modes_captured}/{mc.n_modes} modes, {100 * mc.high_quality:.0f}% HQ"
+    return surf.numpy(), xi.numpy(), run.extents[i], ds.means.cpu().numpy(), text
+
+
+# ------------------------------------------------------------- slider frames drawn cheaply
+# A slider's frames (gencore.widgets) reuse their axes and the cached ticks; these helpers make
+# the rest cheap too: each demo makes its artists on the first frame and, from the second on
+# (the axes then placed for good), draws what no frame changes once, as pixels, and only moves
+# or swaps what a frame does change. The frames look as before, to a level or two of 255.
+
+class _Pixels(Artist):
+    """An RGBA image drawn pixel for pixel at a fixed place on the canvas (no resampling)."""
+
+    def __init__(self, pixels: tuple, zorder: float):
+        super().__init__()
+        self.set_pixels(pixels)
+        self.set_zorder(zorder)
+        self.set_clip_on(False)  # the pixels were clipped when they were drawn
+
+    def set_pixels(self, pixels: tuple) -> None:
+        """``(rgba (H, W, 4) uint8, bottom row first; left; bottom)`` in canvas pixels."""
+        self.rgba, self.left, self.bottom = pixels
+        self.stale = True
+
+    def get_window_extent(self, renderer=None):
+        height, width = self.rgba.shape[:2]
+        return Bbox.from_bounds(self.left, self.bottom, width, height)
+
+    def draw(self, renderer):
+        if not self.get_visible() or self.rgba.size == 0:
+            return
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, self.left, self.bottom, self.rgba)
+        gc.restore()
+        self.stale = False
+
+
+def _pixels_of(ax, artists: list) -> tuple:
+    """``artists`` of ``ax`` drawn alone on a transparent canvas of the figure's size: the drawn
+    pixels' box, as :class:`_Pixels` takes them."""
+    fig = ax.figure
+    width, height = int(round(fig.bbox.width)), int(round(fig.bbox.height))
+    renderer = RendererAgg(width, height, fig.dpi)
+    for artist in sorted(artists, key=lambda a: a.get_zorder()):
+        artist.draw(renderer)
+    rgba = np.asarray(renderer.buffer_rgba())
+    rows, cols = np.nonzero(rgba[..., 3])
+    if len(rows) == 0:
+        return np.zeros((0, 0, 4), np.uint8), 0, 0
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    # the buffer's first row is the canvas's top; draw_image's is the image's bottom
+    return rgba[top:bottom, left:right][::-1].copy(), int(left), int(height - bottom)
+
+
+def _freeze(ax, artists: list, zorder: float) -> _Pixels:
+    """Draw ``artists`` of ``ax``, which no later frame changes, once; show their pixels instead."""
+    pixels = _Pixels(_pixels_of(ax, artists), zorder)
+    for artist in artists:
+        artist.set_visible(False)
+    ax.add_artist(pixels)
+    return pixels
+
+
+def _pin_labels(ax) -> None:
+    """Keep the axis labels where the last full drawing put them (a redraw then skips measuring
+    every tick label to place them): for panels whose labels are empty or whose ticks are fixed."""
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_label_coords(*axis.label.get_position(), transform=axis.label.get_transform())
+
+
+def _title(ax, text: str) -> None:
+    """:func:`gencore.viz.panel_title` at the height matplotlib's automatic placement gives it here
+    (y = 1, no ticks above the panel), set explicitly: a redraw then skips that placement."""
+    ax.set_title(text, loc="left", fontsize=viz.STYLE["axes.titlesize"], y=1.0)
+
+
+class _Panel:
+    """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated."""
+
+    def __init__(self, ax, frames: dict, key):
+        surf, x, box, means, text = frames[key]
+        self.ax, self.frames, self.surfaces = ax, frames, None
+        self.image = ax.imshow(surf, origin="lower", extent=box, cmap="RdBu", vmin=0.0, vmax=1.0, alpha=0.75,
+                               interpolation="bilinear")
+        self.modes = ax.scatter(means[:, 0], means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
+        viz.samples(ax, x, color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
+        self.points = ax.collections[-1]
+        ax.grid(False)
+        _title(ax, text)
+
+    def settle(self) -> None:
+        """Once the axes are placed: draw every frame's surface once, as pixels swapped per frame."""
+        _pin_labels(self.ax)
+        self.surfaces = {}
+        for key, (surf, _, box, _, _) in self.frames.items():
+            self._move(surf, box)
+            self.surfaces[key] = _pixels_of(self.ax, [self.image])
+        self.image.set_visible(False)
+        self.pixels = _Pixels(next(iter(self.surfaces.values())), self.image.get_zorder())
+        self.ax.add_artist(self.pixels)
+
+    def _move(self, surf, box) -> None:
+        self.image.set_data(surf)
+        self.image.set_extent(box)
+        self.ax.set_xlim(box[0], box[1])
+        self.ax.set_ylim(box[2], box[3])
+
+    def show(self, key) -> None:
+        surf, x, box, means, text = self.frames[key]
+        if self.surfaces is None:
+            self._move(surf, box)
+        else:
+            self.pixels.set_pixels(self.surfaces[key])
+            self.ax.set_xlim(box[0], box[1])
+            self.ax.set_ylim(box[2], box[3])
+        self.modes.set_offsets(means)
+        self.points.set_offsets(x)
+        _title(self.ax, text)
+
+
+def _panel(ax, run: GANRun, i: int, snap: int, title: str) -> _Panel:
+    return _Panel(ax, {snap: _frame(run, i, snap, title)}, snap)
 
 
 def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
@@ -100,24 +221,51 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
-    d_loss = run.d_loss[:, i]
+    d_loss = run.d_loss[:, i].cpu()
     kernel = d_loss.new_ones(25) / 25
     smooth = torch.nn.functional.conv1d(d_loss.view(1, 1, -1), kernel.view(1, 1, -1)).flatten()
+    frames = {s: _frame(run, i, s, MODELS[i][0]) for s in snaps}  # every frame's arrays, computed once
 
-    def draw(fig, s):
+    def first(fig, s):
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.15, 1]})
-        _panel(ax1, run, i, s, MODELS[i][0])
-        step = run.snapshots[s][0]
+        panel = _Panel(ax1, frames, s)
         ax2.plot(range(len(d_loss)), d_loss.numpy(), color=viz.COLORS["grey"], lw=0.5)
         ax2.plot(range(12, 12 + len(smooth)), smooth.numpy(), color=viz.COLORS["q"], lw=1.5,
                  label="discriminator loss (running mean)")
         ax2.axhline(math.log(4), color="k", ls=":", lw=0.8)
         ax2.text(len(d_loss) * 0.35, math.log(4) + 0.02, "log 4: the loss when D = ½ everywhere", fontsize=8)
-        ax2.axvline(step, color=viz.COLORS["p"], lw=1)
+        marker = ax2.axvline(run.snapshots[s][0], color=viz.COLORS["p"], lw=1)
         ax2.set_ylim(0.6, 1.6)
         ax2.set_xlabel("generator step")
         ax2.legend(loc="lower right", fontsize=8)
         viz.panel_title(ax2, "−(minibatch value) for the discriminator")
+        return panel, marker
+
+    def settle(panel, marker):
+        """The loss panel's lines, text, legend and title stay: two layers of pixels, below and
+        above the moving marker, as they were drawn around it."""
+        ax2 = marker.axes
+        title = ax2.get_title(loc="left")  # its Text is one of the axes' children
+        static = [a for a in ax2.lines + ax2.texts if a is not marker] + [ax2.get_legend()]
+        static += [t for t in ax2.get_children() if isinstance(t, Text) and t.get_text() == title]
+        _freeze(ax2, [a for a in static if a.get_zorder() <= marker.get_zorder()], marker.get_zorder())
+        marker.remove()
+        ax2.add_line(marker)  # after the lower layer: drawn over it, as over the lines before
+        _freeze(ax2, [a for a in static if a.get_zorder() > marker.get_zorder()], 5)
+        _pin_labels(ax2)
+        panel.settle()
+
+    def draw(fig, s):
+        state = getattr(fig, "_gencore_gan", None)
+        if state is None:
+            fig._gencore_gan = [*first(fig, s), False]
+            return
+        panel, marker, settled = state
+        if not settled:
+            settle(panel, marker)
+            state[2] = True
+        panel.show(s)
+        marker.set_xdata([run.snapshots[s][0]] * 2)
 
     steps = tuple(run.snapshots[k][0] for k in snaps)
     return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
@@ -130,17 +278,22 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
     steps = tuple(run.snapshots[s][0] for s in snaps)
+    names = tuple(MODELS[j][0] for j in models)
+    frames = {(name, step): _frame(run, j, s, name) for j, name in zip(models, names)
+              for s, step in zip(snaps, steps)}  # every frame's arrays, computed once
 
     def draw(fig, model, step):
-        i = next(j for j in models if MODELS[j][0] == model)
-        ax = widgets.panels(fig, 1)
-        _panel(ax, run, i, snaps[steps.index(step)], model)
+        panel = getattr(fig, "_gencore_gan", None)
+        if panel is None:
+            fig._gencore_gan = _Panel(widgets.panels(fig, 1), frames, (model, step))
+            return
+        if panel.surfaces is None:
+            panel.settle()
+        panel.show((model, step))
 
-    names = tuple(MODELS[j][0] for j in models)
     return widgets.slider(draw, figsize=(5.0, 4.6),
                           model=widgets.Param(names, "loss", fmt="{}", start=0),
                           step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
-
 
 
 def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),
