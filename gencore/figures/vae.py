@@ -52,9 +52,10 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
     shifts = (-2.0, -1.0, 0.0, 1.0, 2.0) if shifts is None else tuple(shifts)
     ratios = (0.25, 0.5, 1.0, 2.0, 4.0) if ratios is None else tuple(ratios)
     elbo, kl, log_px = gap_table(lg, x0, shifts, ratios)
-    fine_d = torch.linspace(-2.2, 2.2, 89, dtype=x0.dtype)
-    fine_r = torch.logspace(math.log10(0.2), math.log10(5.0), 81, dtype=x0.dtype)
+    fine_d = torch.linspace(-2.2, 2.2, 89, dtype=x0.dtype, device=x0.device)
+    fine_r = torch.logspace(math.log10(0.2), math.log10(5.0), 81, dtype=x0.dtype, device=x0.device)
     _, kl_fine, _ = gap_table(lg, x0, fine_d, fine_r)
+    elbo, kl, kl_fine, fine_d, fine_r = elbo.cpu(), kl.cpu(), kl_fine.cpu(), fine_d.cpu(), fine_r.cpu()
     img = kl_fine.T.numpy()
     log2_r = torch.log2(fine_r).numpy()
     # contour lines computed once (not per frame), in (shift, log2 ratio) coordinates
@@ -145,13 +146,15 @@ def reconstruction_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n_show: 
     fig, axes = viz.figure(2, width=4.2, height=3.0)
     for ax, (i, name) in zip(axes, ((0, "autoencoder"), (vae_index, "VAE (β = 1)"))):
         one = run.model.select(i)
-        rec = one.decode_mean(one.encode(x[:n_show])[0])[0]
-        viz.samples(ax, x, color=viz.COLORS["p"], size=2, alpha=0.2)
-        for a, b in zip(x[:n_show], rec):
+        with torch.no_grad():
+            rec = one.decode_mean(one.encode(x[:n_show])[0])[0].cpu()
+            mse = ((one.decode_mean(one.encode(x)[0])[0] - x) ** 2).sum(-1).mean().item()
+        xh = x.cpu()
+        viz.samples(ax, xh, color=viz.COLORS["p"], size=2, alpha=0.2)
+        for a, b in zip(xh[:n_show], rec):
             ax.plot([a[0], b[0]], [a[1], b[1]], color=viz.COLORS["grey"], lw=0.8)
-        viz.samples(ax, x[:n_show], color=viz.COLORS["p"], size=10, alpha=0.9, label="x")
+        viz.samples(ax, xh[:n_show], color=viz.COLORS["p"], size=10, alpha=0.9, label="x")
         viz.samples(ax, rec, color=viz.COLORS["q"], size=10, alpha=0.9, label="f(μ(x))", extent=extent)
-        mse = ((one.decode_mean(one.encode(x)[0])[0] - x) ** 2).sum(-1).mean().item()
         ax.legend(loc="lower left", fontsize=8)
         viz.panel_title(ax, f"{name}: reconstructions, MSE {mse:.4f}")
     return fig
@@ -159,11 +162,11 @@ def reconstruction_figure(run: ToyRun, x: torch.Tensor, vae_index: int, n_show: 
 
 def _decoded_lines(one, values, dim: int):
     """Decoder means along latent lines z_dim = v (the other coordinate sweeping [-2.5, 2.5])."""
-    t = torch.linspace(-2.5, 2.5, 80, dtype=one.log_scale.dtype)
+    t = torch.linspace(-2.5, 2.5, 80, dtype=one.log_scale.dtype, device=one.log_scale.device)
     lines = []
     for v in values:
         z = torch.stack([t, torch.full_like(t, v)] if dim == 1 else [torch.full_like(t, v), t], -1)
-        lines.append(one.decode_mean(z[None])[0])
+        lines.append(one.decode_mean(z[None])[0].cpu())
     return lines
 
 
@@ -174,12 +177,13 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
     values = (-2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25)
     values2 = (-2.0, -1.0, 0.0, 1.0, 2.0)
     with torch.no_grad():
-        codes = one.encode(x)[0][0]
+        codes = one.encode(x)[0][0].cpu()
         rows = _decoded_lines(one, values2, 1)   # z2 fixed, z1 sweeping
         cols = _decoded_lines(one, values, 2)    # z1 fixed, z2 sweeping
         s = one.scale.item()
-        grid_z = torch.tensor([[a, b] for a in values for b in values2], dtype=x.dtype)
-        decoded = one.decode_mean(grid_z[None])[0]
+        grid_z = torch.tensor([[a, b] for a in values for b in values2], dtype=x.dtype, device=x.device)
+        decoded = one.decode_mean(grid_z[None])[0].cpu()
+    x = x.cpu()
     t = torch.linspace(0, 2 * math.pi, 60)
 
     def draw(fig, z1, z2):
@@ -224,9 +228,10 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
     betas = [float(b) for b in run.betas]
     idx = [i for i, b in enumerate(betas) if b > 0]
     with torch.no_grad():
-        codes = run.model.encode(x)[0]
-    samples = stats["samples"]
-    kl = stats["kl_dims"]
+        codes = run.model.encode(x)[0].cpu()
+    samples = stats["samples"].cpu()
+    kl = stats["kl_dims"].cpu()
+    x = x.cpu()
     bvals = torch.tensor([betas[i] for i in idx])
     t = torch.linspace(0, 2 * math.pi, 100)
 
