@@ -367,3 +367,56 @@ def test_chapter_sliders_render(chapter_run, chapter_claims):
     assert len(table) == 9 and "non-saturating, slow D" in table[5] and table[5].count("±") == 2
     assert max(map(len, table)) <= 95
     assert "PacGAN2" in run.published_table()
+
+
+# ------------------------------------------------------------------ on a GPU, and the sliders
+def _frame_pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+@pytest.fixture(scope="module")
+def device_run():
+    """The chapter's six GANs for 30 steps on the CPU and on the stand-in accelerator (tests/fakedevice.py)."""
+    from fakedevice import OnDevice, active
+
+    cpu = run.train_chapter_gans(steps=30, generator=gencore.generator(0), progress=False)
+    rows_cpu = run.coverage_rows(cpu, n=200, generator=gencore.generator(1))
+    with active() as dev:
+        on_dev = run.train_chapter_gans(steps=30, generator=gencore.generator(0), progress=False, device=dev)
+        assert all(isinstance(p, OnDevice) for p in on_dev.generator.parameters())
+        rows = run.coverage_rows(on_dev, n=200, generator=gencore.generator(1))
+        frames = [fig.snapshot_slider(on_dev, every=1).render((0,)), fig.loss_slider(on_dev, every=1).render((3, 1))]
+    return cpu, on_dev, (rows, rows_cpu), frames
+
+
+def test_chapter_gans_train_on_the_device_with_the_cpus_numbers(device_run):
+    """Every op checked as CUDA checks it (no host tensor meets a device one); same numbers as the CPU."""
+    cpu, on_dev, rows, frames = device_run
+    assert [s for s, _, _ in on_dev.snapshots] == [s for s, _, _ in cpu.snapshots] == [0, 30]
+    for (_, x_cpu, a_cpu), (_, x_dev, a_dev) in zip(cpu.snapshots, on_dev.snapshots):
+        assert x_dev.device.type == "cpu"  # snapshots are kept on the host, for the figures
+        torch.testing.assert_close(x_dev, x_cpu, rtol=0, atol=1e-12)
+        torch.testing.assert_close(a_dev, a_cpu, rtol=0, atol=1e-12)
+    assert rows[0] == rows[1]
+    assert all(png[:4] == b"\x89PNG" for png in frames)
+
+
+def test_slider_frames_look_as_when_every_artist_is_drawn_afresh(device_run):
+    """The sliders draw their fixed parts once as pixels and move the rest (figures/gan.py): each
+    frame, after a sweep, against the same frame drawn first by a fresh demo (all artists drawn
+    by matplotlib), to a few levels of 255."""
+    cpu = device_run[0]
+    for make, sizes in ((lambda: fig.snapshot_slider(cpu, every=1), (2,)), (lambda: fig.loss_slider(cpu, every=1), (4, 2))):
+        demo = make()
+        indices = [(k,) for k in range(sizes[0])] if len(sizes) == 1 else \
+            [(m, s) for m in range(sizes[0]) for s in range(sizes[1])]
+        for index in indices + indices[::-1]:
+            demo.render(index)
+        for index in indices:
+            diff = abs(_frame_pixels(demo.render(index)) - _frame_pixels(make().render(index)))
+            assert diff.max() <= 4, (index, diff.max())
