@@ -15,8 +15,12 @@ import functools
 from typing import Callable, Sequence
 
 import matplotlib as mpl
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 import numpy as np
 import torch
 
@@ -39,6 +43,11 @@ __all__ = [
     "curve",
     "fill",
     "panel_title",
+    "Pixels",
+    "pixels_of",
+    "freeze",
+    "pin_labels",
+    "titles",
 ]
 
 COLORS = {
@@ -217,6 +226,109 @@ def fill(ax, x, y, *, role: str = "p", alpha: float = 0.25, label: str | None = 
     return ax
 
 
-def panel_title(ax, text: str) -> None:
-    """A panel title in the book's style (left-aligned, one line)."""
-    ax.set_title(text, loc="left", fontsize=STYLE["axes.titlesize"])
+def panel_title(ax, text: str, y: float | None = None) -> None:
+    """A panel title in the book's style (left-aligned, one line).
+
+    ``y`` (axes coordinates) fixes its height; ``None`` lets matplotlib place it clear of the
+    tick labels at each drawing. With no ticks above the panel that place is ``y = 1``, and a
+    slider's frames pass it to skip measuring the tick labels at every redraw.
+    """
+    ax.set_title(text, loc="left", fontsize=STYLE["axes.titlesize"], y=y)
+
+
+# ---- slider frames drawn cheaply -----------------------------------------------------------------
+# A slider (gencore.widgets) reuses its axes and caches their ticks; a draw function that also
+# makes its artists on the first frame and only moves them after (set_data, set_offsets) can, from
+# the second frame on (the axes are placed for good then), draw everything no frame changes once,
+# as pixels, with these helpers. Frames look the same, to a level or two of 255.
+
+class Pixels(Artist):
+    """An RGBA image drawn pixel for pixel at a fixed place on the canvas (no resampling).
+
+    ``pixels`` is ``(rgba (H, W, 4) uint8, bottom row first; left; bottom)`` in canvas pixels, as
+    :func:`pixels_of` returns it; :meth:`set_pixels` swaps it (e.g. one image per slider frame).
+    """
+
+    def __init__(self, pixels: tuple, zorder: float):
+        super().__init__()
+        self.set_pixels(pixels)
+        self.set_zorder(zorder)
+        self.set_clip_on(False)  # the pixels were clipped when they were drawn
+
+    def set_pixels(self, pixels: tuple) -> None:
+        self.rgba, self.left, self.bottom = pixels
+        self.stale = True
+
+    def get_window_extent(self, renderer=None):
+        height, width = self.rgba.shape[:2]
+        return Bbox.from_bounds(self.left, self.bottom, width, height)
+
+    def draw(self, renderer):
+        if not self.get_visible() or self.rgba.size == 0:
+            return
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, self.left, self.bottom, self.rgba)
+        gc.restore()
+        self.stale = False
+
+
+def pixels_of(ax, artists) -> tuple:
+    """``artists`` of ``ax`` drawn alone, in z-order, on a transparent canvas of the figure's size
+    and resolution: the box of drawn pixels, as :class:`Pixels` takes it."""
+    fig = ax.figure
+    width, height = int(round(fig.bbox.width)), int(round(fig.bbox.height))
+    renderer = RendererAgg(width, height, fig.dpi)
+    for artist in sorted(artists, key=lambda a: a.get_zorder()):
+        artist.draw(renderer)
+    rgba = np.asarray(renderer.buffer_rgba())
+    rows, cols = np.nonzero(rgba[..., 3])
+    if len(rows) == 0:
+        return np.zeros((0, 0, 4), np.uint8), 0, 0
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    # the buffer's first row is the canvas's top; draw_image's is the image's bottom
+    return rgba[top:bottom, left:right][::-1].copy(), int(left), int(height - bottom)
+
+
+def freeze(ax, moving=()) -> list:
+    """Draw every visible artist of ``ax`` except those in ``moving`` (and the axes' patch, axis
+    and spines) once, as :class:`Pixels`, and hide the originals; the order of drawing is kept.
+
+    The artists between two moving ones (or an axis or spine) in matplotlib's order become one
+    layer; each artist's z-order is nudged by under 1e-3 so that the order no longer rests on
+    the order they were added in. Call it once the axes are placed and their limits fixed.
+    Returns the layers.
+    """
+    fixed = {id(a) for a in (ax.patch, ax.xaxis, ax.yaxis, *ax.spines.values())}
+    keep = {id(a) for a in moving} | fixed
+    order = sorted((a for a in ax.get_children() if a.get_visible()), key=lambda a: a.get_zorder())
+    runs, run = [], []
+    for k, artist in enumerate(order):
+        if id(artist) not in fixed:
+            artist.set_zorder(artist.get_zorder() + 1e-6 * (k + 1))
+        if id(artist) in keep:
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(artist)
+    if run:
+        runs.append(run)
+    layers = []
+    for run in runs:
+        layers.append(Pixels(pixels_of(ax, run), run[0].get_zorder()))
+        for artist in run:
+            artist.set_visible(False)
+        ax.add_artist(layers[-1])
+    return layers
+
+
+def titles(ax) -> list:
+    """The axes' three title texts (left, centre, right)."""
+    return [a for a in ax.get_children() if isinstance(a, Text) and a not in ax.texts]
+
+
+def pin_labels(ax) -> None:
+    """Keep the axis labels where the last drawing put them, so a redraw skips measuring every
+    tick label to place them: for panels whose ticks no later frame changes."""
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_label_coords(*axis.label.get_position(), transform=axis.label.get_transform())

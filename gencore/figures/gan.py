@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
-from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.text import Text
-from matplotlib.transforms import Bbox
 
 from .. import data, gan, metrics, viz, widgets
 from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
@@ -96,78 +91,6 @@ def _frame(run: GANRun, i: int, snap: int, title: str) -> tuple:
     return surf.numpy(), xi.numpy(), run.extents[i], ds.means.cpu().numpy(), text
 
 
-# ------------------------------------------------------------- slider frames drawn cheaply
-# A slider's frames (gencore.widgets) reuse their axes and the cached ticks; these helpers make
-# the rest cheap too: each demo makes its artists on the first frame and, from the second on
-# (the axes then placed for good), draws what no frame changes once, as pixels, and only moves
-# or swaps what a frame does change. The frames look as before, to a level or two of 255.
-
-class _Pixels(Artist):
-    """An RGBA image drawn pixel for pixel at a fixed place on the canvas (no resampling)."""
-
-    def __init__(self, pixels: tuple, zorder: float):
-        super().__init__()
-        self.set_pixels(pixels)
-        self.set_zorder(zorder)
-        self.set_clip_on(False)  # the pixels were clipped when they were drawn
-
-    def set_pixels(self, pixels: tuple) -> None:
-        """``(rgba (H, W, 4) uint8, bottom row first; left; bottom)`` in canvas pixels."""
-        self.rgba, self.left, self.bottom = pixels
-        self.stale = True
-
-    def get_window_extent(self, renderer=None):
-        height, width = self.rgba.shape[:2]
-        return Bbox.from_bounds(self.left, self.bottom, width, height)
-
-    def draw(self, renderer):
-        if not self.get_visible() or self.rgba.size == 0:
-            return
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, self.left, self.bottom, self.rgba)
-        gc.restore()
-        self.stale = False
-
-
-def _pixels_of(ax, artists: list) -> tuple:
-    """``artists`` of ``ax`` drawn alone on a transparent canvas of the figure's size: the drawn
-    pixels' box, as :class:`_Pixels` takes them."""
-    fig = ax.figure
-    width, height = int(round(fig.bbox.width)), int(round(fig.bbox.height))
-    renderer = RendererAgg(width, height, fig.dpi)
-    for artist in sorted(artists, key=lambda a: a.get_zorder()):
-        artist.draw(renderer)
-    rgba = np.asarray(renderer.buffer_rgba())
-    rows, cols = np.nonzero(rgba[..., 3])
-    if len(rows) == 0:
-        return np.zeros((0, 0, 4), np.uint8), 0, 0
-    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    # the buffer's first row is the canvas's top; draw_image's is the image's bottom
-    return rgba[top:bottom, left:right][::-1].copy(), int(left), int(height - bottom)
-
-
-def _freeze(ax, artists: list, zorder: float) -> _Pixels:
-    """Draw ``artists`` of ``ax``, which no later frame changes, once; show their pixels instead."""
-    pixels = _Pixels(_pixels_of(ax, artists), zorder)
-    for artist in artists:
-        artist.set_visible(False)
-    ax.add_artist(pixels)
-    return pixels
-
-
-def _pin_labels(ax) -> None:
-    """Keep the axis labels where the last full drawing put them (a redraw then skips measuring
-    every tick label to place them): for panels whose labels are empty or whose ticks are fixed."""
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_label_coords(*axis.label.get_position(), transform=axis.label.get_transform())
-
-
-def _title(ax, text: str) -> None:
-    """:func:`gencore.viz.panel_title` at the height matplotlib's automatic placement gives it here
-    (y = 1, no ticks above the panel), set explicitly: a redraw then skips that placement."""
-    ax.set_title(text, loc="left", fontsize=viz.STYLE["axes.titlesize"], y=1.0)
-
-
 class _Panel:
     """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated."""
 
@@ -180,17 +103,17 @@ class _Panel:
         viz.samples(ax, x, color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
         self.points = ax.collections[-1]
         ax.grid(False)
-        _title(ax, text)
+        viz.panel_title(ax, text, y=1.0)  # no ticks above: where matplotlib would put it
 
     def settle(self) -> None:
         """Once the axes are placed: draw every frame's surface once, as pixels swapped per frame."""
-        _pin_labels(self.ax)
+        viz.pin_labels(self.ax)  # the panel's axis labels are empty
         self.surfaces = {}
         for key, (surf, _, box, _, _) in self.frames.items():
             self._move(surf, box)
-            self.surfaces[key] = _pixels_of(self.ax, [self.image])
+            self.surfaces[key] = viz.pixels_of(self.ax, [self.image])
         self.image.set_visible(False)
-        self.pixels = _Pixels(next(iter(self.surfaces.values())), self.image.get_zorder())
+        self.pixels = viz.Pixels(next(iter(self.surfaces.values())), self.image.get_zorder())
         self.ax.add_artist(self.pixels)
 
     def _move(self, surf, box) -> None:
@@ -209,7 +132,7 @@ class _Panel:
             self.ax.set_ylim(box[2], box[3])
         self.modes.set_offsets(means)
         self.points.set_offsets(x)
-        _title(self.ax, text)
+        viz.panel_title(self.ax, text, y=1.0)
 
 
 def _panel(ax, run: GANRun, i: int, snap: int, title: str) -> _Panel:
@@ -242,17 +165,9 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
         return panel, marker
 
     def settle(panel, marker):
-        """The loss panel's lines, text, legend and title stay: two layers of pixels, below and
-        above the moving marker, as they were drawn around it."""
-        ax2 = marker.axes
-        title = ax2.get_title(loc="left")  # its Text is one of the axes' children
-        static = [a for a in ax2.lines + ax2.texts if a is not marker] + [ax2.get_legend()]
-        static += [t for t in ax2.get_children() if isinstance(t, Text) and t.get_text() == title]
-        _freeze(ax2, [a for a in static if a.get_zorder() <= marker.get_zorder()], marker.get_zorder())
-        marker.remove()
-        ax2.add_line(marker)  # after the lower layer: drawn over it, as over the lines before
-        _freeze(ax2, [a for a in static if a.get_zorder() > marker.get_zorder()], 5)
-        _pin_labels(ax2)
+        """The loss panel's lines, text, legend and title stay: pixels below and above the marker."""
+        viz.freeze(marker.axes, [marker])
+        viz.pin_labels(marker.axes)  # its ticks stay
         panel.settle()
 
     def draw(fig, s):
