@@ -441,3 +441,34 @@ def test_chapter_recipes_and_figures_run_on_the_device():
     torch.testing.assert_close(pred_d, pred, rtol=1e-5, atol=1e-6)  # fits: the CPU's, to Adam's rounding
     torch.testing.assert_close(scale_d, scale, rtol=1e-5, atol=1e-6)
     assert all(png[:4] == b"\x89PNG" for png in frames_d)
+
+
+def test_slider_frames_look_as_when_every_artist_is_drawn_afresh(lg):
+    """The sliders draw their fixed artists once as pixels and move the rest (figures/vae.py): each
+    frame, after a sweep, against the same frame drawn first by a fresh demo (every artist drawn by
+    matplotlib), to a few levels of 255; translucent points composited once round a little
+    differently, more where hundreds of them pile up (as the codes of this barely trained VAE do)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+    gen = gencore.generator(1)
+    x = data.make("moons").sample((300,), generator=gen)
+    toy = run.train_toy(x, [0.0, 1.0, 2.0], steps=20, generator=gen, progress=False)
+    stats = run.beta_stats(toy, x, generator=gen, n_elbo=2, n_is=4, n_show=100)
+    x0 = torch.tensor([[1.5, 1.2]], dtype=F64)
+    makers = (lambda: fig.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(0.5, 2.0)),
+              lambda: fig.traversal_slider(toy, x, 1), lambda: fig.beta_slider(toy, x, stats))
+    for make in makers:
+        demo = make()
+        sizes = [len(p.values) for p in demo.params.values()]
+        indices = [(k,) + tuple(p.initial for p in list(demo.params.values())[1:]) for k in range(sizes[0])]
+        for index in indices + indices[::-1]:
+            demo.render(index)
+        for index in indices:
+            diff = abs(pixels(demo.render(index)) - pixels(make().render(index))).max(-1)
+            assert (diff > 8).mean() < 1e-4 and diff.max() <= 40, (index, diff.max(), (diff > 8).sum())
