@@ -88,7 +88,10 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
     m, s = post.mean[0, 0].item(), post.stddev[0, 0].item()
     zs = torch.linspace(m - 6, m + 6, 400, dtype=x0.dtype)
     lpx = log_px.item()
-    pdf = lambda mean, std: torch.distributions.Normal(mean, std).log_prob(zs).exp()  # noqa: E731
+
+    def pdf(mean, std):
+        return torch.distributions.Normal(mean, std).log_prob(zs).exp()
+
     q_pdfs = {(shift, ratio): pdf(m + shift * s, ratio * s).numpy() for shift in shifts for ratio in ratios}
     floor = -13.0
 
