@@ -420,3 +420,22 @@ def test_slider_frames_look_as_when_every_artist_is_drawn_afresh(device_run):
         for index in indices:
             diff = abs(_frame_pixels(demo.render(index)) - _frame_pixels(make().render(index)))
             assert diff.max() <= 4, (index, diff.max())
+
+
+def test_theorem_and_saturation_quadratures_follow_their_inputs_device():
+    """radius_sweep and shift_gradients on the stand-in device (float64 there too): the CPU's numbers,
+    and the two figures take host copies."""
+    from fakedevice import OnDevice, active
+
+    radii, shifts = torch.tensor([1.0, 2.3], dtype=torch.float64), torch.tensor([0.5, 6.0], dtype=torch.float64)
+    c, rhs = run.radius_sweep(radii, resolution=40)
+    sat, ns = gan.shift_gradients(shifts, n=2001)
+    with active() as dev:
+        c_d, rhs_d = run.radius_sweep(radii.to(dev), resolution=40)
+        sat_d, ns_d = gan.shift_gradients(shifts.to(dev), n=2001)
+        assert all(isinstance(t, OnDevice) for t in (c_d, rhs_d, sat_d, ns_d))
+        fig.theorem_figure(radii.to(dev), c_d, rhs_d)
+        fig.saturation_figure(shifts.to(dev), sat_d, ns_d)
+        got = [t.cpu() for t in (c_d, rhs_d, sat_d, ns_d)]
+    for a, b in zip(got, (c, rhs, sat, ns)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)

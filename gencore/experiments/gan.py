@@ -227,14 +227,20 @@ PUBLISHED = (
 )
 
 
-def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160):
-    """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std)."""
+def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160,
+                 device: torch.device | str | None = None):
+    """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std).
+
+    The quadratures run on ``device`` (``radii``' device when ``None``, if a tensor; else the CPU).
+    """
+    if device is None and isinstance(radii, torch.Tensor):
+        device = radii.device
     log_p = gan.ring_family(2.0, std)
     c, rhs = [], []
     for r in radii:
         log_q = gan.ring_family(float(r), std)
-        c.append(gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, extent, resolution))
-        rhs.append(-math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, extent, resolution))
+        c.append(gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, extent, resolution, device=device))
+        rhs.append(-math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, extent, resolution, device=device))
     return torch.stack(c), torch.stack(rhs)
 
 

@@ -20,6 +20,7 @@ __all__ = ["theorem_figure", "saturation_figure", "snapshot_slider", "loss_slide
 
 def theorem_figure(radii, c, rhs, std: float = 0.1):
     """Left: D* for one generator ring. Right: C(G) against the ring's radius."""
+    radii, c, rhs = radii.cpu(), c.cpu(), rhs.cpu()
     fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.6)
     log_p, log_q = gan.ring_family(2.0, std), gan.ring_family(2.3, std)
     dstar = gan.optimal_discriminator(log_p, log_q)
@@ -48,6 +49,7 @@ def theorem_figure(radii, c, rhs, std: float = 0.1):
 
 def saturation_figure(shifts, sat, ns):
     """Left: the two losses' derivatives in the logit against D(G(z)). Right: ``shift_gradients``."""
+    shifts, sat, ns = shifts.cpu(), sat.cpu(), ns.cpu()
     fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.3)
     a = torch.linspace(-8, 8, 401, dtype=torch.float64)
     d = torch.sigmoid(a)
