@@ -53,10 +53,10 @@ def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Gen
 
 
 # --------------------------------------------------------------------- 2. the linear Gaussian model
-def linear_gaussian(dtype=torch.float64) -> LinearGaussian:
-    """The chapter's tractable model: x in R², z in R¹, W = (1.5, 0.8)ᵀ, b = (0.5, −0.3), s = 0.5."""
-    W = torch.tensor([[1.5], [0.8]], dtype=dtype)
-    return LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype), 0.5)
+def linear_gaussian(dtype=torch.float64, device: torch.device | str | None = None) -> LinearGaussian:
+    """The chapter's tractable model: x in R², z in R¹, W = (1.5, 0.8)ᵀ, b = (0.5, −0.3), s = 0.5 (on ``device``)."""
+    W = torch.tensor([[1.5], [0.8]], dtype=dtype, device=device)
+    return LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype, device=device), 0.5)
 
 
 def gap_table(lg: LinearGaussian, x0: torch.Tensor, shifts, ratios):
