@@ -430,14 +430,19 @@ def test_chapter_recipes_and_figures_run_on_the_device():
         fig.reconstruction_figure(toy, x, 1, n_show=5)
         fig.latent_figure(x, latent)
         frames = [fig.traversal_slider(toy, x, 1).render((0, 0)), fig.beta_slider(toy, x, stats).render((0,))]
-        return u, pred, x, toy.model.log_scale, frames
+        lg = run.linear_gaussian(device=device)
+        x0 = lg.sample(1, generator=gen)
+        gap = run.gap_table(lg, x0, (0.0, 1.0), (0.5, 2.0))[1]
+        frames.append(fig.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(0.5, 2.0)).render((1, 1)))
+        return u, pred, x, toy.model.log_scale, frames, gap
 
-    u, pred, x, scale, frames = chapter(None)
+    u, pred, x, scale, frames, gap = chapter(None)
     with active() as dev:
-        u_d, pred_d, x_d, scale_d, frames_d = chapter(dev)
-        assert all(isinstance(t, OnDevice) for t in (u_d, pred_d, x_d, scale_d))
-        u_d, pred_d, x_d, scale_d = u_d.cpu(), pred_d.cpu(), x_d.cpu(), scale_d.cpu()
+        u_d, pred_d, x_d, scale_d, frames_d, gap_d = chapter(dev)
+        assert all(isinstance(t, OnDevice) for t in (u_d, pred_d, x_d, scale_d, gap_d))
+        u_d, pred_d, x_d, scale_d, gap_d = u_d.cpu(), pred_d.cpu(), x_d.cpu(), scale_d.cpu(), gap_d.cpu()
     assert torch.equal(u_d, u) and torch.equal(x_d, x)  # the data: the CPU generator's numbers
+    torch.testing.assert_close(gap_d, gap, rtol=1e-12, atol=1e-15)
     torch.testing.assert_close(pred_d, pred, rtol=1e-5, atol=1e-6)  # fits: the CPU's, to Adam's rounding
     torch.testing.assert_close(scale_d, scale, rtol=1e-5, atol=1e-6)
     assert all(png[:4] == b"\x89PNG" for png in frames_d)
