@@ -359,20 +359,20 @@ def shift_gradients(shifts, half_width: float = 14.0, n: int = 28_001):
         shifts: the shifts :math:`\mu`, ``(K,)`` (a tensor or a sequence of numbers).
         half_width, n: the quadrature grid in :math:`z`.
 
-    Returns ``(saturating, non_saturating)``, each ``(K,)``.
+    Returns ``(saturating, non_saturating)``, each ``(K,)``, on ``shifts``' device.
     """
     shifts = shifts if isinstance(shifts, torch.Tensor) else torch.as_tensor(shifts, dtype=torch.float64)
     validate("shifts", shifts, ndim=1, floating=False)
     positive("half_width", half_width)
     positive_int("n", n, minimum=2)
-    z = torch.linspace(-half_width, half_width, n, dtype=torch.float64)
+    z = torch.linspace(-half_width, half_width, n, dtype=torch.float64, device=shifts.device)
     w = torch.softmax(-0.5 * z**2, 0)  # N(0, 1)'s weights on the grid, summing to one
     out = {"saturating": [], "non-saturating": []}
     for mu in shifts:
         def logit(x, mu=float(mu)):  # log N(x; 0, 1) − log N(x; μ, 1), D* frozen at this μ
             return -0.5 * x**2 + 0.5 * (x - mu) ** 2
         for kind in out:
-            m = torch.tensor(float(mu), dtype=torch.float64, requires_grad=True)
+            m = torch.tensor(float(mu), dtype=torch.float64, device=shifts.device, requires_grad=True)
             loss = (w * generator_loss(logit(m + z)[:, None], kind)).sum()  # E_z[loss per sample]
             (grad,) = torch.autograd.grad(loss, m)
             out[kind].append(grad)

@@ -251,12 +251,14 @@ class StackedMLP(nn.Module):
                           for i in idx):
             raise ValueError(f"index must be model indices in [0, {self.n_models}); got {index!r}")
         p = self.weights[0]
-        # The copy's own initial draw is overwritten below; a private generator keeps it off torch's global one.
-        new = StackedMLP(len(idx), self.sizes, self.activation, generator=torch.Generator(device=p.device),
+        # The copy's own initial draw is overwritten below; a private generator keeps it off torch's global one
+        # (a CPU one: not every device has generators, and the draw is moved to p's device as any other).
+        new = StackedMLP(len(idx), self.sizes, self.activation, generator=torch.Generator(),
                          dtype=p.dtype, device=p.device)
+        rows = torch.tensor(idx, device=p.device)  # an index tensor made where the weights are
         with torch.no_grad():
             for dst, src in zip(list(new.weights) + list(new.biases), list(self.weights) + list(self.biases)):
-                dst.copy_(src[idx])
+                dst.copy_(src.index_select(0, rows))
         return new
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

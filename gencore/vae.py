@@ -395,7 +395,8 @@ class VAE(nn.Module):
         nn.Module.__init__(new)
         new.latent_dim = self.latent_dim
         new.enc, new.dec = self.enc.select(idx), self.dec.select(idx)
-        new.log_scale = nn.Parameter(self.log_scale.data[idx].clone())
+        rows = torch.tensor(idx, device=self.log_scale.device)
+        new.log_scale = nn.Parameter(self.log_scale.data.index_select(0, rows))
         return new.requires_grad_(self.log_scale.requires_grad)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -128,6 +128,10 @@ class FakeDevice(TorchDispatchMode):
         device = kwargs.get("device")
         wants_device = _is_device(device)
         to_host = device is not None and not wants_device
+        for t in leaves:
+            if isinstance(t, torch.Tensor) and type(t) is not OnDevice and t.is_meta:
+                raise DeviceMixError(f"{_op_name(func)}: a tensor without data (made by torch internally from "
+                                     "Python data on the stand-in device): tests/fakedevice.py must build it on the host")
         if on_device or wants_device:
             name = _op_name(func)
             for t in leaves:
@@ -145,6 +149,15 @@ class FakeDevice(TorchDispatchMode):
         if (on_device or wants_device) and not to_host:
             out = _wrap(out)
         return out
+
+
+def _host_lists(index):
+    """An index with every list (of ints or bools) made a host tensor."""
+    if isinstance(index, list):
+        return torch.tensor(index)
+    if isinstance(index, tuple):
+        return tuple(_host_lists(i) for i in index)
+    return index
 
 
 class MadeFromData(TorchFunctionMode):
@@ -165,6 +178,10 @@ class MadeFromData(TorchFunctionMode):
             return func(*args, **kwargs).to(DEVICE).requires_grad_(grad)
         if func is torch.Tensor.new_tensor and isinstance(args[0], OnDevice) and kwargs.get("device") is None:
             return args[0].elem.new_tensor(*args[1:], **kwargs).to(DEVICE)
+        if func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__) and isinstance(args[0], OnDevice):
+            # x[[1, 2]]: torch turns the list into an index tensor on x's device inside C++; here
+            # it is made on the host, which CUDA accepts as well
+            args = (args[0], _host_lists(args[1]), *args[2:])
         return func(*args, **kwargs)
 
 

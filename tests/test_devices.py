@@ -40,6 +40,10 @@ def test_what_cuda_allows_is_allowed():
         assert (x * torch.tensor(2.0)).device == dev                # a 0-dim host tensor
         assert x[torch.tensor([2, 0])].device == dev                # host index tensor
         assert x[torch.tensor([True, False, True])].shape == (2, 2)  # host mask
+        assert x[[2, 0]].tolist() == [[4.0, 5.0], [0.0, 1.0]]      # a Python list index
+        y = x.clone()
+        y[[0]] = torch.zeros(1, 2, device=dev)
+        assert y[0].tolist() == [0.0, 0.0]
         assert x.cpu().numpy().shape == (3, 2)
         assert x.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
         assert float(x.sum()) == 15.0 and f"{x.sum():.1f}" == "15.0"

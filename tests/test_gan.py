@@ -367,3 +367,75 @@ def test_chapter_sliders_render(chapter_run, chapter_claims):
     assert len(table) == 9 and "non-saturating, slow D" in table[5] and table[5].count("±") == 2
     assert max(map(len, table)) <= 95
     assert "PacGAN2" in run.published_table()
+
+
+# ------------------------------------------------------------------ on a GPU, and the sliders
+def _frame_pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+@pytest.fixture(scope="module")
+def device_run():
+    """The chapter's six GANs for 30 steps on the CPU and on the stand-in accelerator (tests/fakedevice.py)."""
+    from fakedevice import OnDevice, active
+
+    cpu = run.train_chapter_gans(steps=30, generator=gencore.generator(0), progress=False)
+    rows_cpu = run.coverage_rows(cpu, n=200, generator=gencore.generator(1))
+    with active() as dev:
+        on_dev = run.train_chapter_gans(steps=30, generator=gencore.generator(0), progress=False, device=dev)
+        assert all(isinstance(p, OnDevice) for p in on_dev.generator.parameters())
+        rows = run.coverage_rows(on_dev, n=200, generator=gencore.generator(1))
+        frames = [fig.snapshot_slider(on_dev, every=1).render((0,)), fig.loss_slider(on_dev, every=1).render((3, 1))]
+    return cpu, on_dev, (rows, rows_cpu), frames
+
+
+def test_chapter_gans_train_on_the_device_with_the_cpus_numbers(device_run):
+    """Every op checked as CUDA checks it (no host tensor meets a device one); same numbers as the CPU."""
+    cpu, on_dev, rows, frames = device_run
+    assert [s for s, _, _ in on_dev.snapshots] == [s for s, _, _ in cpu.snapshots] == [0, 30]
+    for (_, x_cpu, a_cpu), (_, x_dev, a_dev) in zip(cpu.snapshots, on_dev.snapshots):
+        assert x_dev.device.type == "cpu"  # snapshots are kept on the host, for the figures
+        torch.testing.assert_close(x_dev, x_cpu, rtol=0, atol=1e-12)
+        torch.testing.assert_close(a_dev, a_cpu, rtol=0, atol=1e-12)
+    assert rows[0] == rows[1]
+    assert all(png[:4] == b"\x89PNG" for png in frames)
+
+
+def test_slider_frames_look_as_when_every_artist_is_drawn_afresh(device_run):
+    """The sliders draw their fixed parts once as pixels and move the rest (figures/gan.py): each
+    frame, after a sweep, against the same frame drawn first by a fresh demo (all artists drawn
+    by matplotlib), to a few levels of 255."""
+    cpu = device_run[0]
+    for make, sizes in ((lambda: fig.snapshot_slider(cpu, every=1), (2,)), (lambda: fig.loss_slider(cpu, every=1), (4, 2))):
+        demo = make()
+        indices = [(k,) for k in range(sizes[0])] if len(sizes) == 1 else \
+            [(m, s) for m in range(sizes[0]) for s in range(sizes[1])]
+        for index in indices + indices[::-1]:
+            demo.render(index)
+        for index in indices:
+            diff = abs(_frame_pixels(demo.render(index)) - _frame_pixels(make().render(index)))
+            assert diff.max() <= 4, (index, diff.max())
+
+
+def test_theorem_and_saturation_quadratures_follow_their_inputs_device():
+    """radius_sweep and shift_gradients on the stand-in device (float64 there too): the CPU's numbers,
+    and the two figures take host copies."""
+    from fakedevice import OnDevice, active
+
+    radii, shifts = torch.tensor([1.0, 2.3], dtype=torch.float64), torch.tensor([0.5, 6.0], dtype=torch.float64)
+    c, rhs = run.radius_sweep(radii, resolution=40)
+    sat, ns = gan.shift_gradients(shifts, n=2001)
+    with active() as dev:
+        c_d, rhs_d = run.radius_sweep(radii.to(dev), resolution=40)
+        sat_d, ns_d = gan.shift_gradients(shifts.to(dev), n=2001)
+        assert all(isinstance(t, OnDevice) for t in (c_d, rhs_d, sat_d, ns_d))
+        fig.theorem_figure(radii.to(dev), c_d, rhs_d)
+        fig.saturation_figure(shifts.to(dev), sat_d, ns_d)
+        got = [t.cpu() for t in (c_d, rhs_d, sat_d, ns_d)]
+    for a, b in zip(got, (c, rhs, sat, ns)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)

@@ -20,7 +20,7 @@ from guards import Case, spoil, spoils_for
 
 # The library layer: modules a reader calls directly (not the experiments, figures, exercises).
 LIBRARY = sorted(m.name for m in pkgutil.iter_modules(gencore.__path__)
-                 if not m.ispkg and m.name not in ("viz", "widgets", "blit"))  # plotting, not the library
+                 if not m.ispkg and m.name not in ("viz", "widgets", "blit", "pixels"))  # plotting, not the library
 
 
 def _guard_module(name):

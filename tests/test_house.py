@@ -39,7 +39,7 @@ def _dotted(path: pathlib.Path) -> str:
 
 def _layer(dotted: str) -> str:
     parts = dotted.split(".")
-    if len(parts) > 1 and parts[1] in ("figures", "viz", "widgets", "blit"):
+    if len(parts) > 1 and parts[1] in ("figures", "viz", "widgets", "blit", "pixels"):
         return "figures"
     if len(parts) > 1 and parts[1] == "experiments":
         return "experiments"

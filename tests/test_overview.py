@@ -401,11 +401,11 @@ def test_gallery_and_page_data_on_an_accelerator_give_the_cpus_numbers():
 
 
 def test_a_legend_pasted_as_an_image_draws_what_the_legend_drew():
-    """viz.as_image (the sliders' legends): the frame is the same to within 1/255, also where the
+    """pixels.as_image (the sliders' legends): the frame is the same to within 1/255, also where the
     data pass under the legend, and only the image is left to draw."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from gencore import viz
+    from gencore import pixels, viz
 
     def frame(fig):
         fig.canvas.draw()
@@ -419,7 +419,7 @@ def test_a_legend_pasted_as_an_image_draws_what_the_legend_drew():
         ax.plot([0, 1], [0.1, 0.1], lw=4, label="a thick flat line under the legend")
         legend = ax.legend(loc="lower left", frameon=True, framealpha=0.5)
         before = frame(fig)
-        viz.as_image(fig, legend)
+        pixels.as_image(fig, legend)
         after = frame(fig)
     assert ax.get_legend() is None and len(fig.images) == 1
     assert np.abs(before - after).max() <= 2

@@ -411,3 +411,69 @@ def test_main_functions_run_on_the_meta_device():
     assert model.sample(4).shape == (2, 4, 2) and model.sample(4).device.type == "meta"
     assert V.gaussian_log_likelihood(x, x, 0.5).shape == (5,)
     assert V.bernoulli_log_likelihood(x, x).device.type == "meta"
+
+
+def test_chapter_recipes_and_figures_run_on_the_device():
+    """The chapter's data, fits and figures on the stand-in accelerator (tests/fakedevice.py): every op
+    checked as CUDA checks it, the same data as on the CPU (drawn by the CPU generator), figures
+    reading host copies."""
+    from fakedevice import OnDevice, active
+
+    def chapter(device):
+        gen = gencore.generator(1)
+        u, _, _, pred = run.regression_to_the_mean(n=200, steps=3, generator=gen, device=device)
+        moons = data.make("moons", dtype=torch.float32, device=device)
+        x = moons.sample((200,), generator=gen)
+        toy = run.train_toy(x, [0.0, 1.0, 2.0], steps=3, generator=gen, progress=False)
+        stats = run.beta_stats(toy, x, generator=gen, n_elbo=2, n_is=4, n_show=50)
+        latent = run.latent_samples(toy, x, 1, n=50, generator=gen)
+        fig.reconstruction_figure(toy, x, 1, n_show=5)
+        fig.latent_figure(x, latent)
+        frames = [fig.traversal_slider(toy, x, 1).render((0, 0)), fig.beta_slider(toy, x, stats).render((0,))]
+        lg = run.linear_gaussian(device=device)
+        x0 = lg.sample(1, generator=gen)
+        gap = run.gap_table(lg, x0, (0.0, 1.0), (0.5, 2.0))[1]
+        frames.append(fig.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(0.5, 2.0)).render((1, 1)))
+        return u, pred, x, toy.model.log_scale, frames, gap
+
+    u, pred, x, scale, frames, gap = chapter(None)
+    with active() as dev:
+        u_d, pred_d, x_d, scale_d, frames_d, gap_d = chapter(dev)
+        assert all(isinstance(t, OnDevice) for t in (u_d, pred_d, x_d, scale_d, gap_d))
+        u_d, pred_d, x_d, scale_d, gap_d = u_d.cpu(), pred_d.cpu(), x_d.cpu(), scale_d.cpu(), gap_d.cpu()
+    assert torch.equal(u_d, u) and torch.equal(x_d, x)  # the data: the CPU generator's numbers
+    torch.testing.assert_close(gap_d, gap, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(pred_d, pred, rtol=1e-5, atol=1e-6)  # fits: the CPU's, to Adam's rounding
+    torch.testing.assert_close(scale_d, scale, rtol=1e-5, atol=1e-6)
+    assert all(png[:4] == b"\x89PNG" for png in frames_d)
+
+
+def test_slider_frames_look_as_when_every_artist_is_drawn_afresh(lg):
+    """The sliders draw their fixed artists once as pixels and move the rest (figures/vae.py): each
+    frame, after a sweep, against the same frame drawn first by a fresh demo (every artist drawn by
+    matplotlib), to a few levels of 255; translucent points composited once round a little
+    differently, more where hundreds of them pile up (as the codes of this barely trained VAE do)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+    gen = gencore.generator(1)
+    x = data.make("moons").sample((300,), generator=gen)
+    toy = run.train_toy(x, [0.0, 1.0, 2.0], steps=20, generator=gen, progress=False)
+    stats = run.beta_stats(toy, x, generator=gen, n_elbo=2, n_is=4, n_show=100)
+    x0 = torch.tensor([[1.5, 1.2]], dtype=F64)
+    makers = (lambda: fig.elbo_gap_slider(lg, x0, shifts=(0.0, 1.0), ratios=(0.5, 2.0)),
+              lambda: fig.traversal_slider(toy, x, 1), lambda: fig.beta_slider(toy, x, stats))
+    for make in makers:
+        demo = make()
+        sizes = [len(p.values) for p in demo.params.values()]
+        indices = [(k,) + tuple(p.initial for p in list(demo.params.values())[1:]) for k in range(sizes[0])]
+        for index in indices + indices[::-1]:
+            demo.render(index)
+        for index in indices:
+            diff = abs(pixels(demo.render(index)) - pixels(make().render(index))).max(-1)
+            assert (diff > 8).mean() < 1e-4 and diff.max() <= 40, (index, diff.max(), (diff > 8).sum())

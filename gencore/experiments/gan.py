@@ -41,15 +41,17 @@ def _box(model) -> tuple:
 
 
 def train_chapter_gans(steps: int = 1500, generator: torch.Generator | None = None, progress: bool = True,
-                       **kw) -> GANRun:
+                       device: torch.device | str | None = None, **kw) -> GANRun:
     """Train the chapter's six GANs (``MODELS``) in one batched computation.
 
     Generator 2 -> 64 -> 64 -> 2 and discriminator 2 -> 64 -> 64 -> 1 (leaky ReLU), minibatches
     of 256, k = 1, Adam (β = 0.5, 0.9) with learning rates decaying linearly to zero, λ = 0.1
     for WGAN-GP; snapshots every 50 steps. ``generator`` draws everything random (see
-    :func:`train_gans`); the book passes ``gencore.generator(0)``.
+    :func:`train_gans`); the book passes ``gencore.generator(0)``. The models train on ``device``
+    (the CPU when ``None``), the data drawn from ``generator`` on its own device and moved there,
+    so a CPU generator gives the same numbers on every device.
     """
-    sets = {name: data.make(name) for name in ("8gaussians", "25gaussians")}
+    sets = {name: data.make(name, device=device) for name in ("8gaussians", "25gaussians")}
     return train_gans(
         [sets[m[1]] for m in MODELS], [m[2] for m in MODELS], 1, steps=steps, batch_size=256,
         latent_dim=2, g_hidden=(64, 64), d_hidden=(64, 64), lr_g=[m[3] for m in MODELS],
@@ -225,14 +227,20 @@ PUBLISHED = (
 )
 
 
-def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160):
-    """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std)."""
+def radius_sweep(radii, std: float = 0.1, extent=(-4.0, 4.0, -4.0, 4.0), resolution: int = 160,
+                 device: torch.device | str | None = None):
+    """``C(G) = V(G, D*)`` and ``-log 4 + 2 JSD`` for p_data = ring(2, std), p_g = ring(r, std).
+
+    The quadratures run on ``device`` (``radii``' device when ``None``, if a tensor; else the CPU).
+    """
+    if device is None and isinstance(radii, torch.Tensor):
+        device = radii.device
     log_p = gan.ring_family(2.0, std)
     c, rhs = [], []
     for r in radii:
         log_q = gan.ring_family(float(r), std)
-        c.append(gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, extent, resolution))
-        rhs.append(-math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, extent, resolution))
+        c.append(gan.value(gan.optimal_discriminator(log_p, log_q), log_p, log_q, extent, resolution, device=device))
+        rhs.append(-math.log(4) + 2 * gan.jsd_on_grid(log_p, log_q, extent, resolution, device=device))
     return torch.stack(c), torch.stack(rhs)
 
 

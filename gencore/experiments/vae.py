@@ -26,33 +26,37 @@ __all__ = [
 
 # --------------------------------------------------------------------- 1. regression to the mean
 def regression_to_the_mean(n: int = 2000, steps: int = 250, generator: torch.Generator | None = None,
-                           dtype: torch.dtype = torch.float32):
+                           dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
     r"""Fit an MLP u -> y by MSE to targets :math:`y = \pm(1 + u/4) + 0.05\,\xi`, a fair coin per point.
 
     :math:`u \sim U(-2, 2)` and :math:`\xi \sim \mathcal N(0, 1)`, so :math:`\mathbb E[y \mid u] = 0`
     while every target lies at distance at least :math:`1 + u/4 \ge 1/2` from 0 (up to the noise).
 
-    Returns ``(u, y, grid, prediction)``: the data, a grid of ``u`` and the fitted curve there.
+    Returns ``(u, y, grid, prediction)``: the data, a grid of ``u`` and the fitted curve there, on
+    ``device`` (the CPU when ``None``), where the MLP is fitted. The data are drawn on
+    ``generator``'s device and moved there, so a CPU generator gives the same data everywhere.
 
     Book: ``prop-overview-mse`` (chapter 0), applied in chapter 3.
     """
     g = generator
-    u = torch.rand(n, 1, generator=g, dtype=dtype) * 4 - 2
-    sign = torch.randint(0, 2, (n, 1), generator=g).to(u) * 2 - 1
-    y = sign * (1.0 + 0.25 * u) + 0.05 * torch.randn(n, 1, generator=g, dtype=u.dtype)
-    net = gnn.StackedMLP(1, (1, 16, 16, 1), generator=g, dtype=dtype)
+    on = tensors.rng_device(g, device if device is not None else "cpu")
+    u = torch.rand(n, 1, generator=g, dtype=dtype, device=on) * 4 - 2
+    sign = torch.randint(0, 2, (n, 1), generator=g, device=on).to(u) * 2 - 1
+    y = sign * (1.0 + 0.25 * u) + 0.05 * torch.randn(n, 1, generator=g, dtype=u.dtype, device=on)
+    u, y = u.to(device), y.to(device)
+    net = gnn.StackedMLP(1, (1, 16, 16, 1), generator=g, dtype=dtype, device=u.device)
     fit(lambda step: ((net(u)[0] - y) ** 2).mean(), net, steps, lr=2e-2, progress=False)
-    grid = torch.linspace(-2, 2, 201, dtype=u.dtype)[:, None]
+    grid = torch.linspace(-2, 2, 201, dtype=u.dtype, device=u.device)[:, None]
     with torch.no_grad():
         pred = net(grid)[0]
     return u[:, 0], y[:, 0], grid[:, 0], pred[:, 0]
 
 
 # --------------------------------------------------------------------- 2. the linear Gaussian model
-def linear_gaussian(dtype=torch.float64) -> LinearGaussian:
-    """The chapter's tractable model: x in R², z in R¹, W = (1.5, 0.8)ᵀ, b = (0.5, −0.3), s = 0.5."""
-    W = torch.tensor([[1.5], [0.8]], dtype=dtype)
-    return LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype), 0.5)
+def linear_gaussian(dtype=torch.float64, device: torch.device | str | None = None) -> LinearGaussian:
+    """The chapter's tractable model: x in R², z in R¹, W = (1.5, 0.8)ᵀ, b = (0.5, −0.3), s = 0.5 (on ``device``)."""
+    W = torch.tensor([[1.5], [0.8]], dtype=dtype, device=device)
+    return LinearGaussian(W, torch.tensor([0.5, -0.3], dtype=dtype, device=device), 0.5)
 
 
 def gap_table(lg: LinearGaussian, x0: torch.Tensor, shifts, ratios):

@@ -14,7 +14,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.lines import Line2D
 
 from .. import divergences as D
-from .. import viz, widgets
+from .. import pixels, viz, widgets
 from ..experiments import divergences as run
 from ..experiments.divergences import XS
 
@@ -27,8 +27,8 @@ def _area(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _note(text: str, x: float = 0.02, y: float = 0.95):
-    """A fixed note in axes coordinates, as a picture painted once (:class:`gencore.viz.Stamp`)."""
-    return viz.Stamp(zorder=3, paint=lambda ax: ax.text(x, y, text, transform=ax.transAxes, va="top", fontsize=8))
+    """A fixed note in axes coordinates, as a picture painted once (:class:`gencore.pixels.Stamp`)."""
+    return pixels.Stamp(zorder=3, paint=lambda ax: ax.text(x, y, text, transform=ax.transAxes, va="top", fontsize=8))
 
 
 def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
@@ -47,9 +47,9 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             fwd, rev = (p * (log_p - log_q)).numpy(), (q * (log_q - log_p)).numpy()  # the two KL integrands
             frames[mu, sigma] = dict(
                 q=q.numpy(), fwd=fwd, rev=rev, areas=(_area(xs, fwd), _area(xs, rev)),
-                titles=tuple(viz.title_stamp(f"{name} = {D.kl_normal(*a, *b).item():.3f} nats")
+                titles=tuple(pixels.title_stamp(f"{name} = {D.kl_normal(*a, *b).item():.3f} nats")
                              for name, a, b in (("KL(p‖q)", (0.0, 1.0), (mu, sigma)), ("KL(q‖p)", (mu, sigma), (0.0, 1.0)))),
-                legend=viz.legend_stamp([("p = N(0, 1)", dict(color=viz.COLORS["p"])),
+                legend=pixels.legend_stamp([("p = N(0, 1)", dict(color=viz.COLORS["p"])),
                                          (f"q = N({mu:g}, {sigma:g}²)", dict(color=viz.COLORS["q"]))]))
     p_host, made = p.numpy(), {}
 
@@ -62,10 +62,10 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             ax.set_xlabel("x")
         ax2.add_artist(_note("integrand p log(p/q)"))
         ax3.add_artist(_note("integrand q log(q/p)"))
-        ax1.add_artist(viz.Stamp(*viz.title_stamp("densities"), outside=True))
+        ax1.add_artist(pixels.Stamp(*pixels.title_stamp("densities"), outside=True))
         first = frames[mus[0], sigmas[0]]
-        made.update(axes=(ax1, ax2, ax3), legend=ax1.add_artist(viz.Stamp(*first["legend"])),
-                    titles=[ax.add_artist(viz.Stamp(*t, outside=True)) for ax, t in zip((ax2, ax3), first["titles"])])
+        made.update(axes=(ax1, ax2, ax3), legend=ax1.add_artist(pixels.Stamp(*first["legend"])),
+                    titles=[ax.add_artist(pixels.Stamp(*t, outside=True)) for ax, t in zip((ax2, ax3), first["titles"])])
 
     def draw(fig, mu, sigma):
         frame = frames[mu, sigma]
@@ -103,14 +103,14 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
     curves = [(D.bimodal(d).log_prob(grid).exp().numpy(),
                *(run.normal_log_prob(host[k][0][i], host[k][1][i], grid).exp().numpy() for k in ("forward", "seek")))
               for i, d in enumerate(seps)]
-    legend1 = viz.legend_stamp([("target p", dict(color=viz.COLORS["p"])),
+    legend1 = pixels.legend_stamp([("target p", dict(color=viz.COLORS["p"])),
                                 ("forward KL fit", dict(color=viz.COLORS["q"], ls="--")),
                                 ("reverse KL fit", dict(color=viz.COLORS["q2"], ls="--"))])
-    legend2 = viz.legend_stamp([("KL(q‖p), from a mode", dict(color=viz.COLORS["q2"])),
+    legend2 = pixels.legend_stamp([("KL(q‖p), from a mode", dict(color=viz.COLORS["q2"])),
                                 ("KL(q‖p), from the centre", dict(color=viz.COLORS["aux"])),
                                 ("KL(p‖q), forward fit", dict(color=viz.COLORS["q"]))], fontsize=8)
     kls = [(host["seek"][2].numpy(), "q2"), (host["centre"][2].numpy(), "aux"), (host["forward"][2].numpy(), "q")]
-    titles = [viz.title_stamp(f"d = {d.item():.1f}: forward σ = {host['forward'][1][i].item():.2f}, "
+    titles = [pixels.title_stamp(f"d = {d.item():.1f}: forward σ = {host['forward'][1][i].item():.2f}, "
                               f"reverse μ = {host['seek'][0][i].item():.2f}") for i, d in enumerate(seps)]
     made = {}
 
@@ -121,11 +121,11 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
         ax2.set_xlim(*_pad(float(seps[0]), float(seps[-1])))
         ax2.set_ylim(0, 2.0)
         ax2.set_xlabel("separation d")
-        ax1.add_artist(viz.Stamp(*legend1))
-        ax2.add_artist(viz.Stamp(*legend2))
-        ax2.add_artist(viz.Stamp(zorder=3, paint=lambda ax: ax.text(0.1, math.log(2) + 0.04, "log 2", fontsize=8)))
-        ax2.add_artist(viz.Stamp(*viz.title_stamp("divergence reached"), outside=True))
-        made.update(axes=(ax1, ax2), title=ax1.add_artist(viz.Stamp(*titles[0], outside=True)))
+        ax1.add_artist(pixels.Stamp(*legend1))
+        ax2.add_artist(pixels.Stamp(*legend2))
+        ax2.add_artist(pixels.Stamp(zorder=3, paint=lambda ax: ax.text(0.1, math.log(2) + 0.04, "log 2", fontsize=8)))
+        ax2.add_artist(pixels.Stamp(*pixels.title_stamp("divergence reached"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax1.add_artist(pixels.Stamp(*titles[0], outside=True)))
 
     def draw(fig, d):
         i = int(torch.argmin((seps - d).abs()))

@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
 
 from .. import flow_matching as F
-from .. import metrics, viz, widgets
+from .. import metrics, pixels, viz, widgets
 from ..data import GaussianMixture
 from ..experiments.flow_matching import sample_labeled
 from ..quadrature import grid
@@ -199,7 +199,7 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
         placed = getattr(fig, "_fm_artists", None) is not None  # not the first frame: the panels are laid out
         a, b, clouds, line, legend = _artists(fig, build)
         if placed and legend.axes is not None:
-            viz.as_image(fig, legend)  # drawn once, pasted after: a legend's text is half a frame
+            pixels.as_image(fig, legend)  # drawn once, pasted after: a legend's text is half a frame
         for cloud, x in zip(clouds, points[w]):
             cloud.set_offsets(x)
         line.set_xdata([w, w])

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .. import data, gan, metrics, viz, widgets
+from .. import data, gan, metrics, pixels, viz, widgets
 from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
 from ..quadrature import grid
 
@@ -20,6 +20,7 @@ __all__ = ["theorem_figure", "saturation_figure", "snapshot_slider", "loss_slide
 
 def theorem_figure(radii, c, rhs, std: float = 0.1):
     """Left: D* for one generator ring. Right: C(G) against the ring's radius."""
+    radii, c, rhs = radii.cpu(), c.cpu(), rhs.cpu()
     fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.6)
     log_p, log_q = gan.ring_family(2.0, std), gan.ring_family(2.3, std)
     dstar = gan.optimal_discriminator(log_p, log_q)
@@ -48,6 +49,7 @@ def theorem_figure(radii, c, rhs, std: float = 0.1):
 
 def saturation_figure(shifts, sat, ns):
     """Left: the two losses' derivatives in the logit against D(G(z)). Right: ``shift_gradients``."""
+    shifts, sat, ns = shifts.cpu(), sat.cpu(), ns.cpu()
     fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.3)
     a = torch.linspace(-8, 8, 401, dtype=torch.float64)
     d = torch.sigmoid(a)
@@ -79,20 +81,64 @@ def _surface(logits: torch.Tensor, kind: str) -> tuple[torch.Tensor, float, floa
     return torch.sigmoid(logits), 0.0, 1.0, "D(x)"
 
 
-def _panel(ax, run: GANRun, i: int, snap: int, title: str):
+def _frame(run: GANRun, i: int, snap: int, title: str) -> tuple:
+    """What model ``i``'s panel shows at snapshot ``snap``: ``(surface (R, R), samples (N, 2), box,
+    modes (K, 2), title)`` as host arrays, the title with the samples' mode coverage."""
     step, x, logits = run.snapshots[snap]
-    box = run.extents[i]
-    surf, lo, hi, _ = _surface(logits[i], run.losses[i])
-    ax.imshow(surf.numpy(), origin="lower", extent=box, cmap="RdBu", vmin=lo, vmax=hi, alpha=0.75,
-              interpolation="bilinear")
-    name = MODELS[i][1] if i < len(MODELS) else "8gaussians"
-    ds = data.make(name)
-    ax.scatter(ds.means[:, 0], ds.means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
-    viz.samples(ax, x[i], color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
-    ax.grid(False)
-    mc = metrics.mode_coverage(x[i], ds.means, ds.std)
-    viz.panel_title(ax, f"{title}, step {step}: {mc.modes_captured}/{mc.n_modes} modes, "
-                        f"{100 * mc.high_quality:.0f}% HQ")
+    surf = _surface(logits[i].cpu(), run.losses[i])[0]
+    ds = data.make(MODELS[i][1] if i < len(MODELS) else "8gaussians")
+    xi = x[i].cpu()
+    mc = metrics.mode_coverage(xi, ds.means.to(xi), ds.std)
+    text = f"{title}, step {step}: {mc.modes_captured}/{mc.n_modes} modes, {100 * mc.high_quality:.0f}% HQ"
+    return surf.numpy(), xi.numpy(), run.extents[i], ds.means.cpu().numpy(), text
+
+
+class _Panel:
+    """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated."""
+
+    def __init__(self, ax, frames: dict, key):
+        surf, x, box, means, text = frames[key]
+        self.ax, self.frames, self.surfaces = ax, frames, None
+        self.image = ax.imshow(surf, origin="lower", extent=box, cmap="RdBu", vmin=0.0, vmax=1.0, alpha=0.75,
+                               interpolation="bilinear")
+        self.modes = ax.scatter(means[:, 0], means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
+        viz.samples(ax, x, color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
+        self.points = ax.collections[-1]
+        ax.grid(False)
+        viz.panel_title(ax, text, y=1.0)  # no ticks above: where matplotlib would put it
+
+    def settle(self) -> None:
+        """Once the axes are placed: draw every frame's surface once, as pixels swapped per frame."""
+        pixels.pin_labels(self.ax)  # the panel's axis labels are empty
+        self.surfaces = {}
+        for key, (surf, _, box, _, _) in self.frames.items():
+            self._move(surf, box)
+            self.surfaces[key] = pixels.pixels_of(self.ax, [self.image])
+        self.image.set_visible(False)
+        self.pixels = pixels.Pixels(next(iter(self.surfaces.values())), self.image.get_zorder())
+        self.ax.add_artist(self.pixels)
+
+    def _move(self, surf, box) -> None:
+        self.image.set_data(surf)
+        self.image.set_extent(box)
+        self.ax.set_xlim(box[0], box[1])
+        self.ax.set_ylim(box[2], box[3])
+
+    def show(self, key) -> None:
+        surf, x, box, means, text = self.frames[key]
+        if self.surfaces is None:
+            self._move(surf, box)
+        else:
+            self.pixels.set_pixels(self.surfaces[key])
+            self.ax.set_xlim(box[0], box[1])
+            self.ax.set_ylim(box[2], box[3])
+        self.modes.set_offsets(means)
+        self.points.set_offsets(x)
+        viz.panel_title(self.ax, text, y=1.0)
+
+
+def _panel(ax, run: GANRun, i: int, snap: int, title: str) -> _Panel:
+    return _Panel(ax, {snap: _frame(run, i, snap, title)}, snap)
 
 
 def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
@@ -100,24 +146,43 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
-    d_loss = run.d_loss[:, i]
+    d_loss = run.d_loss[:, i].cpu()
     kernel = d_loss.new_ones(25) / 25
     smooth = torch.nn.functional.conv1d(d_loss.view(1, 1, -1), kernel.view(1, 1, -1)).flatten()
+    frames = {s: _frame(run, i, s, MODELS[i][0]) for s in snaps}  # every frame's arrays, computed once
 
-    def draw(fig, s):
+    def first(fig, s):
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw={"width_ratios": [1.15, 1]})
-        _panel(ax1, run, i, s, MODELS[i][0])
-        step = run.snapshots[s][0]
+        panel = _Panel(ax1, frames, s)
         ax2.plot(range(len(d_loss)), d_loss.numpy(), color=viz.COLORS["grey"], lw=0.5)
         ax2.plot(range(12, 12 + len(smooth)), smooth.numpy(), color=viz.COLORS["q"], lw=1.5,
                  label="discriminator loss (running mean)")
         ax2.axhline(math.log(4), color="k", ls=":", lw=0.8)
         ax2.text(len(d_loss) * 0.35, math.log(4) + 0.02, "log 4: the loss when D = ½ everywhere", fontsize=8)
-        ax2.axvline(step, color=viz.COLORS["p"], lw=1)
+        marker = ax2.axvline(run.snapshots[s][0], color=viz.COLORS["p"], lw=1)
         ax2.set_ylim(0.6, 1.6)
         ax2.set_xlabel("generator step")
         ax2.legend(loc="lower right", fontsize=8)
         viz.panel_title(ax2, "−(minibatch value) for the discriminator")
+        return panel, marker
+
+    def settle(panel, marker):
+        """The loss panel's lines, text, legend and title stay: pixels below and above the marker."""
+        pixels.freeze(marker.axes, [marker])
+        pixels.pin_labels(marker.axes)  # its ticks stay
+        panel.settle()
+
+    def draw(fig, s):
+        state = getattr(fig, "_gencore_gan", None)
+        if state is None:
+            fig._gencore_gan = [*first(fig, s), False]
+            return
+        panel, marker, settled = state
+        if not settled:
+            settle(panel, marker)
+            state[2] = True
+        panel.show(s)
+        marker.set_xdata([run.snapshots[s][0]] * 2)
 
     steps = tuple(run.snapshots[k][0] for k in snaps)
     return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
@@ -130,17 +195,22 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
     steps = tuple(run.snapshots[s][0] for s in snaps)
+    names = tuple(MODELS[j][0] for j in models)
+    frames = {(name, step): _frame(run, j, s, name) for j, name in zip(models, names)
+              for s, step in zip(snaps, steps)}  # every frame's arrays, computed once
 
     def draw(fig, model, step):
-        i = next(j for j in models if MODELS[j][0] == model)
-        ax = widgets.panels(fig, 1)
-        _panel(ax, run, i, snaps[steps.index(step)], model)
+        panel = getattr(fig, "_gencore_gan", None)
+        if panel is None:
+            fig._gencore_gan = _Panel(widgets.panels(fig, 1), frames, (model, step))
+            return
+        if panel.surfaces is None:
+            panel.settle()
+        panel.show((model, step))
 
-    names = tuple(MODELS[j][0] for j in models)
     return widgets.slider(draw, figsize=(5.0, 4.6),
                           model=widgets.Param(names, "loss", fmt="{}", start=0),
                           step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
-
 
 
 def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .. import overview as O
-from .. import viz, widgets
+from .. import pixels, viz, widgets
 from ..quadrature import grid
 
 __all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
@@ -57,7 +57,7 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
         placed = getattr(fig, "_ov_artists", None) is not None  # not the first frame: the layout is final
         ax, cloud, branches, fit, legend = _artists(fig, build)
         if placed and legend.axes is not None:
-            viz.as_image(fig, legend)  # the same every frame: drawn once, then pasted
+            pixels.as_image(fig, legend)  # the same every frame: drawn once, then pasted
         cloud.set_offsets(np.column_stack([x[i], y[i]]))
         for sign, line in zip((1, -1), branches):
             line.set_ydata(m + sign * separation / 2)

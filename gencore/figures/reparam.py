@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, StepPatch
 
 from .. import reparam as R
-from .. import metrics, viz, widgets
+from .. import metrics, pixels, viz, widgets
 from ..experiments.reparam import ESTIMATORS, VarianceStudy
 
 __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "variance_slider",
@@ -39,11 +39,11 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
     xus = icdf(torch.tensor(us, dtype=icdf.xs.dtype, device=icdf.xs.device)).cpu().tolist()
     areas = {u: np.column_stack([np.r_[xs[0], xs[xs <= xu], xs[xs <= xu][-1]], np.r_[0, dens[xs <= xu], 0]])
              for u, xu in zip(us, xus)}  # the polygon fill_between(xs, dens, where=xs <= xu) draws
-    legend = viz.legend_stamp([(f"{len(x):,} samples F⁻¹(u)", dict(patch=True, color=viz.COLORS["grey"], alpha=0.6, lw=0)),
+    legend = pixels.legend_stamp([(f"{len(x):,} samples F⁻¹(u)", dict(patch=True, color=viz.COLORS["grey"], alpha=0.6, lw=0)),
                                ("p(x)", dict(color=viz.COLORS["p"])),
                                ("area u", dict(patch=True, color=viz.COLORS["q"], alpha=0.3, lw=0))], fontsize=8)
     red, made = viz.COLORS["q"], {}
-    titles = {u: viz.title_stamp(f"u = {u:.2f}  →  x = F⁻¹(u) = {xu:+.3f}") for u, xu in zip(us, xus)}
+    titles = {u: pixels.title_stamp(f"u = {u:.2f}  →  x = F⁻¹(u) = {xu:+.3f}") for u, xu in zip(us, xus)}
 
     def setup(ax1, ax2):  # once per pair of axes: limits, labels, legend
         ax1.set_ylim(0, 1)
@@ -52,9 +52,9 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
         ax2.set_ylim(0, 1.05 * float(dens.max()) * 1.15)
         ax2.set_xlim(lo, hi)
         ax2.set_xlabel("x")
-        ax2.add_artist(viz.Stamp(*legend))
-        ax2.add_artist(viz.Stamp(*viz.title_stamp("density; the shaded area is u"), outside=True))
-        made.update(axes=(ax1, ax2), title=ax1.add_artist(viz.Stamp(*titles[us[0]], outside=True)))
+        ax2.add_artist(pixels.Stamp(*legend))
+        ax2.add_artist(pixels.Stamp(*pixels.title_stamp("density; the shaded area is u"), outside=True))
+        made.update(axes=(ax1, ax2), title=ax1.add_artist(pixels.Stamp(*titles[us[0]], outside=True)))
 
     def draw(fig, u):
         xu = xus[us.index(u)]
@@ -112,7 +112,7 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
 
     Everything a frame shows is computed here once: the histograms (of estimate / exact value, so
     that both test functions share the left panel's axes and a frame only swaps data), the
-    variance curves, and both legends, drawn as pictures (:func:`gencore.viz.legend_stamp`).
+    variance curves, and both legends, drawn as pictures (:func:`gencore.pixels.legend_stamp`).
     """
     ns, names, dpi, figsize = study.ns, study.names, 90, (10.5, 3.6)
     k = next((j for j, n in enumerate(ns) if n >= 10), 0)
@@ -133,11 +133,11 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
             entries = [(f"{_LABEL[est]}: sd {float(study.estimates[f][est][i, :, 0].std()):.3f}",
                         dict(color=viz.COLORS[_ROLE[est]], lw=1.5)) for est in ESTIMATORS]
             entries.append((f"exact ∂/∂μ = {exact:.3f}", dict(color="k", lw=1, ls="--")))
-            legend1[f, i] = viz.legend_stamp(entries, loc="upper left", dpi=dpi, fontsize=7)
-    legend2 = viz.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+            legend1[f, i] = pixels.legend_stamp(entries, loc="upper left", dpi=dpi, fontsize=7)
+    legend2 = pixels.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
                                 for est in ESTIMATORS], loc="lower left", dpi=dpi, fontsize=7)
     repeats = study.estimates[names[0]]["score"].shape[1]
-    titles = {(f, i): viz.title_stamp(f"{f}: {repeats} estimates, n = {n}", dpi=dpi) for f in names for i, n in enumerate(ns)}
+    titles = {(f, i): pixels.title_stamp(f"{f}: {repeats} estimates, n = {n}", dpi=dpi) for f in names for i, n in enumerate(ns)}
     made = {}
 
     def setup(ax1, ax2):  # once per pair of axes: what every frame shares
@@ -150,10 +150,10 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         ax2.set_ylim(*pad(float(vs.min()), float(vs.max())))
         ax2.set_xlabel("samples n")
         ax2.set_ylabel("variance of the ∂/∂μ estimate")
-        made.update(axes=(ax1, ax2), legend=ax1.add_artist(viz.Stamp(*legend1[names[0], 0])),
-                    title=ax1.add_artist(viz.Stamp(*titles[names[0], 0], outside=True)))
-        ax2.add_artist(viz.Stamp(*legend2, loc="lower left"))
-        ax2.add_artist(viz.Stamp(*viz.title_stamp("variance ∝ 1/n for every estimator", dpi=dpi), outside=True))
+        made.update(axes=(ax1, ax2), legend=ax1.add_artist(pixels.Stamp(*legend1[names[0], 0])),
+                    title=ax1.add_artist(pixels.Stamp(*titles[names[0], 0], outside=True)))
+        ax2.add_artist(pixels.Stamp(*legend2, loc="lower left"))
+        ax2.add_artist(pixels.Stamp(*pixels.title_stamp("variance ∝ 1/n for every estimator", dpi=dpi), outside=True))
 
     def draw(fig, n, f):
         i = ns.index(n)
@@ -201,14 +201,14 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
     """Slider over the bend b: Gaussian noise (left) pushed through T_b (right) over its exact density.
 
     The density images and the pushed points of every b are computed here once, and drawn once
-    as pictures (:class:`gencore.viz.Stamp`) with the noise and the titles: a frame pastes them.
+    as pictures (:class:`gencore.pixels.Stamp`) with the noise and the titles: a frame pastes them.
     """
     colour = eps[:, 0].detach().cpu().numpy()
     noise = eps.detach().cpu().numpy()
     images = {b: metrics.density_image(lambda x, b=b: R.banana_log_prob(x, b, s), extent, 160, device=eps.device)
               .cpu().numpy() for b in bs}
     pushed = {b: R.banana_push(eps[:800], b, s).cpu().numpy() for b in bs}
-    titles = {b: viz.title_stamp(f"x = T(ε), b = {b:g}, on the exact p(x)") for b in bs}
+    titles = {b: pixels.title_stamp(f"x = T(ε), b = {b:g}, on the exact p(x)") for b in bs}
     made = {}
 
     def noise_points(ax):
@@ -224,10 +224,10 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
         ax1.set(xlabel="ε₁", ylabel="ε₂")
         ax2.set(xlabel="x₁", ylabel="x₂")
         ax2.grid(False)
-        ax1.add_artist(viz.Stamp(zorder=1, paint=noise_points))
-        ax1.add_artist(viz.Stamp(*viz.title_stamp("noise ε ~ N(0, I)"), outside=True))
-        made["title"] = ax2.add_artist(viz.Stamp(*titles[bs[0]], outside=True))
-        made["panels"] = {b: ax2.add_artist(viz.Stamp(zorder=0, paint=pushed_points(b))) for b in bs}
+        ax1.add_artist(pixels.Stamp(zorder=1, paint=noise_points))
+        ax1.add_artist(pixels.Stamp(*pixels.title_stamp("noise ε ~ N(0, I)"), outside=True))
+        made["title"] = ax2.add_artist(pixels.Stamp(*titles[bs[0]], outside=True))
+        made["panels"] = {b: ax2.add_artist(pixels.Stamp(zorder=0, paint=pushed_points(b))) for b in bs}
         made["axes"] = (ax1, ax2)
 
     def draw(fig, b):
