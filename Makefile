@@ -2,6 +2,7 @@
 #   make book   builds the website into _build/html (executing every chapter)
 #   make book-student   the same site with the exercise solutions left out (_build/student)
 #   make test   runs every chapter Colab-style, builds the site from those runs, then every test (shuffled)
+#               and every chapter on a stand-in accelerator
 #   make test-seeds   the claim tests at GENCORE_SEED=0, 1, 2 and every chapter at 1 and 2 (slow)
 #   make test-shuffled   the unit tests in three more shuffled orders
 # Both set up a fresh machine first (scripts/setup.sh): .venv, MathJax, chromium.
@@ -35,7 +36,8 @@ book-student: setup
 
 # Each chapter is executed once: the way a Colab reader runs it (make test-colab, a failing
 # cell fails it), and the website is built (warnings as errors) from those executed chapters.
-# Then the unit and browser tests, and the sliders under ipywidgets 7.
+# Then the unit and browser tests, every chapter on a stand-in accelerator (make test-device),
+# and the sliders under ipywidgets 7.
 EXECUTED := _build/colab/executed
 test: setup
 	bash scripts/setup.sh --browser
@@ -44,6 +46,7 @@ test: setup
 	$(BIN)/python scripts/cache_executed.py $(EXECUTED)
 	$(MAKE) book-build
 	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider -p randomly --randomly-seed=$(ORDER) tests
+	$(MAKE) test-device
 	$(MAKE) test-widgets7
 
 # Every claim the book makes about a trained or sampled outcome must hold at each seed of the
