@@ -11,7 +11,8 @@ good then), draw everything that never changes once, as pixels:
 * :class:`Stamp` pastes a picture made beforehand at a fixed offset from a corner of its axes:
   a legend described by :func:`legend_stamp`, a title by :func:`title_stamp`, a panel's fixed
   points by :func:`panel_picture`;
-* :func:`pin_labels` and :func:`titles` keep labels and titles from being measured again.
+* :func:`pin_labels` and :func:`titles` keep labels and titles from being measured again;
+* :func:`reused` hands a frame the artists the first frame made.
 
 Frames look the same as fully drawn ones, to a level or two of 255 (tests in test_widgets,
 test_reparam, test_gan, test_vae, test_overview).
@@ -32,8 +33,24 @@ import numpy as np
 
 from .viz import STYLE, style
 
-__all__ = ["Pixels", "pixels_of", "freeze", "as_image", "Stamp", "legend_stamp", "title_stamp", "panel_picture",
-           "pin_labels", "titles"]
+__all__ = ["reused", "reusing", "Pixels", "pixels_of", "freeze", "as_image", "Stamp", "legend_stamp", "title_stamp",
+           "panel_picture", "pin_labels", "titles"]
+
+
+def reused(fig, build):
+    """A slider frame's artists: ``build(fig)`` makes them (and the axes) on the first frame drawn on
+    ``fig``; every later frame gets the same ones back and only gives them new data (``set_data``,
+    ``set_offsets``, ``set_segments``)."""
+    made = getattr(fig, "_gencore_artists", None)
+    if made is None:
+        made = fig._gencore_artists = build(fig)
+    return made
+
+
+def reusing(fig) -> bool:
+    """Whether a frame was drawn on ``fig`` before (:func:`reused` made its artists): from then on the
+    layout is final, and fixed artists can be drawn once as pixels."""
+    return getattr(fig, "_gencore_artists", None) is not None
 
 
 class Pixels(Artist):

@@ -15,7 +15,7 @@ from matplotlib import colors as mcolors
 from matplotlib.ticker import NullFormatter
 
 from .. import autoregressive as A
-from .. import metrics, viz, widgets
+from .. import metrics, pixels, viz, widgets
 from ..experiments import autoregressive as run_ar
 from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun, NLLReport
 
@@ -41,14 +41,6 @@ def _show(ax, img, extent):
     ax.grid(False)
 
 
-def _artists(cache: dict, fig, make) -> dict:
-    """The artists of a slider's frames: made by ``make(fig)`` on the first frame drawn on ``fig``,
-    then reused, so that a frame only gives them new data (``set_data``, ``set_xdata``)."""
-    if cache.get("fig") is not fig:
-        cache.clear()
-        cache.update(make(fig), fig=fig)
-    return cache
-
 
 def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: int = 120) -> widgets.SliderDemo:
     r"""Slice the learned density at :math:`x_1`: the model's :math:`q(x_2 \mid x_1)` against the true :math:`p(x_2 \mid x_1)`."""
@@ -61,7 +53,6 @@ def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: in
                        run_ar.true_conditional(p, x1, ys).numpy())
                   for x1 in x1s}
     ymax = 1.05 * max(max(q.max(), t.max()) for q, t in curves.values())
-    made = {}
 
     def make(fig):  # the first frame: every artist, the legend once
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw=dict(width_ratios=(1.4, 1)))
@@ -77,7 +68,7 @@ def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: in
         return dict(cut=cut, true=ax2.lines[0], model=ax2.lines[1], ax2=ax2)
 
     def draw(fig, x1):
-        a = _artists(made, fig, make)
+        a = pixels.reused(fig, make)
         a["cut"].set_xdata([x1, x1])
         q, t = curves[x1]
         a["true"].set_ydata(t)
@@ -98,7 +89,6 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
             frames[B] = (_img(m.log_prob, extent, resolution, _device_of(m)),
                          m.conditional_log_prob(ys.to(_device_of(m)), x1).exp().cpu().numpy())
     ymax = 1.05 * max(c.max() for _, c in frames.values())
-    made = {}
 
     def make(fig, img):  # the first frame: every artist, the legend and the static title once
         ax1, ax2 = widgets.panels(fig, 2, gridspec_kw=dict(width_ratios=(1.4, 1)))
@@ -114,7 +104,7 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
 
     def draw(fig, B):
         img, cond = frames[B]
-        a = _artists(made, fig, lambda f: make(f, img))
+        a = pixels.reused(fig, lambda f: make(f, img))
         a["image"].set_data(img)
         a["cond"].set_ydata(cond)
         viz.panel_title(a["ax1"], f"{B} bins: H(p, q) = {reports[B].cross_entropy:.3f} nats")
@@ -131,7 +121,6 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
     imgs = {k: _img(r.model64.log_prob, extent, resolution, _device_of(r.model), vmax) for k, r in runs.items()}
     names = {"x₁ → x₂": (0, 1), "x₂ → x₁": (1, 0)}
     Ks = tuple(sorted({k for _, k in runs}))
-    made = {}
 
     def make(fig, img):  # the first frame: both images, the static title once
         ax1, ax2 = widgets.panels(fig, 2)
@@ -142,7 +131,7 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
 
     def draw(fig, ordering, K):
         order = names[ordering]
-        a = _artists(made, fig, lambda f: make(f, imgs[(order, K)]))
+        a = pixels.reused(fig, lambda f: make(f, imgs[(order, K)]))
         a["image"].set_data(imgs[(order, K)])
         viz.panel_title(a["ax2"], f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
 

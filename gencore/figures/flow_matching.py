@@ -37,13 +37,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
 
 
-def _artists(fig, build):
-    """A slider frame's artists: ``build(fig)`` makes them (and the axes) on the first frame; kept after."""
-    state = getattr(fig, "_fm_artists", None)
-    if state is None:
-        state = fig._fm_artists = build(fig)
-    return state
-
 
 # ---- figures -------------------------------------------------------------------------------------
 def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
@@ -93,7 +86,7 @@ def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, e
         return ax, arrows, ax.collections[-1]
 
     def draw(fig, t):
-        ax, arrows, points = _artists(fig, build)
+        ax, arrows, points = pixels.reused(fig, build)
         arrows.set_UVC(fields[t][:, 0], fields[t][:, 1])
         points.set_offsets(path[round(t * n_steps)])
         viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
@@ -132,7 +125,7 @@ def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 
         return a, lines, marks, a.collections[-1]
 
     def draw(fig, n):
-        a, lines, marks, points = _artists(fig, build)
+        a, lines, marks, points = pixels.reused(fig, build)
         lines.set_segments(paths[n].transpose(1, 0, 2))
         marks.set_offsets(paths[n][-1])
         points.set_offsets(ends[n])
@@ -196,8 +189,8 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
         return a, b, a.collections[-len(classes):], line, b.legend(fontsize=8, loc="lower left")
 
     def draw(fig, w):
-        placed = getattr(fig, "_fm_artists", None) is not None  # not the first frame: the panels are laid out
-        a, b, clouds, line, legend = _artists(fig, build)
+        placed = pixels.reusing(fig)  # not the first frame: the panels are laid out
+        a, b, clouds, line, legend = pixels.reused(fig, build)
         if placed and legend.axes is not None:
             pixels.as_image(fig, legend)  # drawn once, pasted after: a legend's text is half a frame
         for cloud, x in zip(clouds, points[w]):

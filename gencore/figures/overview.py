@@ -17,14 +17,6 @@ from ..quadrature import grid
 __all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
 
 
-def _artists(fig, build):
-    """A slider frame's artists: ``build(fig)`` makes them (and the axes) on the first frame; kept
-    after, and each frame only updates their data."""
-    state = getattr(fig, "_ov_artists", None)
-    if state is None:
-        state = fig._ov_artists = build(fig)
-    return state
-
 
 # ------------------------------------------------------------------ regression to the mean
 def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> widgets.SliderDemo:
@@ -54,8 +46,8 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
 
     def draw(fig, separation):
         i = frames[separation]
-        placed = getattr(fig, "_ov_artists", None) is not None  # not the first frame: the layout is final
-        ax, cloud, branches, fit, legend = _artists(fig, build)
+        placed = pixels.reusing(fig)  # not the first frame: the layout is final
+        ax, cloud, branches, fit, legend = pixels.reused(fig, build)
         if placed and legend.axes is not None:
             pixels.as_image(fig, legend)  # the same every frame: drawn once, then pasted
         cloud.set_offsets(np.column_stack([x[i], y[i]]))
@@ -95,7 +87,7 @@ def manifold_slider(frames: dict) -> widgets.SliderDemo:
 
     def draw(fig, noise):
         x, r, counts, median = shown[noise]
-        ax1, ax2, cloud, bars = _artists(fig, build)
+        ax1, ax2, cloud, bars = pixels.reused(fig, build)
         cloud.set_offsets(x)
         cloud.set_array(r)
         bars.set_data(counts)

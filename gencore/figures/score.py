@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from matplotlib import colors as mcolors
 
-from .. import metrics, viz, widgets
+from .. import metrics, pixels, viz, widgets
 from .. import score as S
 from ..data import GaussianMixture
 from ..experiments.score import FAR_EXTENT, NEAR_EXTENT, LangevinRuns
@@ -89,14 +89,6 @@ def _device_of(model) -> torch.device:
     return params[0].device if params else torch.device("cpu")
 
 
-def _artists(cache: dict, fig, make) -> dict:
-    """The artists of a slider's frames: made by ``make(fig)`` on the first frame drawn on ``fig``,
-    then reused, so that a frame only gives them new data (``set_data``, ``set_offsets``)."""
-    if cache.get("fig") is not fig:
-        cache.clear()
-        cache.update(make(fig), fig=fig)
-    return cache
-
 
 def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT) -> widgets.SliderDemo:
     """Slider over ε and K: paths over the score field (left), all chains after K steps over
@@ -112,7 +104,6 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
     field = S.mixture_score(mix)(arrow_pts)
     paths, samples = _on_host(runs.paths), _on_host(runs.samples)
     share, sw = runs.share.tolist(), runs.sw.tolist()
-    made = {}
 
     def make(fig):
         ax1, ax2 = widgets.panels(fig, 2)
@@ -130,7 +121,7 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
 
     def draw(fig, eps, K):
         i, j = runs.step_sizes.index(eps), runs.n_steps.index(K)
-        a = _artists(made, fig, make)
+        a = pixels.reused(fig, make)
         path = paths[i, : K + 1]  # (K + 1, P, 2)
         for n, line in enumerate(a["paths"]):
             line.set_data(path[:, n, 0], path[:, n, 1])
@@ -174,7 +165,6 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
         frames[round(sig, 4)] = (_rgba(metrics.density_image(p_s.log_prob, extent, 120), viz.DENSITY_CMAP), arrows,
                                  _rgba(err.log10().reshape(120, 120), "viridis", -2, 2), contours, fisher)
     scale = _rgba(torch.linspace(-2, 2, 256, dtype=torch.float64)[:, None], "viridis", -2, 2)
-    made = {}
 
     def make(fig, image, field, err_img):
         ax1, ax2, cax = widgets.panels(fig, 3, width_ratios=[1, 1, 0.05])
@@ -198,7 +188,7 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
 
     def draw(fig, sigma):
         image, field, err_img, contours, fisher = frames[sigma]
-        a = _artists(made, fig, lambda f: make(f, image, field, err_img))
+        a = pixels.reused(fig, lambda f: make(f, image, field, err_img))
         a["image"].set_data(image)
         a["field"].set_UVC(field[:, 0], field[:, 1])
         a["err"].set_data(err_img)
