@@ -12,7 +12,8 @@ good then), draw everything that never changes once, as pixels:
   a legend described by :func:`legend_stamp`, a title by :func:`title_stamp`, a panel's fixed
   points by :func:`panel_picture`;
 * :func:`pin_labels` and :func:`titles` keep labels and titles from being measured again;
-* :func:`reused` hands a frame the artists the first frame made.
+* :func:`reused` hands a frame the artists the first frame made; :func:`staged` builds a
+  draw function that makes them, then draws the fixed ones once as pixels, then only moves them.
 
 Frames look the same as fully drawn ones, to a level or two of 255 (tests in test_widgets,
 test_reparam, test_gan, test_vae, test_overview).
@@ -33,7 +34,7 @@ import numpy as np
 
 from .viz import STYLE, style
 
-__all__ = ["reused", "reusing", "Pixels", "pixels_of", "freeze", "as_image", "Stamp", "legend_stamp", "title_stamp",
+__all__ = ["reused", "reusing", "staged", "Pixels", "pixels_of", "freeze", "as_image", "Stamp", "legend_stamp", "title_stamp",
            "panel_picture", "pin_labels", "titles"]
 
 
@@ -45,6 +46,24 @@ def reused(fig, build):
     if made is None:
         made = fig._gencore_artists = build(fig)
     return made
+
+
+def staged(first, settle, update):
+    """A slider's ``draw(fig, ...)`` in three stages: ``first(fig, ...)`` draws the first frame and
+    returns its handles; on the second frame (the axes then placed for good) ``settle(handles)``
+    draws what no frame changes once, as pixels (:func:`freeze`); from then on
+    ``update(handles, ...)`` only moves what a frame changes."""
+    def draw(fig, *args, **kwargs):
+        if not reusing(fig):
+            reused(fig, lambda f: {"handles": first(f, *args, **kwargs), "settled": False})
+            return
+        state = reused(fig, None)
+        if not state["settled"]:
+            settle(state["handles"])
+            state["settled"] = True
+        update(state["handles"], *args, **kwargs)
+
+    return draw
 
 
 def reusing(fig) -> bool:

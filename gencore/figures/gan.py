@@ -166,23 +166,19 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
         viz.panel_title(ax2, "−(minibatch value) for the discriminator")
         return panel, marker
 
-    def settle(panel, marker):
+    def settle(handles):
         """The loss panel's lines, text, legend and title stay: pixels below and above the marker."""
+        panel, marker = handles
         pixels.freeze(marker.axes, [marker])
         pixels.pin_labels(marker.axes)  # its ticks stay
         panel.settle()
 
-    def draw(fig, s):
-        state = getattr(fig, "_gencore_gan", None)
-        if state is None:
-            fig._gencore_gan = [*first(fig, s), False]
-            return
-        panel, marker, settled = state
-        if not settled:
-            settle(panel, marker)
-            state[2] = True
+    def update(handles, s):
+        panel, marker = handles
         panel.show(s)
         marker.set_xdata([run.snapshots[s][0]] * 2)
+
+    draw = pixels.staged(first, settle, update)
 
     steps = tuple(run.snapshots[k][0] for k in snaps)
     return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
@@ -200,10 +196,10 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
               for s, step in zip(snaps, steps)}  # every frame's arrays, computed once
 
     def draw(fig, model, step):
-        panel = getattr(fig, "_gencore_gan", None)
-        if panel is None:
-            fig._gencore_gan = _Panel(widgets.panels(fig, 1), frames, (model, step))
+        if not pixels.reusing(fig):
+            pixels.reused(fig, lambda f: _Panel(widgets.panels(f, 1), frames, (model, step)))
             return
+        panel = pixels.reused(fig, None)
         if panel.surfaces is None:
             panel.settle()
         panel.show((model, step))

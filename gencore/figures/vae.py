@@ -27,26 +27,6 @@ def _box(extent):
     return tuple(extent) if extent is not None else data.make("moons").box
 
 
-
-def _frames(first, settle, update):
-    """A slider's ``draw(fig, **values)`` whose artists are made once: ``first(fig, **values)``
-    draws the first frame and returns its handles; on the second frame (the axes then placed for
-    good) ``settle(handles)`` draws what no frame changes once, as pixels (:func:`gencore.pixels.freeze`);
-    from then on ``update(handles, **values)`` only moves what a frame changes."""
-    def draw(fig, **values):
-        state = getattr(fig, "_gencore_frames", None)
-        if state is None:
-            fig._gencore_frames = [first(fig, **values), False]
-            return
-        handles, settled = state
-        if not settled:
-            settle(handles)
-            state[1] = True
-        update(handles, **values)
-
-    return draw
-
-
 def _settle(axes, moving) -> None:
     """Freeze each axes' fixed artists (all but ``moving`` and the titles) and pin its axis labels."""
     for ax in axes:
@@ -142,7 +122,7 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
         viz.panel_title(ax2, f"ELBO {e:.2f} + KL {k:.2f} = {e + k:.2f}", y=1.0)
         marker.set_data([shift], [math.log2(ratio)])
 
-    draw = _frames(first, settle, update)
+    draw = pixels.staged(first, settle, update)
     return widgets.slider(draw, figsize=(11.0, 3.3),
                           shift=widgets.Param(shifts, "shift of q's mean", "{:+.1f}",
                                               start=shifts.index(1.0) if 1.0 in shifts else None),
@@ -269,7 +249,7 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
         image.set_data([f[0]], [f[1]])
         viz.panel_title(ax2, f"data space: f(z) = ({f[0]:.2f}, {f[1]:.2f})", y=1.0)
 
-    draw = _frames(first, settle, update)
+    draw = pixels.staged(first, settle, update)
     return widgets.slider(draw, figsize=(9.6, 3.4),
                           z1=widgets.Param(values, "z₁", "{:+.2f}", start=values.index(0.75)),
                           z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)))
@@ -330,7 +310,7 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
         marker.set_xdata([beta, beta])
         viz.panel_title(ax3, f"KL per dim: {kl[i, 0]:.2f}, {kl[i, 1]:.2f}", y=1.0)
 
-    draw = _frames(first, settle, update)
+    draw = pixels.staged(first, settle, update)
 
     labels = tuple(betas[i] for i in idx)
     return widgets.slider(draw, figsize=(11.0, 3.4),
