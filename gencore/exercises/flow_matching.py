@@ -29,8 +29,8 @@ def check_cfg(guided: Callable) -> Verdict:
         if torch.allclose(out.to(want), want, atol=1e-10):
             continue
         guesses = [
-            (vc, "it returned v_cond unchanged; the guidance term is missing (for w > 0 the result must "
-                   "move away from the unconditional prediction)."),
+            (vc, "it returned v_cond unchanged; the guidance term is missing (with w > 0 guidance "
+                   "pushes the velocity away from what the unconditional model predicts)."),
             (vu + w * (vc - vu), "that is the other convention, in which w = 1 is the conditional model; here "
                                  "w = 0 must give v_cond exactly."),
             (vc + w * (vu - vc), "the sign of the guidance term is flipped: that moves towards the unconditional "
