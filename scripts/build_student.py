@@ -95,7 +95,9 @@ def strip_solutions(text: str, gated: bool = False) -> tuple[str, bool, int]:
             continue
         out.append(line)
         i += 1
-    text = re.sub(r"\n{3,}", "\n\n", "".join(out))
+    text = "".join(out)
+    if removed:  # the blank lines around a removed block
+        text = re.sub(r"\n{3,}", "\n\n", text)
     return text, gated, removed
 
 
