@@ -262,3 +262,14 @@ def test_student_edition_is_sealed_and_the_instructor_edition_is_not(tmp_path):
         page = (instructor / "book" / f"{nb.stem}.html").read_text(encoding="utf-8")
         assert f"https://colab.research.google.com/github/{OWNER_REPO}/blob/main/book/{nb.name}" in page
         assert "/blob/student/" not in page
+
+
+def test_release_publishes_the_student_tree_to_the_student_branch():
+    """The student site's Colab buttons open .../blob/student/...: a release must put the tree there."""
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8"))
+    (job,) = [j for j in wf["jobs"].values()
+              if any("build_student.py --tree-only" in s.get("run", "") for s in j.get("steps", []))]
+    assert job["permissions"] == {"contents": "write"}
+    push = "\n".join(s.get("run", "") for s in job["steps"])
+    assert re.search(r"git push --force \S+ student$", push, re.M), push
+    assert build_student.BRANCH == "student"
