@@ -29,8 +29,10 @@ book: setup
 book-build:
 	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 
-# The student edition: the same site with every exercise solution left out, built from
-# _config.yml by scripts/build_student.py into _build/student/_build/html.
+# The student edition (scripts/build_student.py): student notebooks and pages with every solution
+# cut out, in _build/student/book (the tree a release publishes to the branch `student`), and the
+# site built from them into _build/student/_build/html, its Colab buttons on that branch. Executed
+# chapters come from _build/.jupyter_cache (make book, make test); any not there is executed.
 book-student: setup
 	$(BIN)/python scripts/build_student.py
 

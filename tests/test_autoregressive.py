@@ -322,9 +322,9 @@ def _log_n(y, means, scales):
 
 
 @pytest.mark.parametrize("wrong,phrase", [
-    (lambda y, l, m, s: torch.logsumexp(l + _log_n(y, m, s), -1), "log_softmax"),
-    (lambda y, l, m, s: torch.logsumexp(torch.log_softmax(l, -1) + _log_n(y, m, s) + torch.log(s), -1), "log(s_k)"),
-    (lambda y, l, m, s: (torch.log_softmax(l, -1) + _log_n(y, m, s)).sum(-1), "not the sum of their logs"),
+    (lambda y, l, m, s: torch.logsumexp(l + _log_n(y, m, s), -1), "not normalized"),
+    (lambda y, l, m, s: torch.logsumexp(torch.log_softmax(l, -1) + _log_n(y, m, s) + torch.log(s), -1), "scale s_k"),
+    (lambda y, l, m, s: (torch.log_softmax(l, -1) + _log_n(y, m, s)).sum(-1), "not their logs"),
     (lambda y, l, m, s: (torch.softmax(l, -1) * _log_n(y, m, s)).sum(-1), "Jensen"),
     (_naive, "log space"),
     (lambda y, l, m, s: A.mixture_log_prob(y, l, m, s).double(), "float32"),

@@ -295,7 +295,7 @@ def test_checker_accepts_reference_and_rejects_typical_mistakes():
         p, _ = quadrature.grid(ext, r, dtype=F64)
         return torch.logsumexp(-e(p), 0) - math.log(len(p))
 
-    for fn, words in ((no_area, "cell area"), (overflow, "logsumexp"), (wrong_sign, "sign of the energy"),
+    for fn, words in ((no_area, "cell area"), (overflow, "log space"), (wrong_sign, "sign of the energy"),
                       (mean, "averaged"), (lambda e, ext, r: torch.tensor(0.0), "closed form")):
         verdict = check.check_log_partition(fn)
         assert not verdict and words in verdict.message, (fn, verdict.message)

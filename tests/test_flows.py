@@ -311,7 +311,7 @@ def test_check_planar_log_det_explains_wrong_answers():
         "derivative": lambda z, w, u, b: torch.log(torch.abs(1 + torch.tanh(z @ w + b) * (w @ u))),
         "sign": lambda z, w, u, b: -reference_planar_log_det(z, w, u, b),
         "logarithm": lambda z, w, u, b: reference_planar_log_det(z, w, u, b).exp(),
-        "wᵀu": lambda z, w, u, b: torch.log(torch.abs(1 + (1 - torch.tanh(z @ w + b) ** 2) * (w @ w))),
+        "pairs with u": lambda z, w, u, b: torch.log(torch.abs(1 + (1 - torch.tanh(z @ w + b) ** 2) * (w @ w))),
         "shape (N,)": lambda z, w, u, b: reference_planar_log_det(z, w, u, b).sum(),
         "raised": lambda z, w, u, b: 1 / 0,
         "float32": lambda z, w, u, b: reference_planar_log_det(z.double(), w.double(), u.double(), b.double()),

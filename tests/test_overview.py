@@ -353,7 +353,7 @@ def test_checker_accepts_the_reference_solution():
     (lambda m, w: w @ m.flip(0), "wrong modes"),
     (lambda m, w: (w[:, None] * m).sum(), "shape"),
     (lambda m, w: (w @ m).double(), "float32"),
-    (lambda m, w: w @ m + 1, "weighted mean"),
+    (lambda m, w: w @ m + 1, "smallest expected squared error"),
     (lambda m, w: 1 / 0, "raised"),
 ])
 def test_checker_explains_typical_mistakes(wrong, hint):

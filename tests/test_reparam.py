@@ -368,12 +368,12 @@ def test_check_score_function_explains_wrong_answers():
         "swapped": lambda fz, e, s: terms(fz, e, s).mean(1).flip(0),
         "too large": lambda fz, e, s: (terms(fz, e, s) * s).mean(1),
         "too small": lambda fz, e, s: (terms(fz, e, s) / s).mean(1),
-        "-1": lambda fz, e, s: torch.stack([(fz * e / s).mean(), (fz * e**2 / s).mean()]),
+        "normalizing factor": lambda fz, e, s: torch.stack([(fz * e / s).mean(), (fz * e**2 / s).mean()]),
         "one term per sample": lambda fz, e, s: terms(fz, e, s),
         "shape (2,)": lambda fz, e, s: terms(fz, e, s).mean(),
         "raised": lambda fz, e, s: 1 / 0,
         "float32": lambda fz, e, s: terms(fz, e, s).mean(1).double(),
-        "expected": lambda fz, e, s: torch.zeros(2, dtype=fz.dtype),
+        "not the score-function estimate": lambda fz, e, s: torch.zeros(2, dtype=fz.dtype),
     }
     for hint, fn in cases.items():
         verdict = check_score_function(fn)

@@ -336,11 +336,11 @@ def test_check_kl_standard_normal_passes_the_reference():
 def test_check_kl_standard_normal_explains_wrong_answers():
     cases = {
         "log σ": lambda m, v: 0.5 * (m**2 + (2 * v).exp() - 2 * v - 1).sum(-1),
-        "½": lambda m, v: 2 * reference_kl(m, v),
+        "twice": lambda m, v: 2 * reference_kl(m, v),
         "reverse": lambda m, v: 0.5 * ((1 + m**2) / v.exp() + v - 1).sum(-1),
         "sign": lambda m, v: -reference_kl(m, v),
         "averages": lambda m, v: reference_kl(m, v) / m.shape[-1],
-        "−1": lambda m, v: 0.5 * (m**2 + v.exp() - v).sum(-1),
+        "constant per latent dimension": lambda m, v: 0.5 * (m**2 + v.exp() - v).sum(-1),
         "one value per latent dimension": lambda m, v: 0.5 * (m**2 + v.exp() - v - 1),
         "not over the batch": lambda m, v: reference_kl(m, v).sum(),
         "raised": lambda m, v: 1 / 0,

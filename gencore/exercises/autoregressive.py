@@ -39,26 +39,24 @@ def check_mixture_log_prob(mixture_log_prob: Callable) -> Verdict:
         z = (y.unsqueeze(-1) - means) / scales
         log_n = -0.5 * z**2 - torch.log(scales) - 0.5 * math.log(2 * math.pi)
         guesses = [
-            (torch.logsumexp(logits + log_n, -1), "the weights are not normalized: use log_softmax(logits), not the "
-                                                   "raw logits, so that the pi_k sum to one."),
+            (torch.logsumexp(logits + log_n, -1), "the weights are not normalized: the raw logits are not "
+                                                   "log pi_k (the pi_k must sum to one)."),
             (torch.logsumexp(torch.log_softmax(logits, -1) - 0.5 * z**2 - 0.5 * math.log(2 * math.pi), -1),
-             "the Gaussian's normalizer is missing the -log(s_k) term (the density of N(mu, s^2) is "
-             "exp(-z^2/2) / (s sqrt(2 pi)))."),
-            ((torch.log_softmax(logits, -1) + log_n).sum(-1), "a mixture adds the weighted densities: take logsumexp "
-                                                              "over components, not the sum of their logs."),
+             "the Gaussian's normalizer is missing its dependence on the scale s_k."),
+            ((torch.log_softmax(logits, -1) + log_n).sum(-1), "a mixture adds the weighted densities, not their "
+                                                              "logs."),
             ((torch.softmax(logits, -1) * log_n).sum(-1), "that is the weighted average of the log-densities (a lower "
-                                                          "bound, by Jensen); the mixture is the log of the weighted "
-                                                          "average of the densities: logsumexp(log pi + log N)."),
+                                                          "bound, by Jensen), not the log of the mixture density."),
         ]
         for value, hint in guesses:
             if torch.allclose(got[near], value[near], atol=1e-8):
                 return Verdict(False, hint)
         i = int((got[near] - want[near]).abs().argmax())
-        return Verdict(False, f"at point {i} it gives {got[i].item():.6f}; the mixture's log-density is {want[i].item():.6f}.")
+        return Verdict(False, f"at point {i} it gives {got[i].item():.6f}, which is not the mixture's "
+                              "log-density.")
     if not torch.isfinite(got[-1]) or abs(got[-1].item() - want[-1].item()) > 1e-6:
-        return Verdict(False, f"far from every component (y = 60) it gives {got[-1].item()}, but the answer is "
-                              f"{want[-1].item():.1f}: compute in log space (torch.logsumexp of log pi + log N) "
-                              "instead of taking the log of a sum of exp's that underflow to 0.")
+        return Verdict(False, f"far from every component (y = 60) it gives {got[-1].item()}, which is wrong: "
+                              "there every density underflows to 0, so compute in log space.")
     if (verdict := float32_kept(mixture_log_prob, y.float(), logits.float(), means.float(), scales.float())) is not None:
         return verdict
     return Verdict(True, "log_softmax for the weights, each Gaussian's log-density, and logsumexp over components: "

@@ -41,17 +41,17 @@ def check_ddim_step(ddim_step: Callable) -> Verdict:
             return Verdict(False, "you used the one-step alphas[t]; the update needs the products alpha_bars[t] "
                                   "and alpha_bars[t_prev] (the marginals q(x_t | x_0)).")
         if torch.allclose(out.to(want), predict_x0(s, eps, xt, t), atol=1e-8):
-            return Verdict(False, f"it returns the predicted x_0, not x at t_prev={tp}; move x_0 back to "
-                                  "noise level t_prev with the direction term sqrt(1 - alpha_bar) * eps.")
+            return Verdict(False, f"it returns the predicted x_0, not x at t_prev={tp}: the step must also "
+                                  "carry the predicted x_0 back to noise level t_prev.")
         ab, abp = s.alpha_bars[t], s.alpha_bars[tp]
         squared = abp * (xt - (1 - ab) * eps) / ab + (1 - abp) * eps
         if torch.allclose(out.to(want), squared, atol=1e-6):
-            return Verdict(False, "a square root is missing: the coefficients are sqrt(alpha_bar) and "
-                                  "sqrt(1 - alpha_bar), as in x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps.")
+            return Verdict(False, "a square root is missing: the coefficients of the forward marginal are "
+                                  "scales (standard deviations), not variances.")
         i = int((out.to(want) - want).abs().max(1).values.argmax())
-        return Verdict(False, f"with t={t}, t_prev={tp} row {i} is {out[i].tolist()}, but DDIM gives "
-                              f"{want[i].tolist()}.")
-    advice = "the schedule is float64, so convert its entries to xt's dtype (e.g. .to(xt)) rather than fixing a dtype"
+        return Verdict(False, f"with t={t}, t_prev={tp} row {i} is {out[i].tolist()}, which is not the "
+                              "deterministic DDIM update.")
+    advice = "the schedule is float64, so convert its entries to xt's dtype rather than fixing a dtype"
     if (verdict := float32_kept(ddim_step, s, eps.float(), 500, 250, xt.float(), advice=advice)) is not None:
         return verdict
     return Verdict(True, "Your DDIM step matches the deterministic update for long and short jumps, including "

@@ -31,7 +31,7 @@ def check_log_partition(log_partition: Callable) -> Verdict:
         return Verdict(False, f"it returned shape {tuple(out.shape)}; log Z is a single number (a scalar tensor).")
     got = float(out)
     if bool(torch.as_tensor(got).isnan()) or math.isinf(got):
-        return Verdict(False, f"it returned {got}. Sum in log space: torch.logsumexp(-E(points), 0) + log(cell area).")
+        return Verdict(False, f"it returned {got}: e^{{-E}} overflowed or underflowed. Take the sum in log space.")
 
     mids, area = grid(extent, res, dtype=torch.float64)
     xs = torch.linspace(-6, 6, res, dtype=torch.float64)
@@ -40,10 +40,8 @@ def check_log_partition(log_partition: Callable) -> Verdict:
     lse = float(torch.logsumexp(-energy(mids), 0))
     guesses = [
         (float(reference(energy, extent, res)), None),
-        (lse, "the cell area is missing: the integral is the sum of e^{-E} times the area of one cell, "
-              "so add log(cell area) to the logsumexp."),
-        (lse - math.log(res**2), "you averaged over the cells instead of summing: the midpoint rule is "
-                                 "sum_i e^{-E(c_i)} × (cell area), not a mean."),
+        (lse, "the cell area is missing from the midpoint rule."),
+        (lse - math.log(res**2), "you averaged over the cells; the midpoint rule sums over them."),
         (float(torch.logsumexp(energy(mids), 0)) + math.log(area),
          "the sign of the energy is flipped: the Boltzmann weight is e^{-E}, low energy means high probability."),
         (float(torch.logsumexp(-energy(ends), 0)) + math.log(area),
@@ -57,16 +55,16 @@ def check_log_partition(log_partition: Callable) -> Verdict:
             if abs(got - value) < 1e-6 * max(1.0, abs(value)):
                 return Verdict(False, hint)
         return Verdict(False, f"for E(x) = ½(x−μ)ᵀA(x−μ) on {extent} with {res} cells a side it returned "
-                              f"{got:.6f}; the closed form is log 2π − ½ log det A = {want:.6f}.")
+                              f"{got:.6f}, which is not log Z: compare with the closed form of a quadratic energy.")
     deep = lambda x: energy(x) - 800.0  # e^{-E} overflows float64 near the minimum
     out, err = call_reader(log_partition, deep, extent, res)
     if err:
         return Verdict(False, "for an energy shifted down by 800: " + err + ".")
     if not math.isfinite(float(out)) or abs(float(out) - (want + 800.0)) > 1e-3:
-        return Verdict(False, f"with the energy shifted down by 800 it returned {float(out)}; expected "
-                              f"{want + 800:.4f}. e^{{800}} overflows: use torch.logsumexp, not exp().sum().log().")
+        return Verdict(False, f"with the energy shifted down by 800 it returned {float(out)}: e^{{800}} overflows "
+                              "float64, so take the sum in log space.")
     if abs(got - guesses[0][0]) > 1e-6:
-        return Verdict(False, f"close ({got:.6f}), but the midpoint rule on this grid gives {guesses[0][0]:.8f}: "
+        return Verdict(False, f"close ({got:.6f}), but not the midpoint rule on this grid: "
                               "use the cell centres (gencore.quadrature.grid) and the cell area.")
     return Verdict(True, "Your log Z matches the closed form for a quadratic energy, stays finite when e^{-E} "
                          "would overflow, and uses the cell midpoints and the cell area.")

@@ -29,17 +29,19 @@ def check_cfg(guided: Callable) -> Verdict:
         if torch.allclose(out.to(want), want, atol=1e-10):
             continue
         guesses = [
-            (vc, "it returned v_cond unchanged; the guidance term w (v_c - v_u) is missing."),
-            (vu + w * (vc - vu), "that is the other convention, v_u + w (v_c - v_u), in which w = 1 is the conditional "
-                                 "model; here w = 0 must give v_cond exactly: v_c + w (v_c - v_u)."),
+            (vc, "it returned v_cond unchanged; the guidance term is missing (with w > 0 guidance "
+                   "pushes the velocity away from what the unconditional model predicts)."),
+            (vu + w * (vc - vu), "that is the other convention, in which w = 1 is the conditional model; here "
+                                 "w = 0 must give v_cond exactly."),
             (vc + w * (vu - vc), "the sign of the guidance term is flipped: that moves towards the unconditional "
-                                 "prediction, while guidance moves away from it, v_c + w (v_c - v_u)."),
-            (w * vc, "scaling v_cond by w is not guidance; mix in the difference v_c - v_u."),
+                                 "prediction, while guidance moves away from it."),
+            (w * vc, "scaling v_cond by w is not guidance; guidance uses both predictions."),
         ]
         for value, hint in guesses:
             if torch.allclose(out.to(want), value, atol=1e-10):
                 return Verdict(False, f"with w={w}: {hint}")
-        return Verdict(False, f"with w={w} it returned {out[0].tolist()} for the first row; expected {want[0].tolist()}.")
+        return Verdict(False, f"with w={w} it returned {out[0].tolist()} for the first row, which is not the guided "
+                              "velocity.")
     if (verdict := float32_kept(guided, vc.float(), vu.float(), 1.5)) is not None:
         return verdict
     return Verdict(True, "v_c + w (v_c - v_u): w = 0 is the conditional model, and larger w pushes the samples away "

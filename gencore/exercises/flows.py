@@ -40,20 +40,20 @@ def check_planar_log_det(planar_log_det: Callable) -> Verdict:
         pass
     elif torch.isnan(out).any():
         return Verdict(False, "it returns NaN where 1 + uᵀψ(z) < 0 (this u has wᵀu < −1). The volume factor is "
-                              "the absolute value: take torch.log(torch.abs(...)).")
+                              "the absolute value of the determinant.")
     elif torch.allclose(out, -want, atol=1e-8):
         return Verdict(False, "the sign is flipped: you computed log|det ∂f⁻¹/∂x|, the log-determinant of the "
                               "inverse, not of the forward map.")
     elif torch.allclose(out, torch.log(torch.abs(1 + h * (w @ u))), atol=1e-8):
-        return Verdict(False, "ψ(z) uses the derivative h'(a) = 1 − tanh²(a), not h(a) = tanh(a) itself.")
+        return Verdict(False, "ψ(z) uses the derivative of tanh, not tanh itself.")
     elif torch.allclose(out, want.exp(), atol=1e-8) or torch.allclose(out, torch.abs(1 + (1 - h**2) * (w @ u)), atol=1e-8):
         return Verdict(False, "you returned |det| itself; the flow needs its logarithm.")
     elif torch.allclose(out, torch.log(torch.abs(1 + (1 - h**2) * (w @ w))), atol=1e-8):
-        return Verdict(False, "the dot product should be wᵀu (matrix determinant lemma: det(I + u ψᵀ) = 1 + ψᵀu).")
+        return Verdict(False, "you used wᵀw: in the matrix determinant lemma ψ(z) pairs with u, not with w.")
     else:
         i = int((out - want).abs().argmax())
-        return Verdict(False, f"at sample {i} it returned {out[i].item():.6f}, but log|det ∂f/∂z| = "
-                              f"{want[i].item():.6f} (from the autograd Jacobian).")
+        return Verdict(False, f"at sample {i} it returned {out[i].item():.6f}, which is not log|det ∂f/∂z| "
+                              "of the autograd Jacobian.")
     if (verdict := float32_kept(planar_log_det, z.float(), w.float(), u.float(), b.float())) is not None:
         return verdict
     return Verdict(True, "Your planar log-determinant matches the autograd Jacobian in 3 dimensions, including "

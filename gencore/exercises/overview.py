@@ -24,22 +24,22 @@ def check_mode_average(mode_average: Callable) -> Verdict:
         return Verdict(False, err + ".")
     if out.shape != want.shape:
         return Verdict(False, f"it returned shape {tuple(out.shape)}; the prediction is one point of shape "
-                              f"{tuple(want.shape)} (weight each row of modes, then sum over the K modes).")
+                              f"{tuple(want.shape)}, not one value per mode or a single number.")
     got = out.detach().to(want)
     guesses = [
         (modes[weights.argmax()], "That is the most likely mode. It minimizes the 0-1 loss, not the squared "
                                   "error: a prediction on one mode is far from all the others."),
-        (modes[0], "That is the first mode (the starting line, unchanged?). The squared-error optimum is the "
-                   "mean of the target."),
-        (modes.mean(0), "That is the unweighted mean of the modes; weight mode k by its probability weights[k]."),
+        (modes[0], "That is the first mode (the starting line, unchanged?). Which single point has the smallest "
+                   "expected squared error when the target can be any of the modes?"),
+        (modes.mean(0), "That is the unweighted mean of the modes: it ignores that the modes are not equally likely."),
         (weights @ modes.flip(0), "The weights are paired with the wrong modes: weights[k] belongs to modes[k]."),
     ]
     if not torch.allclose(got, want, atol=1e-10):
         for value, hint in guesses:
             if value.shape == got.shape and torch.allclose(got, value, atol=1e-10):
                 return Verdict(False, hint)
-        return Verdict(False, f"it returned {got.tolist()}; the squared-error optimum here is {want.tolist()}, "
-                              "the probability-weighted mean of the modes.")
+        return Verdict(False, f"it returned {got.tolist()}, which is not the point of smallest expected squared "
+                              "error for these modes and weights.")
     if (verdict := float32_kept(mode_average, modes.float(), weights.float())) is not None:
         return verdict
     return Verdict(True, "The weighted mean of the modes, Σ_k w_k μ_k: the best single guess under squared "

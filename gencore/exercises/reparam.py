@@ -42,24 +42,24 @@ def check_score_function(score_function_estimate: Callable) -> Verdict:
     elif close(out, want * eps.numel()):
         return Verdict(False, "your values are n times too large: take the mean over samples, not the sum.")
     elif close(out, -want):
-        return Verdict(False, "the sign is flipped: the estimate is + f(z) * d log q / d theta.")
+        return Verdict(False, "the sign is flipped: compare with the score-function identity of the chapter.")
     elif close(out, want.flip(0)):
         return Verdict(False, "the two entries are swapped: return (d/dmu, d/dsigma) in that order.")
     elif close(out, want * sigma):
-        return Verdict(False, "both entries are sigma times too large: the scores are eps / sigma and "
-                              "(eps^2 - 1) / sigma, since z - mu = sigma * eps.")
+        return Verdict(False, "both entries are sigma times too large: check the power of sigma in each score, "
+                              "remembering that z - mu = sigma * eps.")
     elif close(out, want / sigma):
-        return Verdict(False, "both entries are sigma times too small: d log q / d mu = (z - mu) / sigma^2 "
-                              "= eps / sigma, not eps / sigma^2.")
+        return Verdict(False, "both entries are sigma times too small: check the power of sigma in each score, "
+                              "remembering that z - mu = sigma * eps.")
     elif close(out[0], want[0]) and close(out[1], want[1] + fz.mean() / sigma):
-        return Verdict(False, "the d/dsigma entry uses eps^2 / sigma; the score is (eps^2 - 1) / sigma. The "
-                              "-1 comes from the normalizing factor 1/sigma of the Gaussian density.")
+        return Verdict(False, "d/dmu is right, but the d/dsigma entry misses the part of the score in sigma "
+                              "that comes from the normalizing factor 1/sigma of the Gaussian density.")
     elif close(out[0], want[0]):
-        return Verdict(False, f"d/dmu is right, but d/dsigma is {out[1].item():.5f} where {want[1].item():.5f} "
-                              "was expected. The score in sigma is (eps^2 - 1) / sigma.")
+        return Verdict(False, f"d/dmu is right, but d/dsigma ({out[1].item():.5f}) is not: differentiate "
+                              "log N(z; mu, sigma^2) in sigma again.")
     else:
-        return Verdict(False, f"it returned {out.tolist()}, expected {want.tolist()}. The terms are "
-                              "f(z) * eps / sigma and f(z) * (eps^2 - 1) / sigma, averaged over samples.")
+        return Verdict(False, f"it returned {out.tolist()}, which is not the score-function estimate: each "
+                              "entry averages f(z) times the score of q in that parameter.")
     if (verdict := float32_kept(score_function_estimate, fz.float(), eps.float(),
                                  sigma.float())) is not None:
         return verdict

@@ -42,21 +42,20 @@ def check_implicit_score_matching(ism_loss: Callable) -> Verdict:
     out, err = call_reader(ism_loss, score_fn, x.clone())
     if err and "a second time" in err:
         return Verdict(False, err + ". The first torch.autograd.grad call freed the graph that the second "
-                                    "one needs: pass create_graph=True (it also keeps the graph, and keeps "
+                                    "one needs (see the create_graph argument of torch.autograd.grad, which also keeps "
                                     "the trace differentiable in the parameters).")
     if err:
         return Verdict(False, err + ".")
     if out.numel() != 1:
-        return Verdict(False, f"it returned shape {tuple(out.shape)}; the loss must be a scalar: average "
-                              "½‖s‖² + tr ∇s over the batch.")
+        return Verdict(False, f"it returned shape {tuple(out.shape)}; the loss must be a scalar, one number "
+                              "for the whole batch.")
     got = out.detach().to(want).reshape(())
     guesses = [
-        ((2 * half_sq + trace).mean(), "you dropped the ½ in front of ‖s‖²: the objective is E[½‖s‖² + tr ∇s]."),
-        ((half_sq - trace).mean(), "the sign of the trace term is wrong: integration by parts turns "
-                                   "−E[∇log p · s] into +E[tr ∇s]."),
+        ((2 * half_sq + trace).mean(), "you dropped the ½ in front of ‖s‖²."),
+        ((half_sq - trace).mean(), "the sign of the trace term is wrong (redo the integration by parts)."),
         ((half_sq + trace).sum(), "you summed over the batch; take the mean, so the loss does not grow with N."),
-        ((half_sq + all_entries).mean(), "you added every entry of the Jacobian ∂s_i/∂x_j. Only the diagonal "
-                                         "(i = j) enters the trace: differentiate s[:, d] and keep column d."),
+        ((half_sq + all_entries).mean(), "you added every entry of the Jacobian ∂s_i/∂x_j; only the diagonal "
+                                         "(i = j) enters the trace."),
         (half_sq.mean(), "the trace term is missing: the loss needs tr ∇ₓs, not only ½‖s‖²."),
         (trace.mean(), "the ½‖s‖² term is missing."),
     ]
@@ -64,8 +63,8 @@ def check_implicit_score_matching(ism_loss: Callable) -> Verdict:
         for value, hint in guesses:
             if torch.allclose(got, value.detach(), atol=1e-8, rtol=1e-8):
                 return Verdict(False, hint)
-        return Verdict(False, f"on five test points it returned {got.item():.6f}; the objective is "
-                              f"{want.item():.6f}.")
+        return Verdict(False, f"on five test points it returned {got.item():.6f}, which is not Hyvärinen's "
+                              "objective.")
     if not out.requires_grad:
         return Verdict(False, "the value is right but it does not depend on the model's parameters any more "
                               "(did you detach, or use torch.no_grad?); the loss must be trainable.")
@@ -73,7 +72,7 @@ def check_implicit_score_matching(ism_loss: Callable) -> Verdict:
     (g_want,) = torch.autograd.grad(want, theta)
     if g_out is None or not torch.allclose(g_out, g_want, atol=1e-8):
         return Verdict(False, "the value is right but its gradient in the parameters is not: the trace term "
-                              "was cut from the graph. Pass create_graph=True to torch.autograd.grad.")
+                              "was cut from the graph (see the create_graph argument of torch.autograd.grad).")
     if (verdict := float32_kept(ism_loss, score_fn, x.float(), what="points", result="loss")) is not None:
         return verdict
     return Verdict(True, "Your loss matches Hyvärinen's objective, including the ½, the sign of the trace "
