@@ -11,6 +11,7 @@ artists in :func:`style`, and a slider draws its frames in it.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Callable, Sequence
 
@@ -65,9 +66,23 @@ STYLE = {
 }
 
 
+@contextlib.contextmanager
 def style():
-    """A context in which matplotlib uses the book's defaults ``STYLE``; the reader's are back after it."""
-    return mpl.rc_context(STYLE)
+    """A context in which matplotlib uses the book's defaults ``STYLE``; the reader's are back after it.
+
+    All but one: whether pyplot is interactive. The first figure of a kernel may load the inline
+    backend inside this context, and loading it switches interactive mode on; restoring the old
+    value would leave it off, and Jupyter would then show no later figure of the session.
+    """
+    interactive = mpl.is_interactive()
+    try:
+        with mpl.rc_context(STYLE):
+            try:
+                yield
+            finally:
+                interactive = mpl.is_interactive()
+    finally:
+        mpl.interactive(interactive)
 
 
 def _styled(method):
