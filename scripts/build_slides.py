@@ -97,7 +97,7 @@ def code(nb) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
-def executed_chapter(chapter: Path, folders: list[Path], log) -> nbformat.NotebookNode:
+def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT / "_executed") -> nbformat.NotebookNode:
     """The chapter with outputs, from the first source whose code is the chapter's code now."""
     source = nbformat.read(chapter, as_version=4)
     for folder in folders:
@@ -115,7 +115,7 @@ def executed_chapter(chapter: Path, folders: list[Path], log) -> nbformat.Notebo
             return merged
         except KeyError:
             pass
-    target = OUT / "_executed" / chapter.name
+    target = keep / chapter.name
     log(f"  no executed copy of {chapter.name}: executing it now (once; kept in {target.parent})")
     from nbclient import NotebookClient
 
@@ -282,7 +282,7 @@ CSS = """/* The decks' look: one size of text a back row can read, figures that 
 .reveal .cols {display: flex; gap: 1.2em; align-items: flex-start;}
 .reveal .col {flex: 1 1 0; min-width: 0;}
 .reveal .col img {height: 520px;}
-.reveal pre.check {font-size: .62em; width: 100%; box-shadow: none; margin: .4em 0;}
+.reveal pre.check {font-size: .7em; width: 100%; box-shadow: none; margin: .4em 0;}
 .reveal pre.check code {background: #f3f6fa; border-left: 4px solid #2a6fb0; padding: .5em .8em;
   max-height: none; white-space: pre-wrap; font-family: "DejaVu Sans Mono", monospace; color: #222;}
 .reveal blockquote {width: 100%; background: #f3f6fa; border-left: 4px solid #c0392b; box-shadow: none;
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     built = []
     for deck in decks(args.chapters):
-        nb = executed_chapter(chapter_of(deck), folders, print)
+        nb = executed_chapter(chapter_of(deck), folders, print, out / "_executed")
         try:
             title, n = render_deck(deck, nb, out)
         except DeckError as exc:
