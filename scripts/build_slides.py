@@ -79,7 +79,7 @@ def split_slides(text: str) -> list[str]:
 
 def cell_refs(text: str) -> list[tuple[str, str | None]]:
     """Every ``cell:<id>`` (with its frame key or None) the deck shows as a figure."""
-    return [(m.group(1), m.group(2)) for src in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
+    return [(m.group(1), m.group(2)) for src in re.findall(r"!\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)", text)
             if (m := CELL.match(src))]
 
 
@@ -97,8 +97,9 @@ def code(nb) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
-def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT / "_executed") -> nbformat.NotebookNode:
-    """The chapter with outputs, from the first source whose code is the chapter's code now."""
+def find_executed(chapter: Path, folders: list[Path], log=lambda message: None):
+    """The chapter with outputs from the first folder (then the jupyter-cache) whose copy has the
+    chapter's code now; None when there is none (nothing is executed here)."""
     source = nbformat.read(chapter, as_version=4)
     for folder in folders:
         candidate = folder / chapter.name
@@ -111,10 +112,18 @@ def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT /
         from jupyter_cache import get_cache
 
         try:
-            _, merged = get_cache(CACHE).merge_match_into_notebook(source)
-            return merged
+            return get_cache(CACHE).merge_match_into_notebook(source)[1]
         except KeyError:
             pass
+    return None
+
+
+def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT / "_executed") -> nbformat.NotebookNode:
+    """The chapter with outputs (:func:`find_executed`), or executed here and kept in ``keep``."""
+    found = find_executed(chapter, folders, log)
+    if found is not None:
+        return found
+    source = nbformat.read(chapter, as_version=4)
     target = keep / chapter.name
     log(f"  no executed copy of {chapter.name}: executing it now (once; kept in {target.parent})")
     from nbclient import NotebookClient
@@ -242,7 +251,9 @@ TEMPLATE = """<!doctype html>
 <link rel="stylesheet" href="slides.css">
 <script>
 window.MathJax = {{
-  tex: {{inlineMath: [['\\\\(', '\\\\)']], displayMath: [['\\\\[', '\\\\]']], tags: 'none'}},
+  // An undefined macro is an error (mjx-merror), not red text that a test could miss.
+  tex: {{inlineMath: [['\\\\(', '\\\\)']], displayMath: [['\\\\[', '\\\\]']], tags: 'none',
+        packages: {{'[-]': ['noundefined']}}}},
   chtml: {{scale: 1.0}},
   startup: {{pageReady: () => MathJax.startup.defaultPageReady().then(() => {{
     document.body.classList.add('math-ready');
