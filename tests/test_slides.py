@@ -6,8 +6,9 @@ cells moving), and in an executed copy of the chapter that cell shows an image o
 each figure has alt text that describes it; each ``site:`` link points at a section of the chapter.
 
 In headless Chromium, two decks built from executed chapters: reveal.js starts, MathJax typesets
-every formula without an error, every image loads, no console error, every slide fits the 1280 x
-720 frame with text a room can read, and nothing is requested beyond the deck's own files.
+every formula without an error, every image loads, no console error, every slide fits the
+1280 x 720 frame (in height and width) with text a room can read, and nothing is requested
+beyond the deck's own files.
 
 Executed chapters come from ``$GENCORE_SLIDES_EXECUTED`` (a folder), else ``_build/colab/executed``
 (``make test``), else the build's jupyter-cache (``make book``); without any, those tests skip.
@@ -150,7 +151,10 @@ UNTYPESET = r"""() => [...document.querySelectorAll('.slides section')].map(s =>
 MEASURE = """() => { const s = Reveal.getCurrentSlide();
   const parts = [...s.children].filter(c => c.tagName !== 'ASIDE');
   const text = [...s.querySelectorAll('p, li')].map(e => parseFloat(getComputedStyle(e).fontSize));
-  return {bottom: Math.max(...parts.map(c => c.offsetTop + c.offsetHeight)),
+  const wide = [...s.querySelectorAll('mjx-container[display="true"], p, li, pre, table')]
+    .filter(e => (e.tagName === 'MJX-CONTAINER' ? e.firstElementChild : e).scrollWidth > s.offsetWidth + 2)
+    .map(e => e.textContent.slice(0, 40));
+  return {bottom: Math.max(...parts.map(c => c.offsetTop + c.offsetHeight)), wide,
           font: text.length ? Math.min(...text) : null}; }"""
 
 
@@ -181,6 +185,7 @@ def test_deck_runs_offline_with_math_and_figures(built, browser, number):
         page.evaluate(f"Reveal.slide({i})")
         m = page.evaluate(MEASURE)
         assert m["bottom"] <= 700, f"slide {i + 1} of {deck.name} runs off the slide ({m['bottom']} px of 720)"
+        assert not m["wide"], f"slide {i + 1} of {deck.name}: wider than the slide: {m['wide']}"
         assert m["font"] is None or m["font"] >= 24, f"slide {i + 1}: text at {m['font']} px is too small to read"
     page.close()
     assert not foreign, f"requests beyond the deck's own files: {foreign[:5]}"
