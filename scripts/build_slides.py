@@ -5,15 +5,16 @@ separated by a line ``---``, ``$...$`` and ``$$...$$`` math (typeset by the site
 and a few references into the executed chapter, by cell ``id`` so that a deck does not break
 when cells move:
 
-- ``![alt text](cell:<id>)`` (or ``![alt](cell:<id> "300")`` for a figure 300 px high): the PNG the cell shows; for a slider cell, the frame it shows
-  first, or ``cell:<id>?frame=<key>`` (the frame's ``data-key``, e.g. ``2,0``). The alt text is
-  required and must describe the figure (a deck with an empty or "frame k" alt fails to build).
+- ``![alt text](cell:<id>)`` (or ``![alt](cell:<id> "300")`` for a figure 300 px high): the PNG
+  the cell shows; for a slider cell, the frame it shows first, or ``cell:<id>?frame=<key>`` (the
+  frame's ``data-key``, e.g. ``2,0``). The alt text is required and must describe the figure
+  (a deck with an empty or "frame k" alt fails to build).
 - ``{{output:<id>}}``: the text the cell prints (a numerical check), as a block.
 - ``{{glue:<name>}}``: a number the chapter glues.
 - ``[text](site:<anchor>)``: the chapter's page on the website (``_build/html``), at that
   section; ``[text](colab:)``: the chapter in Colab.
-- ``|||`` on its own line starts a column (what comes before the first one spans the slide); ``Note:`` starts the speaker
-  notes (press ``s`` in a deck).
+- ``|||`` on its own line starts a column (what comes before the first one spans the slide);
+  ``Note:`` starts the speaker notes (press ``s`` in a deck).
 
 Executed chapters are read from, in this order: ``--executed DIR``; ``_build/colab/executed``
 (written by ``make test``); the build's jupyter-cache ``_build/.jupyter_cache`` (``make book``);
@@ -138,14 +139,13 @@ def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT /
 
 
 def cell_png(nb, cell_id: str, frame: str | None) -> bytes:
-    """The PNG that cell ``cell_id`` shows: its image output, or one frame of its slider."""
+    """The PNG that cell ``cell_id`` shows: one frame of its slider (the first one shown, or
+    ``frame``), else its image output."""
     cells = [c for c in nb.cells if c.get("id") == cell_id]
     if not cells:
         raise DeckError(f"no cell with id {cell_id}")
-    for out in cells[0].get("outputs", []):
-        data = out.get("data", {})
-        if "image/png" in data and frame is None:
-            return base64.b64decode(data["image/png"])
+    outputs = [o.get("data", {}) for o in cells[0].get("outputs", [])]
+    for data in outputs:
         page = "".join(data.get("text/html", ""))
         if "gencore-slider" in page:
             frames = dict(SLIDER_IMG.findall(page))
@@ -153,6 +153,9 @@ def cell_png(nb, cell_id: str, frame: str | None) -> bytes:
             if key not in frames:
                 raise DeckError(f"cell {cell_id}: its slider has no frame {key!r} (it has {sorted(frames)[:4]}…)")
             return base64.b64decode(frames[key])
+    for data in outputs:
+        if "image/png" in data and frame is None:
+            return base64.b64decode(data["image/png"])
     raise DeckError(f"cell {cell_id} shows no image" + (f" with frame {frame}" if frame else ""))
 
 
@@ -182,9 +185,14 @@ def glued(nb, name: str) -> str:
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
     md.use(dollarmath_plugin, allow_labels=True, allow_space=True, double_inline=True)
+    # MathJax's own delimiters, \( \) and \[ \]: a dollar sign in a check's output stays text.
     md.add_render_rule("math_inline", lambda self, tokens, i, o, e: rf"\({html.escape(tokens[i].content)}\)")
-    md.add_render_rule("math_block", lambda self, tokens, i, o, e: rf"<p class='eq'>\[{html.escape(tokens[i].content)}\]</p>" + "\n")
-    md.add_render_rule("math_block_label", lambda self, tokens, i, o, e: rf"<p class='eq'>\[{html.escape(tokens[i].content)}\]</p>" + "\n")
+
+    def display(self, tokens, i, options, env):
+        return rf"<p class='eq'>\[{html.escape(tokens[i].content)}\]</p>" + "\n"
+
+    md.add_render_rule("math_block", display)
+    md.add_render_rule("math_block_label", display)  # $$...$$ (label): the label is dropped
     return md
 
 
@@ -289,7 +297,8 @@ CSS = """/* The decks' look: one size of text a back row can read, figures that 
 .reveal li {margin: .2em 0;}
 .reveal p.eq {text-align: center; margin: .35em 0;}
 .reveal mjx-container[display="true"] {margin: .2em 0 !important;}
-.reveal img {display: block; margin: .3em auto; width: 100%; height: 440px; object-fit: contain; border: 0; box-shadow: none;}
+.reveal img {display: block; margin: .3em auto; width: 100%; height: 440px; object-fit: contain;
+  border: 0; box-shadow: none;}
 .reveal .cols {display: flex; gap: 1.2em; align-items: flex-start;}
 .reveal .col {flex: 1 1 0; min-width: 0;}
 .reveal .col img {height: 520px;}
