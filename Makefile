@@ -96,3 +96,13 @@ test-device: setup
 # The GitHub workflows, checked by actionlint (tests/test_workflows.py).
 test-workflows: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_workflows.py
+
+# Lecture slides: one reveal.js deck per chapter (slides/NN_<stem>.md) into _build/slides, with
+# an index.html, working offline (reveal.js copied from npm by scripts/fetch_reveal.sh, MathJax
+# from book/_static/mathjax). Figures and printed checks are taken by cell id from the executed
+# chapters: _build/colab/executed (make test), else _build/.jupyter_cache (make book), else the
+# chapter is executed once here (kept in _build/slides/_executed).
+.PHONY: slides
+slides: setup
+	bash scripts/fetch_reveal.sh
+	$(BIN)/python scripts/build_slides.py

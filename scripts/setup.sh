@@ -2,6 +2,7 @@
 # Set up a fresh machine for building and testing the book. Idempotent; run by `make`.
 #   - a virtual environment in .venv with requirements.txt and gencore (editable);
 #   - MathJax into book/_static (scripts/fetch_mathjax.sh);
+#   - reveal.js into slides/_vendor for the lecture slides (scripts/fetch_reveal.sh);
 #   - with --browser: Debian's chromium for the browser tests (needs root and apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ pyproject.toml -n
   touch "$stamp"
 fi
 bash scripts/fetch_mathjax.sh
+bash scripts/fetch_reveal.sh  # reveal.js for the lecture slides (make slides)
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
