@@ -17,7 +17,8 @@ def gallery_figure(results, floor: metrics.Floor, ncols: int = 5):
     """Every family's samples on the shared dataset side by side; under each, its sliced W2 and distance to the curves."""
     extent = make(DATASET).box  # the dataset's one plotting box
     nrows = -(-len(results) // ncols)
-    fig, axes = viz.figure(ncols, nrows, width=2.1, height=2.35)
+    fig, axes = viz.figure(ncols, nrows, width=2.1, height=2.5)
+    fig.get_layout_engine().set(hspace=0.12)  # a row's two-line scores clear the next row's titles
     for ax in axes.flat[len(results):]:
         ax.set_visible(False)
     for ax, r in zip(axes.flat, results):
