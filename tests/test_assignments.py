@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -25,7 +26,9 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
 pytest.importorskip("otter", reason="otter-grader is in requirements.txt; this environment lacks it")
 sys.path.insert(0, str(ROOT / "assignments"))
+sys.path.insert(0, str(ROOT / "scripts"))
 import grade  # noqa: E402
+import set_install_cell  # noqa: E402
 
 
 def test_one_assignment_per_chapter():
@@ -37,6 +40,19 @@ def test_one_assignment_per_chapter():
         assert not outputs, f"{master.name}: commit the master notebook without outputs"
         config = "".join(nb["cells"][0]["source"])
         assert config.startswith("# ASSIGNMENT CONFIG") and f"name: {master.stem}" in config
+
+
+def test_setup_cells_install_the_pinned_gencore_and_otter():
+    """On Colab the first code cell installs what the grader needs: the chapters' own install
+    text (gencore at this release) and otter-grader at requirements.txt's pin."""
+    pin = re.search(r"^otter-grader==([\w.]+)", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    install = set_install_cell.expected_install_text()
+    for master in MASTERS:
+        code = [c for c in json.loads(master.read_text())["cells"] if c["cell_type"] == "code"]
+        first = "".join(code[0]["source"])
+        assert first.startswith(install), f"{master.name}: its set-up cell is not the chapters' install text"
+        assert f'pip("otter-grader=={pin}")' in first and f'found("otter-grader") != "{pin}"' in first
+        assert f'otter.Notebook("{master.name}")' in first
 
 
 @pytest.fixture(scope="module")
