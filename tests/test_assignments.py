@@ -40,6 +40,10 @@ def test_one_assignment_per_chapter():
         assert not outputs, f"{master.name}: commit the master notebook without outputs"
         config = "".join(nb["cells"][0]["source"])
         assert config.startswith("# ASSIGNMENT CONFIG") and f"name: {master.stem}" in config
+        raw = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "raw"]
+        written = [r for r in raw if r.startswith("# BEGIN QUESTION") and "manual: true" in r]
+        assert written and all(re.search(r"^points: \d", r, re.M) for r in written), \
+            f"{master.name}: a written question, with its points, graded by hand"
 
 
 def test_setup_cells_install_the_pinned_gencore_and_otter():
