@@ -106,3 +106,16 @@ test-workflows: setup
 slides: setup
 	bash scripts/fetch_reveal.sh
 	$(BIN)/python scripts/build_slides.py
+
+# The autograded assignments, one per chapter (assignments/NN_*/NN_*.ipynb, otter-grader master
+# notebooks). otter assign writes each one's student notebook with its public tests into
+# _build/assignments/NN_*/student and the autograder (solutions, hidden tests, the zip that
+# `otter run` and assignments/grade.py grade with) into _build/assignments/NN_*/autograder, after
+# grading the solutions with every test: an assignment whose solution misses a point fails here.
+.PHONY: assignments
+assignments: setup
+	rm -rf _build/assignments
+	for nb in assignments/[0-9][0-9]_*/[0-9][0-9]_*.ipynb; do \
+	  name=$$(basename $$nb .ipynb); \
+	  (cd assignments/$$name && $(abspath $(BIN))/otter assign --no-pdfs $$name.ipynb $(CURDIR)/_build/assignments/$$name) || exit 1; \
+	done
