@@ -107,7 +107,7 @@ PDF := _build/latex/dgm-2d.pdf
 pdf: setup
 	bash scripts/setup.sh --pdf
 	$(BIN)/jupyter-book build . --all --builder pdflatex
-	@if grep -q '<slider demo over' _build/latex/dgm-2d.tex; then \
+	@if grep -q 'slider demo over' _build/latex/dgm-2d.tex; then \
 	  echo "make pdf: sliders without their printed frame (cached before gencore printed them):" \
 	    "rm -rf _build/.jupyter_cache and run make pdf again"; exit 1; fi
 	@test -s $(PDF) && echo "The book as one PDF: $(CURDIR)/$(PDF)"
