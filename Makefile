@@ -119,3 +119,20 @@ assignments: setup
 	  name=$$(basename $$nb .ipynb); \
 	  (cd assignments/$$name && $(abspath $(BIN))/otter assign --no-pdfs $$name.ipynb $(CURDIR)/_build/assignments/$$name) || exit 1; \
 	done
+
+# ---- The printed book (issue 21) -------------------------------------------------------------
+# make pdf   the whole book as one PDF, _build/latex/dgm-2d.pdf, through xelatex (LaTeX from
+# Debian: scripts/setup.sh --pdf). Chapters come from _build/.jupyter_cache where their code
+# matches (a `make book` or `make test` before fills it), else they are executed (all of them on
+# a fresh machine). Each slider is printed as its initial frame with a line saying what moves;
+# solutions are kept (the instructor's handout). A cache filled by an older gencore holds
+# sliders without that frame: the build then stops and says to empty the cache.
+PDF := _build/latex/dgm-2d.pdf
+.PHONY: pdf
+pdf: setup
+	bash scripts/setup.sh --pdf
+	$(BIN)/jupyter-book build . --all --builder pdflatex
+	@if grep -q 'slider demo over' _build/latex/dgm-2d.tex; then \
+	  echo "make pdf: sliders without their printed frame (cached before gencore printed them):" \
+	    "rm -rf _build/.jupyter_cache and run make pdf again"; exit 1; fi
+	@test -s $(PDF) && echo "The book as one PDF: $(CURDIR)/$(PDF)"

@@ -23,6 +23,7 @@ import html
 import io
 import itertools
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -291,10 +292,35 @@ class SliderDemo:
         self._widget = box
         return box
 
+    def _printed_view(self) -> tuple[bytes, str]:
+        """The slider on paper: its initial frame (PNG) and one line saying what moves.
+
+        For a reader of the printed book (``make pdf``) or any viewer that shows neither the
+        widget nor the HTML; the line names each slider, its range and the value shown.
+        """
+        frame = self.render_frames()[self.initial_index]
+        moves, shown = [], []
+        for p, i in zip(self.params.values(), self.initial_index):
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p.values):
+                moves.append(f"{p.label} from {p.text(p.values[0])} to {p.text(p.values[-1])} ({len(p.values)} values)")
+            else:  # named choices: all of them
+                moves.append(f"{p.label} ({' / '.join(p.text(v) for v in p.values)})")
+            shown.append(f"{p.label} = {p.text(p.values[i])}")
+        line = (f"Interactive on the website and in the notebook: {'a slider' if len(moves) == 1 else 'sliders'}"
+                f" over {' and '.join(moves)}. Printed here: {', '.join(shown)}.")
+        return frame, line
+
     def _repr_mimebundle_(self, include=None, exclude=None):
+        frame, line = self._printed_view()
+        png = base64.b64encode(frame).decode("ascii")
+        # Markdown (image and line in one output) is what the book's LaTeX build renders
+        # (_config.yml ranks it first for latex); every ASCII punctuation mark is escaped.
+        quoted = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", line)
         bundle = {
             "text/plain": f"<slider demo over {', '.join(self.params)}>",
             "text/html": self.to_html(),
+            "image/png": png,
+            "text/markdown": f"![{quoted}](data:image/png;base64,{png})\n\n*{quoted}*\n",
         }
         try:
             box = self.widget()

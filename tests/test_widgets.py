@@ -183,3 +183,54 @@ def test_frames_whose_decorations_change_are_not_taken_from_the_cache(draw):
     for k in (0, 1, 2, 3, 0, 2):
         diff = abs(pixels(cached.render((k,))) - pixels(full.render((k,)))).max()
         assert diff <= blit.TOLERANCE, (k, diff)
+
+
+def _printed_demo():
+    def draw(fig, sigma, layer):
+        ax = widgets.panels(fig)
+        ax.plot([0, 1], [0, sigma], color="C0" if layer == "planar" else "C1")
+        ax.set(xlim=(0, 1), ylim=(0, 2))
+    return dict(draw=draw,
+                sigma=widgets.Param((0.1, 0.5, 2.0), "noise level σ", "{:g}", start=2),
+                layer=widgets.Param(("planar", "radial"), "q's *layer*", "{}", start=0))
+
+
+def test_mimebundle_prints_the_initial_frame_and_says_what_moves():
+    """For paper (make pdf): a PNG of the initial frame, and a line naming each slider, its range
+    and the value printed. Reference: the same frame drawn by a fresh demo, in full."""
+    import base64
+
+    spec = _printed_demo()
+    demo = widgets.slider(**spec)
+    bundle = demo._repr_mimebundle_()
+    png = base64.b64decode(bundle["image/png"])
+    fresh = widgets.slider(**spec)
+    fresh._layers.enabled = False
+    fresh.render((0, 0))  # laid out on the same first frame as the demo's own frames
+    assert abs(pixels(png) - pixels(fresh.render((2, 0)))).max() <= blit.TOLERANCE
+    assert abs(pixels(png) - pixels(fresh.render((1, 0)))).max() > blit.TOLERANCE  # not any frame
+    line = demo._printed_view()[1]
+    assert line.startswith("Interactive on the website and in the notebook: sliders over ")
+    assert "noise level σ from 0.1 to 2 (3 values)" in line and "q's *layer* (planar / radial)" in line
+    assert "Printed here: noise level σ = 2, q's *layer* = planar." in line
+    assert "text/html" in bundle and "text/markdown" in bundle  # the website's view is unchanged
+
+
+def test_printed_markdown_is_the_frame_and_the_line_once_parsed():
+    """The LaTeX build renders the bundle's Markdown: parsed, it must give back the PNG and the
+    line verbatim (its quotes, parentheses and slashes escaped, not read as markup)."""
+    import base64
+
+    markdown_it = pytest.importorskip("markdown_it")
+    demo = widgets.slider(**_printed_demo())
+    bundle = demo._repr_mimebundle_()
+    tokens = markdown_it.MarkdownIt("commonmark").parse(bundle["text/markdown"])
+    inline = [t for t in tokens if t.type == "inline"]
+    assert len(inline) == 2
+    image, = [c for c in inline[0].children if c.type == "image"]
+    src = image.attrs["src"]
+    assert src.startswith("data:image/png;base64,")
+    assert base64.b64decode(src.split(",", 1)[1]) == base64.b64decode(bundle["image/png"])
+    kinds = [c.type for c in inline[1].children]
+    assert kinds == ["em_open", "text", "em_close"]
+    assert inline[1].children[1].content == demo._printed_view()[1]
