@@ -14,6 +14,7 @@ website built from it -- shows the finished line, not a dead widget or the bar's
 from __future__ import annotations
 
 import copy
+import html
 import math
 import time
 from dataclasses import dataclass, field
@@ -113,13 +114,11 @@ class Progress:
 
             self.bar = tqdm(total=total, desc=desc, leave=True)
 
-    def _html(self, n: int, postfix: str):
-        from IPython.display import HTML
+    def _html(self, n: int, postfix: str) -> "_Line":
         from tqdm import tqdm
 
-        line = tqdm.format_meter(n, self.total, time.perf_counter() - self.start, ncols=80,
-                                 prefix=self.desc, postfix=postfix or None)
-        return HTML(f"<pre style='margin:0'>{line}</pre>")
+        return _Line(tqdm.format_meter(n, self.total, time.perf_counter() - self.start, ncols=80,
+                                       prefix=self.desc, postfix=postfix or None))
 
     def update(self, n: int, postfix: str, final: bool = False) -> None:
         if not self.enabled:
@@ -135,6 +134,17 @@ class Progress:
         if final or now - self.last > 0.1:
             self.last = now
             self.handle.update(self._html(n, postfix))
+
+
+class _Line:
+    """One progress line for a notebook: HTML in the page, the same line as plain text where a
+    front end or the printed book cannot show HTML (not an ``<IPython ... HTML object>``)."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": f"<pre style='margin:0'>{html.escape(self.line)}</pre>", "text/plain": self.line}
 
 
 def _fused(fused: bool, params: list) -> dict:

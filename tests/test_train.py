@@ -66,3 +66,14 @@ def test_fit_rejects_non_scalar_and_non_finite_losses():
         fit(lambda s: (w * math.inf).sum(), [w], 2, progress=False)
     with pytest.raises(ValueError, match="ema"):
         fit(lambda s: (w**2).sum(), [w], 2, ema=EMA(nn.Linear(1, 1)), progress=False)
+
+
+def test_a_notebook_progress_line_reads_the_same_as_text_and_as_html():
+    """The printed book and text-only front ends show the progress line's plain text: it must be the
+    line itself (an HTML-only output prints as "<IPython.core.display.HTML object>")."""
+    from gencore.train import Progress
+
+    progress = Progress(40, "fit", enabled=False)
+    bundle = progress._html(10, "loss 0.5<1")._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("fit") and "10/40" in bundle["text/plain"]
+    assert "loss 0.5&lt;1" in bundle["text/html"] and "<pre" in bundle["text/html"]
