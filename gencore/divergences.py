@@ -29,12 +29,14 @@ __all__ = [
     "js_divergence",
     "kl_normal",
     "kl_mvn",
+    "factorized_fit",
     "kl_monte_carlo",
     "bimodal",
     "kl_quadrature_1d",
     "fit_normal_1d",
     "DiagonalNormal",
 ]
+
 
 
 # ---------------------------------------------------------------------------- discrete
@@ -186,6 +188,38 @@ def kl_mvn(mu_p: torch.Tensor, cov_p: torch.Tensor, mu_q: torch.Tensor, cov_q: t
     b = torch.linalg.solve_triangular(chol_q, diff, upper=False).squeeze(-1)
     logdet = lambda chol: 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # noqa: E731
     return 0.5 * ((a**2).sum((-2, -1)) + (b**2).sum(-1) - d + logdet(chol_q) - logdet(chol_p))
+
+
+def factorized_fit(cov: torch.Tensor, direction: str) -> torch.Tensor:
+    r"""Variances of the best diagonal Gaussian for :math:`p = \mathcal N(\mu, \Sigma)`, in closed form.
+
+    ``"forward"`` minimizes :math:`\mathrm{KL}(p\|q)`: :math:`\sigma_i^2 = \Sigma_{ii}` (the
+    marginal variances, broad). ``"reverse"`` minimizes :math:`\mathrm{KL}(q\|p)`:
+    :math:`\sigma_i^2 = 1/\Lambda_{ii}` with :math:`\Lambda = \Sigma^{-1}` (the conditional
+    variances, compact). In both directions the best mean is :math:`\mu`.
+
+    Args:
+        cov: ``(..., D, D)`` symmetric positive definite.
+        direction: ``"forward"`` or ``"reverse"``.
+
+    Returns:
+        ``(..., D)`` the variances.
+
+    Book: ``eq-kl-factorized-fits``.
+
+    References:
+        Bishop (2006), Pattern Recognition and Machine Learning, section 10.1.2.
+    """
+    one_of("direction", direction, ("forward", "reverse"))
+    validate("cov", cov, min_ndim=2)
+    if cov.shape[-1] != cov.shape[-2]:
+        raise ValueError(f"cov must be square, (..., D, D); got {tuple(cov.shape)}")
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if info.device.type != "meta" and bool((info != 0).any()):
+        raise ValueError("cov must be symmetric positive definite")
+    if direction == "forward":
+        return torch.diagonal(cov, dim1=-2, dim2=-1).clone()
+    return 1 / torch.diagonal(torch.cholesky_inverse(chol), dim1=-2, dim2=-1)
 
 
 def kl_monte_carlo(
