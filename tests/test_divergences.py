@@ -365,3 +365,28 @@ def test_factorized_figure_draws_three_panels():
     import matplotlib.pyplot as plt
     plt.close(f)
 
+
+# ---- f-divergences (eq-f-divergence) ----
+
+def test_f_divergence_reproduces_kl_reverse_kl_jsd_tv_chi2():
+    torch.manual_seed(3)
+    p, q = random_probs(None, 200, 6), random_probs(None, 200, 6)
+    direct = {"kl": D.kl_divergence(p, q), "reverse_kl": D.kl_divergence(q, p), "js": D.js_divergence(p, q),
+              "tv": 0.5 * (p - q).abs().sum(-1), "chi2": ((p - q) ** 2 / q).sum(-1)}
+    for name, value in direct.items():
+        got = D.f_divergence(p, q, name)
+        assert torch.allclose(got, value, atol=1e-12), name
+        assert (got >= 0).all()
+        assert D.f_divergence(p, p, name).abs().max() < 1e-12  # f(1) = 0
+
+
+def test_f_divergence_zero_probabilities_take_the_limits():
+    p, one_hot = torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([1.0, 0.0], dtype=F64)
+    assert D.f_divergence(p, one_hot, "kl") == math.inf == D.kl_divergence(p, one_hot)
+    assert D.f_divergence(one_hot, p, "kl").item() == pytest.approx(math.log(2))
+    assert D.f_divergence(p, one_hot, "reverse_kl").item() == pytest.approx(D.kl_divergence(one_hot, p).item())
+    assert D.f_divergence(p, one_hot, "js").item() == pytest.approx(D.js_divergence(p, one_hot).item(), abs=1e-14)
+    assert D.f_divergence(p, one_hot, "tv").item() == pytest.approx(0.5)
+    assert D.f_divergence(p, one_hot, "chi2") == math.inf
+    with pytest.raises(ValueError, match="f"):
+        D.f_divergence(p, p, "hellinger")
