@@ -465,3 +465,11 @@ def test_recipes_and_figures_run_on_the_stand_in_device_with_the_cpus_numbers():
         fig.chain_rule_figure(moons, x)
         step = lambda z: (z > 0.5).to(z.dtype)  # noqa: E731
         assert torch.equal(R.exact_grad_quadrature(step, 1.0, 1.0, 101, device=dev).cpu(), R.exact_grad_quadrature(step, 1.0, 1.0, 101))
+
+
+def test_graph_figure_draws_two_graphs():
+    import matplotlib.pyplot as plt
+
+    f = fig.graph_figure()
+    assert len(f.axes) == 2 and all(len(ax.patches) >= 3 for ax in f.axes)  # the edges are arrow patches
+    plt.close(f)
