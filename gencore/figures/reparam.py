@@ -17,10 +17,10 @@ from matplotlib.patches import FancyArrowPatch, StepPatch
 
 from .. import reparam as R
 from .. import metrics, pixels, viz, widgets
-from ..experiments.reparam import ESTIMATORS, VarianceStudy
+from ..experiments.reparam import ESTIMATORS, CategoricalStudy, VarianceStudy
 
 __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "variance_slider",
-           "peakedness_figure", "banana_slider", "graph_figure"]
+           "peakedness_figure", "banana_slider", "graph_figure", "categorical_figure"]
 
 _ROLE = {"pathwise": "p", "score": "q", "score+baseline": "q2"}
 _LABEL = {"pathwise": "pathwise", "score": "score function", "score+baseline": "score function + baseline"}
@@ -242,6 +242,7 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
 
     return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
 
+
 def _node(ax, xy, text, random: bool):
     """A graph node: a circle for a random quantity, a rounded box for a deterministic one."""
     style = "circle,pad=0.35" if random else "round,pad=0.4"
@@ -300,3 +301,24 @@ def graph_figure():
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
     return fig
 
+
+def categorical_figure(study: CategoricalStudy):
+    """Bias and per-sample variance of the Gumbel-softmax gradient against τ, with the score-function estimator's level."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.2, height=3.2)
+    taus = np.array(study.taus)
+    bias, se = study.bias("gumbel-softmax").cpu().numpy(), study.bias_se("gumbel-softmax").cpu().numpy()
+    ax1.loglog(taus, bias, "o-", color=viz.COLORS["q2"], label="Gumbel-softmax: measured bias")
+    ax1.loglog(taus, 2 * se, "^:", color=viz.COLORS["grey"], label="2 × its Monte Carlo s.e.")
+    ax1.axhline(study.bias("score").item(), color=viz.COLORS["q"], ls="--",
+                label="score function (unbiased): measured")
+    ax1.set_xlabel("temperature τ")
+    ax1.set_ylabel("‖mean − exact gradient‖")
+    ax1.legend(fontsize=7, loc="upper left")
+    viz.panel_title(ax1, "bias: shrinks as τ → 0")
+    ax2.loglog(taus, study.variance("gumbel-softmax").cpu().numpy(), "o-", color=viz.COLORS["q2"], label="Gumbel-softmax")
+    ax2.axhline(study.variance("score").item(), color=viz.COLORS["q"], ls="--", label="score function")
+    ax2.set_xlabel("temperature τ")
+    ax2.set_ylabel("per-sample variance (trace)")
+    ax2.legend(fontsize=8)
+    viz.panel_title(ax2, "variance: grows as τ → 0")
+    return fig
