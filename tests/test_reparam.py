@@ -572,7 +572,7 @@ def test_the_pages_categorical_claims():
     assert (var[1:] > var[:-1]).all()                                 # variance grows as τ falls
     assert var[i[1.0]] < study.variance("score") < var[i[0.25]]      # crossover between τ = 0.5 and 0.25
     assert var[i[0.5]] < study.variance("score")
-    assert study.variance("score") / var[i[1.0]] > 5
+    assert 8 < study.variance("score") / var[i[1.0]] < 13                # "about ten times" (summary table)
 
 
 def test_graph_figure_draws_two_graphs():
