@@ -573,6 +573,10 @@ def test_the_pages_categorical_claims():
     assert var[i[1.0]] < study.variance("score") < var[i[0.25]]      # crossover between τ = 0.5 and 0.25
     assert var[i[0.5]] < study.variance("score")
     assert 8 < study.variance("score") / var[i[1.0]] < 13                # "about ten times" (summary table)
+    # a baseline does not close the gap: the exact constant E[f] lowers the variance, but not to τ = 1's
+    assert var[i[1.0]] * 5 < study.variance("score+baseline") < study.variance("score")
+    zb = ((study.mean["score+baseline"] - study.exact).abs() / (study.var["score+baseline"] / study.n).sqrt()).max()
+    assert zb < 4
 
 
 def test_graph_figure_draws_two_graphs():

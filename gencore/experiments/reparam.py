@@ -120,7 +120,8 @@ class CategoricalStudy:
         n: the number of Gumbel draws (the same draws serve every estimator and the frequency check).
         freq: ``(K,)`` the Gumbel-max sample's frequencies; chi2, chi2_pvalue: Pearson's test against π.
         taus: the Gumbel-softmax temperatures.
-        mean, var: ``{"score": (K,), "gumbel-softmax": (T, K)}`` the per-sample terms' means and variances.
+        mean, var: ``{"score": (K,), "score+baseline": (K,), "gumbel-softmax": (T, K)}`` the per-sample
+            terms' means and variances; the baseline is the constant b = E[f(z)] = πᵀf.
     """
 
     logits: torch.Tensor
@@ -136,7 +137,7 @@ class CategoricalStudy:
     var: dict
 
     def bias(self, name: str) -> torch.Tensor:
-        """‖E[term] − exact‖ as measured: a number for ``"score"``, ``(T,)`` for ``"gumbel-softmax"``."""
+        """‖E[term] − exact‖ as measured: a number for the score functions, ``(T,)`` for ``"gumbel-softmax"``."""
         return (self.mean[name] - self.exact).norm(dim=-1)
 
     def bias_se(self, name: str) -> torch.Tensor:
@@ -162,8 +163,9 @@ def categorical_study(logits: torch.Tensor, f_values: torch.Tensor, taus=(2.0, 1
     chi2 = ((counts - n * pi) ** 2 / (n * pi)).sum()
     pvalue = torch.special.gammaincc(torch.tensor((logits.shape[0] - 1) / 2, dtype=pi.dtype), chi2.cpu() / 2)
     sf = L.score_function_terms_categorical(logits, f_values, z)
+    sf_b = L.score_function_terms_categorical(logits, f_values - pi @ f_values, z)  # (f(z) − b)(e_z − π)
     gs = torch.stack([L.gumbel_softmax_terms(logits, f_values, g, tau) for tau in taus])
     return CategoricalStudy(logits=logits, f_values=f_values, pi=pi, exact=L.categorical_exact_grad(logits, f_values),
                             n=n, freq=counts / n, chi2=float(chi2), chi2_pvalue=float(pvalue), taus=tuple(taus),
-                            mean={"score": sf.mean(0), "gumbel-softmax": gs.mean(1)},
-                            var={"score": sf.var(0), "gumbel-softmax": gs.var(1)})
+                            mean={"score": sf.mean(0), "score+baseline": sf_b.mean(0), "gumbel-softmax": gs.mean(1)},
+                            var={"score": sf.var(0), "score+baseline": sf_b.var(0), "gumbel-softmax": gs.var(1)})

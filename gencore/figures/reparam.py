@@ -317,6 +317,8 @@ def categorical_figure(study: CategoricalStudy):
     viz.panel_title(ax1, "bias: shrinks as τ → 0")
     ax2.loglog(taus, study.variance("gumbel-softmax").cpu().numpy(), "o-", color=viz.COLORS["q2"], label="Gumbel-softmax")
     ax2.axhline(study.variance("score").item(), color=viz.COLORS["q"], ls="--", label="score function")
+    ax2.axhline(study.variance("score+baseline").item(), color=viz.COLORS["aux"], ls=":",
+                label="score function, baseline E[f]")
     ax2.set_xlabel("temperature τ")
     ax2.set_ylabel("per-sample variance (trace)")
     ax2.legend(fontsize=8)
