@@ -29,12 +29,23 @@ __all__ = [
     "js_divergence",
     "kl_normal",
     "kl_mvn",
+    "factorized_fit",
+    "f_divergence",
     "kl_monte_carlo",
     "bimodal",
     "kl_quadrature_1d",
     "fit_normal_1d",
     "DiagonalNormal",
 ]
+
+# f(t), and the limit of f(t)/t as t → ∞ (the weight of mass p puts where q has none), per name
+F_GENERATORS = {
+    "kl": (lambda t: torch.xlogy(t, t), math.inf),
+    "reverse_kl": (lambda t: -torch.log(t), 0.0),
+    "js": (lambda t: 0.5 * (torch.xlogy(t, t) - torch.xlogy(1 + t, (1 + t) / 2)), 0.5 * math.log(2)),
+    "tv": (lambda t: 0.5 * (t - 1).abs(), 0.5),
+    "chi2": (lambda t: (t - 1) ** 2, math.inf),
+}
 
 
 # ---------------------------------------------------------------------------- discrete
@@ -186,6 +197,64 @@ def kl_mvn(mu_p: torch.Tensor, cov_p: torch.Tensor, mu_q: torch.Tensor, cov_q: t
     b = torch.linalg.solve_triangular(chol_q, diff, upper=False).squeeze(-1)
     logdet = lambda chol: 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # noqa: E731
     return 0.5 * ((a**2).sum((-2, -1)) + (b**2).sum(-1) - d + logdet(chol_q) - logdet(chol_p))
+
+
+def f_divergence(p: torch.Tensor, q: torch.Tensor, f: str = "kl", dim: int = -1) -> torch.Tensor:
+    r""":math:`D_f(p\,\|\,q) = \sum_i q_i\, f(p_i / q_i)` for a convex generator ``f`` with ``f(1) = 0``.
+
+    ``f`` names one of :data:`F_GENERATORS`: ``"kl"`` (:math:`t\log t`, giving KL(p‖q)),
+    ``"reverse_kl"`` (:math:`-\log t`, KL(q‖p)), ``"js"`` (the JSD), ``"tv"``
+    (:math:`\tfrac12|t-1|`, total variation) and ``"chi2"`` (:math:`(t-1)^2`, Pearson's χ²).
+    Outcomes with :math:`q_i = 0 < p_i` contribute :math:`p_i \lim_{t\to\infty} f(t)/t`.
+
+    Args:
+        p, q: probability vectors along ``dim`` (same shape).
+        f: the generator's name.
+
+    Book: ``eq-f-divergence``.
+
+    References:
+        Csiszár (1967); Ali & Silvey (1966); Nowozin, Cseke & Tomioka (2016), f-GAN.
+    """
+    one_of("f", f, tuple(F_GENERATORS))
+    _pair(p, q, dim)
+    gen, slope = F_GENERATORS[f]
+    inside = q > 0
+    t = torch.where(inside, p / torch.where(inside, q, torch.ones_like(q)), torch.ones_like(p))
+    terms = torch.where(inside, q * gen(t), torch.where(p > 0, p * slope, torch.zeros_like(p)))
+    return terms.sum(dim)
+
+
+def factorized_fit(cov: torch.Tensor, direction: str) -> torch.Tensor:
+    r"""Variances of the best diagonal Gaussian for :math:`p = \mathcal N(\mu, \Sigma)`, in closed form.
+
+    ``"forward"`` minimizes :math:`\mathrm{KL}(p\|q)`: :math:`\sigma_i^2 = \Sigma_{ii}` (the
+    marginal variances, broad). ``"reverse"`` minimizes :math:`\mathrm{KL}(q\|p)`:
+    :math:`\sigma_i^2 = 1/\Lambda_{ii}` with :math:`\Lambda = \Sigma^{-1}` (the conditional
+    variances, compact). In both directions the best mean is :math:`\mu`.
+
+    Args:
+        cov: ``(..., D, D)`` symmetric positive definite.
+        direction: ``"forward"`` or ``"reverse"``.
+
+    Returns:
+        ``(..., D)`` the variances.
+
+    Book: ``eq-kl-factorized-fits``.
+
+    References:
+        Bishop (2006), Pattern Recognition and Machine Learning, section 10.1.2.
+    """
+    one_of("direction", direction, ("forward", "reverse"))
+    validate("cov", cov, min_ndim=2)
+    if cov.shape[-1] != cov.shape[-2]:
+        raise ValueError(f"cov must be square, (..., D, D); got {tuple(cov.shape)}")
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if info.device.type != "meta" and bool((info != 0).any()):
+        raise ValueError("cov must be symmetric positive definite")
+    if direction == "forward":
+        return torch.diagonal(cov, dim1=-2, dim2=-1).clone()
+    return 1 / torch.diagonal(torch.cholesky_inverse(chol), dim1=-2, dim2=-1)
 
 
 def kl_monte_carlo(

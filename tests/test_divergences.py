@@ -286,3 +286,107 @@ def test_recipes_and_figures_run_on_the_stand_in_device_with_the_cpus_numbers():
         assert gallery.device == dev and torch.allclose(gallery.cpu(), cpu_gallery, rtol=0, atol=1e-12)
         demo = fig.separation_slider(fits)
         assert demo.render(demo.initial_index)[:4] == b"\x89PNG"  # the figure copies the fits to the host
+
+
+# ---- the factorized Gaussian in both directions (eq-kl-reverse-factorized, eq-kl-factorized-fits) ----
+
+def _random_cov(gen, d):
+    a = torch.randn(d, d, generator=gen, dtype=F64)
+    return a @ a.T + 0.3 * torch.eye(d, dtype=F64)
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_factorized_fits_are_the_minimizers_of_the_closed_form_kl(d):
+    """The closed-form variances give the floors of eq-kl-factorized-fits (checked by torch.distributions),
+    and no perturbed diagonal Gaussian does better in either direction."""
+    gen = torch.Generator().manual_seed(d)
+    cov, mean = _random_cov(gen, d), torch.randn(d, generator=gen, dtype=F64)
+    p = torch.distributions.MultivariateNormal(mean, cov)
+    prec = torch.linalg.inv(cov)
+    floor = {"forward": 0.5 * (cov.diagonal().log().sum() - torch.logdet(cov)),
+             "reverse": 0.5 * (prec.diagonal().log().sum() + torch.logdet(cov))}
+    for direction in ("forward", "reverse"):
+        var = D.factorized_fit(cov, direction)
+        q = torch.distributions.MultivariateNormal(mean, torch.diag(var))
+        kl = torch.distributions.kl_divergence(*((p, q) if direction == "forward" else (q, p)))
+        assert kl.item() == pytest.approx(floor[direction].item(), abs=1e-10)
+        assert floor[direction] >= 0  # Hadamard's inequality
+        for _ in range(20):
+            m2 = mean + 0.1 * torch.randn(d, generator=gen, dtype=F64)
+            v2 = var * torch.exp(0.2 * torch.randn(d, generator=gen, dtype=F64))
+            q2 = torch.distributions.MultivariateNormal(m2, torch.diag(v2))
+            assert torch.distributions.kl_divergence(*((p, q2) if direction == "forward" else (q2, p))) > kl
+    # the reverse (conditional) variances never exceed the forward (marginal) ones
+    assert (D.factorized_fit(cov, "reverse") <= D.factorized_fit(cov, "forward") + 1e-12).all()
+
+
+def test_reverse_factorized_kl_formula_matches_torch():
+    """eq-kl-reverse-factorized as written on the page, against torch.distributions at a random diagonal q."""
+    gen = torch.Generator().manual_seed(11)
+    cov, mu = _random_cov(gen, 3), torch.randn(3, generator=gen, dtype=F64)
+    m, s2 = torch.randn(3, generator=gen, dtype=F64), torch.rand(3, generator=gen, dtype=F64) + 0.2
+    lam = torch.linalg.inv(cov)
+    page = 0.5 * ((lam.diagonal() * s2 - s2.log() - 1).sum() + (m - mu) @ lam @ (m - mu) + torch.logdet(cov))
+    ref = torch.distributions.kl_divergence(torch.distributions.MultivariateNormal(m, torch.diag(s2)),
+                                            torch.distributions.MultivariateNormal(mu, cov))
+    assert page.item() == pytest.approx(ref.item(), abs=1e-12)
+
+
+def test_factorized_fits_in_2d_shrink_by_one_minus_rho_squared_and_share_the_floor():
+    for rho in (0.3, 0.8, 0.95):
+        cov = torch.tensor([[2.25, 1.05 * rho], [1.05 * rho, 0.49]], dtype=F64)
+        fwd, rev = D.factorized_fit(cov, "forward"), D.factorized_fit(cov, "reverse")
+        assert torch.allclose(rev / fwd, torch.full((2,), 1 - rho**2, dtype=F64), atol=1e-12)
+        floors = [D.kl_mvn(torch.zeros(2, dtype=F64), cov, torch.zeros(2, dtype=F64), torch.diag(fwd)),
+                  D.kl_mvn(torch.zeros(2, dtype=F64), torch.diag(rev), torch.zeros(2, dtype=F64), cov)]
+        for f in floors:
+            assert f.item() == pytest.approx(-0.5 * math.log(1 - rho**2), abs=1e-12)
+    batch = torch.stack([torch.eye(2, dtype=F64), 2 * torch.eye(2, dtype=F64)])
+    assert D.factorized_fit(batch, "reverse").shape == (2, 2)
+
+
+def test_gradient_descent_finds_both_factorized_fits():
+    """The page's check: Adam on the closed-form KL reaches the closed-form optimum in both directions."""
+    rho, mean, std = 0.8, torch.tensor([1.0, -1.0], dtype=F64), torch.tensor([1.5, 0.7], dtype=F64)
+    cov = torch.outer(std, std) * torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
+    for direction in ("forward", "reverse"):
+        m, var, kl = run.fit_factorized_by_descent(mean, cov, direction)
+        assert (m - mean).abs().max() < 1e-4
+        assert (var - D.factorized_fit(cov, direction)).abs().max() < 1e-4
+        assert kl.item() == pytest.approx(-0.5 * math.log(1 - rho**2), abs=1e-8)
+
+
+def test_factorized_figure_draws_three_panels():
+    mean, std = torch.tensor([1.0, -1.0], dtype=F64), torch.tensor([1.5, 0.7], dtype=F64)
+    eye = torch.eye(2, dtype=F64)
+    covs = torch.outer(std, std) * (eye + torch.tensor([0.5, 0.8], dtype=F64)[:, None, None] * (1 - eye))
+    f = fig.factorized_figure(mean, covs, D.factorized_fit(covs, "forward"), D.factorized_fit(covs, "reverse"))
+    assert len(f.axes) == 2 and all(len(ax.lines) == 6 for ax in f.axes)
+    import matplotlib.pyplot as plt
+    plt.close(f)
+
+
+# ---- f-divergences (eq-f-divergence) ----
+
+def test_f_divergence_reproduces_kl_reverse_kl_jsd_tv_chi2():
+    torch.manual_seed(3)
+    p, q = random_probs(None, 200, 6), random_probs(None, 200, 6)
+    direct = {"kl": D.kl_divergence(p, q), "reverse_kl": D.kl_divergence(q, p), "js": D.js_divergence(p, q),
+              "tv": 0.5 * (p - q).abs().sum(-1), "chi2": ((p - q) ** 2 / q).sum(-1)}
+    for name, value in direct.items():
+        got = D.f_divergence(p, q, name)
+        assert torch.allclose(got, value, atol=1e-12), name
+        assert (got >= 0).all()
+        assert D.f_divergence(p, p, name).abs().max() < 1e-12  # f(1) = 0
+
+
+def test_f_divergence_zero_probabilities_take_the_limits():
+    p, one_hot = torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([1.0, 0.0], dtype=F64)
+    assert D.f_divergence(p, one_hot, "kl") == math.inf == D.kl_divergence(p, one_hot)
+    assert D.f_divergence(one_hot, p, "kl").item() == pytest.approx(math.log(2))
+    assert D.f_divergence(p, one_hot, "reverse_kl").item() == pytest.approx(D.kl_divergence(one_hot, p).item())
+    assert D.f_divergence(p, one_hot, "js").item() == pytest.approx(D.js_divergence(p, one_hot).item(), abs=1e-14)
+    assert D.f_divergence(p, one_hot, "tv").item() == pytest.approx(0.5)
+    assert D.f_divergence(p, one_hot, "chi2") == math.inf
+    with pytest.raises(ValueError, match="f"):
+        D.f_divergence(p, p, "hellinger")

@@ -9,6 +9,7 @@ from fakedevice import active
 from scipy import stats
 
 from gencore import data, metrics
+from gencore import latents as Lt
 from gencore import reparam as R
 from gencore.exercises.reparam import check_score_function
 from gencore.experiments import reparam as run
@@ -465,3 +466,132 @@ def test_recipes_and_figures_run_on_the_stand_in_device_with_the_cpus_numbers():
         fig.chain_rule_figure(moons, x)
         step = lambda z: (z > 0.5).to(z.dtype)  # noqa: E731
         assert torch.equal(R.exact_grad_quadrature(step, 1.0, 1.0, 101, device=dev).cpu(), R.exact_grad_quadrature(step, 1.0, 1.0, 101))
+
+
+# ---- multivariate latents: z = μ + Lε (eq-reparam-mvn, eq-reparam-quadratic) ----
+
+def _mvn_setup():
+    mu = torch.tensor([1.0, -0.5], dtype=F64)
+    sigma = torch.tensor([[1.0, 0.6], [0.6, 0.5]], dtype=F64)
+    return mu, sigma, torch.linalg.cholesky(sigma)
+
+
+def test_mvn_reparameterization_has_covariance_llt():
+    mu, sigma, chol = _mvn_setup()
+    eps = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(3), dtype=F64)
+    z = Lt.reparameterize_mvn(mu, chol, eps)
+    se = ((sigma.diagonal()[:, None] * sigma.diagonal()[None] + sigma**2) / len(z)).sqrt()
+    assert ((torch.cov(z.T) - sigma).abs() / se).max() < 4.5
+    assert ((z.mean(0) - mu).abs() / (sigma.diagonal() / len(z)).sqrt()).max() < 4.5
+    # the same map as torch's MultivariateNormal.rsample given the same noise
+    ref = torch.distributions.MultivariateNormal(mu, scale_tril=chol)
+    assert torch.allclose(z[:5], ref.loc + (ref.scale_tril @ eps[:5, :, None]).squeeze(-1), atol=1e-14)
+
+
+def test_quadratic_expectation_matches_autograd_of_the_exact_value_and_monte_carlo():
+    mu, sigma, chol = _mvn_setup()
+    A = torch.tensor([[2.0, 0.5], [-0.3, 1.0]], dtype=F64)
+    value, g_mu, g_L = Lt.quadratic_expectation(mu, chol, A)
+    assert value.item() == pytest.approx((mu @ A @ mu + torch.trace(A @ sigma)).item(), abs=1e-12)
+    # gradients: autograd of the closed-form value (an independent route to the same formulas)
+    m, L = mu.clone().requires_grad_(), chol.clone().requires_grad_()
+    (m @ A @ m + torch.trace(A @ L @ L.T)).backward()
+    assert torch.allclose(g_mu, m.grad, atol=1e-12) and torch.allclose(g_L, torch.tril(L.grad), atol=1e-12)
+    # the pathwise Monte Carlo estimate agrees within 4.5 standard errors
+    eps = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(4), dtype=F64)
+    m, L = mu.clone().requires_grad_(), chol.clone().requires_grad_()
+    z = Lt.reparameterize_mvn(m, L, eps)
+    ((z @ A) * z).sum(-1).mean().backward()
+    zd, sym = z.detach(), A + A.T
+    terms = torch.cat([zd @ sym, torch.tril((zd @ sym)[:, :, None] * eps[:, None, :]).flatten(1)], 1)
+    se = terms.std(0) / math.sqrt(len(eps))
+    err = (torch.cat([m.grad, torch.tril(L.grad).flatten()]) - torch.cat([g_mu, g_L.flatten()])).abs()
+    assert (err[se > 0] / se[se > 0]).max() < 4.5
+    assert (err[se == 0] == 0).all()  # the entry above the diagonal: no gradient, none estimated
+
+
+def test_mvn_rejects_a_factor_that_is_not_cholesky():
+    mu, _, chol = _mvn_setup()
+    with pytest.raises(ValueError, match="scale_tril"):
+        Lt.reparameterize_mvn(mu, chol.T, torch.zeros(3, 2, dtype=F64))
+
+
+# ---- categorical latents: Gumbel-max, Gumbel-softmax, score function (eq-gumbel-max ...) ----
+
+THETA = torch.tensor([0.5, -0.3, 0.1, 0.8], dtype=F64)
+F_VALUES = torch.tensor([1.0, 3.0, -2.0, 0.5], dtype=F64)
+
+
+def test_exact_categorical_gradient_against_autograd_of_the_enumerated_expectation():
+    t = THETA.clone().requires_grad_()
+    (torch.softmax(t, -1) @ F_VALUES).backward()
+    assert torch.allclose(Lt.categorical_exact_grad(THETA, F_VALUES), t.grad, atol=1e-14)
+
+
+def test_gumbel_max_frequencies_match_softmax():
+    z = Lt.gumbel_max(THETA, 200_000, torch.Generator().manual_seed(5))
+    freq = torch.bincount(z, minlength=4).to(F64) / len(z)
+    pi = torch.softmax(THETA, -1)
+    assert ((freq - pi).abs() / (pi * (1 - pi) / len(z)).sqrt()).max() < 4.5
+
+
+def test_gumbel_softmax_terms_are_autograd_of_the_relaxed_objective_and_tend_to_one_hot():
+    g = Lt.gumbel((6, 4), THETA, torch.Generator().manual_seed(6))
+    for tau in (2.0, 0.5):
+        t = THETA.clone().requires_grad_()
+        rows = [torch.autograd.grad(Lt.gumbel_softmax(t, g[i:i + 1], tau)[0] @ F_VALUES, t)[0] for i in range(6)]
+        assert torch.allclose(Lt.gumbel_softmax_terms(THETA, F_VALUES, g, tau), torch.stack(rows), atol=1e-12)
+    y = Lt.gumbel_softmax(THETA, g, 1e-3)
+    assert torch.equal(y.argmax(-1), (THETA + g).argmax(-1)) and (y.max(-1).values > 0.999).all()
+
+
+def test_score_function_terms_categorical_are_f_times_the_score():
+    z = torch.tensor([0, 3, 1])
+    t = THETA.clone().requires_grad_()
+    rows = [F_VALUES[k] * torch.autograd.grad(torch.log_softmax(t, -1)[k], t)[0] for k in z.tolist()]
+    assert torch.allclose(Lt.score_function_terms_categorical(THETA, F_VALUES, z), torch.stack(rows), atol=1e-14)
+    with pytest.raises(ValueError, match="z"):
+        Lt.score_function_terms_categorical(THETA, F_VALUES, torch.tensor([0, 4]))
+
+
+@pytest.mark.claim
+def test_the_pages_categorical_claims():
+    """The claims the page draws from its categorical study, at this GENCORE_SEED (same arguments and seed)."""
+    import gencore
+
+    study = run.categorical_study(THETA, F_VALUES, n=100_000,
+                                  generator=torch.Generator().manual_seed(gencore.shifted_seed(19)))
+    assert study.chi2_pvalue > 0.01                                   # "does not reject at the 1% level" (glued)
+    bias, se, var = study.bias("gumbel-softmax"), study.bias_se("gumbel-softmax"), study.variance("gumbel-softmax")
+    i = {t: k for k, t in enumerate(study.taus)}
+    assert bias[i[1.0]] > 20 * se[i[1.0]]                             # clearly biased at τ = 1
+    z_score = ((study.mean["score"] - study.exact).abs() / (study.var["score"] / study.n).sqrt()).max()
+    assert z_score < 4                                                # the score function is within its noise
+    assert bias[i[2.0]] > bias[i[1.0]] > bias[i[0.5]] > bias[i[0.25]]  # the bias shrinks with τ
+    assert bias[i[0.1]] < 3 * se[i[0.1]] and bias[i[0.05]] < 3 * se[i[0.05]]   # below τ = 0.25: within the noise
+    assert (var[1:] > var[:-1]).all()                                 # variance grows as τ falls
+    assert var[i[1.0]] < study.variance("score") < var[i[0.25]]      # crossover between τ = 0.5 and 0.25
+    assert var[i[0.5]] < study.variance("score")
+    assert 8 < study.variance("score") / var[i[1.0]] < 13                # "about ten times" (summary table)
+    # a baseline does not close the gap: the exact constant E[f] lowers the variance, but not to τ = 1's
+    assert var[i[1.0]] * 5 < study.variance("score+baseline") < study.variance("score")
+    zb = ((study.mean["score+baseline"] - study.exact).abs() / (study.var["score+baseline"] / study.n).sqrt()).max()
+    assert zb < 4
+
+
+def test_graph_figure_draws_two_graphs():
+    import matplotlib.pyplot as plt
+
+    f = fig.graph_figure()
+    assert len(f.axes) == 2 and all(len(ax.patches) >= 3 for ax in f.axes)  # the edges are arrow patches
+    plt.close(f)
+
+
+def test_categorical_study_and_figure_draw():
+    import matplotlib.pyplot as plt
+
+    study = run.categorical_study(THETA, F_VALUES, taus=(1.0, 0.5), n=2000, generator=torch.Generator().manual_seed(0))
+    assert study.bias("gumbel-softmax").shape == (2,) and study.variance("score").ndim == 0
+    f = fig.categorical_figure(study)
+    assert len(f.axes) == 2
+    plt.close(f)

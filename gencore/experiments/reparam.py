@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import latents as L
 from .. import reparam as R
 from ..tensors import in_range, one_of, positive_int
 
-__all__ = ["ESTIMATORS", "estimator_stats", "VarianceStudy", "variance_study", "peakedness_study"]
+__all__ = ["ESTIMATORS", "estimator_stats", "VarianceStudy", "variance_study", "peakedness_study",
+           "CategoricalStudy", "categorical_study"]
 
 ESTIMATORS = ("pathwise", "score", "score+baseline")
 
@@ -109,3 +111,61 @@ def peakedness_study(widths=None, mu: float = 1.0, sigma: float = 1.0, n: int = 
     return {"widths": widths, "n": n, "relative_variance": {k: torch.tensor(v, dtype=torch.float64) for k, v in rel.items()}}
 
 
+@dataclass(frozen=True)
+class CategoricalStudy:
+    """Gradient estimators for a categorical latent, measured against the exact gradient.
+
+    Attributes:
+        logits, f_values, pi, exact: ``(K,)`` θ, f(k), softmax θ and the exact gradient (by enumeration).
+        n: the number of Gumbel draws (the same draws serve every estimator and the frequency check).
+        freq: ``(K,)`` the Gumbel-max sample's frequencies; chi2, chi2_pvalue: Pearson's test against π.
+        taus: the Gumbel-softmax temperatures.
+        mean, var: ``{"score": (K,), "score+baseline": (K,), "gumbel-softmax": (T, K)}`` the per-sample
+            terms' means and variances; the baseline is the constant b = E[f(z)] = πᵀf.
+    """
+
+    logits: torch.Tensor
+    f_values: torch.Tensor
+    pi: torch.Tensor
+    exact: torch.Tensor
+    n: int
+    freq: torch.Tensor
+    chi2: float
+    chi2_pvalue: float
+    taus: tuple
+    mean: dict
+    var: dict
+
+    def bias(self, name: str) -> torch.Tensor:
+        """‖E[term] − exact‖ as measured: a number for the score functions, ``(T,)`` for ``"gumbel-softmax"``."""
+        return (self.mean[name] - self.exact).norm(dim=-1)
+
+    def bias_se(self, name: str) -> torch.Tensor:
+        """The Monte Carlo standard error of the measured mean, as a norm over the K coordinates."""
+        return (self.var[name].sum(-1) / self.n).sqrt()
+
+    def variance(self, name: str) -> torch.Tensor:
+        """The per-sample variance, summed over the K coordinates (an n-sample average has 1/n of it)."""
+        return self.var[name].sum(-1)
+
+
+def categorical_study(logits: torch.Tensor, f_values: torch.Tensor, taus=(2.0, 1.0, 0.5, 0.25, 0.1, 0.05),
+                      n: int = 100_000, generator: torch.Generator | None = None) -> CategoricalStudy:
+    """Gumbel-max frequencies, and the bias and variance of the score-function and Gumbel-softmax gradients.
+
+    One set of ``n`` Gumbel vectors g gives the Gumbel-max sample (argmax θ + g), the
+    score-function terms at those categories, and the Gumbel-softmax terms at every temperature.
+    """
+    g = L.gumbel((n, logits.shape[0]), logits, generator)
+    z = (logits + g).argmax(-1)
+    pi = torch.softmax(logits, -1)
+    counts = torch.bincount(z, minlength=logits.shape[0]).to(pi)
+    chi2 = ((counts - n * pi) ** 2 / (n * pi)).sum()
+    pvalue = torch.special.gammaincc(torch.tensor((logits.shape[0] - 1) / 2, dtype=pi.dtype), chi2.cpu() / 2)
+    sf = L.score_function_terms_categorical(logits, f_values, z)
+    sf_b = L.score_function_terms_categorical(logits, f_values - pi @ f_values, z)  # (f(z) − b)(e_z − π)
+    gs = torch.stack([L.gumbel_softmax_terms(logits, f_values, g, tau) for tau in taus])
+    return CategoricalStudy(logits=logits, f_values=f_values, pi=pi, exact=L.categorical_exact_grad(logits, f_values),
+                            n=n, freq=counts / n, chi2=float(chi2), chi2_pvalue=float(pvalue), taus=tuple(taus),
+                            mean={"score": sf.mean(0), "score+baseline": sf_b.mean(0), "gumbel-softmax": gs.mean(1)},
+                            var={"score": sf.var(0), "score+baseline": sf_b.var(0), "gumbel-softmax": gs.var(1)})

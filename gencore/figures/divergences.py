@@ -18,7 +18,7 @@ from .. import pixels, viz, widgets
 from ..experiments import divergences as run
 from ..experiments.divergences import XS
 
-__all__ = ["gaussian_pair_slider", "separation_slider", "mle_figure", "jsd_kl_figure"]
+__all__ = ["gaussian_pair_slider", "separation_slider", "mle_figure", "jsd_kl_figure", "factorized_figure"]
 
 
 def _area(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -190,4 +190,39 @@ def jsd_kl_figure(shifts, kl, jsd):
     ax.set_ylabel("nats")
     ax.legend(loc="upper left")
     viz.panel_title(ax, "KL grows without bound; JSD saturates at log 2")
+    return fig
+
+
+def _ring(mean: torch.Tensor, cov: torch.Tensor, k: float, t: torch.Tensor) -> np.ndarray:
+    """The ellipse ``(x − mean)ᵀ cov⁻¹ (x − mean) = k²``, as ``(len(t), 2)`` points."""
+    return (mean + k * torch.stack([t.cos(), t.sin()], -1) @ torch.linalg.cholesky(cov).T).numpy()
+
+
+def factorized_figure(mean, covs, forward_vars, reverse_vars):
+    """One panel per covariance: p's 1σ and 2σ ellipses, and those of its forward- and reverse-KL diagonal fits.
+
+    Args:
+        mean: ``(2,)``; covs: ``(R, 2, 2)``; forward_vars, reverse_vars: ``(R, 2)`` the fitted variances
+            (from :func:`gencore.divergences.factorized_fit`). Line styles, not colour alone, tell the three apart.
+    """
+    mean, covs = mean.detach().cpu(), covs.detach().cpu()
+    fits = (("p", covs, "p", "-", 2.0), ("forward KL(p‖q)", torch.diag_embed(forward_vars.detach().cpu()), "q", "--", 2.0),
+            ("reverse KL(q‖p)", torch.diag_embed(reverse_vars.detach().cpu()), "q2", ":", 2.6))
+    fig, axes = viz.figure(len(covs), width=3.3, height=3.3, squeeze=False)
+    t = torch.linspace(0, 2 * math.pi, 200, dtype=mean.dtype)
+    for r, ax in enumerate(axes[0]):
+        for label, c, role, ls, lw in fits:
+            for k in (1, 2):
+                ring = _ring(mean, c[r], k, t)
+                ax.plot(ring[:, 0], ring[:, 1], color=viz.COLORS[role], ls=ls, lw=lw if k == 1 else lw / 2,
+                        label=(label if label == "p" else f"q by {label}") if k == 1 else None)
+        rho = (covs[r, 0, 1] / (covs[r, 0, 0] * covs[r, 1, 1]).sqrt()).item()
+        floor = D.kl_mvn(mean, covs[r], mean, torch.diag_embed(forward_vars[r].detach().cpu())).item()
+        ax.set_xlim(mean[0].item() - 4, mean[0].item() + 4)
+        ax.set_ylim(mean[1].item() - 2.5, mean[1].item() + 3.5)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x₁")
+        viz.panel_title(ax, f"ρ = {rho:.2f}: both floors {floor:.3f} nats")
+    axes[0][0].set_ylabel("x₂")
+    axes[0][0].legend(loc="upper left", fontsize=7)
     return fig

@@ -17,10 +17,10 @@ from matplotlib.patches import FancyArrowPatch, StepPatch
 
 from .. import reparam as R
 from .. import metrics, pixels, viz, widgets
-from ..experiments.reparam import ESTIMATORS, VarianceStudy
+from ..experiments.reparam import ESTIMATORS, CategoricalStudy, VarianceStudy
 
 __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "variance_slider",
-           "peakedness_figure", "banana_slider"]
+           "peakedness_figure", "banana_slider", "graph_figure", "categorical_figure"]
 
 _ROLE = {"pathwise": "p", "score": "q", "score+baseline": "q2"}
 _LABEL = {"pathwise": "pathwise", "score": "score function", "score+baseline": "score function + baseline"}
@@ -241,3 +241,86 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
         made["title"].show(titles[b])
 
     return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
+
+
+def _node(ax, xy, text, random: bool):
+    """A graph node: a circle for a random quantity, a rounded box for a deterministic one."""
+    style = "circle,pad=0.35" if random else "round,pad=0.4"
+    face = "#f3e0b5" if random else "white"
+    ax.text(*xy, text, ha="center", va="center", fontsize=11, zorder=3,
+            bbox=dict(boxstyle=style, fc=face, ec="k", lw=1.2))
+
+
+def _edge(ax, a, b, grad: bool = False, rad: float = 0.0):
+    """A forward edge (solid black) or a backpropagated gradient (dashed, red, drawn below the nodes)."""
+    kw = dict(color=viz.COLORS["q"], ls="--", lw=1.6) if grad else dict(color="k", lw=1.3)
+    ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, shrinkA=18, shrinkB=18,
+                                 connectionstyle=f"arc3,rad={rad}", zorder=2, **kw))
+
+
+def graph_figure():
+    """The two computational graphs of E[f(z)]: z sampled inside the path, and z = g(θ, ε) with ε outside it.
+
+    Circles are random nodes, boxes deterministic ones; solid arrows run forward, dashed arrows carry
+    the gradient backward, and a cross marks where it stops.
+    """
+    fig, (ax1, ax2) = viz.figure(2, width=4.6, height=3.0)
+    theta, z, f, eps = (0.1, 0.5), (0.45, 0.5), (0.8, 0.5), (0.45, 0.1)
+    for ax in (ax1, ax2):
+        ax.set_xlim(-0.05, 0.98)
+        ax.set_ylim(-0.05, 0.9)
+        ax.axis("off")
+    _node(ax1, theta, "θ", False)
+    _node(ax1, z, "z", True)
+    ax1.text(z[0], z[1] - 0.14, "z ~ $q_\\theta$", ha="center", va="top", fontsize=9)
+    _node(ax1, f, "f(z)", False)
+    _edge(ax1, theta, z)
+    _edge(ax1, z, f)
+    _edge(ax1, f, z, grad=True, rad=0.5)
+    ax1.plot([0.27], [0.66], marker="x", ms=14, mew=3, color=viz.COLORS["q"], zorder=4)
+    ax1.annotate("", xy=(0.2, 0.62), xytext=(0.38, 0.72),
+                 arrowprops=dict(arrowstyle="-|>", color=viz.COLORS["q"], ls="--", lw=1.6, connectionstyle="arc3,rad=0.3"))
+    ax1.text(0.45, 0.05, "no ∂z/∂θ: sampling is\nnot a differentiable step", ha="center", fontsize=9)
+    viz.panel_title(ax1, "sampling inside the path")
+    _node(ax2, theta, "θ", False)
+    _node(ax2, z, "z = μ + σε", False)
+    _node(ax2, f, "f(z)", False)
+    _node(ax2, eps, "ε", True)
+    ax2.text(eps[0] + 0.07, eps[1], "ε ~ N(0, 1), fixed", va="center", fontsize=9)
+    _edge(ax2, theta, z)
+    _edge(ax2, z, f)
+    _edge(ax2, eps, z)
+    _edge(ax2, f, z, grad=True, rad=0.5)
+    _edge(ax2, z, theta, grad=True, rad=0.5)
+    ax2.text(0.62, 0.84, "∂f/∂θ = f′(z) · (1, ε)", ha="center", fontsize=9, color=viz.COLORS["q"])
+    viz.panel_title(ax2, "reparameterized: noise as an input")
+    handles = [Line2D([], [], color="k", lw=1.3, label="forward"),
+               Line2D([], [], color=viz.COLORS["q"], ls="--", lw=1.6, label="gradient (backward)"),
+               Line2D([], [], ls="", marker="o", mfc="#f3e0b5", mec="k", ms=10, label="random node"),
+               Line2D([], [], ls="", marker="s", mfc="white", mec="k", ms=10, label="deterministic node")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    return fig
+
+
+def categorical_figure(study: CategoricalStudy):
+    """Bias and per-sample variance of the Gumbel-softmax gradient against τ, with the score-function estimator's level."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.2, height=3.2)
+    taus = np.array(study.taus)
+    bias, se = study.bias("gumbel-softmax").cpu().numpy(), study.bias_se("gumbel-softmax").cpu().numpy()
+    ax1.loglog(taus, bias, "o-", color=viz.COLORS["q2"], label="Gumbel-softmax: measured bias")
+    ax1.loglog(taus, 2 * se, "^:", color=viz.COLORS["grey"], label="2 × its Monte Carlo s.e.")
+    ax1.axhline(study.bias("score").item(), color=viz.COLORS["q"], ls="--",
+                label="score function (unbiased): measured")
+    ax1.set_xlabel("temperature τ")
+    ax1.set_ylabel("‖mean − exact gradient‖")
+    ax1.legend(fontsize=7, loc="upper left")
+    viz.panel_title(ax1, "bias: shrinks as τ → 0")
+    ax2.loglog(taus, study.variance("gumbel-softmax").cpu().numpy(), "o-", color=viz.COLORS["q2"], label="Gumbel-softmax")
+    ax2.axhline(study.variance("score").item(), color=viz.COLORS["q"], ls="--", label="score function")
+    ax2.axhline(study.variance("score+baseline").item(), color=viz.COLORS["aux"], ls=":",
+                label="score function, baseline E[f]")
+    ax2.set_xlabel("temperature τ")
+    ax2.set_ylabel("per-sample variance (trace)")
+    ax2.legend(fontsize=8)
+    viz.panel_title(ax2, "variance: grows as τ → 0")
+    return fig

@@ -40,6 +40,10 @@ CASES = [
          lambda: dict(mu_p=torch.zeros(2, dtype=F64), cov_p=torch.eye(2, dtype=F64),
                       mu_q=torch.ones(2, dtype=F64), cov_q=2 * torch.eye(2, dtype=F64)),
          pairs=(("mu_p", "cov_p", "mu_q", "cov_q"),)),
+    Case("divergences.f_divergence", lambda: dict(**_probs(), f="js"), pairs=(("p", "q"),)),
+    Case("divergences.factorized_fit",
+         lambda: dict(cov=torch.tensor([[2.0, 0.6], [0.6, 1.0]], dtype=F64), direction="reverse"),
+         accepts={"cov": ("extra_dim",)}),  # a batch of covariances is allowed
     Case("divergences.kl_monte_carlo",
          lambda: dict(log_p=_normal, log_q=_shifted,
                       x=torch.randn(20, 1, generator=torch.Generator().manual_seed(0), dtype=F64))),
