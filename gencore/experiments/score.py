@@ -296,7 +296,7 @@ class FlowCheck:
     n: int
 
 
-def flows_on_gaussian_data(mean: torch.Tensor, cov: torch.Tensor, *, n: int = 20_000, ode_steps: int = 200,
+def flows_on_gaussian_data(mean: torch.Tensor, cov: torch.Tensor, *, n: int = 20_000, ode_steps: int = 100,
                            sde_steps: int = 1000, generator=None) -> FlowCheck:
     r"""Start from the exact :math:`p_1` of the VP SDE for data :math:`\mathcal N(m, \Sigma)`, run both reverse dynamics with the exact score to :math:`t = 0`."""
     score = Q.gaussian_score_at(mean, cov)
