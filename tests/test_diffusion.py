@@ -660,6 +660,9 @@ def test_one_step_reverse_is_ddpm_gaussian_and_a_long_jump_is_not():
     rows = exact.reverse_jumps(S, moons, xt, t, (1, 10, 100), half_width=5.0)
     assert all(abs(r.mass - 1) < 1e-4 for r in rows)
     assert rows[0].kl_gauss < 1e-4 < rows[1].kl_gauss < 0.05 and rows[2].kl_gauss > 0.5
+    # the 100-step conditional has a hole at its mean: two arcs, not one bump
+    at_mean = rows[2].mixture.log_prob(rows[2].mean[None]).exp().item()
+    assert at_mean < 0.2 * rows[2].density.max().item()
 
 
 def test_snr_form_of_the_bound_term():
