@@ -226,7 +226,7 @@ def ring_score_figure(noised: dict, radius: float = 1.0, extent=(-2.0, 2.0, -2.0
         im = ax.imshow(size.numpy(), origin="lower", extent=extent, cmap="viridis", vmin=-1, vmax=3, aspect="equal")
         viz.arrows(ax, coarse, Q.ring_score(coarse, radius, sigma))
         ax.plot(radius * u.cos(), radius * u.sin(), color="white", lw=0.8, ls="--")
-        viz.samples(ax, x, color=viz.COLORS["q"], size=4.0, alpha=0.9, extent=extent)
+        viz.samples(ax, x, color=viz.COLORS["q"], size=9.0, alpha=0.9, extent=extent)
         ax.grid(False)
         viz.panel_title(ax, f"σ = {sigma:g}: log10 ‖∇ log p_σ‖")
     fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.8)
