@@ -10,9 +10,12 @@ import torch
 import gencore
 from gencore import data, metrics
 from gencore import diffusion as D
+from gencore import diffusion_exact as E
 from gencore.exercises.diffusion import check_ddim_step
 from gencore.experiments import diffusion as run
+from gencore.experiments import diffusion_exact as exact
 from gencore.nn import TimeMLP
+from gencore.quadrature import grid
 
 F64 = torch.float64
 S = D.NoiseSchedule.linear()
@@ -604,3 +607,87 @@ def test_ddim_theorem_1_every_positive_weighting_has_the_same_minimizer(weightin
     assert (weight > 0).all()
     err = lambda model: (weight * (eps - model(xt, t)).pow(2).sum(-1)).mean()  # noqa: E731
     assert err(oracle) < err(perturbed)
+
+
+# ---- the exact reverse conditional, the SNR view, DDIM as Euler (gencore.diffusion_exact) ----------
+
+
+@pytest.mark.parametrize("s", [99, 60, 0])
+def test_exact_reverse_conditional_is_bayes_rule_on_a_grid(s):
+    """The closed-form mixture against q(x_t | x_s) q(x_s) normalized numerically on a grid."""
+    mix, t, xt = toy_mixture(), 100, torch.tensor([0.3, 0.1], dtype=F64)
+    q = E.reverse_conditional(S, mix, xt, t, s)
+    m, C = E.mixture_moments(q)
+    r = 7 * torch.linalg.eigvalsh(C).max().sqrt().item()
+    pts, area = grid((m[0] - r, m[0] + r, m[1] - r, m[1] + r), 300, dtype=F64)
+    a2 = (S.alpha_bars[t] / S.alpha_bars[s]).item()
+    kernel = torch.distributions.Normal(math.sqrt(a2) * pts, math.sqrt(1 - a2)).log_prob(xt).sum(-1)
+    joint = kernel + D.marginal(S, mix, s).log_prob(pts)
+    bayes = joint - torch.logsumexp(joint, 0) - math.log(area)
+    closed = q.log_prob(pts)
+    assert (closed.exp() * area).sum().item() == pytest.approx(1.0, abs=1e-6)
+    where = closed > closed.max() - 15  # where the density is not negligible
+    assert (bayes - closed)[where].abs().max() < 1e-6
+
+
+def test_exact_reverse_conditional_matches_monte_carlo():
+    """Self-normalized importance weights q(x_t* | x_s) on forward samples x_s ~ q(x_s) give its mean and covariance."""
+    mix, t, s, xt = toy_mixture(), 100, 20, torch.tensor([0.5, 0.2], dtype=F64)
+    g = torch.Generator().manual_seed(5)
+    xs = D.q_sample(S, mix.sample((400_000,), generator=g), s, torch.randn(400_000, 2, generator=g, dtype=F64))
+    a2 = (S.alpha_bars[t] / S.alpha_bars[s]).item()
+    logw = torch.distributions.Normal(math.sqrt(a2) * xs, math.sqrt(1 - a2)).log_prob(xt).sum(-1)
+    w = torch.softmax(logw, 0)
+    mean_mc = w @ xs
+    cov_mc = ((xs - mean_mc) * w[:, None]).T @ (xs - mean_mc)
+    mean, cov = E.mixture_moments(E.reverse_conditional(S, mix, xt, t, s))
+    assert torch.allclose(mean, mean_mc, atol=0.01) and torch.allclose(cov, cov_mc, atol=0.01)
+
+
+def test_one_step_reverse_is_ddpm_gaussian_and_a_long_jump_is_not():
+    """Mean = mu_tilde(x_t, E[x_0|x_t]) exactly, covariance by the law of total variance; the chapter's KL claims."""
+    moons = data.make("moons", dtype=F64)
+    xt, t = torch.zeros(2, dtype=F64), 100
+    mean, cov = E.mixture_moments(E.reverse_conditional(S, moons, xt, t, t - 1))
+    x0_hat = D.predict_x0(S, run.optimal_eps(S, moons, xt[None], t), xt[None], t)  # Tweedie: independent of E
+    mu, var = D.posterior(S, x0_hat, xt[None], t)
+    assert torch.allclose(mean, mu[0], atol=1e-10)
+    cov0 = E.mixture_moments(E.reverse_conditional(S, moons, xt, t, 0))[1]
+    coef = S.alpha_bars[t - 1].sqrt() * S.betas[t] / (1 - S.alpha_bars[t])
+    assert torch.allclose(cov, var * torch.eye(2, dtype=F64) + coef**2 * cov0, atol=1e-12)
+    gap_mean, gap_cov = exact.one_step_gaussian_gap(S, moons, xt, t)
+    assert gap_mean < 1e-10 and gap_cov < 0.1
+    rows = exact.reverse_jumps(S, moons, xt, t, (1, 10, 100), half_width=5.0)
+    assert all(abs(r.mass - 1) < 1e-4 for r in rows)
+    assert rows[0].kl_gauss < 1e-4 < rows[1].kl_gauss < 0.05 and rows[2].kl_gauss > 0.5
+    # the 100-step conditional has a hole at its mean: two arcs, not one bump
+    at_mean = rows[2].mixture.log_prob(rows[2].mean[None]).exp().item()
+    assert at_mean < 0.2 * rows[2].density.max().item()
+
+
+def test_snr_form_of_the_bound_term():
+    """L_{t-1} = KL(N(mu_tilde(x0), beta_tilde) || N(mu_tilde(x0_hat), beta_tilde)) = 1/2 dSNR ||x0 - x0_hat||^2."""
+    g = torch.Generator().manual_seed(3)
+    x0, x0_hat, eps = (torch.randn(300, 2, generator=g, dtype=F64) for _ in range(3))
+    for t in (2, 10, 400, 1000):
+        gap, largest = exact.snr_identity_gap(S, x0, x0_hat, D.q_sample(S, x0, t, eps), t)
+        assert gap / largest < 1e-10
+    t = torch.arange(2, S.T + 1)
+    ab, ab_prev = S.alpha_bars[t], S.alpha_bars[t - 1]
+    assert torch.allclose(E.snr(S, t), ab / (1 - ab))
+    assert torch.allclose(E.x0_weight(S, t), ab_prev * S.betas[t] / (2 * (1 - ab_prev) * (1 - ab)), rtol=1e-10)
+    assert torch.allclose(D.vlb_weight(S, t), E.x0_weight(S, t) / E.snr(S, t), rtol=1e-10)
+    assert torch.isinf(E.snr(S, 0))
+
+
+def test_ddim_is_an_euler_step_in_ve_coordinates():
+    g = torch.Generator().manual_seed(4)
+    x, e = (torch.randn(200, 2, generator=g, dtype=F64) for _ in range(2))
+    for t, tp in ((2, 1), (300, 299), (900, 100), (1000, 0)):
+        assert exact.ddim_euler_gap(S, e, x, t, tp) < 1e-12
+    x0 = torch.randn(200, 2, generator=g, dtype=F64)  # the marginal in those coordinates: x_bar = x0 + sigma eps
+    x_bar, sigma = E.ve_coordinates(S, D.q_sample(S, x0, 250, e), 250)
+    assert torch.allclose(x_bar, x0 + sigma * e, atol=1e-12)
+    # a per-sample t broadcasts against x
+    x_bar, sigma = E.ve_coordinates(S, x[:3], torch.tensor([1, 10, 100]))
+    assert sigma.shape == (3, 1) and torch.allclose(x_bar, x[:3] / S.alpha_bars[[1, 10, 100]].sqrt()[:, None])

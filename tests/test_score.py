@@ -8,6 +8,7 @@ import torch
 
 import gencore
 from gencore import score as S
+from gencore import score_sde as Q
 from gencore import shifted_seed
 from gencore.exercises.score import check_implicit_score_matching
 from gencore.data import GaussianMixture
@@ -499,3 +500,87 @@ def test_sliders_take_a_model_on_the_device_and_draw_from_the_host():
             index = list(demo.initial_index)
             index[0] = k
             assert demo.render(index)[:4] == b"\x89PNG"
+
+
+
+# ------------------------------------------------------------------------------ Tweedie, the SDE view, a thin support
+def test_tweedie_for_additive_noise_is_the_vp_form_rescaled():
+    """E[x | x + sigma eps] = x_tilde + sigma^2 grad log p_sigma, against the closed-form posterior mean (via VP)."""
+    near = run.near_mixture()
+    g = torch.Generator().manual_seed(2)
+    for sigma in (0.2, 0.5, 2.0):
+        p_sigma = S.noised_mixture(near, sigma)
+        x = p_sigma.sample((500,), generator=g)
+        a = 1 / (1 + sigma**2)
+        tweedie = x + sigma**2 * S.mixture_score(p_sigma)(x)
+        assert torch.allclose(tweedie, S.posterior_mean(near, math.sqrt(a) * x, a), atol=1e-10)
+
+
+def test_vp_sde_is_the_limit_of_ddpm_chain():
+    """alpha_bar(t) = exp(-int beta) against the product of (1 - beta_i) with beta_i = beta(i/T)/T, T large."""
+    T = 20_000
+    i = torch.arange(1, T + 1, dtype=F64)
+    betas = (0.1 + (i / T) * (20.0 - 0.1)) / T
+    prod = torch.cumprod(1 - betas, 0)
+    for t in (0.1, 0.5, 1.0):
+        assert Q.vp_alpha_bar(t) == pytest.approx(prod[int(t * T) - 1].item(), rel=1e-2)  # O(sum beta_i^2) apart
+    assert Q.vp_beta(0.0) == 0.1 and Q.vp_beta(1.0) == 20.0
+
+
+def test_pf_ode_carries_every_marginal_to_the_next():
+    """The ODE's affine map takes the exact p_1 to the exact p_t at t = 0.5 and t = 0."""
+    mean, cov = torch.tensor([1.0, -0.5], dtype=F64), torch.tensor([[0.5, 0.3], [0.3, 0.4]], dtype=F64)
+    score = Q.gaussian_score_at(mean, cov)
+    m1, c1 = Q.gaussian_marginal(mean, cov, Q.vp_alpha_bar(1.0))
+    basis = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=F64)
+    for t in (0.5, 0.0):
+        out = Q.pf_ode(score, basis, 1.0, t, 200)
+        A, b = (out[1:] - out[0]).T, out[0]
+        mt, ct = Q.gaussian_marginal(mean, cov, Q.vp_alpha_bar(t))
+        assert torch.allclose(A @ m1 + b, mt, atol=1e-7) and torch.allclose(A @ c1 @ A.T, ct, atol=1e-7)
+    # the score itself against autograd of the Gaussian log-density
+    x = torch.randn(50, 2, generator=torch.Generator().manual_seed(0), dtype=F64).requires_grad_(True)
+    mt, ct = Q.gaussian_marginal(mean, cov, Q.vp_alpha_bar(0.3))
+    auto = torch.autograd.grad(torch.distributions.MultivariateNormal(mt, ct).log_prob(x).sum(), x)[0]
+    assert torch.allclose(score(x.detach(), 0.3), auto, atol=1e-12)
+
+
+@pytest.mark.claim
+def test_the_pages_flow_claims():
+    """The page's check: the ODE exact to the solver's error, the reverse SDE within Monte Carlo error."""
+    mean, cov = torch.tensor([1.0, -0.5], dtype=F64), torch.tensor([[0.5, 0.3], [0.3, 0.4]], dtype=F64)
+    flows = run.flows_on_gaussian_data(mean, cov, n=10_000, generator=gencore.generator(11))
+    assert flows.ode_mean_err < 1e-7 and flows.ode_cov_err < 1e-7
+    assert flows.sde_mean_err < 4 * flows.sde_mean_se + 0.005
+    assert flows.sde_cov_err < 0.03
+
+
+def _ring_log_prob(x, radius, sigma, m=4096):
+    """log p_sigma by the periodic midpoint rule over the circle (spectrally accurate): an independent reference."""
+    phi = 2 * math.pi * (torch.arange(m, dtype=F64) + 0.5) / m
+    pts = radius * torch.stack([phi.cos(), phi.sin()], -1)
+    sq = ((x[:, None, :] - pts) ** 2).sum(-1)
+    return torch.logsumexp(-sq / (2 * sigma**2), -1) - math.log(m) - math.log(2 * math.pi * sigma**2)
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.5])
+def test_ring_score_against_autograd_of_the_smoothed_circle(sigma):
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(200, 2, generator=g, dtype=F64) * 4 - 2).requires_grad_(True)
+    auto = torch.autograd.grad(_ring_log_prob(x, 1.3, sigma).sum(), x)[0]
+    assert torch.allclose(Q.ring_score(x.detach(), 1.3, sigma), auto, atol=1e-8, rtol=1e-8)
+    assert torch.equal(Q.ring_score(torch.zeros(1, 2, dtype=F64), 1.3, sigma), torch.zeros(1, 2, dtype=F64))
+    # the density integrates to one (so the reference is the normalized p_sigma)
+    pts, area = grid((-4, 4, -4, 4), 120, dtype=F64)  # node spacing 2π·1.3/512 ≈ 0.016, well under σ
+    assert (_ring_log_prob(pts, 1.3, sigma, m=512).exp() * area).sum().item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_ring_pitfall_numbers():
+    """The page's claims: off the curve the small-sigma score is distance / sigma^2, and DSM has no data there."""
+    out = run.ring_pitfall(sigmas=(0.05, 0.5), distance=0.5)
+    size, ratio, share = out[0.05]
+    assert ratio == pytest.approx(1.0, abs=0.01) and size > 150 and share < 1e-20
+    size_large, ratio_large, share_large = out[0.5]
+    assert size_large < 5 and share_large > 0.5
+    x = run.noised_ring(2000, 0.05, generator=torch.Generator().manual_seed(0))
+    assert (x.norm(dim=-1) - 1).abs().max() < 0.3  # no noised point half a unit off the circle

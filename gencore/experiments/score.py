@@ -14,6 +14,7 @@ import torch
 
 from .. import mcmc, metrics
 from .. import score as S
+from .. import score_sde as Q
 from ..data import GaussianMixture
 from ..quadrature import grid
 from ..tensors import rng_device, uniform
@@ -22,7 +23,8 @@ from ..train import EMA, fit
 __all__ = ["WEIGHTS", "BOX", "FAR_EXTENT", "NEAR_EXTENT", "two_modes", "far_mixture", "near_mixture",
            "uniform_start", "fisher_vs_kl", "gaussian_family_scan", "sliced_vs_implicit", "dsm_scan",
            "gaussian_langevin_rows", "LangevinRuns", "left_mass", "langevin_runs", "fit_ncsn",
-           "score_error_by_density", "share_over_steps"]
+           "score_error_by_density", "share_over_steps", "FlowCheck", "flows_on_gaussian_data", "ring_pitfall",
+           "noised_ring"]
 
 WEIGHTS = (0.8, 0.2)  # heavy mode on the left, light mode on the right
 BOX = (-8.0, 8.0, -8.0, 8.0)  # the quadrature box of the chapter
@@ -273,3 +275,70 @@ def share_over_steps(score_fn, x0: torch.Tensor, step_size: float, n_steps=(0, 1
         done = K
         out.append((x[:, 0] < 0).to(torch.float64).mean().item())
     return out
+
+
+# ---- the reverse-time SDE and the probability-flow ODE on Gaussian data ---------------------------
+@dataclass
+class FlowCheck:
+    """How well the PF-ODE and the reverse SDE carry the VP SDE's ``p_1`` back to the data law ``N(m, Σ)``.
+
+    ``ode_mean_err``, ``ode_cov_err``: max errors of the ODE's pushforward of ``p_1`` (exact: the ODE
+    map is affine for Gaussian data, so three integrated points give it); ``sde_mean_err``,
+    ``sde_cov_err``: max errors of the sample mean and covariance of ``n`` reverse-SDE samples;
+    ``sde_mean_se``: the Monte Carlo standard error of the sample mean (largest coordinate).
+    """
+
+    ode_mean_err: float
+    ode_cov_err: float
+    sde_mean_err: float
+    sde_cov_err: float
+    sde_mean_se: float
+    n: int
+
+
+def flows_on_gaussian_data(mean: torch.Tensor, cov: torch.Tensor, *, n: int = 20_000, ode_steps: int = 100,
+                           sde_steps: int = 1000, generator=None) -> FlowCheck:
+    r"""Start from the exact :math:`p_1` of the VP SDE for data :math:`\mathcal N(m, \Sigma)`, run both reverse dynamics with the exact score to :math:`t = 0`."""
+    score = Q.gaussian_score_at(mean, cov)
+    m1, c1 = Q.gaussian_marginal(mean, cov, Q.vp_alpha_bar(1.0))
+    d = len(mean)
+    basis = torch.cat([mean.new_zeros(1, d), torch.eye(d, dtype=mean.dtype, device=mean.device)])
+    out = Q.pf_ode(score, basis, 1.0, 0.0, ode_steps)
+    A, b = (out[1:] - out[0]).T, out[0]  # x_0 = A x_1 + b
+    ode_mean, ode_cov = A @ m1 + b, A @ c1 @ A.T
+    x1 = m1 + _gaussian_draws(n, c1, generator)
+    x0 = Q.reverse_sde(score, x1, 1.0, 0.0, sde_steps, generator=generator)
+    return FlowCheck(float((ode_mean - mean).abs().max()), float((ode_cov - cov).abs().max()),
+                     float((x0.mean(0) - mean).abs().max()), float((torch.cov(x0.T) - cov).abs().max()),
+                     float((cov.diagonal().max() / n) ** 0.5), n)
+
+
+def _gaussian_draws(n: int, cov: torch.Tensor, generator=None) -> torch.Tensor:
+    """``n`` draws of ``N(0, cov)``, shape ``(n, D)`` (a Cholesky factor times standard normals from ``generator``)."""
+    z = torch.randn(n, len(cov), generator=generator, dtype=cov.dtype, device=rng_device(generator, cov)).to(cov.device)
+    return z @ torch.linalg.cholesky(cov).T
+
+
+def ring_pitfall(sigmas=(0.05, 0.5), distance: float = 0.5, radius: float = 1.0) -> dict:
+    r"""Data on the circle of radius ``radius``: for each :math:`\sigma`, at ``distance`` outside the circle,
+    the exact noised score's size, that size times :math:`\sigma^2/d` (1 when the score is distance over
+    :math:`\sigma^2`), and :math:`e^{-d^2/2\sigma^2}`, the chance that a noised training point
+    :math:`x + \sigma\varepsilon` lands ``distance`` or more from its clean point (a bound on the share of
+    denoising-score-matching data that far from the curve).
+
+    Returns ``{sigma: (norm, norm * sigma**2 / distance, bound)}``.
+    """
+    x = torch.tensor([[radius + distance, 0.0]], dtype=torch.float64)
+    out = {}
+    for s in sigmas:
+        norm = float(Q.ring_score(x, radius, s).norm())
+        out[s] = (norm, norm * s * s / distance, math.exp(-distance**2 / (2 * s * s)))
+    return out
+
+
+def noised_ring(n: int, sigma: float, radius: float = 1.0, generator=None) -> torch.Tensor:
+    r"""``n`` points uniform on the circle of radius ``radius`` plus :math:`\mathcal N(0, \sigma^2 I)` noise: denoising score matching's inputs, ``(n, 2)`` float64."""
+    like = torch.empty(0, dtype=torch.float64)
+    angle = 2 * math.pi * uniform((n,), like, generator)
+    circle = radius * torch.stack([angle.cos(), angle.sin()], -1)
+    return circle + sigma * torch.randn(n, 2, generator=generator, dtype=torch.float64, device=rng_device(generator, like)).cpu()

@@ -9,11 +9,12 @@ import torch
 from .. import diffusion as D
 from .. import viz, widgets
 from ..experiments.diffusion import EXTENT, Quality, grid_log_prob, kl_smoothed
+from ..experiments.diffusion_exact import ReverseJump
 from ..tensors import noise
 from ..train import History
 
 __all__ = ["forward_slider", "reverse_slider", "ddim_slider", "samples_figure", "weights_figure", "loss_figure",
-           "quality_figure"]
+           "quality_figure", "chains_figure", "reverse_jump_figure"]
 
 
 # ---- figures ------------------------------------------------------------------------------------
@@ -147,4 +148,52 @@ def quality_figure(q: Quality):
         ax.set_xlabel("sampling steps")
         viz.panel_title(ax, f"{name}, {q.n} samples")
     axes[0].legend()
+    return fig
+
+
+def chains_figure():
+    """The two chains as a graphical model: the fixed forward q (right, above) and the learned reverse p_theta (left, below)."""
+    import matplotlib.patches as mpatches
+
+    names = ["x_0", "x_1", "…", "x_{t-1}", "x_t", "…", "x_T"]
+    fig, ax = viz.figure(1, width=8.0, height=2.4)
+    xs = [1.4 * i for i in range(len(names))]
+    for x, n in zip(xs, names):
+        if n != "…":
+            ax.add_patch(mpatches.Circle((x, 0), 0.36, fc="white", ec="k", lw=1.2, zorder=2))
+        ax.text(x, 0, f"${n}$" if n != "…" else n, ha="center", va="center", fontsize=12, zorder=3)
+    for a, b in zip(xs[:-1], xs[1:]):
+        ax.annotate("", (b - 0.3, 0.2), (a + 0.3, 0.2), arrowprops=dict(arrowstyle="->", color=viz.COLORS["p"],
+                                                                        lw=1.6, connectionstyle="arc3,rad=-0.45"))
+        ax.annotate("", (a + 0.3, -0.2), (b - 0.3, -0.2), arrowprops=dict(arrowstyle="->", color=viz.COLORS["q"],
+                                                                         lw=1.6, connectionstyle="arc3,rad=-0.45"))
+    mid = (xs[3] + xs[4]) / 2
+    ax.text(mid, 0.78, r"$q(x_t \mid x_{t-1}) = \mathcal{N}(\sqrt{\alpha_t}\,x_{t-1}, \beta_t I)$ (fixed)",
+            ha="center", color=viz.COLORS["p"], fontsize=10)
+    ax.text(mid, -0.95, r"$p_\theta(x_{t-1} \mid x_t) = \mathcal{N}(\mu_\theta(x_t, t), \sigma_t^2 I)$ (learned)",
+            ha="center", color=viz.COLORS["q"], fontsize=10)
+    ax.text(xs[0], -0.62, "data", ha="center", fontsize=9)
+    ax.text(xs[-1], -0.62, r"$\mathcal{N}(0, I)$", ha="center", fontsize=9)
+    ax.set_xlim(-0.6, xs[-1] + 0.6)
+    ax.set_ylim(-1.15, 1.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
+
+
+def reverse_jump_figure(rows: list[ReverseJump]):
+    """The exact q(x_s | x_t) of each jump on its own grid, with the 1- and 2-sd ellipses of its best Gaussian."""
+    import numpy as np
+
+    fig, axes = viz.figure(len(rows), width=3.0, height=3.1)
+    for ax, r in zip(np.atleast_1d(axes), rows):
+        viz.density_image(ax, r.density, r.extent)
+        vals, vecs = torch.linalg.eigh(r.cov)
+        u = torch.linspace(0, 2 * torch.pi, 200, dtype=r.cov.dtype)
+        circle = torch.stack([u.cos(), u.sin()], -1)
+        for k in (1, 2):
+            e = (r.mean + k * circle * vals.sqrt() @ vecs.T).numpy()
+            ax.plot(e[:, 0], e[:, 1], color="white", lw=0.9, ls="--" if k == 2 else "-")
+        ax.tick_params(labelsize=7)
+        viz.panel_title(ax, f"{r.t - r.s} step{'s' if r.t - r.s > 1 else ''}: q(x_{r.s} | x_{r.t}), KL = {r.kl_gauss:.3f}")
     return fig

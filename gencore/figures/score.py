@@ -11,12 +11,13 @@ from matplotlib import colors as mcolors
 
 from .. import metrics, pixels, viz, widgets
 from .. import score as S
+from .. import score_sde as Q
 from ..data import GaussianMixture
 from ..experiments.score import FAR_EXTENT, NEAR_EXTENT, LangevinRuns
 from ..quadrature import grid
 
 __all__ = ["score_figure", "fisher_vs_kl_figure", "gaussian_family_figure", "langevin_slider", "sigma_slider",
-           "plain_vs_annealed_figure"]
+           "plain_vs_annealed_figure", "ring_score_figure"]
 
 
 def score_figure(mix: GaussianMixture, extent=FAR_EXTENT):
@@ -210,4 +211,23 @@ def plain_vs_annealed_figure(mix: GaussianMixture, x_start, x_plain, x_annealed,
         viz.density(ax, mix.log_prob, extent, 150, cmap="Greys")
         viz.samples(ax, x[:1500], color=viz.COLORS["q"], size=3, alpha=0.5, extent=extent)
         viz.panel_title(ax, title)
+    return fig
+
+
+def ring_score_figure(noised: dict, radius: float = 1.0, extent=(-2.0, 2.0, -2.0, 2.0)):
+    """For each sigma in ``noised`` (sigma -> noised data points): log10 of the exact score's size for the
+    sigma-smoothed circle, its direction, the circle, and the points denoising score matching trains on."""
+    fig, axes = viz.figure(len(noised), width=3.6, height=3.5)
+    pts, _ = grid(extent, 160, dtype=torch.float64)
+    coarse, _ = grid(extent, 15, dtype=torch.float64)
+    u = torch.linspace(0, 2 * np.pi, 300)
+    for ax, (sigma, x) in zip(np.atleast_1d(axes), noised.items()):
+        size = Q.ring_score(pts, radius, sigma).norm(dim=-1).clamp_min(1e-3).log10().reshape(160, 160)
+        im = ax.imshow(size.numpy(), origin="lower", extent=extent, cmap="viridis", vmin=-1, vmax=3, aspect="equal")
+        viz.arrows(ax, coarse, Q.ring_score(coarse, radius, sigma))
+        ax.plot(radius * u.cos(), radius * u.sin(), color="white", lw=0.8, ls="--")
+        viz.samples(ax, x, color=viz.COLORS["q"], size=9.0, alpha=0.9, extent=extent)
+        ax.grid(False)
+        viz.panel_title(ax, f"σ = {sigma:g}: log10 ‖∇ log p_σ‖")
+    fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.8)
     return fig
