@@ -589,6 +589,7 @@ def test_chapter_decoding_samples_agree_with_the_exact_statistics():
         lengths = torch.arange(1, len(pmf) + 1, dtype=F64)
         sd = ((pmf * lengths**2).sum() - r["mean_length"] ** 2).sqrt().item()
         assert abs(r["mean_length_mc"] - r["mean_length"]) < 4 * sd / math.sqrt(1000), name
+        assert abs(r["entropy_mc"] - r["entropy"]) < 4 * r["entropy_mc_se"], name
     # the page's reading of the exact numbers (fixed language: the same at every seed)
     e = {k: r for k, r in table.items()}
     per_token = {k: r["entropy"] / (r["mean_length"] + 1) for k, r in e.items()}

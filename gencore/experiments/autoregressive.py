@@ -306,14 +306,16 @@ def decoding_table(lang: decoding.BigramLanguage, strategies: dict, n: int = 200
                    generator: torch.Generator | None = None) -> dict:
     r"""For each ``{name: strategy keywords}``: the exact sequence statistics (:meth:`BigramLanguage.exact`)
     and, from ``n`` sampled sequences, ``mean_length_mc``, ``entropy_mc`` (the mean of :math:`-\log q(x)`
-    under the strategy's own distribution, an unbiased estimate of its entropy) and ``distinct`` (the share
+    under the strategy's own distribution, an unbiased estimate of its entropy, with its standard error
+    ``entropy_mc_se``) and ``distinct`` (the share
     of distinct sequences)."""
     table = {}
     for name, kw in strategies.items():
         seqs = lang.sample(n, generator, **kw)
         row = lang.exact(**kw)
-        row.update(mean_length_mc=sum(map(len, seqs)) / n, entropy_mc=-lang.log_prob(seqs, **kw).mean().item(),
-                   distinct=len(set(seqs)) / n)
+        nll = -lang.log_prob(seqs, **kw)
+        row.update(mean_length_mc=sum(map(len, seqs)) / n, entropy_mc=nll.mean().item(),
+                   entropy_mc_se=nll.std().item() / math.sqrt(n), distinct=len(set(seqs)) / n)
         table[name] = row
     return table
 

@@ -241,7 +241,7 @@ def path_solver_figure(rows, straight: dict, floor: float):
 def reflow_figure(paths: dict, straight: dict, ref: torch.Tensor, n: int = 40):
     """Trajectories of each flow in ``paths`` (``{name: (S + 1, N, 2)}`` states from ``sample_ode(..., keep=True)``),
     one panel each over the data in grey, titled with the flow's straightness ``straight[name]``."""
-    fig, axes = viz.figure(len(paths), width=4.2 * len(paths), height=3.2)
+    fig, axes = viz.figure(len(paths), width=4.2, height=3.2)
     axes = np.atleast_1d(axes)
     for ax, (name, path) in zip(axes, paths.items()):
         viz.samples(ax, ref, color=viz.COLORS["grey"], size=2, alpha=0.3)
