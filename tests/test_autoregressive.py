@@ -409,3 +409,220 @@ def test_chapter_recipes_and_sliders_run_on_the_device_with_the_cpus_numbers():
     assert all(torch.equal(a, b) for a, b in zip(on_cpu[4], on_device[4]))
     for demo in demos:  # outside the stand-in: the frames need nothing from the device
         assert demo.render(demo.initial_index)[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------ issue 18: masked convolutions
+def test_conv_masks_follow_the_raster_order():
+    from gencore import masked_conv as M
+
+    for k in (1, 3, 5):
+        centre = (k * k) // 2  # the centre's index when the kernel is read in raster order
+        index = torch.arange(k * k).reshape(k, k)
+        assert torch.equal(M.conv_mask(k, "A"), (index < centre).float())
+        assert torch.equal(M.conv_mask(k, "B"), (index <= centre).float())
+    with pytest.raises(ValueError, match="kernel"):
+        M.conv_mask(4)
+
+
+def test_pixelcnn_jacobian_is_strictly_lower_triangular_and_a_type_b_first_layer_would_leak():
+    from gencore import masked_conv as M
+    from gencore.nn import build
+
+    g = torch.Generator().manual_seed(0)
+    net = build(lambda: M.PixelCNN(5, channels=6, layers=3, dtype=F64), g)
+    J = M.input_jacobian(net, torch.rand(25, generator=g, dtype=F64))
+    assert J.triu().abs().max() == 0  # dy_i/dx_j = 0 for every j >= i
+    assert (J.diagonal(-1)[torch.arange(24) % 5 != 4] != 0).all()  # each pixel reads its left neighbour
+    leaky = build(lambda: M.MaskedConv2d(1, 1, 3, "B", dtype=F64), g)
+    J_b = M.input_jacobian(lambda x: leaky(x.reshape(-1, 1, 5, 5)).reshape(-1, 25), torch.rand(25, dtype=F64))
+    assert (J_b.diagonal() != 0).all()  # type B first: every output reads its own pixel
+
+
+@pytest.mark.parametrize("kernel,depths", [(3, (1, 2, 3, 4)), (5, (1, 2))])
+def test_receptive_field_by_autograd_is_the_offset_argument(kernel, depths):
+    from gencore import masked_conv as M
+    from gencore.nn import build
+
+    side = 9
+    for depth in depths:
+        net = build(lambda: M.PixelCNN(side, channels=4, layers=depth, kernel=kernel, dtype=F64),
+                    torch.Generator().manual_seed(depth))
+        for pixel in (40, 13, 71):
+            assert torch.equal(M.receptive_field(net, side, pixel), M.reachable(side, pixel, depth, kernel))
+
+
+def test_the_blind_spot_is_the_triangle_of_eq_ar_blind_spot_at_any_depth():
+    from gencore import masked_conv as M
+
+    side, r, c = 11, 8, 3
+    field = M.reachable(side, r * side + c, depth=20)  # deep enough to reach every corner it ever can
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    before = rows * side + cols < r * side + c
+    blind = (rows < r) & (cols - c > r - rows)
+    assert torch.equal(before & ~field, blind) and blind.sum() > 0
+    assert not (field & ~before).any()
+
+
+def test_pixelcnn_is_normalized_over_all_binary_images():
+    from gencore import masked_conv as M
+    from gencore.nn import build
+
+    net = build(lambda: M.PixelCNN(2, channels=4, layers=2, dtype=F64), torch.Generator().manual_seed(1))
+    images = torch.tensor([[(b >> i) & 1 for i in range(4)] for b in range(16)], dtype=F64)
+    assert net.log_prob(images).exp().sum().item() == pytest.approx(1.0, abs=1e-12)
+    x = net.sample(5, torch.Generator().manual_seed(2))
+    assert x.shape == (5, 4) and set(x.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_chapter_receptive_fields_recipe():
+    fields = run_ar.receptive_fields(side=7, depths=(1, 3), channels=4, generator=torch.Generator().manual_seed(0))
+    assert set(fields) == {1, 3} and all(leak == 0 for _, leak in fields.values())
+    assert fields[1][0].sum() == 4 and fields[3][0].sum() > fields[1][0].sum()  # a 3x3 type-A kernel reads 4
+
+
+# ------------------------------------------------------------------ issue 18: decoding strategies
+def _decode_reference(p, T=1.0, k=None, top_p=None):
+    """Plain-Python eq-ar-decoding on one probability vector: temper, sort, cut, renormalize."""
+    q = [pi ** (1 / T) for pi in p]
+    q = [qi / sum(q) for qi in q]
+    order = sorted(range(len(q)), key=lambda i: -q[i])
+    keep = order[:k] if k else order
+    if top_p is not None:
+        mass = sum(q[i] for i in keep)
+        kept, total = [], 0.0
+        for i in keep:
+            kept.append(i)
+            total += q[i] / mass
+            if total >= top_p:
+                break
+        keep = kept
+    z = sum(q[i] for i in keep)
+    return [q[i] / z if i in keep else 0.0 for i in range(len(q))]
+
+
+@pytest.mark.parametrize("T,k,top_p", [(1.0, None, None), (0.5, None, None), (2.0, None, None), (1.0, 3, None),
+                                       (1.0, None, 0.6), (0.7, 4, 0.9), (1.0, 1, None), (1.0, None, 1.0)])
+def test_decode_probs_is_the_closed_form(T, k, top_p):
+    from gencore import decoding
+
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        p = torch.softmax(2 * torch.randn(7, generator=g, dtype=F64), -1)
+        got = decoding.decode_probs(p.log(), temperature=T, top_k=k, top_p=top_p)
+        ref = torch.tensor(_decode_reference(p.tolist(), T, k, top_p), dtype=F64)
+        assert torch.allclose(got, ref, atol=1e-12), (got, ref)
+    # batched rows are decoded independently
+    logits = torch.randn(3, 5, 7, generator=g, dtype=F64)
+    q = decoding.decode_probs(logits, top_p=0.8)
+    assert torch.allclose(q[1, 2], decoding.decode_probs(logits[1, 2], top_p=0.8))
+
+
+def test_decode_limits():
+    from gencore import decoding
+
+    logits = torch.tensor([0.3, 2.0, -1.0, 1.0], dtype=F64)
+    assert torch.equal(decoding.decode_probs(logits, top_k=1), torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=F64))
+    cold = decoding.decode_probs(logits, temperature=1e-3)
+    assert cold[1] > 1 - 1e-12  # T -> 0 is greedy
+    assert torch.allclose(decoding.decode_probs(logits, top_p=1.0), torch.softmax(logits, -1))
+    tiny = decoding.decode_probs(logits, top_p=1e-9)
+    assert torch.equal(tiny, torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=F64))  # the nucleus keeps at least one token
+
+
+def _enumerate(lang, q, max_len):
+    """All sequences up to max_len letters with their probabilities under the chain q (brute force)."""
+    V, out, frontier = lang.letters, {}, [((), 0, 1.0)]
+    for _ in range(max_len + 1):
+        nxt = []
+        for seq, state, pr in frontier:
+            out[seq] = pr * q[state, V].item()
+            nxt += [(seq + (j,), j + 1, pr * q[state, j].item()) for j in range(V) if q[state, j] > 0]
+        frontier = nxt
+    return out
+
+
+@pytest.mark.parametrize("strategy", [{}, dict(temperature=0.5), dict(top_k=2), dict(top_p=0.7)])
+def test_bigram_language_exact_statistics(strategy):
+    """Short lengths by brute-force enumeration; mean length from the pmf; entropy and KL by Monte Carlo."""
+    from gencore import decoding
+
+    lang = decoding.BigramLanguage(2, end_logit=3.0)
+    q = lang.chain(**strategy)
+    seqs = _enumerate(lang, q, 12)
+    ex = lang.exact(max_length=400, **strategy)
+    pmf = ex["length_pmf"]
+    for n in range(1, 13):
+        assert pmf[n - 1].item() == pytest.approx(sum(pr for s, pr in seqs.items() if len(s) == n), abs=1e-13)
+    lengths = torch.arange(1, 401, dtype=F64)
+    assert pmf.sum().item() == pytest.approx(1.0, abs=1e-10)
+    assert ex["mean_length"] == pytest.approx((lengths * pmf).sum().item(), rel=1e-9)
+    live = [s for s, pr in seqs.items() if pr > 0]
+    assert torch.allclose(lang.log_prob(live, **strategy).exp(), torch.tensor([seqs[s] for s in live], dtype=F64),
+                          rtol=1e-10)
+    sample = lang.sample(20_000, torch.Generator().manual_seed(0), **strategy)
+    log_q, log_p = lang.log_prob(sample, **strategy), lang.log_prob(sample)
+    for value, terms in ((ex["entropy"], -log_q), (ex["kl"], log_q - log_p), (ex["log_p"], log_p)):
+        assert abs(terms.mean().item() - value) < 5 * terms.std().item() / math.sqrt(20_000) + 1e-12
+    assert sum(map(len, sample)) / 20_000 == pytest.approx(ex["mean_length"], abs=5 * lengths.std().item())
+
+
+def test_a_strategy_that_never_ends_is_refused():
+    from gencore import decoding
+
+    lang = decoding.BigramLanguage(2, end_logit=3.0)
+    with pytest.raises(ValueError, match="never end"):
+        lang.exact(top_k=1)  # greedy: the end token is never the most probable after a letter here
+
+
+@pytest.mark.claim
+def test_chapter_decoding_samples_agree_with_the_exact_statistics():
+    """'The sampled columns agree with the exact ones up to Monte Carlo error' (the page's call)."""
+    from gencore import decoding
+
+    lang = decoding.BigramLanguage()
+    strategies = {"model": {}, "cold": dict(temperature=0.5), "hot": dict(temperature=1.5), "topk": dict(top_k=2),
+                  "topp": dict(top_p=0.8)}
+    table = run_ar.decoding_table(lang, strategies, n=1000, generator=gencore.generator(12))
+    for name, r in table.items():
+        pmf = r["length_pmf"]
+        assert pmf.sum().item() == pytest.approx(1.0, abs=1e-4)  # lengths 1..200 hold nearly all the mass
+        lengths = torch.arange(1, len(pmf) + 1, dtype=F64)
+        sd = ((pmf * lengths**2).sum() - r["mean_length"] ** 2).sqrt().item()
+        assert abs(r["mean_length_mc"] - r["mean_length"]) < 4 * sd / math.sqrt(1000), name
+        assert abs(r["entropy_mc"] - r["entropy"]) < 4 * r["entropy_mc_se"], name
+    # the page's reading of the exact numbers (fixed language: the same at every seed)
+    e = {k: r for k, r in table.items()}
+    per_token = {k: r["entropy"] / (r["mean_length"] + 1) for k, r in e.items()}
+    assert e["model"]["kl"] == pytest.approx(0, abs=1e-12) and all(e[k]["kl"] > 0.1 for k in ("cold", "topk", "topp"))
+    assert e["topk"]["entropy"] < e["topp"]["entropy"] < e["model"]["entropy"] < e["cold"]["entropy"]
+    assert per_token["cold"] < per_token["model"] and e["cold"]["mean_length"] > e["model"]["mean_length"] + 3
+    assert e["topk"]["kl"] > e["topp"]["kl"]
+
+
+# ------------------------------------------------------------------ issue 18: the affine-flow view
+def test_gaussian_ar_is_an_affine_autoregressive_flow():
+    from gencore import ar_flow, flows
+    from gencore.nn import build
+
+    g = torch.Generator().manual_seed(0)
+    ar = build(lambda: ar_flow.GaussianAR(5, 12, layers=2, dtype=F64), g)
+    z = torch.randn(7, 5, generator=g, dtype=F64)
+    x = ar.from_noise(z)
+    z_back, log_det = ar.to_noise(x)
+    assert torch.allclose(z_back, z, atol=1e-12)
+    assert torch.allclose(log_det, flows.log_abs_det_autograd(ar.to_noise, x), atol=1e-12)
+    # the chain rule with Gaussian factors, each from torch.distributions, against the change of variables
+    mu, log_sigma = ar.conditioner(x)
+    chain = torch.distributions.Normal(mu, log_sigma.exp()).log_prob(x).sum(-1)
+    cov = torch.distributions.Normal(0.0, 1.0).log_prob(z_back).sum(-1) + log_det
+    assert torch.allclose(ar.log_prob(x), chain, atol=1e-12) and torch.allclose(chain, cov, atol=1e-12)
+    # mu_i and sigma_i read x_{<i} only: their Jacobians are strictly lower triangular
+    for out in (0, 1):
+        J = torch.autograd.functional.jacobian(lambda u: ar.conditioner(u[None])[out][0], x[0])
+        assert J.triu().abs().max() == 0
+
+
+def test_chapter_ar_flow_check():
+    chk = run_ar.ar_flow_check(dim=4, generator=torch.Generator().manual_seed(3))
+    assert chk["log_prob_gap"] < 1e-12 and chk["log_det_gap"] < 1e-12 and chk["round_trip"] < 1e-12
+    assert chk["upper"] == 0 and chk["passes"] == dict(density=1, sampling=4)

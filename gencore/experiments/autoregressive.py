@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import ar_flow, decoding, flows
 from .. import autoregressive as A
-from .. import data, metrics
+from .. import data
+from .. import masked_conv as M
+from .. import metrics
 from ..nn import build
 from ..quadrature import grid_log_prob
 from ..tensors import rng_device
@@ -23,7 +26,8 @@ from ..train import History, fit
 
 __all__ = ["EXTENT", "BOX", "PARABOLA_EXTENT", "STAGES", "SHORT_STAGES", "ARRun", "fit_ar", "train_moons", "NLLReport",
            "nll_report", "nll_reports", "true_conditional", "bins_runs", "ordering_runs", "ordering_table", "BarsRun", "train_bars",
-           "bars_samples", "count_passes", "sampling_times", "gallery_sampler"]
+           "bars_samples", "count_passes", "sampling_times", "gallery_sampler",
+           "receptive_fields", "decoding_table", "ar_flow_check"]
 
 EXTENT = data.make("moons").box  # plotting and quadrature box for "moons" (every chapter's)
 BOX = (-3.5, 3.5)  # the bins of a discretized conditional cover this interval
@@ -279,3 +283,65 @@ def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> 
     run = fit_ar(train[:2000], steps=400, generator=generator, progress=False)
     with torch.no_grad():
         return run.model.sample(n, generator).to(train.dtype)
+
+
+# ---- masked convolutions, decoding, the affine-flow view ----------------------------------------
+def receptive_fields(side: int = 9, depths=(1, 2, 3, 4), channels: int = 8, kernel: int = 3,
+                     generator: torch.Generator | None = None) -> dict:
+    r"""For float64 PixelCNNs with each number of masked layers in ``depths`` (random weights from ``generator``):
+    ``{depth: (field, leak)}``, ``field`` the ``(side, side)`` map of inputs the centre pixel's output depends on
+    (:func:`gencore.masked_conv.receptive_field`) and ``leak`` the largest :math:`|\partial y_i/\partial x_j|`
+    over :math:`j \ge i` in the full autograd Jacobian at a random image (0 when the raster order holds)."""
+    g = generator
+    out, centre = {}, (side // 2) * side + side // 2
+    for depth in depths:
+        net = build(lambda: M.PixelCNN(side, channels, depth, kernel, dtype=torch.float64), g)
+        x = torch.rand(side * side, generator=g, dtype=torch.float64)
+        jac = M.input_jacobian(net, x)
+        out[depth] = (M.receptive_field(net, side, centre, x), jac.triu().abs().max().item())
+    return out
+
+
+def decoding_table(lang: decoding.BigramLanguage, strategies: dict, n: int = 2000,
+                   generator: torch.Generator | None = None) -> dict:
+    r"""For each ``{name: strategy keywords}``: the exact sequence statistics (:meth:`BigramLanguage.exact`)
+    and, from ``n`` sampled sequences, ``mean_length_mc``, ``entropy_mc`` (the mean of :math:`-\log q(x)`
+    under the strategy's own distribution, an unbiased estimate of its entropy, with its standard error
+    ``entropy_mc_se``) and ``distinct`` (the share
+    of distinct sequences)."""
+    table = {}
+    for name, kw in strategies.items():
+        seqs = lang.sample(n, generator, **kw)
+        row = lang.exact(**kw)
+        nll = -lang.log_prob(seqs, **kw)
+        row.update(mean_length_mc=sum(map(len, seqs)) / n, entropy_mc=nll.mean().item(),
+                   entropy_mc_se=nll.std().item() / math.sqrt(n), distinct=len(set(seqs)) / n)
+        table[name] = row
+    return table
+
+
+def ar_flow_check(dim: int = 4, n: int = 6, hidden: int = 16, generator: torch.Generator | None = None) -> dict:
+    r"""A small float64 :class:`gencore.ar_flow.GaussianAR` with random weights, read two ways.
+
+    Returns the largest gaps between the chain rule's log-likelihood and chapter 5's change of
+    variables with the log-determinant from the full autograd Jacobian (``log_prob_gap``), between
+    that log-determinant and :math:`-\sum\log\sigma_i` (``log_det_gap``), the round trip
+    noise -> data -> noise (``round_trip``), the largest Jacobian entry above the diagonal
+    (``upper``), and the passes each direction takes (``passes``)."""
+    g = generator
+    ar = build(lambda: ar_flow.GaussianAR(dim, hidden, dtype=torch.float64), g)
+    z = torch.randn(n, dim, generator=g, dtype=torch.float64)
+    calls = []
+    hook = ar.net.register_forward_hook(lambda *a: calls.append(1))
+    x = ar.from_noise(z)
+    passes_sample = len(calls)
+    z_back, log_det = ar.to_noise(x)
+    passes_density = len(calls) - passes_sample
+    hook.remove()
+    log_det_auto = flows.log_abs_det_autograd(ar.to_noise, x)
+    flow_lp = -0.5 * z_back.pow(2).sum(-1) - 0.5 * dim * math.log(2 * math.pi) + log_det_auto
+    jac = torch.autograd.functional.jacobian(lambda u: ar.to_noise(u[None])[0][0], x[0])
+    return dict(log_prob_gap=(ar.log_prob(x) - flow_lp).abs().max().item(),
+                log_det_gap=(log_det - log_det_auto).abs().max().item(),
+                round_trip=(z_back - z).abs().max().item(), upper=jac.triu(1).abs().max().item(),
+                passes=dict(density=passes_density, sampling=passes_sample))

@@ -7,12 +7,14 @@ Book: ``book/09_flow_matching.ipynb``.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
 
 from .. import diffusion as D
 from .. import flow_matching as F
+from .. import flow_straight as FS
 from .. import metrics
 from ..data import GaussianMixture
 from ..nn import TimeMLP, build
@@ -21,7 +23,8 @@ from ..train import EMA, History, fit
 
 __all__ = ["velocity_net", "guidance_mixture", "sample_labeled", "train_velocity", "train_conditional",
            "train_classifier", "cfm_gradient_check", "ddim_table", "nfe_table", "path_solver_table",
-           "guidance_stats", "exact_guidance_errors", "cfg_sweep", "mean_stats", "true_class_stats", "gallery_sampler"]
+           "guidance_stats", "exact_guidance_errors", "cfg_sweep", "mean_stats", "true_class_stats", "gallery_sampler",
+           "eps_velocity", "trained_path_solver", "reflow", "reflow_budget"]
 
 
 def velocity_net(hidden: int = 64, layers: int = 3, n_classes: int = 0, dim: int = 2, *,
@@ -306,3 +309,80 @@ def gallery_sampler(train: torch.Tensor, n: int, generator: torch.Generator) -> 
     with torch.no_grad():
         x = F.sample_ode(ema.module.eval(), x0, 16, "midpoint")
     return x.to(device=train.device, dtype=train.dtype)
+
+
+# ---- path and solver with trained networks; reflow -------------------------------------------
+def eps_velocity(eps_model, T: int = 1000):
+    """Chapter 6's trained noise predictor ``eps_model(x, tau)`` (float32) as a VP-path velocity ``v(x, t)``
+    (:func:`gencore.flow_straight.vp_velocity`; the schedule is chapter 6's linear one with ``T`` steps)."""
+    eps = lambda x, tau: eps_model(x.float(), tau.float()).to(x)
+    return lambda x, t: FS.vp_velocity(eps, x, t, T)
+
+
+def trained_path_solver(velocities: dict, x0: torch.Tensor, ref: torch.Tensor, nfes=(4, 8, 16, 32),
+                        methods=("euler", "midpoint"), n_straight: int = 32, n_projections: int = 256):
+    """Each trained velocity of ``velocities`` (``{path name: v(x, t)}``) integrated from ``x0`` by each of
+    ``methods`` (Euler, the midpoint rule) at the same numbers of evaluations ``nfes``.
+
+    Returns ``(rows, straight)``: ``rows = [(path, method, NFE, sliced W2 to ref)]`` and
+    ``straight = {path: mean straightness}`` (:func:`gencore.flow_straight.straightness`, ``n_straight``
+    midpoint steps). The solvers run in float64 on ``x0``'s device, without gradients; a network
+    (an ``nn.Module``) is called in float32.
+    """
+    rows, straight = [], {}
+    x0 = x0.double()
+    with torch.no_grad():
+        for path, v in velocities.items():
+            if isinstance(v, torch.nn.Module):
+                v = lambda x, t, net=v: net(x.float(), t.float()).to(x)
+            straight[path] = FS.straightness(v, x0, n_straight)[1].mean().item()
+            for method in methods:
+                for nfe in nfes:
+                    x = F.sample_ode(v, x0, max(nfe // (1 if method == "euler" else 2), 1), method)
+                    rows.append((path, method, nfe, _sw2(x, ref, n_projections)))
+    return rows, straight
+
+
+def reflow(model, n_pairs: int = 10_000, steps=((1e-3, 300),), *, batch: int = 512, n_steps: int = 32,
+           decay: float = 0.98, generator: torch.Generator | None = None, progress: bool = False, device=None):
+    """Reflow (Liu et al. 2023): pair ``n_pairs`` noise points with where ``model``'s ODE takes them
+    (``n_steps`` midpoint steps), then train a copy of ``model`` on those fixed pairs with
+    :func:`gencore.flow_straight.pair_cfm_loss`.
+
+    Returns ``(ema_model, model, history, (x0, x1))``. The copy starts from ``model``'s weights
+    (warm start, as the paper does). ``generator`` draws the noise, the minibatches and the times.
+    """
+    g = generator
+    where = torch.device(device) if device is not None else next(model.parameters()).device
+    x0 = torch.randn(n_pairs, 2, generator=g, device=rng_device(g, where)).to(where)
+    with torch.no_grad():
+        x1 = F.sample_ode(model, x0, n_steps, "midpoint")
+    student = copy.deepcopy(model).train()
+    for p in student.parameters():
+        p.requires_grad_(True)
+
+    def loss(step):
+        idx = torch.randint(n_pairs, (batch,), generator=g, device=rng_device(g, where)).to(where)
+        return FS.pair_cfm_loss(student, x0[idx], x1[idx], generator=g)
+    ema_model, student, hist = _train(student, loss, steps, 1e-3, decay, progress, "reflow")
+    return ema_model, student, hist, (x0, x1)
+
+
+def reflow_budget(model, data, pairs, n: int = 20_000, n_straight: int = 32,
+                  generator: torch.Generator | None = None) -> dict:
+    r"""The terms of ``eq-fm-reflow-cost`` for a trained straight-path ``model`` and its ODE's ``pairs``.
+
+    ``cost_independent`` is :math:`\mathbb E\|x_1 - x_0\|^2` over ``n`` independent (noise, data) pairs,
+    ``cost_flow`` the same over ``pairs = (z0, z1)``, ``cfm_loss`` the model's CFM loss on ``n`` fresh
+    data points (it estimates :math:`L^*` from above) and ``S`` its straightness from ``z0``. With the exact
+    field, ``cost_independent - cost_flow = cfm_loss + S``. ``generator`` draws the data, noise and times.
+    """
+    g = generator
+    z0, z1 = pairs
+    x1 = data.sample((n,), generator=g).to(z0)
+    x0 = noise(x1.shape, x1, g)
+    with torch.no_grad():
+        loss = F.cfm_loss(model, x1, generator=g).item()
+        s = FS.straightness(model, z0, n_straight)[1].mean().item()
+    return dict(cost_independent=(x1 - x0).pow(2).sum(-1).mean().item(),
+                cost_flow=(z1 - z0).pow(2).sum(-1).mean().item(), cfm_loss=loss, S=s)

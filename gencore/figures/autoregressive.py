@@ -19,7 +19,8 @@ from .. import metrics, pixels, viz, widgets
 from ..experiments import autoregressive as run_ar
 from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun, NLLReport
 
-__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "bars_figure", "timing_figure"]
+__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "bars_figure", "timing_figure", "receptive_figure",
+           "decoding_figure"]
 
 
 def _device_of(model) -> torch.device:
@@ -186,4 +187,57 @@ def timing_figure(rows):
     ax2.set_yticks([10, 30, 100, 300, 1000])
     ax2.set_yticklabels(["10", "30", "100", "300", "1000"])
     viz.panel_title(ax2, "slowdown: sequential / one pass")
+    return fig
+
+
+def receptive_figure(fields: dict):
+    """One panel per depth of :func:`~gencore.experiments.autoregressive.receptive_fields`: the centre pixel (red),
+    the earlier pixels its output depends on (blue), the blind spot of ``eq-ar-blind-spot`` (yellow), the other
+    earlier pixels, out of reach at this depth (grey), and the later pixels (white)."""
+    fig, axes = viz.figure(len(fields), width=2.6, height=2.9)
+    axes = np.atleast_1d(axes)
+    cmap = mcolors.ListedColormap(["white", viz.COLORS["grey"], viz.COLORS["q2"], viz.COLORS["p"], viz.COLORS["q"]])
+    for ax, (depth, (field, _)) in zip(axes, fields.items()):
+        side = field.shape[0]
+        r, c = side // 2, side // 2
+        rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+        before = rows * side + cols < r * side + c
+        seen = field.cpu()
+        img = torch.zeros(side, side)
+        img[before & ~seen] = 1  # out of reach
+        img[before & ~seen & (rows < r) & (cols - c > r - rows)] = 2  # the blind spot
+        img[before & seen] = 3
+        img[r, c] = 4
+        ax.imshow(img.numpy(), cmap=cmap, vmin=-0.5, vmax=4.5)
+        ax.set_xticks(np.arange(-0.5, side, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, side, 1), minor=True)
+        ax.grid(which="minor", color=viz.COLORS["grey"], lw=0.5)
+        ax.grid(which="major", visible=False)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        viz.panel_title(ax, f"{depth} layer{'s' if depth > 1 else ''}: reads {int((before & seen).sum())} "
+                            f"of {int(before.sum())}")
+    return fig
+
+
+def decoding_figure(lang, strategies: dict, table: dict, state: int = 0):
+    """Left: the conditional of ``state`` (0 = the start, ``s`` = after letter ``s - 1``) under each strategy,
+    as bars over the tokens (the last is the end token). Right: the exact distribution of sequence lengths
+    under each strategy (log scale)."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.6, height=3.2)
+    V = lang.letters + 1
+    width = 0.8 / len(strategies)
+    palette = [viz.COLORS["p"], viz.COLORS["q"], viz.COLORS["q2"], viz.COLORS["aux"], "k", viz.COLORS["grey"]]
+    for k, (name, kw) in enumerate(strategies.items()):
+        q = lang.chain(**kw)[state].cpu().numpy()
+        ax1.bar(np.arange(V) + (k - (len(strategies) - 1) / 2) * width, q, width, color=palette[k % 6], label=name)
+        pmf = table[name]["length_pmf"].cpu().numpy()
+        ax2.plot(np.arange(1, len(pmf) + 1), pmf, "o-", ms=3, color=palette[k % 6], label=name)
+    ax1.set_xticks(np.arange(V))
+    ax1.set_xticklabels([chr(ord("a") + j) for j in range(V - 1)] + ["end"])
+    ax1.set(ylabel="probability", xlabel="next token")
+    viz.panel_title(ax1, f"next token after '{chr(ord('a') + state - 1)}', decoded" if state else
+                    "first token, decoded")
+    ax1.legend(fontsize=7)
+    ax2.set(xlabel="sequence length", ylabel="probability", xlim=(0.5, 40.5), yscale="log", ylim=(1e-4, 1))
+    viz.panel_title(ax2, "exact length distribution")
     return fig

@@ -21,7 +21,7 @@ from ..experiments.flow_matching import sample_labeled
 from ..quadrature import grid
 
 __all__ = ["EXTENT", "G_EXTENT", "paths_figure", "flow_slider", "steps_slider", "nfe_figure", "cfg_slider",
-           "guidance_figure"]
+           "guidance_figure", "path_solver_figure", "reflow_figure"]
 
 EXTENT = (-3.2, 3.2, -2.2, 2.2)  # the plotting box for "moons" (as in chapter 6)
 G_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # the plotting box of the guidance mixture
@@ -209,4 +209,45 @@ def guidance_figure(panels: dict, ref: torch.Tensor):
         viz.samples(ax, x, size=3)
         ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         viz.panel_title(ax, title)
+    return fig
+
+
+def path_solver_figure(rows, straight: dict, floor: float):
+    """Sliced W2 against NFE for each (path, solver) of :func:`~gencore.experiments.flow_matching.trained_path_solver`:
+    colour is the path (the network), line style the solver; the legend gives each path's straightness."""
+    fig, ax = viz.figure(1, width=7.5, height=3.4)
+    colors = dict(zip(straight, (viz.COLORS["q"], viz.COLORS["p"], viz.COLORS["q2"], viz.COLORS["aux"])))
+    styles = {"euler": "o-", "midpoint": "s--"}
+    groups: dict = {}
+    for path, method, nfe, sw in rows:
+        groups.setdefault((path, method), []).append((nfe, sw))
+    for (path, method), pts in groups.items():
+        pts.sort()
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], styles.get(method, "^-"), color=colors[path], ms=6,
+                label=f"{path} path (S = {straight[path]:.2f}), {method}")
+    ax.axhline(floor, color=viz.COLORS["grey"], ls=":", label="data-vs-data floor")
+    ax.set(xscale="log", yscale="log", xlabel="function evaluations (NFE)", ylabel="sliced W2 to data")
+    ax.xaxis.set_major_locator(FixedLocator(sorted({r[2] for r in rows})))
+    ax.yaxis.set_major_locator(FixedLocator([0.02, 0.05, 0.1, 0.2, 0.5, 1.0]))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_locator(NullLocator())
+        axis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    viz.panel_title(ax, "same networks, two solvers")
+    return fig
+
+
+def reflow_figure(paths: dict, straight: dict, ref: torch.Tensor, n: int = 40):
+    """Trajectories of each flow in ``paths`` (``{name: (S + 1, N, 2)}`` states from ``sample_ode(..., keep=True)``),
+    one panel each over the data in grey, titled with the flow's straightness ``straight[name]``."""
+    fig, axes = viz.figure(len(paths), width=4.2, height=3.2)
+    axes = np.atleast_1d(axes)
+    for ax, (name, path) in zip(axes, paths.items()):
+        viz.samples(ax, ref, color=viz.COLORS["grey"], size=2, alpha=0.3)
+        viz.trajectories(ax, path[:, :n], max_paths=n)
+        p = _host(path[:, :n])
+        ax.scatter(p[0, :, 0], p[0, :, 1], s=6, color="k", zorder=3)
+        ax.set(xlim=EXTENT[:2], ylim=EXTENT[2:], aspect="equal")
+        viz.panel_title(ax, f"{name}: straightness S = {straight[name]:.3f}")
     return fig
