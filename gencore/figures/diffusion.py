@@ -126,7 +126,7 @@ def loss_figure(history: History, floor: float, window: int = 100):
     fig, ax = viz.figure(1, width=5.2, height=3.0)
     viz.curve(ax, torch.arange(window, len(loss) + 1), smooth, role="q", label=f"simple loss ({window}-step mean)")
     ax.axhline(floor, color="k", lw=0.8, ls=":")
-    ax.text(len(loss), floor, f"E‖ε − ε*‖² = {floor:.3f} ", ha="right", va="bottom", fontsize=8)
+    ax.text(len(loss), floor, f"E‖ε − ε*‖² = {floor:.3f} ", ha="right", va="top", fontsize=8)  # below: the curve is above
     ax.set_ylim(floor - 0.05, floor + 0.35)
     ax.set_xlabel("step")
     ax.legend()

@@ -31,9 +31,9 @@ def score_figure(mix: GaussianMixture, extent=FAR_EXTENT):
     viz.curve(ax2, xs, mix.log_prob(pts), role="p", label="log p(x₁, 0)")
     viz.curve(ax2, xs, mix.log_prob(pts) + 3.0, role="q2", ls="--", label="log p + 3 (unnormalized)")
     viz.curve(ax2, xs, S.score_of(mix.log_prob)(pts)[:, 0], role="q", label="score, first coordinate")
-    ax2.set_ylim(-25, 15)
+    ax2.set_ylim(-33, 15)  # room under the curves for the legend
     ax2.set_xlabel("x₁")
-    ax2.legend(loc="lower center", fontsize=8)
+    ax2.legend(loc="lower center", fontsize=8, ncols=2)
     viz.panel_title(ax2, "shifting log p leaves the score unchanged")
     return fig
 
