@@ -477,3 +477,24 @@ def test_slider_frames_look_as_when_every_artist_is_drawn_afresh(lg):
         for index in indices:
             diff = abs(pixels(demo.render(index)) - pixels(make().render(index))).max(-1)
             assert (diff > 8).mean() < 1e-4 and diff.max() <= 40, (index, diff.max(), (diff > 8).sum())
+
+
+# ------------------------------------------------------------------ issue 18: step by hand, gap split, L_S
+def test_training_step_by_hand_equals_beta_vae_loss():
+    """The page's hand-written negative ELBO (log N by its formula, KL by its formula) against
+    ``V.beta_vae_loss`` on the same parameters, batch and noise: losses and gradients agree."""
+    net = V.VAE(1, 2, 2, hidden=8, generator=torch.Generator().manual_seed(3), dtype=F64)
+    x = torch.randn(40, 2, generator=torch.Generator().manual_seed(4), dtype=F64)
+    mu, log_sigma = net.enc(x).chunk(2, dim=-1)
+    sigma = log_sigma.exp()
+    z = mu + sigma * torch.randn(mu.shape, generator=torch.Generator().manual_seed(9), dtype=F64)
+    mean, s = net.dec(z), net.log_scale.exp()
+    log_px_z = (-0.5 * ((x - mean) / s) ** 2 - torch.log(s) - 0.5 * math.log(2 * math.pi)).sum(-1)
+    kl = 0.5 * (mu**2 + sigma**2 - 1 - 2 * log_sigma).sum(-1)
+    loss = -(log_px_z - kl).mean()
+    mine = torch.autograd.grad(loss, list(net.parameters()))
+    twin = V.beta_vae_loss(x, net.encode, net.decode, 1.0, generator=torch.Generator().manual_seed(9))
+    theirs = torch.autograd.grad(twin, list(net.parameters()))
+    assert loss.item() == pytest.approx(twin.item(), abs=1e-12)
+    assert max((a - b).abs().max().item() for a, b in zip(mine, theirs)) < 1e-12
+
