@@ -498,3 +498,58 @@ def test_training_step_by_hand_equals_beta_vae_loss():
     assert loss.item() == pytest.approx(twin.item(), abs=1e-12)
     assert max((a - b).abs().max().item() for a, b in zip(mine, theirs)) < 1e-12
 
+
+def test_gauss_hermite_nodes_integrate_gaussian_moments():
+    from gencore import inference_gap as IG
+    t, w = IG.gauss_hermite_nodes(6, 2)
+    assert t.shape == (36, 2) and w.sum().item() == pytest.approx(1.0, abs=1e-12)
+    assert (w[:, None] * t**2).sum(0).tolist() == pytest.approx([1.0, 1.0], abs=1e-12)       # E ε² = 1
+    assert (w * t[:, 0] ** 4 * t[:, 1] ** 2).sum().item() == pytest.approx(3.0, abs=1e-10)   # E ε1⁴ ε2² = 3
+
+
+def test_gauss_hermite_elbo_is_the_exact_elbo_of_the_linear_gaussian(lg):
+    from gencore import inference_gap as IG
+    x = lg.sample(30, generator=torch.Generator().manual_seed(14))
+    mu, sigma = random_q(30, 1, seed=15)
+    # the linear Gaussian decoder's log-density is quadratic in z: a 2-point rule is already exact
+    for order in (2, 24):
+        assert (IG.elbo_gauss_hermite(x, mu, sigma, lg.decoder, order) - lg.elbo_exact(x, mu, sigma)).abs().max() < 1e-10
+
+
+def test_optimal_gaussian_recovers_the_exact_posterior(lg):
+    """In the linear Gaussian model the posterior is Gaussian: q* is it, the approximation gap is 0."""
+    from gencore import inference_gap as IG
+    x = lg.sample(6, generator=torch.Generator().manual_seed(16))
+    mu0, sigma0 = torch.zeros(6, 1, dtype=F64), torch.ones(6, 1, dtype=F64)
+    start = IG.elbo_gauss_hermite(x, mu0, sigma0, lg.decoder, 8)
+    mu_s, sigma_s, elbo_s = IG.fit_gaussian_posterior(x, lg.decoder, mu0, sigma0, steps=1500, lr=0.05, order=8)
+    post = lg.posterior(x)
+    assert (mu_s - post.mean).abs().max() < 1e-3 and (sigma_s - post.stddev).abs().max() < 1e-3
+    assert (lg.log_marginal(x) - elbo_s).abs().max() < 1e-5
+    assert (elbo_s >= start).all()
+
+
+@pytest.mark.slow
+@pytest.mark.claim
+def test_inference_gap_split_on_the_toy_vae(toy):
+    """eq-vae-gap-split on the page's eight points: both parts >= 0, they add up, approximation is the larger."""
+    toy_run, _, _, x_test, _ = toy
+    split = run.gap_split(toy_run, x_test[:8], toy_run.index(1.0))
+    total = split["log_px"] - split["elbo_enc"]
+    assert (split["approximation"] + split["amortization"] - total).abs().max() < 1e-10
+    assert split["amortization"].min() >= 0.0                 # q* starts at the encoder and keeps its best
+    assert split["approximation"].min() > -1e-4               # a KL, up to quadrature error
+    assert split["approximation"].mean() > split["amortization"].mean()   # "the larger part"
+
+
+@pytest.mark.slow
+@pytest.mark.claim
+def test_importance_weighted_bound_rises_from_the_elbo_to_log_px(toy):
+    toy_run, _, _, x_test, _ = toy
+    curve = run.iwae_curve(toy_run, x_test[:50], toy_run.index(1.0), sizes=(1, 4, 16, 64, 256), repeats=16,
+                           generator=gencore.generator(3), resolution=200)
+    b, se = curve["bound"], curve["se"]
+    assert abs(b[0].item() - curve["elbo"]) < 3 * se[0].item()           # L_1 = ELBO in expectation
+    assert ((b.diff() / (se[1:] ** 2 + se[:-1] ** 2).sqrt()) > -2).all()  # never falls beyond noise
+    assert b[-1].item() - b[0].item() > 0.5 * (curve["log_px"] - curve["elbo"])  # climbs most of the way
+    assert (b <= curve["log_px"] + 3 * se).all()                          # below log p(x), up to noise

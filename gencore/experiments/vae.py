@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import divergences as D
+from .. import inference_gap as IG
 from .. import metrics
 from .. import nn as gnn
 from .. import tensors
@@ -21,6 +22,7 @@ from ..train import History, fit
 __all__ = [
     "regression_to_the_mean", "linear_gaussian", "gap_table", "ToyRun", "toy_loss", "train_toy",
     "latent_samples", "likelihood_table", "beta_stats", "decoder_variance_identity",
+    "gap_split", "iwae_curve",
 ]
 
 
@@ -192,3 +194,55 @@ def decoder_variance_identity(run: ToyRun, x: torch.Tensor, index: int, beta: fl
 
     c = 0.5 * d * (math.log(2 * math.pi * sigma0**2) - beta * math.log(2 * math.pi * beta * sigma0**2))
     return loss(beta, sigma0).item(), (beta * loss(1.0, math.sqrt(beta) * sigma0) + c).item()
+
+
+# --------------------------------------------------------------------- 4. where the inference gap comes from
+def gap_split(run: ToyRun, x: torch.Tensor, index: int, steps: int = 400, lr: float = 0.03, order: int = 24,
+              zbox=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400) -> dict:
+    r"""Approximation and amortization gaps (Cremer et al. 2018) of model ``index`` at the points ``x``.
+
+    In float64: :math:`\log p_\theta(x)` by quadrature over ``zbox``, the encoder's ELBO and the
+    ELBO of the per-point optimal Gaussian :math:`q^*` (:func:`gencore.inference_gap.fit_gaussian_posterior`,
+    started at the encoder's output), both by Gauss-Hermite quadrature.
+
+    Returns ``{"log_px", "elbo_enc", "elbo_star", "approximation", "amortization"}``, each ``(N,)``
+    on the CPU, and ``"mu_enc", "sigma_enc", "mu_star", "sigma_star"``, each ``(N, 2)``.
+    """
+    one = run.model.select(index).double()
+    xd = x.double()
+    with torch.no_grad():
+        log_px = V.log_likelihood_quadrature(xd[None], one.decode, 2, zbox, resolution)[0]
+        mu, sigma = one.encode(xd)
+        elbo_enc = IG.elbo_gauss_hermite(xd, mu, sigma, one.decode, order)[0]
+    mu_s, sigma_s, elbo_s = IG.fit_gaussian_posterior(xd, one.decode, mu, sigma, steps, lr, order)
+    out = {"log_px": log_px, "elbo_enc": elbo_enc, "elbo_star": elbo_s[0],
+           "approximation": log_px - elbo_s[0], "amortization": elbo_s[0] - elbo_enc,
+           "mu_enc": mu[0], "sigma_enc": sigma[0], "mu_star": mu_s[0], "sigma_star": sigma_s[0]}
+    return {k: v.detach().cpu() for k, v in out.items()}
+
+
+def iwae_curve(run: ToyRun, x: torch.Tensor, index: int, sizes=(1, 4, 16, 64, 256, 1024), repeats: int = 8,
+               generator=None, order: int = 24, zbox=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400) -> dict:
+    r"""The importance-weighted bound :math:`\mathcal L_S` averaged over ``x``, for each ``S`` in ``sizes``.
+
+    Each :math:`\mathcal L_S` is the mean over the points and ``repeats`` independent draws of
+    :func:`gencore.vae.log_likelihood_is` with ``S`` samples; the references are the exact mean
+    ELBO (Gauss-Hermite) and the mean :math:`\log p_\theta(x)` (quadrature), in float64.
+
+    Returns ``{"sizes": (len,), "bound": (len,), "se": (len,), "elbo": float, "log_px": float}``,
+    ``se`` the standard error of each mean over the repeats.
+    """
+    one = run.model.select(index).double()
+    xd = x.double()
+    bound, se = [], []
+    with torch.no_grad():
+        for s in sizes:
+            est = torch.stack([V.log_likelihood_is(xd, one.encode, one.decode, int(s), generator)[0].mean()
+                               for _ in range(repeats)])
+            bound.append(est.mean())
+            se.append(est.std() / math.sqrt(repeats))
+        mu, sigma = one.encode(xd)
+        el = IG.elbo_gauss_hermite(xd, mu, sigma, one.decode, order)[0].mean()
+        log_px = V.log_likelihood_quadrature(xd[None], one.decode, 2, zbox, resolution)[0].mean()
+    return {"sizes": torch.tensor([float(s) for s in sizes]), "bound": torch.stack(bound).cpu(),
+            "se": torch.stack(se).cpu(), "elbo": el.item(), "log_px": log_px.item()}

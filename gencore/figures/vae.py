@@ -17,7 +17,7 @@ from ..experiments.vae import ToyRun, gap_table
 from ..linear_gaussian import LinearGaussian
 
 __all__ = ["ZEXT", "mean_figure", "elbo_gap_slider", "latent_figure", "reconstruction_figure",
-           "traversal_slider", "beta_slider"]
+           "traversal_slider", "beta_slider", "iwae_figure"]
 
 ZEXT = (-3.0, 3.0, -3.0, 3.0)  # latent-space box
 
@@ -315,3 +315,23 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
     labels = tuple(betas[i] for i in idx)
     return widgets.slider(draw, figsize=(11.0, 3.4),
                           beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)))
+
+
+def iwae_figure(curve: dict):
+    """The importance-weighted bound against the number of samples S, between the exact ELBO and log p(x).
+
+    ``curve`` is :func:`gencore.experiments.vae.iwae_curve`'s result; error bars are two standard errors.
+    """
+    sizes, bound, se = curve["sizes"], curve["bound"], curve["se"]
+    fig, ax = viz.figure(1, width=5.6, height=3.2)
+    ax.errorbar(sizes.numpy(), bound.numpy(), yerr=2 * se.numpy(), color=viz.COLORS["q"], marker="o",
+                ms=4, capsize=3, label="importance-sampled bound $\\mathcal{L}_S$ (mean ± 2 s.e.)")
+    ax.axhline(curve["log_px"], color=viz.COLORS["p"], lw=1.5, label="log p_θ(x), by quadrature")
+    ax.axhline(curve["elbo"], color=viz.COLORS["grey"], ls=":", lw=1.5, label="ELBO, by Gauss–Hermite")
+    ax.set_xscale("log")
+    ax.set_aspect("auto")
+    ax.set_xlabel("number of importance samples S")
+    ax.set_ylabel("nats (mean over the points)")
+    ax.legend(loc="lower right", fontsize=8)
+    viz.panel_title(ax, "more samples tighten the bound from the ELBO (S = 1) up to log p(x)")
+    return fig
