@@ -22,7 +22,7 @@ from ..train import History, fit
 __all__ = [
     "regression_to_the_mean", "linear_gaussian", "gap_table", "ToyRun", "toy_loss", "train_toy",
     "latent_samples", "likelihood_table", "beta_stats", "decoder_variance_identity",
-    "gap_split", "iwae_curve",
+    "gap_split", "iwae_curve", "cosine_decay", "train_vae",
 ]
 
 
@@ -197,13 +197,14 @@ def decoder_variance_identity(run: ToyRun, x: torch.Tensor, index: int, beta: fl
 
 
 # --------------------------------------------------------------------- 4. where the inference gap comes from
-def gap_split(run: ToyRun, x: torch.Tensor, index: int, steps: int = 400, lr: float = 0.03, order: int = 24,
-              zbox=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400) -> dict:
+def gap_split(run: ToyRun, x: torch.Tensor, index: int, steps: int = 300, lr: float = 0.03, order: int = 16,
+              zbox=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400, log_px: torch.Tensor | None = None) -> dict:
     r"""Approximation and amortization gaps (Cremer et al. 2018) of model ``index`` at the points ``x``.
 
     In float64: :math:`\log p_\theta(x)` by quadrature over ``zbox``, the encoder's ELBO and the
     ELBO of the per-point optimal Gaussian :math:`q^*` (:func:`gencore.inference_gap.fit_gaussian_posterior`,
-    started at the encoder's output), both by Gauss-Hermite quadrature.
+    started at the encoder's output), both by Gauss-Hermite quadrature. ``log_px`` ``(N,)``: the
+    quadrature values if already computed (they are then not recomputed).
 
     Returns ``{"log_px", "elbo_enc", "elbo_star", "approximation", "amortization"}``, each ``(N,)``
     on the CPU, and ``"mu_enc", "sigma_enc", "mu_star", "sigma_star"``, each ``(N, 2)``.
@@ -211,7 +212,9 @@ def gap_split(run: ToyRun, x: torch.Tensor, index: int, steps: int = 400, lr: fl
     one = run.model.select(index).double()
     xd = x.double()
     with torch.no_grad():
-        log_px = V.log_likelihood_quadrature(xd[None], one.decode, 2, zbox, resolution)[0]
+        if log_px is None:
+            log_px = V.log_likelihood_quadrature(xd[None], one.decode, 2, zbox, resolution)[0]
+        log_px = log_px.to(xd)
         mu, sigma = one.encode(xd)
         elbo_enc = IG.elbo_gauss_hermite(xd, mu, sigma, one.decode, order)[0]
     mu_s, sigma_s, elbo_s = IG.fit_gaussian_posterior(xd, one.decode, mu, sigma, steps, lr, order)
@@ -222,12 +225,14 @@ def gap_split(run: ToyRun, x: torch.Tensor, index: int, steps: int = 400, lr: fl
 
 
 def iwae_curve(run: ToyRun, x: torch.Tensor, index: int, sizes=(1, 4, 16, 64, 256, 1024), repeats: int = 8,
-               generator=None, order: int = 24, zbox=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400) -> dict:
+               generator=None, order: int = 16, zbox=(-4.0, 4.0, -4.0, 4.0), resolution: int = 400,
+               log_px: torch.Tensor | None = None) -> dict:
     r"""The importance-weighted bound :math:`\mathcal L_S` averaged over ``x``, for each ``S`` in ``sizes``.
 
     Each :math:`\mathcal L_S` is the mean over the points and ``repeats`` independent draws of
     :func:`gencore.vae.log_likelihood_is` with ``S`` samples; the references are the exact mean
-    ELBO (Gauss-Hermite) and the mean :math:`\log p_\theta(x)` (quadrature), in float64.
+    ELBO (Gauss-Hermite) and the mean :math:`\log p_\theta(x)` (quadrature, or the given
+    ``log_px`` of shape ``(N,)``), in float64.
 
     Returns ``{"sizes": (len,), "bound": (len,), "se": (len,), "elbo": float, "log_px": float}``,
     ``se`` the standard error of each mean over the repeats.
@@ -243,6 +248,38 @@ def iwae_curve(run: ToyRun, x: torch.Tensor, index: int, sizes=(1, 4, 16, 64, 25
             se.append(est.std() / math.sqrt(repeats))
         mu, sigma = one.encode(xd)
         el = IG.elbo_gauss_hermite(xd, mu, sigma, one.decode, order)[0].mean()
-        log_px = V.log_likelihood_quadrature(xd[None], one.decode, 2, zbox, resolution)[0].mean()
+        if log_px is None:
+            log_px = V.log_likelihood_quadrature(xd[None], one.decode, 2, zbox, resolution)[0]
+        log_px = log_px.to(xd).mean()
     return {"sizes": torch.tensor([float(s) for s in sizes]), "bound": torch.stack(bound).cpu(),
             "se": torch.stack(se).cpu(), "elbo": el.item(), "log_px": log_px.item()}
+
+
+# --------------------------------------------------------------------- 5. a β = 1 VAE trained to the published number
+def cosine_decay(steps: int):
+    r"""The learning-rate factor :math:`\tfrac12\,(1 + \cos(\pi t / T))` at step ``t`` of ``T = steps``: from 1 down to 0."""
+    return lambda step: 0.5 * (1.0 + math.cos(math.pi * step / steps))
+
+
+def train_vae(sample, steps: int = 3000, lr: float = 5e-3, hidden: int = 64, batch: int = 1000,
+              generator: torch.Generator | None = None, dtype: torch.dtype | None = None,
+              device: torch.device | str | None = None, progress: bool = True) -> tuple[V.VAE, History]:
+    r"""One β = 1 VAE (2D latent, learned decoder scale) trained by the recipe of the chapter's last section.
+
+    Every step draws a fresh minibatch ``sample(batch, generator)`` (a known distribution can
+    hand out new data forever, so nothing is overfitted), minimizes the negative ELBO
+    (:func:`gencore.vae.beta_vae_loss`, one reparameterized sample) with fused Adam at ``lr``,
+    and decays the learning rate to zero on :func:`cosine_decay`.
+
+    Returns ``(model, history)``; the model's parameters no longer require gradients.
+    """
+    model = V.VAE(1, 2, 2, hidden, generator=generator, dtype=dtype).to(device)
+
+    def loss(step):
+        x = sample(batch, generator).to(device)
+        return V.beta_vae_loss(x, model.encode, model.decode, 1.0, generator=generator)
+
+    hist = fit(loss, model, steps, lr=lr, lr_schedule=cosine_decay(steps), fused=True, progress=progress,
+               desc="β = 1 VAE, cosine decay")
+    model.requires_grad_(False)
+    return model, hist
