@@ -580,3 +580,15 @@ def test_training_recipe_closes_most_of_the_model_error(toy):
 def test_cosine_decay_runs_from_one_to_zero():
     f = run.cosine_decay(10)
     assert f(0) == pytest.approx(1.0) and f(5) == pytest.approx(0.5) and f(10) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_iwae_figure_draws_the_bound_between_its_two_references():
+    import matplotlib.pyplot as plt
+    curve = {"sizes": torch.tensor([1.0, 4.0, 16.0]), "bound": torch.tensor([-1.9, -1.75, -1.7], dtype=F64),
+             "se": torch.tensor([0.03, 0.01, 0.005], dtype=F64), "elbo": -1.88, "log_px": -1.66}
+    f = fig.iwae_figure(curve)
+    ax = f.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 3
+    lo, hi = ax.get_ylim()
+    assert lo < -1.9 and hi > -1.66     # both reference lines and every error bar are in view
+    plt.close(f)

@@ -332,6 +332,6 @@ def iwae_figure(curve: dict):
     ax.set_aspect("auto")
     ax.set_xlabel("number of importance samples S")
     ax.set_ylabel("nats (mean over the points)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="center right", fontsize=8)
     viz.panel_title(ax, "more samples tighten the bound from the ELBO (S = 1) up to log p(x)")
     return fig
