@@ -573,7 +573,7 @@ def test_training_recipe_closes_most_of_the_model_error(toy):
         ll_best = V.log_likelihood_is(x_test, best.encode, best.decode, 1000, gencore.generator(5))[0].mean().item()
         one = toy_run.model.select(toy_run.index(1.0))
         ll_toy = V.log_likelihood_is(x_test, one.encode, one.decode, 1000, gencore.generator(5))[0].mean().item()
-    assert neg_entropy - ll_best < 0.25                            # "comes near" 0.15 (0.16-0.20 at seeds 0-2)
+    assert 0.15 < neg_entropy - ll_best < 0.25      # "comes near" 0.15 but "stays above it" (0.156-0.202 at seeds 0-2)
     assert neg_entropy - ll_best < (neg_entropy - ll_toy) - 0.05
     assert hist.loss[-100:] and sum(hist.loss[-100:]) / 100 < sum(hist.loss[:100]) / 100
 
