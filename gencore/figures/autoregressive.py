@@ -75,7 +75,10 @@ def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: in
         a["model"].set_ydata(q)
         viz.panel_title(a["ax2"], f"conditional at x₁ = {x1:+.2f}")
 
-    return widgets.slider(draw, figsize=(8.6, 3.0), x1=widgets.Param(tuple(x1s), "x₁", "{:+.2f}"))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the model's density q(x₁, x₂) with the slice x₁ = {x1} as a dashed line; right: at that "
+           "x₁, the model's conditional q(x₂ | x₁) (dashed) over the true p(x₂ | x₁) (solid).")
+    return widgets.slider(draw, figsize=(8.6, 3.0), x1=widgets.Param(tuple(x1s), "x₁", "{:+.2f}"), alt=alt)
 
 
 def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_report: NLLReport, x1: float = 0.5,
@@ -110,7 +113,11 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
         viz.panel_title(a["ax1"], f"{B} bins: H(p, q) = {reports[B].cross_entropy:.3f} nats")
 
     values = tuple(runs)
-    return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the piecewise-constant autoregressive density with B = {B} bins per coordinate and its "
+           "cross-entropy H(p, q) in the title; right: one conditional slice of it against the "
+           "mixture-density network's, with both cross-entropies and the entropy H(p).")
+    return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2), alt=alt)
 
 
 def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120) -> widgets.SliderDemo:
@@ -135,9 +142,12 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
         a["image"].set_data(imgs[(order, K)])
         viz.panel_title(a["ax2"], f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("The true density p (left) and an autoregressive mixture model's density (right), fitted with "
+           "the ordering {ordering} and K = {K} Gaussian components, with KL(p‖q) in the title.")
     return widgets.slider(draw, figsize=(7.0, 3.4),
                           ordering=widgets.Param(tuple(names), "ordering", "{}", start=1),
-                          K=widgets.Param(Ks, "components K", "{:d}", start=0))
+                          K=widgets.Param(Ks, "components K", "{:d}", start=0), alt=alt)
 
 
 def bars_figure(run: BarsRun, rows: list):

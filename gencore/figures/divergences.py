@@ -83,11 +83,18 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             ax.add_artist(Line2D([0, 1], [0, 0], transform=ax.get_yaxis_transform(), color="k", lw=0.6))
             title.show(picture)
 
+    def alt(mu, sigma):  # the frame's text alternative, with the divergences its titles print
+        fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
+        return (f"Left: p = N(0, 1) (solid) and q = N({mu:g}, {sigma:g}²) (dashed); middle and right: the "
+                f"integrands p log(p/q) and q log(q/p), whose shaded areas are KL(p‖q) = {fwd:.3f} nats and "
+                f"KL(q‖p) = {rev:.3f} nats: the two differ unless q is p.")
+
     return widgets.slider(
         draw,
         figsize=(8.6, 2.9),
         mu=widgets.Param(tuple(mus), "μ of q", "{:+.2f}", start=len(mus) // 2 + 2),
         sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(1, len(sigmas) - 1)),
+        alt=alt,
     )
 
 
@@ -143,8 +150,12 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
         ax2.add_artist(Line2D([seps[i].item()] * 2, [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
 
     labels = tuple(float(d) for d in seps)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: a two-mode target p with the modes d = {d} apart, its forward-KL Gaussian fit (one wide bump "
+           "over both modes) and its reverse-KL fit (a narrow bump on one mode); right: the divergence each fit "
+           "reaches against d, the reverse fit's levelling off at log 2 as the modes separate.")
     return widgets.slider(draw, figsize=(8.6, 3.2),
-                          d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
+                          d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5), alt=alt)
 
 
 def _pad(lo: float, hi: float, margin: float = 0.05) -> tuple[float, float]:

@@ -181,8 +181,12 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
     draw = pixels.staged(first, settle, update)
 
     steps = tuple(run.snapshots[k][0] for k in snaps)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the GAN's samples at training step {step} over its discriminator's output D(x), shaded from "
+           "real to fake; right: the discriminator's loss over training with this step marked, against log 4, "
+           "the loss when D is one half everywhere.")
     return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
-                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
 def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
@@ -204,9 +208,12 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
             panel.settle()
         panel.show((model, step))
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Samples of the GAN trained on a ring of modes with the {model} loss, at training step {step}, "
+           "over its discriminator's output D(x), shaded from real to fake.")
     return widgets.slider(draw, figsize=(5.0, 4.6),
                           model=widgets.Param(names, "loss", fmt="{}", start=0),
-                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
 def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),

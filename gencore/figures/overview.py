@@ -57,8 +57,12 @@ def regression_slider(separations, x: torch.Tensor, y: torch.Tensor, model) -> w
         viz.panel_title(ax, f"separation d = {separation:.2f}: branches at ±{separation / 2:.2f}, "
                             f"predictor's RMS distance to the mean {gaps[i]:.3f}")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Data y against x drawn from two branches a separation d = {separation} apart (dashed lines), "
+           "their mean E[y|x] and the curve of a network trained with squared error: the network follows the mean, "
+           "between the branches, where no data lie.")
     return widgets.slider(draw, figsize=(7.5, 3.4), separation=widgets.Param(
-        sorted(frames), "separation d", "{:.2f}"))
+        sorted(frames), "separation d", "{:.2f}"), alt=alt)
 
 
 # ------------------------------------------------------------------ a curve in the plane
@@ -94,7 +98,11 @@ def manifold_slider(frames: dict) -> widgets.SliderDemo:
         viz.panel_title(ax1, f"σ = {noise:.2f}; colour: local share (yellow 1, purple ½)")
         viz.panel_title(ax2, f"median share {median:.3f} (1: a line, 0.5: the plane)")
 
-    return widgets.slider(draw, figsize=(8.5, 3.4), noise=widgets.Param(sorted(frames), "noise σ", "{:.2f}"))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: points around a spiral with noise σ = {noise}, shaded by the share of their neighbours' "
+           "variance along one direction (bright: 1, a line; dark: 0.5, the plane); right: a histogram of that share. "
+           "Thin noise keeps the shares near 1: the data lie near a curve.")
+    return widgets.slider(draw, figsize=(8.5, 3.4), noise=widgets.Param(sorted(frames), "noise σ", "{:.2f}"), alt=alt)
 
 
 # ------------------------------------------------------------------ generative classifier

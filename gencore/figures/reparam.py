@@ -71,8 +71,12 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
         ax2.add_collection(PolyCollection([areas[u]], color=red, alpha=0.3, lw=0), autolim=False)
         ax2.add_artist(Line2D([xu, xu], [0, 1], transform=ax2.get_xaxis_transform(), color=red, lw=1.5))
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the CDF F of a double-well density, with u = {u} followed across to the curve and down to "
+           "x = F⁻¹(u); right: the density with the area u shaded left of that x, over a histogram of samples "
+           "made the same way.")
     return widgets.slider(draw, figsize=(10.0, 3.4),
-                          u=widgets.Param(us, "uniform sample u", "{:.2f}", start=5))
+                          u=widgets.Param(us, "uniform sample u", "{:.2f}", start=5), alt=alt)
 
 
 def chain_rule_figure(dist, x: torch.Tensor, extent=(-4, 4, -4, 4)):
@@ -168,9 +172,13 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         made["legend"].show(legend1[f, i])
         made["title"].show(titles[f, i])
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: histograms of repeated score-function and reparameterization estimates of a gradient with "
+           "respect to μ, for the test function {f} with n = {n} samples each, relative to the exact value; "
+           "right: each estimator's variance against n on log-log axes, falling as 1/n.")
     return widgets.slider(draw, figsize=figsize, dpi=dpi,
                           n=widgets.Param(ns, "samples n", "{:d}", start=ns.index(100) if 100 in ns else None),
-                          f=widgets.Param(names, "test function f", "{}", start=0))
+                          f=widgets.Param(names, "test function f", "{}", start=0), alt=alt)
 
 
 def peakedness_figure(study: dict):
@@ -240,4 +248,7 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
             panel.set_visible(value == b)
         made["title"].show(titles[b])
 
-    return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: Gaussian noise ε ~ N(0, I); right: the same points pushed through the bending map T with "
+           "b = {b}, over the exact density of x = T(ε): the larger b, the more the cloud bends into a banana.")
+    return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2), alt=alt)

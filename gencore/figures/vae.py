@@ -123,11 +123,15 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
         marker.set_data([shift], [math.log2(ratio)])
 
     draw = pixels.staged(first, settle, update)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the exact posterior p(z | x₀), the prior and a Gaussian q whose mean is shifted by {shift} "
+           "and whose width is {ratio} times the posterior's; middle: bars showing that the ELBO plus "
+           "KL(q ‖ p(z | x₀)) adds up to log p(x₀); right: that KL over both sliders, zero only at the posterior.")
     return widgets.slider(draw, figsize=(11.0, 3.3),
                           shift=widgets.Param(shifts, "shift of q's mean", "{:+.1f}",
                                               start=shifts.index(1.0) if 1.0 in shifts else None),
                           ratio=widgets.Param(ratios, "q's std ratio", "{:g}",
-                                              start=ratios.index(0.5) if 0.5 in ratios else None))
+                                              start=ratios.index(0.5) if 0.5 in ratios else None), alt=alt)
 
 
 def latent_figure(x: torch.Tensor, latent: dict, extent=None):
@@ -250,9 +254,13 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
         viz.panel_title(ax2, f"data space: f(z) = ({f[0]:.2f}, {f[1]:.2f})", y=1.0)
 
     draw = pixels.staged(first, settle, update)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the latent plane with the data's codes μ(x) and the point z = ({z1}, {z2}); right: the data "
+           "with the decoder's mean f(z), a circle of one decoder σ around it, and the curves it traces "
+           "when one coordinate of z moves and the other stays fixed.")
     return widgets.slider(draw, figsize=(9.6, 3.4),
                           z1=widgets.Param(values, "z₁", "{:+.2f}", start=values.index(0.75)),
-                          z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)))
+                          z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)), alt=alt)
 
 
 def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widgets.SliderDemo:
@@ -313,5 +321,8 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
     draw = pixels.staged(first, settle, update)
 
     labels = tuple(betas[i] for i in idx)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("For the β-VAE trained with β = {beta}: left, the codes μ(x) of the data; middle, decoded samples "
+           "from the prior with the ELBO and log-likelihood; right, the KL of each latent dimension against β.")
     return widgets.slider(draw, figsize=(11.0, 3.4),
-                          beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)))
+                          beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)), alt=alt)
