@@ -152,7 +152,7 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
 
 def bars_figure(run: BarsRun, rows: list):
     """One row of images per ``(name, (n, D) images)`` of ``rows`` (:func:`~gencore.experiments.autoregressive.bars_samples`),
-    framed red where the image has probability 0 under the data."""
+    framed red and marked ✗ where the image has probability 0 under the data."""
     n = min(len(x) for _, x in rows)
     s = run.data.side
     fig, axes = viz.figure(n, len(rows), width=0.9, height=1.0)
@@ -163,9 +163,14 @@ def bars_figure(run: BarsRun, rows: list):
             ax.imshow(x[c].reshape(s, s).cpu().numpy(), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
+            invalid = bool(lp[c] == -math.inf)
             for sp in ax.spines.values():
                 sp.set_visible(True)
-                sp.set_color(viz.COLORS["q"] if lp[c] == -math.inf else viz.COLORS["grey"])
+                sp.set_color(viz.COLORS["q"] if invalid else viz.COLORS["grey"])
+                sp.set_linewidth(2.0 if invalid else 0.8)
+            if invalid:  # a shape, not only a colour, says it: a cross above the frame's corner
+                ax.text(1.0, 1.02, "✗", transform=ax.transAxes, ha="right", va="bottom",
+                        color=viz.COLORS["q"], fontsize=9, fontweight="bold")
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center")
     return fig
 

@@ -52,11 +52,11 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     v = lambda x, t: F.mixture_velocity(x, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
     _, marginal = F.sample_ode(v, x0, 40, "midpoint", keep=True)
     start = _host(x0)
-    for ax, paths, title in ((axes[0], straight, "conditional paths (pairs x0, x1)"),
-                             (axes[1], marginal, "marginal flow from the same x0")):
+    for ax, paths, title in ((axes[0], straight, "conditional paths from x0 (squares) to x1 (dots)"),
+                             (axes[1], marginal, "marginal flow from the same x0 (squares)")):
         viz.samples(ax, mix.sample((1500,), generator=generator), color=viz.COLORS["grey"], alpha=0.25)
         viz.trajectories(ax, paths, color=viz.COLORS["q"])
-        ax.scatter(start[:, 0], start[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
+        ax.scatter(start[:, 0], start[:, 1], s=12, c=viz.COLORS["p"], marker="s", zorder=3)
         ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         viz.panel_title(ax, title)
     return fig

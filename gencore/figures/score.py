@@ -29,7 +29,7 @@ def score_figure(mix: GaussianMixture, extent=FAR_EXTENT):
     pts = torch.stack([xs, torch.zeros_like(xs)], -1)
     viz.curve(ax2, xs, mix.log_prob(pts), role="p", label="log p(x₁, 0)")
     viz.curve(ax2, xs, mix.log_prob(pts) + 3.0, role="q2", ls="--", label="log p + 3 (unnormalized)")
-    viz.curve(ax2, xs, S.score_of(mix.log_prob)(pts)[:, 0], role="q", label="score, first coordinate")
+    viz.curve(ax2, xs, S.score_of(mix.log_prob)(pts)[:, 0], role="q", ls="-.", label="score, first coordinate")
     ax2.set_ylim(-25, 15)
     ax2.set_xlabel("x₁")
     ax2.legend(loc="lower center", fontsize=8)

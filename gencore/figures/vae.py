@@ -78,7 +78,7 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
     def first(fig, shift, ratio):
         ax1, ax2, ax3 = widgets.panels(fig, 3, gridspec_kw={"width_ratios": [1.4, 0.9, 1.2]})
         viz.curve(ax1, zs, pdf(m, s), role="p", label="p(z | x₀), exact")
-        viz.curve(ax1, zs, q_pdfs[shift, ratio], role="q", label="q(z)")
+        viz.curve(ax1, zs, q_pdfs[shift, ratio], role="q", ls="--", label="q(z)")
         viz.curve(ax1, zs, pdf(0.0, 1.0), role="grey", ls=":", lw=1.2, label="prior p(z)")
         ax1.set_ylim(0, 2.0)
         ax1.set_xlim(zs[0].item(), zs[-1].item())
@@ -226,7 +226,7 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
         viz.panel_title(ax1, "latent space: codes μ(x) of the data", y=1.0)
         viz.samples(ax2, x, color=viz.COLORS["p"], size=2, alpha=0.2)
         moving += [ax2.plot([], [], color=viz.COLORS["q2"], lw=1.5, label="z₂ fixed, z₁ ∈ [−2.5, 2.5]")[0],
-                   ax2.plot([], [], color=viz.COLORS["aux"], lw=1.5, label="z₁ fixed, z₂ ∈ [−2.5, 2.5]")[0],
+                   ax2.plot([], [], color=viz.COLORS["aux"], lw=1.5, ls="--", label="z₁ fixed, z₂ ∈ [−2.5, 2.5]")[0],
                    ax2.plot([], [], color=viz.COLORS["q"], lw=1)[0],
                    ax2.plot([], [], "o", color=viz.COLORS["q"], ms=9, mec="white", label="f(z), circle: one σ")[0]]
         ax2.set_xlim(extent[0], extent[1])
@@ -293,7 +293,7 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
         viz.samples(ax2, x, color=viz.COLORS["p"], size=2, alpha=0.2)
         viz.samples(ax2, samples[0], color=viz.COLORS["q"], size=3, alpha=0.4, extent=extent)
         for k, role in ((0, "q"), (1, "aux")):
-            ax3.plot(bvals, kl[idx, k], "o-", color=viz.COLORS[role], label=f"KL for z{'₁₂'[k]}")
+            ax3.plot(bvals, kl[idx, k], ("o-", "s--")[k], color=viz.COLORS[role], label=f"KL for z{'₁₂'[k]}")
         marker = ax3.axvline(beta, color=viz.COLORS["grey"], lw=1)
         ax3.set_xscale("log", base=2)
         ax3.set_xticks(bvals.tolist(), [f"{b:g}" for b in bvals.tolist()])
