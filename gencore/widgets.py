@@ -219,16 +219,17 @@ class SliderDemo:
         """The text alternative of the frame at ``index``: what it shows, at which slider values.
 
         A string ``alt`` has its ``{name}`` fields filled with the printed values (each slider's
-        ``fmt``); a callable ``alt`` is called with the values themselves. Any slider the text
-        does not name is appended as ``label = value``, so every frame's text differs from the
-        next and says where the sliders stand.
+        ``fmt``), and any slider it does not name is appended as ``label = value``: every frame's
+        text says where the sliders stand. A callable ``alt`` is called with the values themselves
+        and its text is taken as it is (it has the values: it says them as it likes). Without
+        ``alt``, the text is the sliders' labels and values.
         """
         values = self.values_at(index)
         texts = {name: p.text(values[name]) for name, p in self.params.items()}
+        if callable(self.alt):
+            return str(self.alt(**values)).strip()
         if self.alt is None:
             described, named = "Slider figure", set()
-        elif callable(self.alt):
-            described, named = str(self.alt(**values)).strip(), set()
         else:
             described, named = self.alt.format(**texts).strip(), _fields(self.alt)
         rest = [f"{p.label} = {texts[name]}" for name, p in self.params.items() if name not in named]
@@ -366,8 +367,9 @@ def slider(
         figsize, dpi: of every frame (the same for all, so nothing jumps while sliding).
         alt: the frames' text alternative for readers who cannot see them: what the figure
             shows and its takeaway, as a string whose ``{name}`` fields take the slider values
-            (printed with each slider's ``fmt``) or a callable ``alt(**values) -> str``. Sliders
-            it does not name are appended as ``label = value`` (see :meth:`SliderDemo.alt_at`).
+            (printed with each slider's ``fmt``; sliders it does not name are appended as
+            ``label = value``), or a callable ``alt(**values) -> str`` whose text is used as it
+            is (see :meth:`SliderDemo.alt_at`).
         **params: each a sequence of values or a :class:`Param` with a label and format.
 
     Example:
