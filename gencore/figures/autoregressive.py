@@ -115,8 +115,9 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
     values = tuple(runs)
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("Left: the piecewise-constant autoregressive density with B = {B} bins per coordinate and its "
-           "cross-entropy H(p, q) in the title; right: one conditional slice of it against the "
-           "mixture-density network's, with both cross-entropies and the entropy H(p).")
+           f"cross-entropy H(p, q) in the title; right: its conditional density of x₂ at x₁ = {x1:g} (the dashed "
+           "line on the left), with the mixture-density network's cross-entropy and the entropy H(p) "
+           "in the title for comparison.")
     return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2), alt=alt)
 
 

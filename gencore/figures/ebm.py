@@ -78,7 +78,8 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
         ax1, ax2 = widgets.panels(fig, 2)
         _show(ax1, img, EXTENT)
         viz.panel_title(ax1, f"PCD-{k}: NLL {nll_text(nlls[pcd[k][0]], 2)} (H(p) = {entropy:.2f})")
-        viz.samples(ax2, data_x[:n_show], color=viz.COLORS["p"], extent=EXTENT, label="data")
+        # the data a pale grey backdrop, the chains in colour on top: told apart by lightness, not hue alone
+        viz.samples(ax2, data_x[:n_show], color=viz.COLORS["grey"], alpha=0.3, extent=EXTENT, label="data")
         viz.samples(ax2, chains, color=viz.COLORS["q"], extent=EXTENT, label="chains")
         ax2.legend(loc="lower left", markerscale=3)
         viz.panel_title(ax2, f"chains at the end (MALA acceptance {pcd[k][1].acceptance:.2f})")
@@ -86,7 +87,7 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("Left: the density an energy-based model learned by persistent contrastive divergence with "
            "K = {k} MALA steps per update, with its NLL against the data's entropy; right: the data and the "
-           "model's persistent chains at the end of training.")
+           "model's persistent chains at the end of training, in colour over the data in pale grey.")
     return widgets.slider(draw, figsize=(8.0, 3.6),
                           k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1), alt=alt)
 

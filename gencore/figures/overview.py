@@ -95,7 +95,7 @@ def manifold_slider(frames: dict) -> widgets.SliderDemo:
         cloud.set_offsets(x)
         cloud.set_array(r)
         bars.set_data(counts)
-        viz.panel_title(ax1, f"σ = {noise:.2f}; colour: local share (yellow 1, purple ½)")
+        viz.panel_title(ax1, f"σ = {noise:.2f}; colour: local share (bright yellow 1, dark purple ½)")
         viz.panel_title(ax2, f"median share {median:.3f} (1: a line, 0.5: the plane)")
 
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)

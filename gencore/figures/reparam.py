@@ -24,6 +24,9 @@ __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "vari
 
 _ROLE = {"pathwise": "p", "score": "q", "score+baseline": "q2"}
 _LABEL = {"pathwise": "pathwise", "score": "score function", "score+baseline": "score function + baseline"}
+# each estimator's line style and marker: told apart by shape as well as by colour
+_LS = {"pathwise": "-", "score": ":", "score+baseline": "-."}
+_MARKER = {"pathwise": "o", "score": "s", "score+baseline": "^"}
 
 
 def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.SliderDemo:
@@ -135,10 +138,10 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         exact = float(study.exact[f][0])
         for i in range(len(ns)):
             entries = [(f"{_LABEL[est]}: sd {float(study.estimates[f][est][i, :, 0].std()):.3f}",
-                        dict(color=viz.COLORS[_ROLE[est]], lw=1.5)) for est in ESTIMATORS]
+                        dict(color=viz.COLORS[_ROLE[est]], lw=1.5, ls=_LS[est])) for est in ESTIMATORS]
             entries.append((f"exact ∂/∂μ = {exact:.3f}", dict(color="k", lw=1, ls="--")))
             legend1[f, i] = pixels.legend_stamp(entries, loc="upper left", dpi=dpi, fontsize=7)
-    legend2 = pixels.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+    legend2 = pixels.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker=_MARKER[est], ms=3))
                                 for est in ESTIMATORS], loc="lower left", dpi=dpi, fontsize=7)
     repeats = study.estimates[names[0]]["score"].shape[1]
     titles = {(f, i): pixels.title_stamp(f"{f}: {repeats} estimates, n = {n}", dpi=dpi) for f in names for i, n in enumerate(ns)}
@@ -165,8 +168,8 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         if made.get("axes") != (ax1, ax2):
             setup(ax1, ax2)
         for est in ESTIMATORS:
-            ax1.add_artist(StepPatch(*hists[f, est, i], fill=False, lw=1.5, color=viz.COLORS[_ROLE[est]]))
-            ax2.add_artist(Line2D(ns, var[f, est], color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+            ax1.add_artist(StepPatch(*hists[f, est, i], fill=False, lw=1.5, ls=_LS[est], color=viz.COLORS[_ROLE[est]]))
+            ax2.add_artist(Line2D(ns, var[f, est], color=viz.COLORS[_ROLE[est]], marker=_MARKER[est], ms=3))
         ax1.add_artist(Line2D([1, 1], [0, 1], transform=ax1.get_xaxis_transform(), color="k", lw=1, ls="--"))
         ax2.add_artist(Line2D([n, n], [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
         made["legend"].show(legend1[f, i])

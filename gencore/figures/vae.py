@@ -85,7 +85,8 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
         ax1.set_xlabel("z")
         ax1.legend(loc="upper left", fontsize=8)
         elbo_bar = ax2.bar([0], [1.0], bottom=[floor], color=viz.COLORS["q"], width=0.6, label="ELBO")[0]
-        kl_bar = ax2.bar([0], [1.0], bottom=[floor], color=viz.COLORS["q2"], width=0.6, label="KL(q ‖ p(z|x₀))")[0]
+        kl_bar = ax2.bar([0], [1.0], bottom=[floor], color=viz.COLORS["q2"], width=0.6, hatch="///",  # not by colour alone
+                         label="KL(q ‖ p(z|x₀))")[0]
         ax2.axhline(lpx, color=viz.COLORS["p"], lw=2, label="log p(x₀)")
         ax2.set_ylim(floor, 0)
         ax2.set_xlim(-0.8, 0.8)
