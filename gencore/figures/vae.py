@@ -125,8 +125,8 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
 
     draw = pixels.staged(first, settle, update)
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
-    alt = ("Left: the exact posterior p(z | x₀), the prior and a Gaussian q whose mean is shifted by {shift} "
-           "and whose width is {ratio} times the posterior's; middle: bars showing that the ELBO plus "
+    alt = ("Left: the exact posterior p(z | x₀), the prior and a Gaussian q whose mean is shifted by {shift} posterior "
+           "standard deviations and whose width is {ratio} times the posterior's; middle: bars showing that the ELBO plus "
            "KL(q ‖ p(z | x₀)) adds up to log p(x₀); right: that KL over both sliders, zero only at the posterior.")
     return widgets.slider(draw, figsize=(11.0, 3.3),
                           shift=widgets.Param(shifts, "shift of q's mean", "{:+.1f}",
