@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 
 from .. import data, gan, metrics, pixels, viz, widgets
 from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
@@ -93,8 +95,17 @@ def _frame(run: GANRun, i: int, snap: int, title: str) -> tuple:
     return surf.numpy(), xi.numpy(), run.extents[i], ds.means.cpu().numpy(), text
 
 
+def _half(surf, box) -> list:
+    """The lines where D(x) = 1/2 on the surface: a shape for what its colours say (real / fake)."""
+    return viz.contour_lines(np.linspace(box[0], box[1], surf.shape[1]), np.linspace(box[2], box[3], surf.shape[0]),
+                             surf, [0.5])
+
+
 class _Panel:
-    """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated."""
+    """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated.
+
+    Besides its colours (blue "real", red "fake"), D(x) = 1/2 is drawn as a dotted black line.
+    """
 
     def __init__(self, ax, frames: dict, key):
         surf, x, box, means, text = frames[key]
@@ -104,6 +115,8 @@ class _Panel:
         self.modes = ax.scatter(means[:, 0], means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
         viz.samples(ax, x, color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
         self.points = ax.collections[-1]
+        self.half = ax.add_collection(LineCollection(_half(surf, box), colors="k", linewidths=0.8, linestyles=":"),
+                                      autolim=False)
         ax.grid(False)
         viz.panel_title(ax, text, y=1.0)  # no ticks above: where matplotlib would put it
 
@@ -134,6 +147,7 @@ class _Panel:
             self.ax.set_ylim(box[2], box[3])
         self.modes.set_offsets(means)
         self.points.set_offsets(x)
+        self.half.set_segments(_half(surf, box))
         viz.panel_title(self.ax, text, y=1.0)
 
 
@@ -181,8 +195,12 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
     draw = pixels.staged(first, settle, update)
 
     steps = tuple(run.snapshots[k][0] for k in snaps)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the GAN's samples at training step {step} over its discriminator's output D(x), shaded from "
+           "real to fake, with a dotted line where D = 1/2; right: the discriminator's loss over training with "
+           "this step marked, against log 4, the loss when D is one half everywhere.")
     return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
-                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
 def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
@@ -204,9 +222,13 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
             panel.settle()
         panel.show((model, step))
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Samples of the GAN trained on a ring of modes with the {model} loss, at training step {step}, "
+           "over its discriminator's output D(x), shaded from real to fake, with a dotted line where "
+           "D = 1/2.")
     return widgets.slider(draw, figsize=(5.0, 4.6),
                           model=widgets.Param(names, "loss", fmt="{}", start=0),
-                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
 def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),
