@@ -351,7 +351,7 @@ def fit_discriminative(x: torch.Tensor, y: torch.Tensor, n_classes: int = 2, hid
         ``(model, history)``; ``model`` maps ``(S, M, D)`` (or ``(M, D)``, shared) to the logits
         ``(S, M, K)``, whose softmax is :math:`p_\theta(y\mid x)`.
 
-    Book: ``eq-overview-bayes``.
+    Book: ``eq-overview-discriminative``.
     """
     validate("x", x, ndim=3)
     validate("y", y, ndim=2, floating=False)
@@ -396,7 +396,7 @@ def bayes_error(log_joint, extent, resolution: int = 400, dtype: torch.dtype = t
         ``(error, outside)``: the error computed on the box, and the joint's mass the box missed,
         :math:`1 - \int_{\text{box}} \sum_y p(x, y)\,dx`, which bounds the error made by truncating.
 
-    Book: ``eq-overview-bayes``.
+    Book: ``eq-overview-bayes-error``.
     """
     function("log_joint", log_joint, "(N, 2) points to (N, K) log-joint values")
     positive_int("resolution", resolution, minimum=2)

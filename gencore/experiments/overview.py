@@ -1,6 +1,7 @@
 r"""Chapter 0's runs: the datasets its figures show, and the gallery's scoring of every family.
 
-The regression and classifier datasets of the page; the frames of the manifold slider; and the
+The regression and classifier datasets of the page (with their true joints, for the Bayes error,
+and the generative and discriminative classifiers trained side by side); the frames of the manifold slider; and the
 machinery of chapter 0's gallery: a registry entry :class:`Family` per generative family (its
 ``sampler`` trains the chapter's model and samples it), :func:`run_gallery` to train, sample
 and score them all alike (sliced W2 to fresh data against the data-vs-data floor, and the mean
