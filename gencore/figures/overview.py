@@ -8,13 +8,14 @@ Book: ``book/00_overview.ipynb``.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 import torch
 
 from .. import overview as O
 from .. import pixels, viz, widgets
 from ..quadrature import grid
 
-__all__ = ["regression_slider", "manifold_slider", "classifier_figure"]
+__all__ = ["regression_slider", "manifold_slider", "classifier_figure", "boundaries_figure"]
 
 
 
@@ -127,4 +128,41 @@ def classifier_figure(model: O.ClassGaussians, x, y, new_x, new_y, accuracy: flo
     ax1.grid(False)
     viz.panel_title(ax1, f"p(y=1|x) from p(x,y); test accuracy {accuracy:.3f}")
     viz.panel_title(ax2, "new (x, y) sampled from the same model")
+    return fig
+
+
+def boundaries_figure(panels, net, res: int = 150):
+    """Decision boundaries side by side, one panel per problem: Bayes-optimal, generative, discriminative.
+
+    ``panels`` is a list of dicts with ``title``, ``truth`` (an object with ``log_joint``), ``generative``
+    (a :class:`gencore.overview.ClassGaussians`), ``x``, ``y`` (points to show), ``extent`` and
+    ``accuracy`` ``(generative, discriminative, bayes)``; ``net`` maps ``(M, 2)`` points to logits
+    ``(S, M, 2)``, model ``i`` for panel ``i``. The three boundaries differ in line style (dotted,
+    dashed, solid) as well as colour, and the classes in marker shape.
+    """
+    fig, axes = viz.figure(len(panels), width=4.3, height=3.4)
+    axes = np.atleast_1d(axes)
+    styles = (("Bayes-optimal", "k", ":"), ("generative (Gaussian classes)", viz.COLORS["q2"], "--"),
+              ("discriminative (net)", viz.COLORS["aux"], "-"))
+    for i, (ax, p) in enumerate(zip(axes, panels)):
+        ext = p["extent"]
+        pts, _ = grid(ext, res, dtype=p["x"].dtype, device=p["x"].device)
+        with torch.no_grad():
+            ratios = []
+            for lj in (p["truth"].log_joint(pts), p["generative"].log_joint(pts), net(pts)[i]):
+                ratios.append((lj[:, 1] - lj[:, 0]).reshape(res, res).cpu().double().numpy())
+        gx, gy = (pts[:, k].reshape(res, res).cpu().double().numpy() for k in (0, 1))
+        x, y = p["x"].cpu().double().numpy(), p["y"].cpu().numpy()
+        for c, col, mark in ((0, viz.COLORS["p"], "o"), (1, viz.COLORS["q"], "^")):
+            ax.scatter(x[y == c, 0], x[y == c, 1], s=8, c=col, marker=mark, alpha=0.35, linewidths=0)
+        for r, (_, col, ls) in zip(ratios, styles):
+            ax.contour(gx, gy, r, levels=[0.0], colors=[col], linestyles=[ls], linewidths=2)
+        ax.set_aspect("equal")
+        ax.set_xlim(ext[0], ext[1])
+        ax.set_ylim(ext[2], ext[3])
+        ax.grid(False)
+        g, d, b = p["accuracy"]
+        viz.panel_title(ax, f"{p['title']}, test accuracy:\ngenerative {g:.3f}, net {d:.3f}, Bayes-optimal {b:.3f}")
+    handles = [Line2D([], [], color=col, ls=ls, lw=2, label=name) for name, col, ls in styles]
+    fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.1))
     return fig
