@@ -125,6 +125,7 @@ def test_saturating_loss_stalls_against_a_pretrained_discriminator():
     sat, ns = s["saturating"], s["non-saturating"]
     assert sat["grad_norm"].median() < 1e-6 and sat["d_fake"][:50].mean() < 1e-4
     assert abs(sat["distance"][-1] - sat["distance"][0]) < 0.05
+    assert sat["grad_norm"][-100:].median() < sat["grad_norm"][:50].median()  # D winning shrinks it further
     assert ns["grad_norm"].median() > 0.1 and ns["distance"][-1] < 0.5 * ns["distance"][0]
     assert ns["distance"][0] == sat["distance"][0]  # the same start and the same noise
 
@@ -153,3 +154,16 @@ def test_new_figures_render():
     x = torch.randn(50, 2, dtype=torch.float64)
     fig.ratio_figure({"exact": x[:, 0], "logit": x[:, 1]})
     fig.stall_figure(games.saturation_stall(pretrain=2, steps=4, every=2, generator=torch.Generator().manual_seed(0)))
+
+
+def test_recipes_run_on_the_stand_in_device():
+    from fakedevice import OnDevice, active
+
+    with active() as dev:
+        r = games.density_ratio_check(steps=3, batch_size=16, n_test=40, generator=gencore.generator(0), device=dev)
+        assert not isinstance(r["logit"], OnDevice) and r["logit"].shape == (40,)
+        s = games.saturation_stall(pretrain=2, steps=4, every=2, generator=gencore.generator(0), device=dev)
+        assert s["saturating"]["distance"].shape == (3,)
+        radii = torch.linspace(1.0, 3.0, 3, dtype=torch.float64, device=dev)
+        low, high = games.w1_sweep(radii.cpu())
+        fig.w1_figure(radii, radii * 0, low, high)
