@@ -17,7 +17,7 @@ from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
 from ..quadrature import grid
 
 __all__ = ["theorem_figure", "saturation_figure", "snapshot_slider", "loss_slider", "oscillation_figure",
-           "grid_figure"]
+           "grid_figure", "dirac_slider", "w1_figure", "ratio_figure", "stall_figure"]
 
 
 def theorem_figure(radii, c, rhs, std: float = 0.1):
@@ -252,4 +252,118 @@ def grid_figure(run: GANRun, models=(4, 5)):
     fig, axes = viz.figure(len(models), width=4.2, height=4.2)
     for ax, i in zip(axes, models):
         _panel(ax, run, i, len(run.snapshots) - 1, MODELS[i][0])
+    return fig
+
+
+# ------------------------------------------------------- the Dirac GAN, W1, the density ratio, the stall
+def dirac_slider(frames: dict, lim: float = 4.0) -> widgets.SliderDemo:
+    """Slider over the step size h of :func:`gencore.experiments.gan_games.dirac_frames`: left, the
+    iterates in the (θ, ψ) plane; right, their distance from the equilibrium against the step."""
+    hs = tuple(frames)
+    styles = (("simultaneous", viz.COLORS["q"], "simultaneous steps"),
+              ("alternating", viz.COLORS["p"], "alternating steps"))
+
+    def first(fig, h):
+        ax1, ax2 = widgets.panels(fig, 2)
+        f = frames[h]
+        flow, = ax1.plot(f["flow"][:, 0].numpy(), f["flow"][:, 1].numpy(), color="k", lw=1, ls=":",
+                         label="continuous dynamics")
+        lines, radii = [], []
+        for key, color, label in styles:
+            lines.append(ax1.plot(*f[key].T.numpy(), color=color, lw=1, marker=".", ms=3, label=label)[0])
+            r = f[key].norm(dim=1)
+            radii.append(ax2.plot(range(len(r)), r.numpy(), color=color, lw=1.5, label=label)[0])
+        ax2.axhline(float(f["flow"][0].norm()), color="k", lw=1, ls=":", label="continuous dynamics")
+        ax1.scatter([0], [0], marker="*", s=80, c="k", zorder=3)
+        ax1.set_xlim(-lim, lim)
+        ax1.set_ylim(-lim, lim)
+        ax1.set_aspect("equal")
+        ax1.set_xlabel("generator θ")
+        ax1.set_ylabel("discriminator ψ")
+        ax1.legend(loc="lower left", fontsize=7)
+        ax2.set_yscale("log")
+        ax2.set_ylim(0.5, 2e3)
+        ax2.set_xlabel("step")
+        ax2.set_ylabel("distance from the equilibrium (θ, ψ) = (0, 0)")
+        ax2.legend(loc="upper left", fontsize=7)
+        viz.panel_title(ax2, "|λ| > 1 spirals out, |λ| = 1 circles")
+        return ax1, flow, lines, radii
+
+    def settle(handles):
+        ax1, flow, lines, radii = handles
+        pixels.freeze(ax1, [flow, *lines, *pixels.titles(ax1)])  # the title changes with h
+        pixels.freeze(radii[0].axes, radii)
+        for ax in (ax1, radii[0].axes):
+            pixels.pin_labels(ax)
+
+    def update(handles, h):
+        ax1, flow, lines, radii = handles
+        f = frames[h]
+        flow.set_data(f["flow"][:, 0].numpy(), f["flow"][:, 1].numpy())
+        for (key, _, _), line, rad in zip(styles, lines, radii):
+            line.set_data(*f[key].T.numpy())
+            rad.set_ydata(f[key].norm(dim=1).numpy())
+        viz.panel_title(ax1, f"h = {h:.2f}: |λ| = {f['simultaneous_modulus']:.4f} (simultaneous), "
+                             f"{f['alternating_modulus']:.4f} (alternating)", y=1.0)
+
+    staged = pixels.staged(first, settle, update)
+
+    def draw(fig, h):
+        fresh = not pixels.reusing(fig)
+        staged(fig, h)
+        if fresh:
+            update(pixels.reused(fig, None)["handles"], h)
+
+    return widgets.slider(draw, figsize=(9.5, 4.4),
+                          h=widgets.Param(hs, "step size h", fmt="{:.2f}", start=len(hs) // 2))
+
+
+def w1_figure(radii, jsd, lower, upper):
+    """JSD and the two bounds on W1 between the data ring (radius 2) and the generator's ring."""
+    radii, jsd, lower, upper = radii.cpu(), jsd.cpu(), lower.cpu(), upper.cpu()
+    fig, ax = viz.figure(1, width=6.0, height=3.6)
+    viz.curve(ax, radii, jsd, role="q", label="JSD (nats), by quadrature")
+    viz.curve(ax, radii, upper, role="p", label="W1 upper bound |r − 2| (move each mode)")
+    viz.curve(ax, radii, lower, role="aux", ls="--",
+              label="W1 lower bound (W1 of the radii)")
+    ax.axhline(math.log(2), color="k", lw=0.8, ls=":")
+    ax.text(float(radii[0]), math.log(2) + 0.03, "log 2", fontsize=8)
+    ax.set_xlabel("radius r of the generator's ring")
+    ax.set_ylabel("divergence or distance")
+    ax.legend(loc="upper center", fontsize=8)
+    viz.panel_title(ax, "the JSD saturates, W1 keeps growing")
+    return fig
+
+
+def ratio_figure(check: dict):
+    """A trained discriminator's logit against the exact log p_data − log p_g, on fresh points."""
+    exact, logit = check["exact"].cpu(), check["logit"].cpu()
+    fig, ax = viz.figure(1, width=4.6, height=4.2)
+    ax.scatter(exact.numpy(), logit.numpy(), s=3, alpha=0.4, color=viz.COLORS["q2"])
+    lo, hi = float(exact.min()), float(exact.max())
+    ax.plot([lo, hi], [lo, hi], color="k", lw=1, ls="--", label="logit = log p_data − log p_g")
+    ax.set_xlabel("log p_data(x) − log p_g(x), exact")
+    ax.set_ylabel("trained discriminator's logit a(x)")
+    ax.legend(loc="upper left", fontsize=8)
+    viz.panel_title(ax, "a classifier estimates a density ratio")
+    return fig
+
+
+def stall_figure(stall: dict):
+    """Left: the generator's gradient norm per step. Right: the samples' distance to the nearest mode."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.4)
+    for kind, role in (("saturating", "q"), ("non-saturating", "p")):
+        g = stall[kind]["grad_norm"]
+        viz.curve(ax1, torch.arange(1, len(g) + 1), g, role=role, label=kind)
+        viz.curve(ax2, torch.tensor(stall["step"]), stall[kind]["distance"], role=role, label=kind)
+    ax1.set_yscale("log")
+    ax1.set_xlabel("generator step")
+    ax1.set_ylabel("‖∇ generator loss‖")
+    ax1.legend(loc="lower right", fontsize=8)
+    viz.panel_title(ax1, "the generator's gradient")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("generator step")
+    ax2.set_ylabel("mean distance to the nearest mode")
+    ax2.legend(loc="upper right", fontsize=8)
+    viz.panel_title(ax2, "progress towards the data")
     return fig
