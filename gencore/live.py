@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from . import diffusion as D
-from . import viz
 from .tensors import in_range, positive_int, validate
 
 __all__ = ["DDIMStep", "export_step", "LiveDemo", "ddim_live", "RUNTIME"]
@@ -133,10 +132,12 @@ class LiveDemo:
 
 
 def ddim_live(fallback, model: nn.Module, schedule: D.NoiseSchedule, ref: torch.Tensor, extent,
-              n: int = 1000, max_steps: int = 100) -> LiveDemo:
+              colors: dict | None = None, n: int = 1000, max_steps: int = 100) -> LiveDemo:
     """Chapter 6's DDIM demo live: ``n`` points sampled in the browser for any ``eta`` in [0, 1]
     and any step count from 2 to ``max_steps``, over the data sample ``ref``; a dragged
-    starting point :math:`x_T` shows its own trajectory. ``fallback``: the frames' slider."""
+    starting point :math:`x_T` shows its own trajectory. ``fallback``: the frames' slider;
+    ``extent``: the plotted box ``(x0, x1, y0, y1)``; ``colors``: CSS colours of the ``"ref"``
+    points, the samples ``"x"`` and the ``"path"`` (the figure module passes the book's)."""
     step = DDIMStep(model, schedule)
     validate("ref", ref, ndim=2, last_dim=2)
     in_range("n", positive_int("n", n), 1, 5000)  # every point is drawn in the reader's browser
@@ -148,7 +149,7 @@ def ddim_live(fallback, model: nn.Module, schedule: D.NoiseSchedule, ref: torch.
         "n": n, "extent": [float(v) for v in extent], "eta": 0.0, "steps": 20, "max_steps": max_steps,
         "taus": {s: D.ddim_timesteps(schedule.T, s) for s in range(2, max_steps + 1)},
         "ref": [round(float(v), 3) for v in backdrop.flatten()], "start": [1.6, 1.4],
-        "colors": {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]},
+        "colors": {"ref": "#8d99ae", "x": "#d1495b", "path": "#00798c", **(colors or {})},
     }
     alt = ("DDIM samples (live: computed in your browser for the chosen η and step count) over a pale "
            "backdrop of the two-moons data, with the trajectory of one starting point x_T that you can drag.")
@@ -176,9 +177,10 @@ function gauss(seed,len){var r=rng(seed),out=new Float32Array(len);for(var i=0;i
 var n=spec.n,noise={};function zAt(k){if(!noise[k])noise[k]=gauss(1000+k,2*(n+1));return noise[k];}
 var xT=gauss(7,2*n),start=Float32Array.from(spec.start),state={eta:spec.eta,steps:spec.steps},session=null,busy=false,again=false,pts=null,path=null;
 var ctrl=root.querySelector('.gl-controls'),canvas=root.querySelector('.gl-canvas'),still=root.querySelector('.gl-still'),status=root.querySelector('.gl-status');
-function slider(key,label,min,max,step,fmt){var l=document.createElement('label');l.style.marginRight='1.2em';
+var shown={};function slider(key,label,min,max,step,fmt){var l=document.createElement('label');l.style.marginRight='1.2em';
  l.innerHTML=label+' <input type="range" min="'+min+'" max="'+max+'" step="'+step+'" value="'+state[key]+'" aria-label="'+label+'"> <output></output>';
  var inp=l.querySelector('input'),o=l.querySelector('output');o.textContent=fmt(state[key]);
+ shown[key]=function(){inp.value=state[key];o.textContent=fmt(state[key]);};
  inp.addEventListener('input',function(){state[key]=+inp.value;o.textContent=fmt(state[key]);update();});ctrl.appendChild(l);}
 slider('eta','η',0,1,0.01,function(v){return v.toFixed(2)});slider('steps','steps',2,spec.max_steps,1,String);
 function T(type,data,dims){return new window.ort.Tensor(type,data,dims);}
@@ -210,7 +212,7 @@ var dragging=false;canvas.addEventListener('pointerdown',function(ev){dragging=t
 canvas.addEventListener('pointermove',function(ev){if(!dragging)return;start=Float32Array.from(at(ev));update(false);});
 canvas.addEventListener('pointerup',function(){dragging=false;});
 G[root.id]={frames:0,lastMs:null,step:function(x,z,t,tp,eta,rows){return step(Float32Array.from(x),Float32Array.from(z),t,tp,eta,rows).then(function(d){return Array.from(d)});},
- set:function(key,v){state[key]=v;return update();},state:state};
+ set:function(key,v){state[key]=v;shown[key]();return update();},state:state};
 G[root.id].ready=loadOrt().then(function(ort){ort.env.wasm.wasmPaths=base;ort.env.wasm.numThreads=1;ort.env.wasm.proxy=false;
  var b=atob(spec.model),u=new Uint8Array(b.length);for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);
  return ort.InferenceSession.create(u,{executionProviders:['wasm']});}).then(function(s){session=s;still.style.display='none';canvas.style.display='';return update();})

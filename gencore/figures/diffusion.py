@@ -110,7 +110,8 @@ def ddim_slider(runs: dict, ref: torch.Tensor, model=None, schedule: D.NoiseSche
     demo.runs = runs
     if model is None:
         return demo
-    shown = live.ddim_live(demo, model, schedule, ref, EXTENT)
+    colors = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}  # as the frames
+    shown = live.ddim_live(demo, model, schedule, ref, EXTENT, colors)
     shown.runs = runs
     return shown
 
