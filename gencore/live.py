@@ -117,7 +117,7 @@ class LiveDemo:
             f'<div class="gencore-live" id="{uid}" style="background:#fff;color:#222;padding:4px;max-width:560px">'
             f'<div class="gl-controls"></div>'
             f'<img class="gl-still" alt="{alt}" src="data:image/png;base64,{png}">'
-            f'<canvas class="gl-canvas" role="img" aria-label="{alt}" width="504" height="360" '
+            f'<canvas class="gl-canvas" role="img" tabindex="0" aria-label="{alt} Arrow keys move x_T." width="504" height="360" '
             f'style="display:none;touch-action:none;cursor:crosshair;max-width:100%"></canvas>'
             f'<div class="gl-status" style="font-size:80%"></div>'
             f'<script type="application/json" class="gl-spec">{data}</script></div>'
@@ -175,7 +175,7 @@ function rng(seed){var a=seed>>>0;return function(){a=(a+0x6D2B79F5)>>>0;var t=a
 function gauss(seed,len){var r=rng(seed),out=new Float32Array(len);for(var i=0;i<len;i+=2){
  var u=1-r(),v=r(),m=Math.sqrt(-2*Math.log(u));out[i]=m*Math.cos(2*Math.PI*v);if(i+1<len)out[i+1]=m*Math.sin(2*Math.PI*v);}return out;}
 var n=spec.n,noise={};function zAt(k){if(!noise[k])noise[k]=gauss(1000+k,2*(n+1));return noise[k];}
-var xT=gauss(7,2*n),start=Float32Array.from(spec.start),state={eta:spec.eta,steps:spec.steps},session=null,busy=false,again=false,pts=null,path=null;
+var xT=gauss(7,2*n),start=Float32Array.from(spec.start),state={eta:spec.eta,steps:spec.steps},session=null,loop=null,again=false,pts=null,path=null;
 var ctrl=root.querySelector('.gl-controls'),canvas=root.querySelector('.gl-canvas'),still=root.querySelector('.gl-still'),status=root.querySelector('.gl-status');
 var shown={};function slider(key,label,min,max,step,fmt){var l=document.createElement('label');l.style.marginRight='1.2em';
  l.innerHTML=label+' <input type="range" min="'+min+'" max="'+max+'" step="'+step+'" value="'+state[key]+'" aria-label="'+label+'"> <output></output>';
@@ -204,13 +204,18 @@ async function trajectory(){var tr=await run(start.slice(),1,2*n,true);path=tr.m
 async function render(full){var t0=performance.now();if(full){pts=await run(xT,n,0,false);}var t1=performance.now();
  await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;status.textContent=n+' points, '+state.steps+' steps computed in your browser in '+ms.toFixed(0)+' ms';}
  G[root.id].frames++;}
-async function update(full){if(full===undefined)full=true;if(!session)return;if(busy){again=again||full||'path';return;}busy=true;
- try{await render(full);while(again){var f=again===true;again=false;await render(f);}}
- catch(e){status.textContent='live view failed: '+e.message;throw e;}finally{busy=false;}}
+function update(full){if(full===undefined)full=true;if(!session)return Promise.resolve();
+ if(loop){again=(again===true||full)?true:'path';return loop;}  // the running loop draws this state too
+ loop=(async function(){try{await render(full);while(again){var f=again===true;again=false;await render(f);}}
+  catch(e){status.textContent='live view failed: '+e.message;throw e;}finally{loop=null;}})();
+ return loop;}
 function at(ev){var r=canvas.getBoundingClientRect();return[dx((ev.clientX-r.left)*W/r.width),dy((ev.clientY-r.top)*H/r.height)];}
 var dragging=false;canvas.addEventListener('pointerdown',function(ev){dragging=true;canvas.setPointerCapture(ev.pointerId);start=Float32Array.from(at(ev));update(false);});
 canvas.addEventListener('pointermove',function(ev){if(!dragging)return;start=Float32Array.from(at(ev));update(false);});
 canvas.addEventListener('pointerup',function(){dragging=false;});
+var keys={ArrowLeft:[-1,0],ArrowRight:[1,0],ArrowUp:[0,1],ArrowDown:[0,-1]};
+canvas.addEventListener('keydown',function(ev){var d=keys[ev.key];if(!d)return;ev.preventDefault();
+ start=Float32Array.of(start[0]+0.1*d[0],start[1]+0.1*d[1]);update(false);});
 G[root.id]={frames:0,lastMs:null,step:function(x,z,t,tp,eta,rows){return step(Float32Array.from(x),Float32Array.from(z),t,tp,eta,rows).then(function(d){return Array.from(d)});},
  set:function(key,v){state[key]=v;shown[key]();return update();},state:state};
 G[root.id].ready=loadOrt().then(function(ort){ort.env.wasm.wasmPaths=base;ort.env.wasm.numThreads=1;ort.env.wasm.proxy=false;

@@ -207,7 +207,14 @@ def test_sliders_and_a_drag_change_the_canvas_with_no_error_and_nothing_foreign(
     page.mouse.up()
     page.wait_for_function(f"() => window.gencoreLive['{page.uid}'].frames > {frames}", timeout=30_000)
     time.sleep(0.3)
-    assert _pixels(page) != after_steps, "dragging x_T did not change the canvas"
+    after_drag = _pixels(page)
+    assert after_drag != after_steps, "dragging x_T did not change the canvas"
+    frames = page.evaluate(f"() => window.gencoreLive['{page.uid}'].frames")
+    page.locator(f"#{page.uid} canvas").focus()  # the keyboard moves x_T too
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(f"() => window.gencoreLive['{page.uid}'].frames > {frames}", timeout=30_000)
+    time.sleep(0.3)
+    assert _pixels(page) != after_drag, "an arrow key on the canvas did not move x_T"
     assert not page.errors, page.errors
     assert not page.foreign, f"requests to another host: {page.foreign}"
 
