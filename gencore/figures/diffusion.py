@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from .. import diffusion as D
-from .. import viz, widgets
+from .. import live, viz, widgets
 from ..experiments.diffusion import EXTENT, Quality, grid_log_prob, kl_smoothed
 from ..experiments.diffusion_exact import ReverseJump
 from ..tensors import noise
@@ -83,9 +83,15 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
     return widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0), alt=alt)
 
 
-def ddim_slider(runs: dict, ref: torch.Tensor):
+def ddim_slider(runs: dict, ref: torch.Tensor, model=None, schedule: D.NoiseSchedule | None = None):
     """Slider over DDIM's ``eta`` and step count: the samples of :func:`gencore.experiments.diffusion.ddim_runs`
-    (``runs[eta, steps] = (samples, sliced W2)``) over the data sample ``ref``."""
+    (``runs[eta, steps] = (samples, sliced W2)``) over the data sample ``ref``.
+
+    Given the denoiser ``model`` and its ``schedule`` too, the website's view is live
+    (:func:`gencore.live.ddim_live`: any eta in [0, 1], 2 to 100 steps, a draggable x_T, computed
+    in the reader's browser); the notebook and the printed book keep this slider."""
+    if (model is None) != (schedule is None):
+        raise ValueError("a live view needs both model and schedule (or neither, for the frames only)")
     etas, steps = sorted({e for e, _ in runs}), sorted({s for _, s in runs})
 
     def draw(fig, eta, steps):
@@ -102,7 +108,12 @@ def ddim_slider(runs: dict, ref: torch.Tensor):
     demo = widgets.slider(draw, figsize=(5.6, 4.0), eta=widgets.Param(tuple(etas), "η", "{:g}", start=0),
                           steps=widgets.Param(tuple(steps), "steps", "{}", start=1), alt=alt)
     demo.runs = runs
-    return demo
+    if model is None:
+        return demo
+    colors = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}  # as the frames
+    shown = live.ddim_live(demo, model, schedule, ref, EXTENT, colors)
+    shown.runs = runs
+    return shown
 
 
 def samples_figure(panels: dict[str, torch.Tensor], data):
