@@ -19,6 +19,7 @@ from .. import ebm as E
 from .. import ebm_train as T
 from .. import mcmc, metrics
 from ..quadrature import grid
+from ..tensors import noise, uniform
 from ..train import fit
 
 __all__ = ["EXTENT", "Z_EXTENT", "DATASET", "DIVERGED", "T_EXTENT", "DEEP", "WIDE", "Trained", "train_ebm",
@@ -87,7 +88,7 @@ def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1
         m = int(restart * batch)
         if m:
             x0, x1, y0, y1 = EXTENT
-            u = torch.rand(m, 2, generator=g, device=start.device, dtype=start.dtype)
+            u = uniform((m, 2), start, g)  # drawn on g's device, then moved to the chains'
             start[:m] = u * start.new_tensor([x1 - x0, y1 - y0]) + start.new_tensor([x0, y0])
         neg, a = mcmc.mala(model, start, step_size, k, generator=g, return_acceptance=True)
         if method == "pcd":
@@ -324,7 +325,7 @@ def nce_run(x_train: torch.Tensor, *, nu: int = 4, widen: float = 1.5, phases=((
 
     def loss_fn(step):
         x = x_train[torch.randint(n, (batch,), generator=g)]
-        z = torch.randn(nu * batch, 2, generator=g, dtype=x_train.dtype, device=x_train.device)
+        z = noise((nu * batch, 2), x_train, g)  # drawn on g's device, then moved to the data's
         return T.nce_loss(model, noise.log_prob, x, noise.loc + z @ chol.T)
 
     losses, seconds = [], 0.0
