@@ -318,15 +318,15 @@ def nce_run(x_train: torch.Tensor, *, nu: int = 4, widen: float = 1.5, phases=((
     ``batch`` data points with ``nu * batch`` noise draws. Adam over ``phases`` as in :func:`train_ebm`.
     """
     g = generator
-    noise = T.fit_gaussian_noise(x_train, widen)
-    chol = torch.linalg.cholesky(noise.covariance_matrix)
+    q = T.fit_gaussian_noise(x_train, widen)
+    chol = torch.linalg.cholesky(q.covariance_matrix)
     model = T.NCEModel(E.EnergyNet(hidden, generator=g, dtype=x_train.dtype, device=x_train.device))
     n = x_train.shape[0]
 
     def loss_fn(step):
         x = x_train[torch.randint(n, (batch,), generator=g)]
         z = noise((nu * batch, 2), x_train, g)  # drawn on g's device, then moved to the data's
-        return T.nce_loss(model, noise.log_prob, x, noise.loc + z @ chol.T)
+        return T.nce_loss(model, q.log_prob, x, q.loc + z @ chol.T)
 
     losses, seconds = [], 0.0
     for i, (steps, lr) in enumerate(phases):
@@ -334,4 +334,4 @@ def nce_run(x_train: torch.Tensor, *, nu: int = 4, widen: float = 1.5, phases=((
         losses += hist.loss
         seconds += hist.seconds
     model.requires_grad_(False)
-    return NCERun(model, noise, nu, losses, seconds)
+    return NCERun(model, q, nu, losses, seconds)
