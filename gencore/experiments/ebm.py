@@ -290,7 +290,7 @@ def stable_run(x_train: torch.Tensor, phases=((500, 1e-2), (200, 1e-3)), progres
     """PCD with the chapter's stable recipe :data:`STABLE` (ten MALA steps of 0.02 per update, energy
     penalty 0.1, 5 % of the chains restarted from noise), for 700 updates: the step-wise schedule of
     :func:`chapter_runs` cut short, which keeps the chapter in its time budget (exact NLL - H(p)
-    0.110, 0.075, 0.104 at ``GENCORE_SEED=0, 1, 2``; 0.086, 0.067, 0.069 with the full 1000)."""
+    0.110, 0.127, 0.109 at ``GENCORE_SEED=0, 1, 2``; 0.086 at seed 0 with the full 1000)."""
     return train_ebm(x_train, "pcd", phases=phases, progress=progress, generator=generator, **{**STABLE, **kw})
 
 
