@@ -24,7 +24,7 @@ import math
 import torch
 from torch import nn
 
-from .autoregressive import MaskedLinear, made_masks
+from .autoregressive import made_masks, masked_mlp
 from .tensors import positive_int, validate
 
 __all__ = ["GaussianAR"]
@@ -53,12 +53,7 @@ class GaussianAR(nn.Module):
         self.dim = positive_int("dim", dim, minimum=2)
         masks = made_masks(dim, hidden, layers)
         masks[-1] = torch.cat([masks[-1], masks[-1]])  # rows 0..D-1: means, D..2D-1: log-scales
-        mods = []
-        for i, m in enumerate(masks):
-            mods.append(MaskedLinear(m, dtype=dtype, device=device))
-            if i < len(masks) - 1:
-                mods.append(nn.Tanh())
-        self.net = nn.Sequential(*mods)
+        self.net = masked_mlp(masks, nn.Tanh, dtype=dtype, device=device)
 
     def conditioner(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(mu, log_sigma)``, each ``(N, D)``: entry ``i`` depends on :math:`x_{<i}` only."""

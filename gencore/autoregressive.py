@@ -358,6 +358,16 @@ class MaskedLinear(nn.Linear):
         return F.linear(x, self.weight * self.mask, self.bias)
 
 
+def masked_mlp(masks: list[torch.Tensor], activation: type[nn.Module], *, dtype=None, device=None) -> nn.Sequential:
+    """A MADE network: one :class:`MaskedLinear` per mask of :func:`made_masks`, ``activation()`` between them."""
+    mods = []
+    for i, mask in enumerate(masks):
+        if i:
+            mods.append(activation())
+        mods.append(MaskedLinear(mask, dtype=dtype, device=device))
+    return nn.Sequential(*mods)
+
+
 class MADE(nn.Module):
     r"""A Bernoulli chain :math:`q(x) = \prod_d q(x_d \mid x_{<d})` whose ``D`` logits come from one masked MLP pass.
 
@@ -380,13 +390,7 @@ class MADE(nn.Module):
 
     def __init__(self, dim: int, hidden: int = 128, layers: int = 2, dtype=None, device=None):
         super().__init__()
-        masks = made_masks(dim, hidden, layers)
-        mods = []
-        for i, m in enumerate(masks):
-            mods.append(MaskedLinear(m, dtype=dtype, device=device))
-            if i < len(masks) - 1:
-                mods.append(nn.ReLU())
-        self.net = nn.Sequential(*mods)
+        self.net = masked_mlp(made_masks(dim, hidden, layers), nn.ReLU, dtype=dtype, device=device)
         self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,12 +16,14 @@ import torch
 
 from .nn import StackedMLP
 from . import tensors
-from .tensors import positive, positive_int, probability_vector, same_length, validate
+from .quadrature import grid
+from .tensors import function, positive, positive_int, probability_vector, same_length, validate
 from .train import fit
 
 __all__ = ["conditional_mean", "bimodal_regression_data", "mse_decomposition", "mode_average",
            "fit_mse_predictors", "distances_to_mean_and_branches", "spiral_curve", "local_pca_ratio",
-           "ClassGaussians", "fit_class_gaussians", "class_posterior", "sample_class_gaussians"]
+           "ClassGaussians", "fit_class_gaussians", "class_posterior", "sample_class_gaussians",
+           "fit_discriminative", "bayes_error"]
 
 
 # ------------------------------------------------------------------ regression to the mean
@@ -328,3 +330,82 @@ def sample_class_gaussians(model: ClassGaussians, n: int,
     chol = torch.linalg.cholesky(model.covs)[y]
     eps = tensors.noise((n, model.means.shape[1], 1), model.means, generator)
     return model.means[y] + (chol @ eps)[..., 0], y
+
+
+# ------------------------------------------------------------------ discriminative classifier
+def fit_discriminative(x: torch.Tensor, y: torch.Tensor, n_classes: int = 2, hidden: int = 16, steps: int = 300,
+                       lr: float = 3e-2, generator: torch.Generator | None = None, progress: bool = True):
+    r"""Fit :math:`p(y\mid x) = \mathrm{softmax}(f_\theta(x))_y` by full-batch Adam on the cross-entropy.
+
+    Only the conditional is modelled: nothing is assumed about how the examples :math:`x` are
+    distributed. ``f`` is a one-hidden-layer tanh network, one per dataset, all ``S`` of them one
+    :class:`gencore.nn.StackedMLP` (sizes ``(D, hidden, K)``), trained together without mixing:
+    the loss is the sum of each dataset's mean :math:`-\log p_\theta(y_i \mid x_i)`. Weights start
+    :math:`\mathcal N(0, 1/d_{in})` (drawn from ``generator``), biases at zero.
+
+    Args:
+        x: ``(S, N, D)``, one training set per model. y: ``(S, N)`` integer labels in ``0..K-1``.
+        n_classes: ``K``. steps, hidden, lr: of the training. progress: show the progress line.
+
+    Returns:
+        ``(model, history)``; ``model`` maps ``(S, M, D)`` (or ``(M, D)``, shared) to the logits
+        ``(S, M, K)``, whose softmax is :math:`p_\theta(y\mid x)`.
+
+    Book: ``eq-overview-discriminative``.
+    """
+    validate("x", x, ndim=3)
+    validate("y", y, ndim=2, floating=False)
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer labels; got {y.dtype}")
+    if y.shape != x.shape[:2]:
+        raise ValueError(f"y must be (S, N) = {tuple(x.shape[:2])} like x's first two axes; got {tuple(y.shape)}")
+    k = positive_int("n_classes", n_classes, minimum=2)
+    if bool((y < 0).any()) or bool((y >= k).any()):
+        raise ValueError(f"y must hold labels in 0..{k - 1}")
+    positive_int("hidden", hidden)
+    positive_int("steps", steps)
+    positive("lr", lr)
+    model = StackedMLP(x.shape[0], (x.shape[2], hidden, k), "tanh", generator=torch.Generator(), dtype=x.dtype,
+                       device=x.device)
+    with torch.no_grad():  # redrawn from `generator`, so torch's global generator is untouched
+        for w, b in zip(model.weights, model.biases):
+            w.copy_(tensors.noise(w.shape, w, generator) / math.sqrt(w.shape[1]))
+            b.zero_()
+    target = y.long()
+
+    def loss(step):
+        logp = model(x).log_softmax(-1)                              # (S, N, K)
+        return -logp.gather(-1, target[..., None]).mean(dim=(1, 2)).sum()
+
+    hist = fit(loss, model, steps, lr=lr, desc="discriminative classifiers", progress=progress)
+    return model.eval(), hist
+
+
+def bayes_error(log_joint, extent, resolution: int = 400, dtype: torch.dtype = torch.float64,
+                device: torch.device | str | None = None) -> tuple[float, float]:
+    r"""The Bayes error :math:`1 - \int \max_y p(x, y)\,dx` of a known 2D joint, by the midpoint rule.
+
+    The lowest error any classifier can have: the Bayes-optimal rule picks :math:`\arg\max_y
+    p(x, y)` and errs on the rest of the mass at each :math:`x`.
+
+    Args:
+        log_joint: maps points ``(N, 2)`` to :math:`\log p(x, y)` for every class, ``(N, K)``.
+        extent: ``(xmin, xmax, ymin, ymax)``, the box integrated over. resolution: cells per side.
+
+    Returns:
+        ``(error, outside)``: the error computed on the box, and the joint's mass the box missed,
+        :math:`1 - \int_{\text{box}} \sum_y p(x, y)\,dx`, which bounds the error made by truncating.
+
+    Book: ``eq-overview-bayes-error``.
+    """
+    function("log_joint", log_joint, "(N, 2) points to (N, K) log-joint values")
+    positive_int("resolution", resolution, minimum=2)
+    points, area = grid(extent, resolution, dtype=dtype, device=device)
+    with torch.no_grad():
+        lj = log_joint(points)
+    validate("log_joint(points)", lj, ndim=2, finite=False)
+    if lj.shape[0] != len(points) or bool(lj.isnan().any()) or bool((lj == math.inf).any()):
+        raise ValueError(f"log_joint must map ({len(points)}, 2) points to ({len(points)}, K) log-values, no NaN or +inf")
+    best = float(lj.max(-1).values.exp().sum()) * area
+    total = float(lj.exp().sum()) * area
+    return 1.0 - best - (1.0 - total), 1.0 - total

@@ -24,6 +24,7 @@ import io
 import itertools
 import json
 import re
+import string
 import time
 import uuid
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ class SliderDemo:
         figsize: tuple[float, float] = (8.0, 3.2),
         dpi: int = 90,
         max_frames: int = 120,
+        alt: str | Callable[..., str] | None = None,
     ):
         if not callable(draw):
             raise ValueError("draw must be a callable draw(fig, **values)")
@@ -124,6 +126,7 @@ class SliderDemo:
             raise ValueError("slider needs at least one parameter, e.g. t=range(10)")
         self.draw = draw
         self.params = params
+        self.alt = _check_alt(alt, params)
         self.figsize = figsize
         self.dpi = dpi
         n = 1
@@ -213,6 +216,28 @@ class SliderDemo:
     def initial_index(self) -> tuple[int, ...]:
         return tuple(p.initial for p in self.params.values())
 
+    def alt_at(self, index: Sequence[int]) -> str:
+        """The text alternative of the frame at ``index``: what it shows, at which slider values.
+
+        A string ``alt`` has its ``{name}`` fields filled with the printed values (each slider's
+        ``fmt``), and any slider it does not name is appended as ``label = value``: every frame's
+        text says where the sliders stand. A callable ``alt`` is called with the values themselves
+        and its text is taken as it is (it has the values: it says them as it likes). Without
+        ``alt``, the text is the sliders' labels and values.
+        """
+        values = self.values_at(index)
+        texts = {name: p.text(values[name]) for name, p in self.params.items()}
+        if callable(self.alt):
+            return str(self.alt(**values)).strip()
+        if self.alt is None:
+            described, named = "Slider figure", set()
+        else:
+            described, named = self.alt.format(**texts).strip(), _fields(self.alt)
+        rest = [f"{p.label} = {texts[name]}" for name, p in self.params.items() if name not in named]
+        if not rest:
+            return described
+        return f"{described.rstrip('.')} ({'; '.join(rest)})."
+
     # ---- the static view -----------------------------------------------------------------
     def to_html(self) -> str:
         """The static slider: range inputs, every frame as a hidden ``<img>``, inline JS."""
@@ -235,7 +260,7 @@ class SliderDemo:
             hidden = "" if index == start else ' style="display:none"'
             data = base64.b64encode(png).decode("ascii")
             imgs.append(
-                f'<img class="gs-frame" data-key="{key}" alt="frame {key}"{hidden} '
+                f'<img class="gs-frame" data-key="{key}" alt="{html.escape(self.alt_at(index))}"{hidden} '
                 f'src="data:image/png;base64,{data}">'
             )
         meta = html.escape(json.dumps({"sizes": sizes, "labels": labels}))
@@ -334,11 +359,31 @@ class SliderDemo:
         return bundle
 
 
+def _fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def _check_alt(alt, params: dict[str, Param]):
+    """``alt`` as given, once it is known to describe frames of these sliders."""
+    if alt is None or callable(alt):
+        return alt
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError(f"alt must be a non-empty string or a callable of the slider values; got {alt!r}")
+    try:
+        unknown = sorted(_fields(alt) - set(params))
+    except ValueError as err:
+        raise ValueError(f"alt is not a valid format string: {err}") from err
+    if unknown:
+        raise ValueError(f"alt names {unknown}, which are not sliders; the sliders are {list(params)}")
+    return alt
+
+
 def slider(
     draw: Callable[..., None],
     *,
     figsize: tuple[float, float] = (8.0, 3.2),
     dpi: int = 90,
+    alt: str | Callable[..., str] | None = None,
     **params: Sequence | Param,
 ) -> SliderDemo:
     """A slider demo over ``params`` that redraws ``draw(fig, **values)``.
@@ -346,10 +391,15 @@ def slider(
     Args:
         draw: called with an empty figure and one value per slider; draws the frame.
         figsize, dpi: of every frame (the same for all, so nothing jumps while sliding).
+        alt: the frames' text alternative for readers who cannot see them: what the figure
+            shows and its takeaway, as a string whose ``{name}`` fields take the slider values
+            (printed with each slider's ``fmt``; sliders it does not name are appended as
+            ``label = value``), or a callable ``alt(**values) -> str`` whose text is used as it
+            is (see :meth:`SliderDemo.alt_at`).
         **params: each a sequence of values or a :class:`Param` with a label and format.
 
     Example:
         >>> demo = slider(lambda fig, t: fig.add_subplot().plot([0, t]), t=Param((1, 2, 3), "t"))
         >>> demo  # in a notebook: live sliders; on the website: a static slider
     """
-    return SliderDemo(draw, {n: _as_param(n, s) for n, s in params.items()}, figsize=figsize, dpi=dpi)
+    return SliderDemo(draw, {n: _as_param(n, s) for n, s in params.items()}, figsize=figsize, dpi=dpi, alt=alt)

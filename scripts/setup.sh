@@ -3,6 +3,7 @@
 #   - a virtual environment in .venv with requirements.txt and gencore (editable);
 #   - MathJax into book/_static (scripts/fetch_mathjax.sh);
 #   - reveal.js into slides/_vendor for the lecture slides (scripts/fetch_reveal.sh);
+#   - onnxruntime-web into book/_static/ort for the live demos (scripts/fetch_ort.sh);
 #   - with --browser: Debian's chromium for the browser tests (needs root and apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ pyproject.toml -n
 fi
 bash scripts/fetch_mathjax.sh
 bash scripts/fetch_reveal.sh  # reveal.js for the lecture slides (make slides)
+bash scripts/fetch_ort.sh  # onnxruntime-web for the website's live demos (gencore.live)
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -34,7 +34,38 @@ def _notebook_start():
     y_two = torch.cat([torch.randn(5000, 2, generator=gen, dtype=F64) * 0.1 - 1,
                        torch.randn(5000, 2, generator=gen, dtype=F64) * 0.1 + 1])
     lhs, rhs = O.mse_decomposition(y_two, torch.tensor([0.3, -0.2], dtype=F64))
-    return dict(gen=gen, post=post, accuracy=accuracy, on_curve=on_curve, filling=filling, lhs=lhs, rhs=rhs)
+    return dict(gen=gen, post=post, accuracy=accuracy, on_curve=on_curve, filling=filling, lhs=lhs, rhs=rhs,
+                x=x, y=y, x_test=x_test, y_test=y_test, model=model)
+
+
+def _discriminative_section():
+    """The page's generative-vs-discriminative cells (their own stream, ``gencore.generator(1)``)."""
+    r = _notebook_start()
+    g2 = gencore.generator(1)
+    moon_classes = run.MoonClasses(noise=0.25)
+    moons_train = run.labelled_moons(600, moon_classes.noise, g2)
+    moons_test = run.labelled_moons(2000, moon_classes.noise, g2)
+    tests = [(r["x_test"], r["y_test"]), moons_test]
+    pair = run.two_classifiers([(r["x"], r["y"]), moons_train], tests, steps=300, generator=g2, progress=False)
+    truths = [run.classifier_truth(), moon_classes]
+    boxes = [(-6, 6, -6, 6), (-5, 5, -4.5, 4.5)]
+    fine = [O.bayes_error(t.log_joint, b, 300) for t, b in zip(truths, boxes)]
+    coarse = [O.bayes_error(t.log_joint, b, 200)[0] for t, b in zip(truths, boxes)]
+    side = torch.linspace(-1, 1, 100, dtype=F64)
+    plane = torch.cartesian_prod(3.5 * side, 2.5 * side)
+    far = torch.tensor([[4.0, -2.0]], dtype=F64)
+    with torch.no_grad():
+        bayes_pred = [t.log_joint(xt).argmax(-1) for t, (xt, _) in zip(truths, tests)]
+        agree = [[(pair["net"](p)[i].argmax(-1) == truths[i].log_joint(p).argmax(-1)).double().mean().item()
+                  for p in (tests[i][0], plane)] for i in range(2)]
+        moons_gen = O.class_posterior(pair["generative"][1], moons_test[0]).argmax(-1)
+        far_conf = pair["net"](far)[0].softmax(-1).max().item()
+    return dict(acc=pair["accuracy"], bayes=[1 - e for e, _ in fine],
+                bayes_test=[(b == yt).double().mean().item() for b, (_, yt) in zip(bayes_pred, tests)],
+                quad_err=max(max(abs(e - c), out) for (e, out), c in zip(fine, coarse)), agree=agree,
+                moons_gen_err_each=[(moons_gen[moons_test[1] == c] != c).double().mean().item() for c in (0, 1)],
+                far_conf=far_conf, far_logp=r["model"].log_joint(far).logsumexp(-1).item(),
+                test_logp_min=r["model"].log_joint(r["x_test"]).logsumexp(-1).min().item())
 
 
 # ------------------------------------------------------------------ the page's claims
@@ -44,6 +75,29 @@ def test_generative_classifier_claims():
     assert (r["post"].sum(-1) - 1).abs().max() < 1e-12
     # the classes overlap (means 2.1 apart): Bayes' rule classifies well but not perfectly
     assert 0.88 < r["accuracy"] < 0.97
+
+
+@pytest.mark.claim
+def test_discriminative_classifier_claims():
+    r = _discriminative_section()
+    (g_gauss, g_moons), (d_gauss, d_moons) = r["acc"]["generative"], r["acc"]["discriminative"]
+    sd = max((a * (1 - a) / 2000) ** 0.5 for a in r["bayes"])
+    assert 0.004 < sd < 0.006                                  # "about 0.005"
+    assert r["quad_err"] < 1e-4                                # the Bayes error is exact at the digits shown
+    assert 0.93 < r["bayes"][0] < 0.96 and 0.97 < r["bayes"][1] < 0.995
+    # Gaussian classes: both classifiers are as good as the Bayes-optimal rule on the same points
+    for a in (g_gauss, d_gauss):
+        assert abs(a - r["bayes_test"][0]) < 2 * sd
+    # moons: the Gaussian assumption fails, the net does not
+    assert d_moons - g_moons > 10 * sd
+    assert r["bayes_test"][1] - d_moons < 2 * sd
+    assert min(r["moons_gen_err_each"]) > 0.02                 # "cuts through both moons"
+    # the net follows the Bayes-optimal boundary where the data are, not where they are not
+    assert min(a for a, _ in r["agree"]) > 0.97
+    assert max(b for _, b in r["agree"]) < min(a for a, _ in r["agree"]) - 0.02
+    # the outlier: the net is sure, the generative model says "far"
+    assert r["far_conf"] > 0.99
+    assert r["far_logp"] < r["test_logp_min"] - 5
 
 
 @pytest.mark.claim
@@ -248,6 +302,104 @@ def test_generative_classifier_matches_bayes_by_hand(gen):
         O.fit_class_gaussians(x[:3], torch.tensor([0, 0, 1]))
     with pytest.raises(TypeError, match="y"):
         O.fit_class_gaussians(x, y.double())
+
+
+def test_bayes_error_of_two_isotropic_gaussians_is_phi_of_half_the_distance():
+    """Equal covariances sigma² I and priors: the Bayes error is Phi(-|mu1 - mu0| / (2 sigma)) exactly."""
+    sigma, mu = 0.7, torch.tensor([[-0.5, 0.2], [0.6, -0.3]], dtype=F64)
+    m = O.ClassGaussians(mu, sigma**2 * torch.eye(2, dtype=F64).expand(2, 2, 2), torch.tensor([0.5, 0.5], dtype=F64))
+    err, outside = O.bayes_error(m.log_joint, (-6, 6, -6, 6), 400)
+    exact = 0.5 * math.erfc(float((mu[1] - mu[0]).norm()) / (2 * sigma) / math.sqrt(2))
+    assert abs(err - exact) < 1e-6 and 0 <= outside < 1e-12
+    err_small, outside_small = O.bayes_error(m.log_joint, (-1, 1, -1, 1), 100)   # a box too small: says so
+    assert outside_small > 0.3 and err_small < err
+
+
+def test_bayes_error_of_the_page_agrees_with_a_large_sample(gen):
+    """Quadrature against Monte Carlo for both problems of the page (4 sd of the sample's noise)."""
+    for truth, box in ((run.classifier_truth(), (-6, 6, -6, 6)), (run.MoonClasses(0.25), (-5, 5, -4.5, 4.5))):
+        err, _ = O.bayes_error(truth.log_joint, box, 300)
+        if isinstance(truth, O.ClassGaussians):
+            xs, ys = O.sample_class_gaussians(truth, 200_000, gen)
+        else:
+            xs, ys = truth.sample(200_000, gen)
+        mc = (truth.log_joint(xs).argmax(-1) != ys).double().mean().item()
+        assert abs(err - mc) < 4 * math.sqrt(err * (1 - err) / 200_000), (err, mc)
+
+
+def test_moon_classes_are_the_moons_split_by_piece(gen):
+    """Each class is one moon: the two classes' mixture is make("moons")'s density, and labels match pieces."""
+    mc = run.MoonClasses(0.25)
+    pts = torch.randn(500, 2, generator=gen, dtype=F64) * 1.5
+    assert torch.allclose(mc.log_joint(pts).logsumexp(-1), make("moons", noise=0.25).log_prob(pts), atol=1e-9)
+    x, y = run.labelled_moons(4000, 0.25, gen)
+    assert abs(y.double().mean().item() - 0.5) < 0.03
+    pieces = make("moons").pieces
+    s = torch.linspace(0, 1, 513, dtype=F64)
+    nearest = torch.stack([torch.cdist(x, piece(s)).amin(-1) for piece in pieces], -1).argmin(-1)
+    assert (nearest == y).double().mean() > 0.9
+
+
+def test_gaussian_log_odds_is_the_quadratic_of_the_exercise(gen):
+    """The solution of ex-overview-logodds against Bayes' rule computed by the library."""
+    m = run.classifier_truth()
+    (m0, m1), (s0, s1), (p0, p1) = m.means, m.covs, m.priors
+    i0, i1 = torch.linalg.inv(s0), torch.linalg.inv(s1)
+    c = (torch.log(p1 / p0) - 0.5 * torch.logdet(s1) + 0.5 * torch.logdet(s0)
+         - 0.5 * m1 @ i1 @ m1 + 0.5 * m0 @ i0 @ m0)
+    x = torch.randn(50, 2, generator=gen, dtype=F64) * 2
+    quad = -0.5 * torch.einsum("ni,ij,nj->n", x, i1 - i0, x) + x @ (i1 @ m1 - i0 @ m0) + c
+    post = O.class_posterior(m, x)
+    assert torch.allclose(quad, post[:, 1].log() - post[:, 0].log(), atol=1e-9)
+
+
+def test_fit_discriminative_learns_separate_independent_models(gen):
+    """Each set's net is trained on its own loss only; a separable set is classified, the run is reproducible."""
+    x0 = torch.randn(2, 200, 2, generator=gen, dtype=F64)
+    y0 = (x0[..., 0] > 0).long()                                   # set 0: separable along x
+    y1 = (x0[..., 1] > 0).long()                                   # set 1: along y
+    net, hist = O.fit_discriminative(x0, torch.stack([y0[0], y1[1]]), steps=200,
+                                     generator=torch.Generator().manual_seed(0), progress=False)
+    with torch.no_grad():
+        pred = net(x0).argmax(-1)
+        p = net(x0).softmax(-1)
+    assert (pred[0] == y0[0]).double().mean() > 0.97 and (pred[1] == y1[1]).double().mean() > 0.97
+    assert torch.allclose(p.sum(-1), torch.ones_like(p[..., 0]))
+    # changing set 1's labels leaves model 0 exactly as it was
+    other, _ = O.fit_discriminative(x0, torch.stack([y0[0], 1 - y1[1]]), steps=200,
+                                    generator=torch.Generator().manual_seed(0), progress=False)
+    with torch.no_grad():
+        assert torch.equal(other(x0)[0], net(x0)[0])
+        assert not torch.allclose(other(x0)[1], net(x0)[1])
+    with pytest.raises(ValueError, match="y"):
+        O.fit_discriminative(x0, torch.full((2, 200), 2), progress=False)
+    with pytest.raises(TypeError, match="y"):
+        O.fit_discriminative(x0, y0.double(), progress=False)
+
+
+def test_discriminative_pieces_leave_the_global_generator_alone(gen):
+    state = torch.random.get_rng_state()
+    x = torch.rand(1, 8, 2, generator=gen, dtype=F64)
+    O.fit_discriminative(x, torch.arange(8).reshape(1, 8) % 2, steps=1, generator=gen, progress=False)
+    run.labelled_moons(10, 0.25, gen)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_boundaries_figure_tells_the_lines_apart_without_colour(gen):
+    import matplotlib.pyplot as plt
+    x, y = run.classifier_data(200, gen)
+    m = O.fit_class_gaussians(x, y)
+    net, _ = O.fit_discriminative(x[None], y[None], steps=5, generator=gen, progress=False)
+    panel = dict(title="t", truth=run.classifier_truth(), generative=m, x=x, y=y, extent=(-3.5, 3.5, -2.5, 2.5),
+                 accuracy=(0.9, 0.9, 0.94))
+    f = fig.boundaries_figure([panel], net, res=40)
+    try:
+        styles = [h.get_linestyle() for h in f.legends[0].legend_handles]
+        assert len(set(styles)) == 3                               # dotted, dashed, solid
+        markers = {c.get_paths()[0].vertices.shape[0] for c in f.axes[0].collections[:2]}
+        assert len(markers) == 2                                   # circles and triangles
+    finally:
+        plt.close(f)
 
 
 # ------------------------------------------------------------------ the gallery registry

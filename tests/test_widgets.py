@@ -234,3 +234,54 @@ def test_printed_markdown_is_the_frame_and_the_line_once_parsed():
     kinds = [c.type for c in inline[1].children]
     assert kinds == ["em_open", "text", "em_close"]
     assert inline[1].children[1].content == demo._printed_view()[1]
+
+
+# ---- text alternatives of the static frames (issue 21: accessibility) -------------------------
+def _alts(html: str) -> dict[str, str]:
+    import html as html_lib
+    return {key: html_lib.unescape(alt) for key, alt in
+            re.findall(r'<img class="gs-frame" data-key="([^"]+)" alt="([^"]*)"', html)}
+
+
+def test_a_template_alt_names_each_frames_slider_values():
+    demo = widgets.slider(lambda fig, K, eps: fig.add_subplot().plot([0, K * eps]),
+                          K=widgets.Param((10, 100), "steps K", "{:d}"),
+                          eps=widgets.Param((0.1, 0.01), "step size ε", "{:g}"),
+                          alt='Langevin chains after K = {K} steps & "more"')
+    alts = _alts(demo.to_html())
+    assert len(alts) == 4  # one per frame, each its own
+    # the named slider is filled in with its format; the unnamed one is appended with its label
+    assert alts["1,1"] == 'Langevin chains after K = 100 steps & "more" (step size ε = 0.01).'
+    assert alts["0,0"] == 'Langevin chains after K = 10 steps & "more" (step size ε = 0.1).'
+    assert len(set(alts.values())) == 4
+
+
+def test_a_callable_alt_gets_the_values_and_is_taken_as_it_is():
+    seen = []
+
+    def alt(a, b):
+        seen.append((a, b))
+        return f"product {a * b}"
+
+    demo = widgets.slider(lambda fig, a, b: None, a=(2, 3), b=(5, 7), alt=alt)
+    assert demo.alt_at((1, 0)) == "product 15"
+    assert seen == [(3, 5)]  # the raw values, not their printed text
+    assert "product 10" in demo.to_html()  # the static view writes it
+
+
+def test_a_template_naming_every_slider_gets_nothing_appended():
+    full = widgets.slider(lambda fig, a: None, a=widgets.Param((0.5, 1.5), "width a", "{:.1f}"), alt="width {a}")
+    assert full.alt_at((1,)) == "width 1.5"
+
+
+def test_without_an_alt_a_frame_still_says_its_slider_values_and_never_just_its_index():
+    alts = _alts(make_demo().to_html())
+    assert alts["2,0"] == "Slider figure (a = 3; b = 1)."
+    assert not any(re.fullmatch(r"frame [\d,]+", text) for text in alts.values())
+
+
+@pytest.mark.parametrize("alt, message", [("   ", "non-empty"), (3, "non-empty"), ("at {c}", r"\['c'\]"),
+                                          ("at {a", "format string")])
+def test_bad_alt_is_named(alt, message):
+    with pytest.raises(ValueError, match=message):
+        widgets.slider(lambda fig, a: None, a=(1, 2), alt=alt)

@@ -1,6 +1,7 @@
 r"""Chapter 0's runs: the datasets its figures show, and the gallery's scoring of every family.
 
-The regression and classifier datasets of the page; the frames of the manifold slider; and the
+The regression and classifier datasets of the page (with their true joints, for the Bayes error,
+and the generative and discriminative classifiers trained side by side); the frames of the manifold slider; and the
 machinery of chapter 0's gallery: a registry entry :class:`Family` per generative family (its
 ``sampler`` trains the chapter's model and samples it), :func:`run_gallery` to train, sample
 and score them all alike (sliced W2 to fresh data against the data-vs-data floor, and the mean
@@ -12,6 +13,7 @@ Book: ``book/00_overview.ipynb``.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -20,9 +22,10 @@ import torch
 
 from .. import metrics
 from .. import overview as O
-from ..data import make
+from ..data import NoisyCurve, make
 
-__all__ = ["regression_data", "manifold_frames", "classifier_data",
+__all__ = ["regression_data", "manifold_frames", "classifier_data", "classifier_truth", "MoonClasses",
+           "labelled_moons", "two_classifiers",
            "DATASET", "Sampler", "Family", "GalleryResult", "Resample", "data_sampler", "run_gallery",
            "curve_distance", "curve_distance_spread", "verdicts", "with_sampler"]
 
@@ -65,11 +68,71 @@ def manifold_frames(noises, n: int = 800, k: int = 20, generator: torch.Generato
 def classifier_data(n: int = 600, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
                     device: torch.device | str | None = None):
     """Two labelled classes in the plane (two Gaussians of different shapes): ``x (n, 2)``, ``y (n,)``."""
+    return O.sample_class_gaussians(classifier_truth(dtype, device), n, generator)
+
+
+def classifier_truth(dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> O.ClassGaussians:
+    """The joint :func:`classifier_data` draws from: its Bayes-optimal boundary and its Bayes error are exact."""
     kw = dict(dtype=dtype, device=device)
-    truth = O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], **kw),
-                             torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]], **kw),
-                             torch.tensor([0.5, 0.5], **kw))
-    return O.sample_class_gaussians(truth, n, generator)
+    return O.ClassGaussians(torch.tensor([[-1.0, -0.3], [1.0, 0.4]], **kw),
+                            torch.tensor([[[0.6, 0.3], [0.3, 0.4]], [[0.3, -0.1], [-0.1, 0.5]]], **kw),
+                            torch.tensor([0.5, 0.5], **kw))
+
+
+class MoonClasses:
+    r"""Labelled moons: class :math:`y` is moon :math:`y` of ``make("moons", noise=noise)``, each with probability ½.
+
+    ``log_joint(x)`` is :math:`\log p(x, y)` ``(N, 2)`` from each moon's exact density (a noisy
+    curve), so the Bayes-optimal boundary and error are known; the classes are not Gaussian.
+    """
+
+    def __init__(self, noise: float = 0.25, dtype: torch.dtype = torch.float64,
+                 device: torch.device | str | None = None):
+        moons = make(DATASET, noise=noise, dtype=dtype, device=device)
+        self.noise = noise
+        self.moons = [NoisyCurve([piece], noise, dtype=dtype, device=device) for piece in moons.pieces]
+
+    def log_joint(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m.log_prob(x) for m in self.moons], -1) - math.log(2)
+
+    def sample(self, n: int, generator: torch.Generator | None = None):
+        """``x (n, 2)``, ``y (n,)``: a fair coin for the moon, then a point of it."""
+        y = torch.randint(2, (n,), generator=generator)
+        x = torch.empty(n, 2, dtype=self.moons[0].nodes.dtype)
+        for c, moon in enumerate(self.moons):
+            idx = (y == c).nonzero()[:, 0]
+            x[idx] = moon.sample((len(idx),), generator=generator).cpu().to(x.dtype)
+        device = self.moons[0].nodes.device
+        return x.to(device), y.to(device)
+
+
+def labelled_moons(n: int = 600, noise: float = 0.25, generator: torch.Generator | None = None,
+                   dtype: torch.dtype = torch.float64, device: torch.device | str | None = None):
+    """``n`` labelled points of :class:`MoonClasses` (drawn on the CPU, then moved): ``x (n, 2)``, ``y (n,)``."""
+    x, y = MoonClasses(noise, dtype).sample(n, generator)
+    return x.to(device), y.to(device)
+
+
+def two_classifiers(sets, test_sets, steps: int = 300, hidden: int = 16, generator: torch.Generator | None = None,
+                    progress: bool = True) -> dict:
+    """The generative (Gaussian classes, Bayes' rule) and the discriminative classifier on each training set.
+
+    ``sets`` and ``test_sets`` are sequences of ``(x (N, 2), y (N,))`` with the same ``N`` per
+    list; the discriminative nets of all sets train together (:func:`gencore.overview.fit_discriminative`).
+    Returns ``{"generative": [ClassGaussians...], "net": model, "history": ...,
+    "accuracy": {"generative": [...], "discriminative": [...]}}`` (test accuracies, one per set).
+    """
+    xs, ys = torch.stack([x for x, _ in sets]), torch.stack([y for _, y in sets])
+    gens = [O.fit_class_gaussians(x, y, 2) for x, y in sets]
+    net, hist = O.fit_discriminative(xs, ys, 2, hidden, steps, generator=generator, progress=progress)
+    acc_g, acc_d = [], []
+    with torch.no_grad():
+        for i, (x, y) in enumerate(test_sets):
+            acc_g.append((O.class_posterior(gens[i], x).argmax(-1) == y).double().mean().item())
+            logits = net(x.expand(len(sets), *x.shape))[i]
+            acc_d.append((logits.argmax(-1) == y).double().mean().item())
+    return {"generative": gens, "net": net, "history": hist,
+            "accuracy": {"generative": acc_g, "discriminative": acc_d}}
 
 
 # ------------------------------------------------------------------ the gallery's scoring

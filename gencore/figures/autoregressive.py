@@ -76,7 +76,10 @@ def conditional_slider(model: A.AR2D, p, x1s=None, extent=EXTENT, resolution: in
         a["model"].set_ydata(q)
         viz.panel_title(a["ax2"], f"conditional at x₁ = {x1:+.2f}")
 
-    return widgets.slider(draw, figsize=(8.6, 3.0), x1=widgets.Param(tuple(x1s), "x₁", "{:+.2f}"))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the model's density q(x₁, x₂) with the slice x₁ = {x1} as a dashed line; right: at that "
+           "x₁, the model's conditional q(x₂ | x₁) (dashed) over the true p(x₂ | x₁) (solid).")
+    return widgets.slider(draw, figsize=(8.6, 3.0), x1=widgets.Param(tuple(x1s), "x₁", "{:+.2f}"), alt=alt)
 
 
 def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_report: NLLReport, x1: float = 0.5,
@@ -111,7 +114,12 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
         viz.panel_title(a["ax1"], f"{B} bins: H(p, q) = {reports[B].cross_entropy:.3f} nats")
 
     values = tuple(runs)
-    return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the piecewise-constant autoregressive density with B = {B} bins per coordinate and its "
+           f"cross-entropy H(p, q) in the title; right: its conditional density of x₂ at x₁ = {x1:g} (the dashed "
+           "line on the left), with the mixture-density network's cross-entropy and the entropy H(p) "
+           "in the title for comparison.")
+    return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2), alt=alt)
 
 
 def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120) -> widgets.SliderDemo:
@@ -136,14 +144,17 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
         a["image"].set_data(imgs[(order, K)])
         viz.panel_title(a["ax2"], f"{ordering}, K = {K}: KL(p‖q) = {table[(order, K)][0]:.3f}")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("The true density p (left) and an autoregressive mixture model's density (right), fitted with "
+           "the ordering {ordering} and K = {K} Gaussian components, with KL(p‖q) in the title.")
     return widgets.slider(draw, figsize=(7.0, 3.4),
                           ordering=widgets.Param(tuple(names), "ordering", "{}", start=1),
-                          K=widgets.Param(Ks, "components K", "{:d}", start=0))
+                          K=widgets.Param(Ks, "components K", "{:d}", start=0), alt=alt)
 
 
 def bars_figure(run: BarsRun, rows: list):
     """One row of images per ``(name, (n, D) images)`` of ``rows`` (:func:`~gencore.experiments.autoregressive.bars_samples`),
-    framed red where the image has probability 0 under the data."""
+    framed red and marked ✗ where the image has probability 0 under the data."""
     n = min(len(x) for _, x in rows)
     s = run.data.side
     fig, axes = viz.figure(n, len(rows), width=0.9, height=1.0)
@@ -154,9 +165,14 @@ def bars_figure(run: BarsRun, rows: list):
             ax.imshow(x[c].reshape(s, s).cpu().numpy(), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
+            invalid = bool(lp[c] == -math.inf)
             for sp in ax.spines.values():
                 sp.set_visible(True)
-                sp.set_color(viz.COLORS["q"] if lp[c] == -math.inf else viz.COLORS["grey"])
+                sp.set_color(viz.COLORS["q"] if invalid else viz.COLORS["grey"])
+                sp.set_linewidth(2.0 if invalid else 0.8)
+            if invalid:  # a shape, not only a colour, says it: a cross above the frame's corner
+                ax.text(1.0, 1.02, "✗", transform=ax.transAxes, ha="right", va="bottom",
+                        color=viz.COLORS["q"], fontsize=9, fontweight="bold")
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center")
     return fig
 

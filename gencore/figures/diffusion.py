@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from .. import diffusion as D
-from .. import viz, widgets
+from .. import live, viz, widgets
 from ..experiments.diffusion import EXTENT, Quality, grid_log_prob, kl_smoothed
 from ..experiments.diffusion_exact import ReverseJump
 from ..tensors import noise
@@ -50,7 +50,10 @@ def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, g
         ab = schedule.alpha_bars[t].item()
         viz.panel_title(ax2, f"q(x_t) exactly; ᾱ_t = {ab:.3g}")
 
-    return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: samples x_t of the forward noising process at step t = {t}, starting from the two moons; "
+           "right: the exact density q(x_t). As t grows the moons blur into one standard Gaussian.")
+    return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3), alt=alt)
 
 
 def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 8, stride: int = 10,
@@ -74,12 +77,21 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
         viz.trajectories(ax, path[keep, :n_lines], color=viz.COLORS["aux"], alpha=0.9)
         viz.panel_title(ax, f"reverse chain at t = {t} over the exact q(x_t); tails: last {tail} steps")
 
-    return widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Points of the reverse (denoising) chain at step t = {t}, each with a tail of its last steps, over "
+           "the exact density q(x_t): going down to t = 0 they move from a Gaussian onto the two moons.")
+    return widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0), alt=alt)
 
 
-def ddim_slider(runs: dict, ref: torch.Tensor):
+def ddim_slider(runs: dict, ref: torch.Tensor, model=None, schedule: D.NoiseSchedule | None = None):
     """Slider over DDIM's ``eta`` and step count: the samples of :func:`gencore.experiments.diffusion.ddim_runs`
-    (``runs[eta, steps] = (samples, sliced W2)``) over the data sample ``ref``."""
+    (``runs[eta, steps] = (samples, sliced W2)``) over the data sample ``ref``.
+
+    Given the denoiser ``model`` and its ``schedule`` too, the website's view is live
+    (:func:`gencore.live.ddim_live`: any eta in [0, 1], 2 to 100 steps, a draggable x_T, computed
+    in the reader's browser); the notebook and the printed book keep this slider."""
+    if (model is None) != (schedule is None):
+        raise ValueError("a live view needs both model and schedule (or neither, for the frames only)")
     etas, steps = sorted({e for e, _ in runs}), sorted({s for _, s in runs})
 
     def draw(fig, eta, steps):
@@ -89,10 +101,19 @@ def ddim_slider(runs: dict, ref: torch.Tensor):
         viz.samples(ax, x, color=viz.COLORS["q"], size=3, alpha=0.6, extent=EXTENT)
         viz.panel_title(ax, f"η = {eta:g}, {steps} steps: sliced W2 = {sw:.3f}")
 
+    def alt(eta, steps):  # the frame's text alternative, with the distance its title prints
+        return (f"DDIM samples with η = {eta:g} and {steps} steps over a pale backdrop of the two-moons data; "
+                f"sliced W2 distance to the data {float(runs[eta, steps][1]):.3f}.")
+
     demo = widgets.slider(draw, figsize=(5.6, 4.0), eta=widgets.Param(tuple(etas), "η", "{:g}", start=0),
-                          steps=widgets.Param(tuple(steps), "steps", "{}", start=1))
+                          steps=widgets.Param(tuple(steps), "steps", "{}", start=1), alt=alt)
     demo.runs = runs
-    return demo
+    if model is None:
+        return demo
+    colors = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}  # as the frames
+    shown = live.ddim_live(demo, model, schedule, ref, EXTENT, colors)
+    shown.runs = runs
+    return shown
 
 
 def samples_figure(panels: dict[str, torch.Tensor], data):

@@ -50,7 +50,7 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
                 titles=tuple(pixels.title_stamp(f"{name} = {D.kl_normal(*a, *b).item():.3f} nats")
                              for name, a, b in (("KL(p‖q)", (0.0, 1.0), (mu, sigma)), ("KL(q‖p)", (mu, sigma), (0.0, 1.0)))),
                 legend=pixels.legend_stamp([("p = N(0, 1)", dict(color=viz.COLORS["p"])),
-                                         (f"q = N({mu:g}, {sigma:g}²)", dict(color=viz.COLORS["q"]))]))
+                                         (f"q = N({mu:g}, {sigma:g}²)", dict(color=viz.COLORS["q"], ls="--"))]))
     p_host, made = p.numpy(), {}
 
     def setup(ax1, ax2, ax3):  # once per set of axes: limits, labels, notes, legend
@@ -73,7 +73,7 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
         if made.get("axes") != (ax1, ax2, ax3):
             setup(ax1, ax2, ax3)
         ax1.add_artist(Line2D(xs, p_host, color=viz.COLORS["p"]))
-        ax1.add_artist(Line2D(xs, frame["q"], color=viz.COLORS["q"]))
+        ax1.add_artist(Line2D(xs, frame["q"], color=viz.COLORS["q"], ls="--"))
         made["legend"].show(frame["legend"])
         for ax, integrand, area, role, title, picture in zip((ax2, ax3), (frame["fwd"], frame["rev"]), frame["areas"], "pq",
                                                             made["titles"], frame["titles"]):
@@ -83,11 +83,18 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
             ax.add_artist(Line2D([0, 1], [0, 0], transform=ax.get_yaxis_transform(), color="k", lw=0.6))
             title.show(picture)
 
+    def alt(mu, sigma):  # the frame's text alternative, with the divergences its titles print
+        fwd, rev = D.kl_normal(0.0, 1.0, mu, sigma).item(), D.kl_normal(mu, sigma, 0.0, 1.0).item()
+        return (f"Left: p = N(0, 1) (solid) and q = N({mu:g}, {sigma:g}²) (dashed); middle and right: the "
+                f"integrands p log(p/q) and q log(q/p), whose shaded areas are KL(p‖q) = {fwd:.3f} nats and "
+                f"KL(q‖p) = {rev:.3f} nats: the two differ unless q is p.")
+
     return widgets.slider(
         draw,
         figsize=(8.6, 2.9),
         mu=widgets.Param(tuple(mus), "μ of q", "{:+.2f}", start=len(mus) // 2 + 2),
         sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(1, len(sigmas) - 1)),
+        alt=alt,
     )
 
 
@@ -105,11 +112,13 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
               for i, d in enumerate(seps)]
     legend1 = pixels.legend_stamp([("target p", dict(color=viz.COLORS["p"])),
                                 ("forward KL fit", dict(color=viz.COLORS["q"], ls="--")),
-                                ("reverse KL fit", dict(color=viz.COLORS["q2"], ls="--"))])
-    legend2 = pixels.legend_stamp([("KL(q‖p), from a mode", dict(color=viz.COLORS["q2"])),
+                                ("reverse KL fit", dict(color=viz.COLORS["q2"], ls="-."))])
+    # each curve has its own line style too (a fit and its divergence share one), not only a colour
+    legend2 = pixels.legend_stamp([("KL(q‖p), from a mode", dict(color=viz.COLORS["q2"], ls="-.")),
                                 ("KL(q‖p), from the centre", dict(color=viz.COLORS["aux"])),
-                                ("KL(p‖q), forward fit", dict(color=viz.COLORS["q"]))], fontsize=8)
-    kls = [(host["seek"][2].numpy(), "q2"), (host["centre"][2].numpy(), "aux"), (host["forward"][2].numpy(), "q")]
+                                ("KL(p‖q), forward fit", dict(color=viz.COLORS["q"], ls="--"))], fontsize=8)
+    kls = [(host["seek"][2].numpy(), "q2", "-."), (host["centre"][2].numpy(), "aux", "-"),
+           (host["forward"][2].numpy(), "q", "--")]
     titles = [pixels.title_stamp(f"d = {d.item():.1f}: forward σ = {host['forward'][1][i].item():.2f}, "
                               f"reverse μ = {host['seek'][0][i].item():.2f}") for i, d in enumerate(seps)]
     made = {}
@@ -135,16 +144,20 @@ def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:
         target, forward, seek = curves[i]
         ax1.add_artist(Line2D(xs, target, color=viz.COLORS["p"]))
         ax1.add_artist(Line2D(xs, forward, color=viz.COLORS["q"], ls="--"))
-        ax1.add_artist(Line2D(xs, seek, color=viz.COLORS["q2"], ls="--"))
+        ax1.add_artist(Line2D(xs, seek, color=viz.COLORS["q2"], ls="-."))
         made["title"].show(titles[i])
-        for kl, role in kls:
-            ax2.add_artist(Line2D(seps.numpy(), kl, color=viz.COLORS[role]))
+        for kl, role, ls in kls:
+            ax2.add_artist(Line2D(seps.numpy(), kl, color=viz.COLORS[role], ls=ls))
         ax2.add_artist(Line2D([0, 1], [math.log(2)] * 2, transform=ax2.get_yaxis_transform(), color="k", lw=0.8, ls=":"))
         ax2.add_artist(Line2D([seps[i].item()] * 2, [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
 
     labels = tuple(float(d) for d in seps)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: a two-mode target p with the modes d = {d} apart, its forward-KL Gaussian fit (one wide bump "
+           "over both modes) and its reverse-KL fit (a narrow bump on one mode); right: the divergence each fit "
+           "reaches against d, the reverse fit's levelling off at log 2 as the modes separate.")
     return widgets.slider(draw, figsize=(8.6, 3.2),
-                          d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5))
+                          d=widgets.Param(labels, "separation d", "{:.1f}", start=len(labels) - 5), alt=alt)
 
 
 def _pad(lo: float, hi: float, margin: float = 0.05) -> tuple[float, float]:

@@ -56,8 +56,12 @@ def temperature_slider(frames) -> widgets.SliderDemo:
         viz.samples(ax2, x, size=4, alpha=0.6, extent=T_EXTENT)
         viz.panel_title(ax2, f"{len(x)} exact samples; deep basin {100 * deep:.0f}%")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the Boltzmann density p_T of a two-basin energy at temperature kT = {kT}; right: the "
+           "energy with exact samples of p_T and the share in the deep basin. Lower temperatures put more of "
+           "the samples in the deep basin.")
     return widgets.slider(draw, figsize=(8.0, 3.6),
-                          kT=widgets.Param(temps, "temperature kT", "{:g}", start=temps.index(1.0) if 1.0 in temps else 0))
+                          kT=widgets.Param(temps, "temperature kT", "{:g}", start=temps.index(1.0) if 1.0 in temps else 0), alt=alt)
 
 
 def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: float, n_show: int = 1000):
@@ -74,13 +78,18 @@ def chain_length_slider(runs: dict, data_x: torch.Tensor, nlls: dict, entropy: f
         ax1, ax2 = widgets.panels(fig, 2)
         _show(ax1, img, EXTENT)
         viz.panel_title(ax1, f"PCD-{k}: NLL {nll_text(nlls[pcd[k][0]], 2)} (H(p) = {entropy:.2f})")
-        viz.samples(ax2, data_x[:n_show], color=viz.COLORS["p"], extent=EXTENT, label="data")
+        # the data a pale grey backdrop, the chains in colour on top: told apart by lightness, not hue alone
+        viz.samples(ax2, data_x[:n_show], color=viz.COLORS["grey"], alpha=0.3, extent=EXTENT, label="data")
         viz.samples(ax2, chains, color=viz.COLORS["q"], extent=EXTENT, label="chains")
         ax2.legend(loc="lower left", markerscale=3)
         viz.panel_title(ax2, f"chains at the end (MALA acceptance {pcd[k][1].acceptance:.2f})")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the density an energy-based model learned by persistent contrastive divergence with "
+           "K = {k} MALA steps per update, with its NLL against the data's entropy; right: the data and the "
+           "model's persistent chains at the end of training, in colour over the data in pale grey.")
     return widgets.slider(draw, figsize=(8.0, 3.6),
-                          k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1))
+                          k=widgets.Param(ks, "MALA steps per update K", "{:d}", start=len(ks) - 1), alt=alt)
 
 
 def models_figure(data_log_prob, log_probs: dict, nlls: dict, entropy: float):

@@ -52,11 +52,11 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     v = lambda x, t: F.mixture_velocity(x, mix.means, mix.std, mix.weights, F.ot_coefficients(t))
     _, marginal = F.sample_ode(v, x0, 40, "midpoint", keep=True)
     start = _host(x0)
-    for ax, paths, title in ((axes[0], straight, "conditional paths (pairs x0, x1)"),
-                             (axes[1], marginal, "marginal flow from the same x0")):
+    for ax, paths, title in ((axes[0], straight, "conditional paths from x0 (squares) to x1 (dots)"),
+                             (axes[1], marginal, "marginal flow from the same x0 (squares)")):
         viz.samples(ax, mix.sample((1500,), generator=generator), color=viz.COLORS["grey"], alpha=0.25)
         viz.trajectories(ax, paths, color=viz.COLORS["q"])
-        ax.scatter(start[:, 0], start[:, 1], s=10, c=viz.COLORS["p"], zorder=3)
+        ax.scatter(start[:, 0], start[:, 1], s=12, c=viz.COLORS["p"], marker="s", zorder=3)
         ax.set(xlim=G_EXTENT[:2], ylim=G_EXTENT[2:])
         viz.panel_title(ax, title)
     return fig
@@ -90,7 +90,10 @@ def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, e
         arrows.set_UVC(fields[t][:, 0], fields[t][:, 1])
         points.set_offsets(path[round(t * n_steps)])
         viz.panel_title(ax, f"samples and velocity at t = {t:.2f}")
-    return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Samples of the learned flow at time t = {t}, moving from Gaussian noise at t = 0 to the data "
+           "at t = 1, with the velocity field as arrows.")
+    return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"), alt=alt)
 
 
 def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)):
@@ -130,7 +133,10 @@ def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 
         marks.set_offsets(paths[n][-1])
         points.set_offsets(ends[n])
         viz.panel_title(a, f"Euler, {n} steps: SW2 = {scores[n]:.3f}")
-    return widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: flow-matching samples integrated with {n} Euler steps, with their sliced W2 distance to "
+           "the data; right: the adaptive rk45 solver's samples for comparison. Few steps blur the two moons.")
+    return widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"), alt=alt)
 
 
 def nfe_figure(fm_rows, ddim_rows, floor: float):
@@ -198,7 +204,11 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
         line.set_xdata([w, w])
         viz.panel_title(a, f"classifier-free guidance, w = {w:g}")
         viz.panel_title(b, f"fidelity {fid[ws.index(w)]:.2f}, spread {spr[ws.index(w)]:.2f}")
-    return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: samples of each class under classifier-free guidance with weight w = {w}, over the "
+           "mixture; right: fidelity (circles) and spread (squares) against w, with this w marked: more "
+           "guidance raises fidelity and lowers spread.")
+    return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"), alt=alt)
 
 
 def guidance_figure(panels: dict, ref: torch.Tensor):

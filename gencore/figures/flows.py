@@ -76,10 +76,14 @@ def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widget
         ax2.grid(False)
         viz.panel_title(ax2, "density q₁ of f(z), z ~ N(0, I)")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: a square grid pushed through one {kind} flow layer of strength s = {s}; right: the density "
+           "q₁ of the layer's output when its input is a standard Gaussian.")
     return widgets.slider(
         draw, figsize=(8.4, 3.9),
         s=widgets.Param(tuple(strengths), "strength s", "{:+.1f}", start=min(5, len(strengths) - 1)),
         kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
+        alt=alt,
     )
 
 
@@ -145,10 +149,14 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
             ax.grid(False)
             viz.panel_title(ax, title)
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = (f"The density after the first k = {{k}} of {depth} layers of the flow trained on the target "
+           f"{{target}}, beside the target density: layer by layer the Gaussian is reshaped into the target.")
     return widgets.slider(
         draw, figsize=(7.4, 3.7),
         target=widgets.Param(TARGETS, "target", "{}", start=0),
         k=widgets.Param(tuple(ks), "layers applied k", "{}", start=len(ks) - 1),
+        alt=alt,
     )
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 
 from .. import data, gan, metrics, pixels, viz, widgets
 from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
 from ..quadrature import grid
 
 __all__ = ["theorem_figure", "saturation_figure", "snapshot_slider", "loss_slider", "oscillation_figure",
-           "grid_figure"]
+           "grid_figure", "dirac_slider", "w1_figure", "ratio_figure", "stall_figure"]
 
 
 def theorem_figure(radii, c, rhs, std: float = 0.1):
@@ -93,8 +95,17 @@ def _frame(run: GANRun, i: int, snap: int, title: str) -> tuple:
     return surf.numpy(), xi.numpy(), run.extents[i], ds.means.cpu().numpy(), text
 
 
+def _half(surf, box) -> list:
+    """The lines where D(x) = 1/2 on the surface: a shape for what its colours say (real / fake)."""
+    return viz.contour_lines(np.linspace(box[0], box[1], surf.shape[1]), np.linspace(box[2], box[3], surf.shape[0]),
+                             surf, [0.5])
+
+
 class _Panel:
-    """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated."""
+    """One model's panel (:func:`_frame`) in a slider: its artists made once, then updated.
+
+    Besides its colours (blue "real", red "fake"), D(x) = 1/2 is drawn as a dotted black line.
+    """
 
     def __init__(self, ax, frames: dict, key):
         surf, x, box, means, text = frames[key]
@@ -104,6 +115,8 @@ class _Panel:
         self.modes = ax.scatter(means[:, 0], means[:, 1], marker="+", s=40, c="k", lw=1, zorder=3)
         viz.samples(ax, x, color=viz.COLORS["q2"], size=4, alpha=0.7, extent=box)
         self.points = ax.collections[-1]
+        self.half = ax.add_collection(LineCollection(_half(surf, box), colors="k", linewidths=0.8, linestyles=":"),
+                                      autolim=False)
         ax.grid(False)
         viz.panel_title(ax, text, y=1.0)  # no ticks above: where matplotlib would put it
 
@@ -134,6 +147,7 @@ class _Panel:
             self.ax.set_ylim(box[2], box[3])
         self.modes.set_offsets(means)
         self.points.set_offsets(x)
+        self.half.set_segments(_half(surf, box))
         viz.panel_title(self.ax, text, y=1.0)
 
 
@@ -181,8 +195,12 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
     draw = pixels.staged(first, settle, update)
 
     steps = tuple(run.snapshots[k][0] for k in snaps)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the GAN's samples at training step {step} over its discriminator's output D(x), shaded from "
+           "real to fake, with a dotted line where D = 1/2; right: the discriminator's loss over training with "
+           "this step marked, against log 4, the loss when D is one half everywhere.")
     return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
-                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
 def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
@@ -204,9 +222,13 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
             panel.settle()
         panel.show((model, step))
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Samples of the GAN trained on a ring of modes with the {model} loss, at training step {step}, "
+           "over its discriminator's output D(x), shaded from real to fake, with a dotted line where "
+           "D = 1/2.")
     return widgets.slider(draw, figsize=(5.0, 4.6),
                           model=widgets.Param(names, "loss", fmt="{}", start=0),
-                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1))
+                          step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
 def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),
@@ -230,4 +252,118 @@ def grid_figure(run: GANRun, models=(4, 5)):
     fig, axes = viz.figure(len(models), width=4.2, height=4.2)
     for ax, i in zip(axes, models):
         _panel(ax, run, i, len(run.snapshots) - 1, MODELS[i][0])
+    return fig
+
+
+# ------------------------------------------------------- the Dirac GAN, W1, the density ratio, the stall
+def dirac_slider(frames: dict, lim: float = 4.0) -> widgets.SliderDemo:
+    """Slider over the step size h of :func:`gencore.experiments.gan_games.dirac_frames`: left, the
+    iterates in the (θ, ψ) plane; right, their distance from the equilibrium against the step."""
+    hs = tuple(frames)
+    styles = (("simultaneous", viz.COLORS["q"], "simultaneous steps"),
+              ("alternating", viz.COLORS["p"], "alternating steps"))
+
+    def first(fig, h):
+        ax1, ax2 = widgets.panels(fig, 2)
+        f = frames[h]
+        flow, = ax1.plot(f["flow"][:, 0].numpy(), f["flow"][:, 1].numpy(), color="k", lw=1, ls=":",
+                         label="continuous dynamics")
+        lines, radii = [], []
+        for key, color, label in styles:
+            lines.append(ax1.plot(*f[key].T.numpy(), color=color, lw=1, marker=".", ms=3, label=label)[0])
+            r = f[key].norm(dim=1)
+            radii.append(ax2.plot(range(len(r)), r.numpy(), color=color, lw=1.5, label=label)[0])
+        ax2.axhline(float(f["flow"][0].norm()), color="k", lw=1, ls=":", label="continuous dynamics")
+        ax1.scatter([0], [0], marker="*", s=80, c="k", zorder=3)
+        ax1.set_xlim(-lim, lim)
+        ax1.set_ylim(-lim, lim)
+        ax1.set_aspect("equal")
+        ax1.set_xlabel("generator θ")
+        ax1.set_ylabel("discriminator ψ")
+        ax1.legend(loc="lower left", fontsize=7)
+        ax2.set_yscale("log")
+        ax2.set_ylim(0.5, 2e3)
+        ax2.set_xlabel("step")
+        ax2.set_ylabel("distance from the equilibrium (θ, ψ) = (0, 0)")
+        ax2.legend(loc="upper left", fontsize=7)
+        viz.panel_title(ax2, "|λ| > 1 spirals out, |λ| = 1 circles")
+        return ax1, flow, lines, radii
+
+    def settle(handles):
+        ax1, flow, lines, radii = handles
+        pixels.freeze(ax1, [flow, *lines, *pixels.titles(ax1)])  # the title changes with h
+        pixels.freeze(radii[0].axes, radii)
+        for ax in (ax1, radii[0].axes):
+            pixels.pin_labels(ax)
+
+    def update(handles, h):
+        ax1, flow, lines, radii = handles
+        f = frames[h]
+        flow.set_data(f["flow"][:, 0].numpy(), f["flow"][:, 1].numpy())
+        for (key, _, _), line, rad in zip(styles, lines, radii):
+            line.set_data(*f[key].T.numpy())
+            rad.set_ydata(f[key].norm(dim=1).numpy())
+        viz.panel_title(ax1, f"h = {h:.2f}: |λ| = {f['simultaneous_modulus']:.4f} (simultaneous), "
+                             f"{f['alternating_modulus']:.4f} (alternating)", y=1.0)
+
+    staged = pixels.staged(first, settle, update)
+
+    def draw(fig, h):
+        fresh = not pixels.reusing(fig)
+        staged(fig, h)
+        if fresh:
+            update(pixels.reused(fig, None)["handles"], h)
+
+    return widgets.slider(draw, figsize=(9.5, 4.4),
+                          h=widgets.Param(hs, "step size h", fmt="{:.2f}", start=len(hs) // 2))
+
+
+def w1_figure(radii, jsd, lower, upper):
+    """JSD and the two bounds on W1 between the data ring (radius 2) and the generator's ring."""
+    radii, jsd, lower, upper = radii.cpu(), jsd.cpu(), lower.cpu(), upper.cpu()
+    fig, ax = viz.figure(1, width=6.0, height=3.6)
+    viz.curve(ax, radii, jsd, role="q", label="JSD (nats), by quadrature")
+    viz.curve(ax, radii, upper, role="p", label="W1 upper bound |r − 2| (move each mode)")
+    viz.curve(ax, radii, lower, role="aux", ls="--",
+              label="W1 lower bound (W1 of the radii)")
+    ax.axhline(math.log(2), color="k", lw=0.8, ls=":")
+    ax.text(float(radii[0]), math.log(2) + 0.03, "log 2", fontsize=8)
+    ax.set_xlabel("radius r of the generator's ring")
+    ax.set_ylabel("divergence or distance")
+    ax.legend(loc="upper center", fontsize=8)
+    viz.panel_title(ax, "the JSD saturates, W1 keeps growing")
+    return fig
+
+
+def ratio_figure(check: dict):
+    """A trained discriminator's logit against the exact log p_data − log p_g, on fresh points."""
+    exact, logit = check["exact"].cpu(), check["logit"].cpu()
+    fig, ax = viz.figure(1, width=4.6, height=4.2)
+    ax.scatter(exact.numpy(), logit.numpy(), s=3, alpha=0.4, color=viz.COLORS["q2"])
+    lo, hi = float(exact.min()), float(exact.max())
+    ax.plot([lo, hi], [lo, hi], color="k", lw=1, ls="--", label="logit = log p_data − log p_g")
+    ax.set_xlabel("log p_data(x) − log p_g(x), exact")
+    ax.set_ylabel("trained discriminator's logit a(x)")
+    ax.legend(loc="upper left", fontsize=8)
+    viz.panel_title(ax, "a classifier estimates a density ratio")
+    return fig
+
+
+def stall_figure(stall: dict):
+    """Left: the generator's gradient norm per step. Right: the samples' distance to the nearest mode."""
+    fig, (ax1, ax2) = viz.figure(2, width=4.4, height=3.4)
+    for kind, role in (("saturating", "q"), ("non-saturating", "p")):
+        g = stall[kind]["grad_norm"]
+        viz.curve(ax1, torch.arange(1, len(g) + 1), g, role=role, label=kind)
+        viz.curve(ax2, torch.tensor(stall["step"]), stall[kind]["distance"], role=role, label=kind)
+    ax1.set_yscale("log")
+    ax1.set_xlabel("generator step")
+    ax1.set_ylabel("‖∇ generator loss‖")
+    ax1.legend(loc="lower right", fontsize=8)
+    viz.panel_title(ax1, "the generator's gradient")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("generator step")
+    ax2.set_ylabel("mean distance to the nearest mode")
+    ax2.legend(loc="upper right", fontsize=8)
+    viz.panel_title(ax2, "progress towards the data")
     return fig

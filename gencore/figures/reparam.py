@@ -24,6 +24,9 @@ __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "vari
 
 _ROLE = {"pathwise": "p", "score": "q", "score+baseline": "q2"}
 _LABEL = {"pathwise": "pathwise", "score": "score function", "score+baseline": "score function + baseline"}
+# each estimator's line style and marker: told apart by shape as well as by colour
+_LS = {"pathwise": "-", "score": ":", "score+baseline": "-."}
+_MARKER = {"pathwise": "o", "score": "s", "score+baseline": "^"}
 
 
 def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.SliderDemo:
@@ -71,8 +74,12 @@ def inverse_cdf_slider(icdf: R.InverseCDF, x: torch.Tensor, us=None) -> widgets.
         ax2.add_collection(PolyCollection([areas[u]], color=red, alpha=0.3, lw=0), autolim=False)
         ax2.add_artist(Line2D([xu, xu], [0, 1], transform=ax2.get_xaxis_transform(), color=red, lw=1.5))
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the CDF F of a double-well density, with u = {u} followed across to the curve and down to "
+           "x = F⁻¹(u); right: the density with the area u shaded left of that x, over a histogram of samples "
+           "made the same way.")
     return widgets.slider(draw, figsize=(10.0, 3.4),
-                          u=widgets.Param(us, "uniform sample u", "{:.2f}", start=5))
+                          u=widgets.Param(us, "uniform sample u", "{:.2f}", start=5), alt=alt)
 
 
 def chain_rule_figure(dist, x: torch.Tensor, extent=(-4, 4, -4, 4)):
@@ -131,10 +138,10 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         exact = float(study.exact[f][0])
         for i in range(len(ns)):
             entries = [(f"{_LABEL[est]}: sd {float(study.estimates[f][est][i, :, 0].std()):.3f}",
-                        dict(color=viz.COLORS[_ROLE[est]], lw=1.5)) for est in ESTIMATORS]
+                        dict(color=viz.COLORS[_ROLE[est]], lw=1.5, ls=_LS[est])) for est in ESTIMATORS]
             entries.append((f"exact ∂/∂μ = {exact:.3f}", dict(color="k", lw=1, ls="--")))
             legend1[f, i] = pixels.legend_stamp(entries, loc="upper left", dpi=dpi, fontsize=7)
-    legend2 = pixels.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+    legend2 = pixels.legend_stamp([(_LABEL[est], dict(color=viz.COLORS[_ROLE[est]], marker=_MARKER[est], ms=3))
                                 for est in ESTIMATORS], loc="lower left", dpi=dpi, fontsize=7)
     repeats = study.estimates[names[0]]["score"].shape[1]
     titles = {(f, i): pixels.title_stamp(f"{f}: {repeats} estimates, n = {n}", dpi=dpi) for f in names for i, n in enumerate(ns)}
@@ -161,16 +168,20 @@ def variance_slider(study: VarianceStudy, bins: int = 90) -> widgets.SliderDemo:
         if made.get("axes") != (ax1, ax2):
             setup(ax1, ax2)
         for est in ESTIMATORS:
-            ax1.add_artist(StepPatch(*hists[f, est, i], fill=False, lw=1.5, color=viz.COLORS[_ROLE[est]]))
-            ax2.add_artist(Line2D(ns, var[f, est], color=viz.COLORS[_ROLE[est]], marker="o", ms=3))
+            ax1.add_artist(StepPatch(*hists[f, est, i], fill=False, lw=1.5, ls=_LS[est], color=viz.COLORS[_ROLE[est]]))
+            ax2.add_artist(Line2D(ns, var[f, est], color=viz.COLORS[_ROLE[est]], marker=_MARKER[est], ms=3))
         ax1.add_artist(Line2D([1, 1], [0, 1], transform=ax1.get_xaxis_transform(), color="k", lw=1, ls="--"))
         ax2.add_artist(Line2D([n, n], [0, 1], transform=ax2.get_xaxis_transform(), color=viz.COLORS["grey"], lw=1))
         made["legend"].show(legend1[f, i])
         made["title"].show(titles[f, i])
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: histograms of repeated score-function and reparameterization estimates of a gradient with "
+           "respect to μ, for the test function {f} with n = {n} samples each, relative to the exact value; "
+           "right: each estimator's variance against n on log-log axes, falling as 1/n.")
     return widgets.slider(draw, figsize=figsize, dpi=dpi,
                           n=widgets.Param(ns, "samples n", "{:d}", start=ns.index(100) if 100 in ns else None),
-                          f=widgets.Param(names, "test function f", "{}", start=0))
+                          f=widgets.Param(names, "test function f", "{}", start=0), alt=alt)
 
 
 def peakedness_figure(study: dict):
@@ -240,7 +251,10 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
             panel.set_visible(value == b)
         made["title"].show(titles[b])
 
-    return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2))
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: Gaussian noise ε ~ N(0, I); right: the same points pushed through the bending map T with "
+           "b = {b}, over the exact density of x = T(ε): the larger b, the more the cloud bends into a banana.")
+    return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2), alt=alt)
 
 
 def _node(ax, xy, text, random: bool):

@@ -30,7 +30,7 @@ def score_figure(mix: GaussianMixture, extent=FAR_EXTENT):
     pts = torch.stack([xs, torch.zeros_like(xs)], -1)
     viz.curve(ax2, xs, mix.log_prob(pts), role="p", label="log p(x₁, 0)")
     viz.curve(ax2, xs, mix.log_prob(pts) + 3.0, role="q2", ls="--", label="log p + 3 (unnormalized)")
-    viz.curve(ax2, xs, S.score_of(mix.log_prob)(pts)[:, 0], role="q", label="score, first coordinate")
+    viz.curve(ax2, xs, S.score_of(mix.log_prob)(pts)[:, 0], role="q", ls="-.", label="score, first coordinate")
     ax2.set_ylim(-33, 15)  # room under the curves for the legend
     ax2.set_xlabel("x₁")
     ax2.legend(loc="lower center", fontsize=8, ncols=2)
@@ -131,10 +131,15 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
         viz.panel_title(a["ax2"], f"ε = {eps:g}, K = {K}: left-half share {share[i][j]:.2f} (p: {runs.target:.2f}), "
                                   f"SW2 {sw[i][j]:.2f}")
 
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: Langevin paths over the true score field of a two-mode mixture; right: all chains after "
+           "K = {K} steps of size ε = {eps} over contours of p, with the share of chains in the left half "
+           "against p's own share in the title.")
     return widgets.slider(
         draw, figsize=(10.0, 3.6),
         eps=widgets.Param(runs.step_sizes, "step size ε", "{:g}", start=1),
         K=widgets.Param(runs.n_steps, "steps K", "{:d}", start=2),
+        alt=alt,
     )
 
 
@@ -198,8 +203,12 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
         viz.panel_title(a["ax2"], f"error (contours: p_σ); Fisher div. = {fisher:.3f}")
 
     values = tuple(round(s, 4) for s in sigmas.tolist())
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("At noise level σ = {sigma}: left, the noised density p_σ with the learned score field s_θ(x, σ) "
+           "as arrows; right, the size of that field's error against the true score ∇ log p_σ, with contours "
+           "of p_σ and the Fisher divergence in the title.")
     return widgets.slider(draw, figsize=(10.5, 3.4),
-                          sigma=widgets.Param(values, "noise level σ", "{:.3g}", start=len(values) - 1))
+                          sigma=widgets.Param(values, "noise level σ", "{:.3g}", start=len(values) - 1), alt=alt)
 
 
 def plain_vs_annealed_figure(mix: GaussianMixture, x_start, x_plain, x_annealed, share_plain, share_annealed,

@@ -78,14 +78,15 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
     def first(fig, shift, ratio):
         ax1, ax2, ax3 = widgets.panels(fig, 3, gridspec_kw={"width_ratios": [1.4, 0.9, 1.2]})
         viz.curve(ax1, zs, pdf(m, s), role="p", label="p(z | x₀), exact")
-        viz.curve(ax1, zs, q_pdfs[shift, ratio], role="q", label="q(z)")
+        viz.curve(ax1, zs, q_pdfs[shift, ratio], role="q", ls="--", label="q(z)")
         viz.curve(ax1, zs, pdf(0.0, 1.0), role="grey", ls=":", lw=1.2, label="prior p(z)")
         ax1.set_ylim(0, 2.0)
         ax1.set_xlim(zs[0].item(), zs[-1].item())
         ax1.set_xlabel("z")
         ax1.legend(loc="upper left", fontsize=8)
         elbo_bar = ax2.bar([0], [1.0], bottom=[floor], color=viz.COLORS["q"], width=0.6, label="ELBO")[0]
-        kl_bar = ax2.bar([0], [1.0], bottom=[floor], color=viz.COLORS["q2"], width=0.6, label="KL(q ‖ p(z|x₀))")[0]
+        kl_bar = ax2.bar([0], [1.0], bottom=[floor], color=viz.COLORS["q2"], width=0.6, hatch="///",  # not by colour alone
+                         label="KL(q ‖ p(z|x₀))")[0]
         ax2.axhline(lpx, color=viz.COLORS["p"], lw=2, label="log p(x₀)")
         ax2.set_ylim(floor, 0)
         ax2.set_xlim(-0.8, 0.8)
@@ -123,11 +124,15 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
         marker.set_data([shift], [math.log2(ratio)])
 
     draw = pixels.staged(first, settle, update)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the exact posterior p(z | x₀), the prior and a Gaussian q whose mean is shifted by {shift} posterior "
+           "standard deviations and whose width is {ratio} times the posterior's; middle: bars showing that the ELBO plus "
+           "KL(q ‖ p(z | x₀)) adds up to log p(x₀); right: that KL over both sliders, zero only at the posterior.")
     return widgets.slider(draw, figsize=(11.0, 3.3),
                           shift=widgets.Param(shifts, "shift of q's mean", "{:+.1f}",
                                               start=shifts.index(1.0) if 1.0 in shifts else None),
                           ratio=widgets.Param(ratios, "q's std ratio", "{:g}",
-                                              start=ratios.index(0.5) if 0.5 in ratios else None))
+                                              start=ratios.index(0.5) if 0.5 in ratios else None), alt=alt)
 
 
 def latent_figure(x: torch.Tensor, latent: dict, extent=None):
@@ -222,7 +227,7 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
         viz.panel_title(ax1, "latent space: codes μ(x) of the data", y=1.0)
         viz.samples(ax2, x, color=viz.COLORS["p"], size=2, alpha=0.2)
         moving += [ax2.plot([], [], color=viz.COLORS["q2"], lw=1.5, label="z₂ fixed, z₁ ∈ [−2.5, 2.5]")[0],
-                   ax2.plot([], [], color=viz.COLORS["aux"], lw=1.5, label="z₁ fixed, z₂ ∈ [−2.5, 2.5]")[0],
+                   ax2.plot([], [], color=viz.COLORS["aux"], lw=1.5, ls="--", label="z₁ fixed, z₂ ∈ [−2.5, 2.5]")[0],
                    ax2.plot([], [], color=viz.COLORS["q"], lw=1)[0],
                    ax2.plot([], [], "o", color=viz.COLORS["q"], ms=9, mec="white", label="f(z), circle: one σ")[0]]
         ax2.set_xlim(extent[0], extent[1])
@@ -250,9 +255,13 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
         viz.panel_title(ax2, f"data space: f(z) = ({f[0]:.2f}, {f[1]:.2f})", y=1.0)
 
     draw = pixels.staged(first, settle, update)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("Left: the latent plane with the data's codes μ(x) and the point z = ({z1}, {z2}); right: the data "
+           "with the decoder's mean f(z), a circle of one decoder σ around it, and the curves it traces "
+           "when one coordinate of z moves and the other stays fixed.")
     return widgets.slider(draw, figsize=(9.6, 3.4),
                           z1=widgets.Param(values, "z₁", "{:+.2f}", start=values.index(0.75)),
-                          z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)))
+                          z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)), alt=alt)
 
 
 def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widgets.SliderDemo:
@@ -285,7 +294,7 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
         viz.samples(ax2, x, color=viz.COLORS["p"], size=2, alpha=0.2)
         viz.samples(ax2, samples[0], color=viz.COLORS["q"], size=3, alpha=0.4, extent=extent)
         for k, role in ((0, "q"), (1, "aux")):
-            ax3.plot(bvals, kl[idx, k], "o-", color=viz.COLORS[role], label=f"KL for z{'₁₂'[k]}")
+            ax3.plot(bvals, kl[idx, k], ("o-", "s--")[k], color=viz.COLORS[role], label=f"KL for z{'₁₂'[k]}")
         marker = ax3.axvline(beta, color=viz.COLORS["grey"], lw=1)
         ax3.set_xscale("log", base=2)
         ax3.set_xticks(bvals.tolist(), [f"{b:g}" for b in bvals.tolist()])
@@ -313,5 +322,8 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
     draw = pixels.staged(first, settle, update)
 
     labels = tuple(betas[i] for i in idx)
+    # the frames' text alternative for readers who cannot see them ({name}: the slider values)
+    alt = ("For the β-VAE trained with β = {beta}: left, the codes μ(x) of the data; middle, decoded samples "
+           "from the prior with the ELBO and log-likelihood; right, the KL of each latent dimension against β.")
     return widgets.slider(draw, figsize=(11.0, 3.4),
-                          beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)))
+                          beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)), alt=alt)

@@ -50,6 +50,14 @@ CASES = [
     Case("overview.fit_class_gaussians", _labelled, pairs=(("x", "y"),)),
     Case("overview.class_posterior", lambda: dict(model=_model(), x=torch.rand(10, 2, dtype=F64))),
     Case("overview.sample_class_gaussians", lambda: dict(model=_model(), n=5), ranges={"n": (1, None)}),
+    Case("overview.fit_discriminative",
+         lambda: dict(x=torch.rand(2, 8, 2, dtype=F64), y=torch.arange(16).reshape(2, 8) % 2, n_classes=2, hidden=4,
+                      steps=2, lr=1e-2, progress=False),
+         ranges={"n_classes": (2, None), "hidden": (1, None), "steps": (1, None), "lr": (0, None)},
+         pairs=(("x", "y"),)),
+    Case("overview.bayes_error", lambda: dict(log_joint=_model().log_joint, extent=(-4.0, 4.0, -4.0, 4.0),
+                                              resolution=20),
+         ranges={"resolution": (2, None)}),
 ]
 
 EXEMPT: dict[str, str] = {}
