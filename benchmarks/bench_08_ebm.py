@@ -29,4 +29,10 @@ def quality() -> list[dict]:
     rows.append(dict(model=f"EBM, PCD-5 ({len(longer.losses)} updates)", dataset="moons",
                      metric="exact NLL (nats), quadrature",
                      value=round(run.exact_nll(longer.model, moons.log_prob), 4), floor=round(h, 4)))
+    stable = run.stable_run(x_train, generator=gencore.generator(0), progress=False)  # the notebook's two new ways
+    nce = run.nce_run(x_train, generator=gencore.generator(0), progress=False)
+    rows += [dict(model=f"EBM, {name}", dataset="moons", metric="exact NLL (nats), quadrature",
+                  value=round(run.exact_nll(r.log_prob, moons.log_prob), 4), floor=round(h, 4))
+             for name, r in (("stable PCD-10: energy penalty, 5 % restarts (700 updates)", stable),
+                             ("noise-contrastive estimation (1000 updates)", nce))]
     return rows
