@@ -55,6 +55,18 @@ class Trained:
         return model_log_prob(self.model)
 
 
+def _in_phases(loss_fn, model, phases, progress: bool, desc: str) -> tuple[list, float]:
+    """Adam over ``phases`` of ``(steps, learning rate)``, one :func:`fit` each; the model is frozen after.
+    Returns every step's loss and the training seconds."""
+    losses, seconds = [], 0.0
+    for i, (steps, lr) in enumerate(phases):
+        hist = fit(loss_fn, model, steps, lr=lr, progress=progress, desc=f"{desc}, phase {i + 1}")
+        losses += hist.loss
+        seconds += hist.seconds
+    model.requires_grad_(False)
+    return losses, seconds
+
+
 def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1e-2), (300, 1e-3)),
               batch: int = 512, step_size: float = 0.03, hidden: int = 64, n_chains: int = 4096,
               penalty: float = 0.0, restart: float = 0.0, generator=None, progress: bool = True) -> Trained:
@@ -99,12 +111,7 @@ def train_ebm(x_train: torch.Tensor, method: str, *, k: int = 5, phases=((700, 1
         return E.contrastive_divergence_loss(model, x, neg)
 
     desc = "score matching" if method == "sm" else f"{method.upper()}-{k}"
-    losses, seconds = [], 0.0
-    for i, (steps, lr) in enumerate(phases):
-        hist = fit(loss_fn, model, steps, lr=lr, progress=progress, desc=f"{desc}, phase {i + 1}")
-        losses += hist.loss
-        seconds += hist.seconds
-    model.requires_grad_(False)
+    losses, seconds = _in_phases(loss_fn, model, phases, progress, desc)
     acc = state["acc"]
     return Trained(model, method, k, losses, state["chains"] if method == "pcd" else None,
                    sum(acc) / len(acc) if acc else float("nan"), seconds)
@@ -328,10 +335,5 @@ def nce_run(x_train: torch.Tensor, *, nu: int = 4, widen: float = 1.5, phases=((
         z = noise((nu * batch, 2), x_train, g)  # drawn on g's device, then moved to the data's
         return T.nce_loss(model, q.log_prob, x, q.loc + z @ chol.T)
 
-    losses, seconds = [], 0.0
-    for i, (steps, lr) in enumerate(phases):
-        hist = fit(loss_fn, model, steps, lr=lr, progress=progress, desc=f"NCE, phase {i + 1}")
-        losses += hist.loss
-        seconds += hist.seconds
-    model.requires_grad_(False)
+    losses, seconds = _in_phases(loss_fn, model, phases, progress, "NCE")
     return NCERun(model, q, nu, losses, seconds)
