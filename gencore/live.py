@@ -23,66 +23,80 @@ import json
 import math
 import uuid
 import warnings
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from . import diffusion as D
-from .tensors import in_range, positive_int, validate
+from .tensors import event_2d, in_range, positive, positive_int, validate
 
-__all__ = ["DDIMStep", "export_step", "LiveDemo", "ddim_live", "RUNTIME"]
+__all__ = ["Slider", "export_step", "LiveDemo", "sampler_demo", "DDIMStep", "ddim_live", "RUNTIME"]
 
 RUNTIME = "_static/ort/"  # onnxruntime-web, relative to the site's root (scripts/fetch_ort.sh)
 OPSET = 17
 
 
-class DDIMStep(nn.Module):
-    r"""One DDIM step as a module: :math:`x_{t'} = ` :func:`gencore.diffusion.ddim_step` of
-    ``model(x, t)``, with :math:`\eta` and the noise ``z`` as inputs (a float32 CPU copy of ``model``).
+@dataclass(frozen=True)
+class Slider:
+    """One control of a live demo: ``key`` (the ONNX input it feeds, or the ``steps`` count),
+    its ``label``, range ``lo..hi`` in increments of ``step``, first ``value``, shown with
+    ``digits`` decimals, or as ``labels[value]`` (an index slider, e.g. over checkpoints).
+    ``dtype``: the input's type, ``"float32"`` or ``"int64"``."""
 
-    ``forward(x (N, 2), z (N, 2), t, t_prev (int64 scalars), eta (float scalar))``.
-    """
+    key: str
+    label: str
+    lo: float
+    hi: float
+    step: float
+    value: float
+    digits: int = 2
+    labels: tuple | None = None
+    dtype: str = "float32"
 
-    def __init__(self, model: nn.Module, schedule: D.NoiseSchedule):
-        super().__init__()
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module eps-network; got {type(model).__name__}")
-        if not isinstance(schedule, D.NoiseSchedule):
-            raise ValueError(f"schedule must be a gencore.diffusion.NoiseSchedule; got {type(schedule).__name__}")
-        self.model = copy.deepcopy(model).to("cpu", torch.float32).eval()
-        self.schedule = schedule
+    def __post_init__(self):
+        for name in ("lo", "hi", "step", "value"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"Slider {self.key!r}: {name} must be a finite number; got {v!r}")
+        if not (self.lo < self.hi and self.step > 0 and self.lo <= self.value <= self.hi):
+            raise ValueError(f"Slider {self.key!r}: need lo < hi, step > 0 and lo <= value <= hi; got "
+                             f"lo={self.lo}, hi={self.hi}, step={self.step}, value={self.value}")
+        if self.dtype not in ("float32", "int64"):
+            raise ValueError(f"Slider {self.key!r}: dtype must be 'float32' or 'int64'; got {self.dtype!r}")
+        if self.labels is not None and len(self.labels) != int(round((self.hi - self.lo) / self.step)) + 1:
+            raise ValueError(f"Slider {self.key!r}: labels must name every position lo..hi; got {len(self.labels)}")
 
-    def forward(self, x, z, t, t_prev, eta):
-        # as gencore.diffusion.sample does: a network with at_times computes its time terms once
-        # for the step, not once per row (the same numbers, a third less work per point)
-        at_times = getattr(self.model, "at_times", None)
-        eps = at_times(t.reshape(1).to(x.dtype))[0](x) if callable(at_times) else self.model(x, t)
-        return D.ddim_step(self.schedule, eps, t, t_prev, x, eta=eta, noise=z)
-
-    def example(self, n: int = 8) -> tuple:
-        """Inputs to trace with: ``eta > 0`` so that the noise term is part of the graph."""
-        T = self.schedule.T
-        g = torch.Generator().manual_seed(0)
-        f32 = dict(generator=g, dtype=torch.float32)
-        return (torch.randn(n, 2, **f32), torch.randn(n, 2, **f32), torch.tensor(T),
-                torch.tensor(T // 2), torch.tensor(0.5, dtype=torch.float32))
+    def json(self) -> dict:
+        out = {k: getattr(self, k) for k in ("key", "label", "lo", "hi", "step", "value", "digits", "dtype")}
+        return dict(out, labels=None if self.labels is None else [str(v) for v in self.labels])
 
 
-def export_step(step: DDIMStep) -> bytes:
+def _check_step(step) -> tuple:
+    if not isinstance(step, nn.Module) or not hasattr(step, "input_names") or not callable(getattr(step, "example", None)):
+        raise ValueError("step must be a torch.nn.Module with input_names and example() (see gencore.live); "
+                         f"got {type(step).__name__}")
+    example = step.example()
+    if len(example) != len(step.input_names) or not all(isinstance(t, torch.Tensor) for t in example):
+        raise ValueError(f"step.example() must give one tensor per input name {step.input_names}")
+    return example
+
+
+def export_step(step: nn.Module) -> bytes:
     """``step`` as an ONNX model (bytes), by torch's TorchScript exporter (it needs the ``onnx`` package).
 
-    The batch size is left free; the inputs are named ``x, z, t, t_prev, eta`` and the output
-    ``out``. The tracer's notes about the argument checks it passes over are silenced: the
-    checks hold for the traced inputs, and the agreement tests run the graph on others.
+    ``step`` is a module with ``input_names`` and ``example()`` (inputs to trace with). Every
+    2D input (the points ``x``, the noise ``z``) keeps its batch size free; the output, ``out``,
+    too. The tracer's notes about the argument checks it passes over are silenced: the checks
+    hold for the traced inputs, and the agreement tests run the graph on others.
     """
-    if not isinstance(step, DDIMStep):
-        raise ValueError(f"step must be a DDIMStep; got {type(step).__name__}")
+    example = _check_step(step)
     buf = io.BytesIO()
-    names = ["x", "z", "t", "t_prev", "eta"]
+    dynamic = {name: {0: "n"} for name, t in zip(step.input_names, example) if t.ndim == 2}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(step, step.example(), buf, dynamo=False, opset_version=OPSET, input_names=names,
-                          output_names=["out"], dynamic_axes={"x": {0: "n"}, "z": {0: "n"}, "out": {0: "n"}})
+        torch.onnx.export(step, example, buf, dynamo=False, opset_version=OPSET, input_names=list(step.input_names),
+                          output_names=["out"], dynamic_axes={**dynamic, "out": {0: "n"}})
     return buf.getvalue()
 
 
@@ -113,12 +127,13 @@ class LiveDemo:
         data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
         png = base64.b64encode(self.fallback.render(self.fallback.initial_index, compress=6)).decode("ascii")
         alt = html.escape(self.alt)
+        width = 720 if spec.get("start_extent") else 504
         return (
-            f'<div class="gencore-live" id="{uid}" style="background:#fff;color:#222;padding:4px;max-width:560px">'
+            f'<div class="gencore-live" id="{uid}" style="background:#fff;color:#222;padding:4px;max-width:{width + 56}px">'
             f'<div class="gl-controls"></div>'
             f'<img class="gl-still" alt="{alt}" src="data:image/png;base64,{png}">'
-            f'<canvas class="gl-canvas" role="img" tabindex="0" aria-label="{alt} Arrow keys move x_T." width="504" height="360" '
-            f'style="display:none;touch-action:none;cursor:crosshair;max-width:100%"></canvas>'
+            f'<canvas class="gl-canvas" role="img" tabindex="0" aria-label="{alt} Arrow keys move the ringed point." '
+            f'width="{width}" height="360" style="display:none;touch-action:none;cursor:crosshair;max-width:100%"></canvas>'
             f'<div class="gl-status" style="font-size:80%"></div>'
             f'<script type="application/json" class="gl-spec">{data}</script></div>'
             f"<script>{_JS.replace('%UID%', uid)}</script>"
@@ -131,6 +146,112 @@ class LiveDemo:
         return bundle
 
 
+def _box(name: str, extent) -> list:
+    if len(extent) != 4 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in extent) \
+            or not (extent[0] < extent[1] and extent[2] < extent[3]):
+        raise ValueError(f"{name} must be four finite numbers (x0, x1, y0, y1), x0 < x1, y0 < y1; got {extent!r}")
+    return [float(v) for v in extent]
+
+
+def _points(name: str, x, n: int) -> list:
+    event_2d(name, x)
+    return [round(float(v), 4) for v in x[:n].detach().cpu().flatten()]
+
+
+def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, extent, title: str, alt: str,
+                 start, init=None, init_scale: float = 1.0, ref=None, start_extent=None, n: int = 1000,
+                 noise_dim: int = 2, colors: dict | None = None) -> LiveDemo:
+    r"""A live demo that runs ``step`` in the reader's browser: ``n`` points, and one dragged point's path.
+
+    The page iterates ``x ← step(x, z, t=times[k], t_prev=times[k+1], **sliders)`` for
+    ``k < steps`` (each input is fed only if ``step.input_names`` has it): ``z`` is fresh standard
+    normal noise of width ``noise_dim`` per step, drawn from fixed seeds in the page so a setting
+    looks the same on every visit. The points start at ``init`` (a ``(n, 2)`` tensor, e.g. data
+    to be noised) or at ``init_scale`` times standard normal noise; the ringed point ``start``
+    (draggable, arrow keys too) runs the same chain and its path is drawn.
+
+    Args:
+        fallback: the frames' :class:`gencore.widgets.SliderDemo` (notebook, print, failed export).
+        step: an ``nn.Module`` with ``input_names`` and ``example()`` (:func:`export_step`).
+        sliders: :class:`Slider` s; a slider whose key is an input name feeds that input.
+        steps: the number of steps, or the key of the slider that sets it.
+        times: ``{steps: [t_0, ..., t_steps]}`` for every reachable step count.
+        extent: the plotted box ``(x0, x1, y0, y1)`` of the outputs.
+        start_extent: if given, the start points get a panel of their own with this box (a
+            latent space on the left, the decoded points on the right).
+        title: the canvas title; ``{key}`` takes a slider's shown value.
+        ref: a pale backdrop (the data), ``(m, 2)``.
+    """
+    in_range("n", positive_int("n", n), 1, 5000)  # every point is drawn in the reader's browser
+    in_range("noise_dim", positive_int("noise_dim", noise_dim), 1, 64)
+    positive("init_scale", init_scale)
+    sliders = list(sliders)
+    if not all(isinstance(s, Slider) for s in sliders):
+        raise ValueError("sliders must be gencore.live.Slider objects")
+    keys = {s.key: s for s in sliders}
+    if isinstance(steps, str):
+        if steps not in keys:
+            raise ValueError(f"steps names slider {steps!r}, but the sliders are {list(keys)}")
+        reach = range(int(keys[steps].lo), int(keys[steps].hi) + 1, int(keys[steps].step))
+    else:
+        reach = [positive_int("steps", steps, minimum=0)]
+    if not isinstance(times, dict) or any(int(k) not in times and str(int(k)) not in times for k in reach):
+        raise ValueError(f"times must give a grid for every step count in {list(reach)[:3]}..{list(reach)[-1:]}")
+    table = {}
+    for k in reach:
+        grid = list(times.get(int(k), times.get(str(int(k)))))
+        if len(grid) != int(k) + 1:
+            raise ValueError(f"times[{k}] must have {int(k) + 1} entries (t_0..t_steps); got {len(grid)}")
+        table[str(int(k))] = [g if isinstance(g, int) else float(g) for g in grid]
+    example = _check_step(step)
+    inputs = {name: str(t.dtype).replace("torch.", "") for name, t in zip(step.input_names, example)}
+    spec = {
+        "n": n, "extent": _box("extent", extent), "start_extent": None if start_extent is None else _box("start_extent", start_extent),
+        "sliders": [s.json() for s in sliders], "steps": steps if isinstance(steps, str) else int(steps), "times": table,
+        "inputs": inputs, "noise_dim": noise_dim, "init": None if init is None else _points("init", init, n),
+        "init_scale": float(init_scale), "ref": [] if ref is None else _points("ref", ref, n),
+        "start": [float(v) for v in start], "title": title,
+        "colors": {"ref": "#8d99ae", "x": "#d1495b", "path": "#00798c", "init": "#8d99ae", **(colors or {})},
+    }
+    if len(spec["start"]) != 2 or not all(math.isfinite(v) for v in spec["start"]):
+        raise ValueError(f"start must be a finite point (x, y); got {start!r}")
+    return LiveDemo(fallback, spec, lambda: export_step(step), alt)
+
+
+class DDIMStep(nn.Module):
+    r"""One DDIM step as a module: :math:`x_{t'} = ` :func:`gencore.diffusion.ddim_step` of
+    ``model(x, t)``, with :math:`\eta` and the noise ``z`` as inputs (a float32 CPU copy of ``model``).
+
+    ``forward(x (N, 2), z (N, 2), t, t_prev (int64 scalars), eta (float scalar))``.
+    """
+
+    input_names = ("x", "z", "t", "t_prev", "eta")
+
+    def __init__(self, model: nn.Module, schedule: D.NoiseSchedule):
+        super().__init__()
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module eps-network; got {type(model).__name__}")
+        if not isinstance(schedule, D.NoiseSchedule):
+            raise ValueError(f"schedule must be a gencore.diffusion.NoiseSchedule; got {type(schedule).__name__}")
+        self.model = copy.deepcopy(model).to("cpu", torch.float32).eval()
+        self.schedule = schedule
+
+    def forward(self, x, z, t, t_prev, eta):
+        # as gencore.diffusion.sample does: a network with at_times computes its time terms once
+        # for the step, not once per row (the same numbers, a third less work per point)
+        at_times = getattr(self.model, "at_times", None)
+        eps = at_times(t.reshape(1).to(x.dtype))[0](x) if callable(at_times) else self.model(x, t)
+        return D.ddim_step(self.schedule, eps, t, t_prev, x, eta=eta, noise=z)
+
+    def example(self, n: int = 8) -> tuple:
+        """Inputs to trace with: ``eta > 0`` so that the noise term is part of the graph."""
+        T = self.schedule.T
+        g = torch.Generator().manual_seed(0)
+        f32 = dict(generator=g, dtype=torch.float32)
+        return (torch.randn(n, 2, **f32), torch.randn(n, 2, **f32), torch.tensor(T),
+                torch.tensor(T // 2), torch.tensor(0.5, dtype=torch.float32))
+
+
 def ddim_live(fallback, model: nn.Module, schedule: D.NoiseSchedule, ref: torch.Tensor, extent,
               colors: dict | None = None, n: int = 1000, max_steps: int = 100) -> LiveDemo:
     """Chapter 6's DDIM demo live: ``n`` points sampled in the browser for any ``eta`` in [0, 1]
@@ -140,25 +261,21 @@ def ddim_live(fallback, model: nn.Module, schedule: D.NoiseSchedule, ref: torch.
     points, the samples ``"x"`` and the ``"path"`` (the figure module passes the book's)."""
     step = DDIMStep(model, schedule)
     validate("ref", ref, ndim=2, last_dim=2)
-    in_range("n", positive_int("n", n), 1, 5000)  # every point is drawn in the reader's browser
+    in_range("n", positive_int("n", n), 1, 5000)
     in_range("max_steps", positive_int("max_steps", max_steps, minimum=2), 2, schedule.T)
-    if len(extent) != 4 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in extent):
-        raise ValueError(f"extent must be four finite numbers (x0, x1, y0, y1); got {extent!r}")
-    backdrop = ref.detach().cpu()[:n]
-    spec = {
-        "n": n, "extent": [float(v) for v in extent], "eta": 0.0, "steps": 20, "max_steps": max_steps,
-        "taus": {s: D.ddim_timesteps(schedule.T, s) for s in range(2, max_steps + 1)},
-        "ref": [round(float(v), 3) for v in backdrop.flatten()], "start": [1.6, 1.4],
-        "colors": {"ref": "#8d99ae", "x": "#d1495b", "path": "#00798c", **(colors or {})},
-    }
+    sliders = [Slider("eta", "η", 0.0, 1.0, 0.01, 0.0), Slider("steps", "steps", 2, max_steps, 1, min(20, max_steps), digits=0)]
+    times = {s: D.ddim_timesteps(schedule.T, s) for s in range(2, max_steps + 1)}
     alt = ("DDIM samples (live: computed in your browser for the chosen η and step count) over a pale "
            "backdrop of the two-moons data, with the trajectory of one starting point x_T that you can drag.")
-    return LiveDemo(fallback, spec, lambda: export_step(step), alt)
+    return sampler_demo(fallback, step, sliders=sliders, steps="steps", times=times, extent=extent, ref=ref, n=n,
+                        start=(1.6, 1.4), title="DDIM, η = {eta}, {steps} steps; drag the ringed x_T",
+                        alt=alt, colors=colors)
 
 
-# The page's script: load the runtime once, make the session, then loop over DDIM's steps and draw.
-# Noise (x_T and each step's z) is drawn from a fixed seed, so a frame is the same on every visit;
-# step k's noise does not depend on eta, so sliding eta morphs one picture. No mathematics here.
+# The page's script (one for every live demo): load the runtime once, make the session, then
+# loop over the steps and draw. Noise (the start points and each step's z) comes from fixed
+# seeds, so a setting looks the same on every visit; step k's noise does not depend on the
+# sliders, so sliding morphs one picture. No mathematics here: that is the exported step.
 _JS = r"""
 (function(){
 var root=document.getElementById('%UID%');if(!root)return;
@@ -174,50 +291,63 @@ function rng(seed){var a=seed>>>0;return function(){a=(a+0x6D2B79F5)>>>0;var t=a
  t^=t+Math.imul(t^(t>>>7),t|61);return((t^(t>>>14))>>>0)/4294967296;};}
 function gauss(seed,len){var r=rng(seed),out=new Float32Array(len);for(var i=0;i<len;i+=2){
  var u=1-r(),v=r(),m=Math.sqrt(-2*Math.log(u));out[i]=m*Math.cos(2*Math.PI*v);if(i+1<len)out[i+1]=m*Math.sin(2*Math.PI*v);}return out;}
-var n=spec.n,noise={};function zAt(k){if(!noise[k])noise[k]=gauss(1000+k,2*(n+1));return noise[k];}
-var xT=gauss(7,2*n),start=Float32Array.from(spec.start),state={eta:spec.eta,steps:spec.steps},session=null,loop=null,again=false,pts=null,path=null;
+var init=spec.init?Float32Array.from(spec.init):gauss(7,2*spec.n).map(function(v){return v*spec.init_scale;});
+var n=init.length/2,nd=spec.noise_dim,noise={},I=spec.inputs;
+function zAt(k){if(!noise[k])noise[k]=gauss(1000+k,nd*(n+1));return noise[k];}
+var start=Float32Array.from(spec.start),state={},byKey={},session=null,loop=null,again=false,pts=null,path=null;
+spec.sliders.forEach(function(s){state[s.key]=s.value;byKey[s.key]=s;});
 var ctrl=root.querySelector('.gl-controls'),canvas=root.querySelector('.gl-canvas'),still=root.querySelector('.gl-still'),status=root.querySelector('.gl-status');
-var shown={};function slider(key,label,min,max,step,fmt){var l=document.createElement('label');l.style.marginRight='1.2em';
- l.innerHTML=label+' <input type="range" min="'+min+'" max="'+max+'" step="'+step+'" value="'+state[key]+'" aria-label="'+label+'"> <output></output>';
- var inp=l.querySelector('input'),o=l.querySelector('output');o.textContent=fmt(state[key]);
- shown[key]=function(){inp.value=state[key];o.textContent=fmt(state[key]);};
- inp.addEventListener('input',function(){state[key]=+inp.value;o.textContent=fmt(state[key]);update();});ctrl.appendChild(l);}
-slider('eta','η',0,1,0.01,function(v){return v.toFixed(2)});slider('steps','steps',2,spec.max_steps,1,String);
+function fmt(key){var s=byKey[key],v=state[key];if(s.labels)return s.labels[Math.round((v-s.lo)/s.step)];return s.digits>0?v.toFixed(s.digits):String(Math.round(v));}
+var shown={};spec.sliders.forEach(function(s){var l=document.createElement('label');l.style.marginRight='1.2em';
+ l.innerHTML=s.label+' <input type="range" min="'+s.lo+'" max="'+s.hi+'" step="'+s.step+'" value="'+s.value+'" aria-label="'+s.label+'"> <output></output>';
+ var inp=l.querySelector('input'),o=l.querySelector('output');o.textContent=fmt(s.key);
+ shown[s.key]=function(){inp.value=state[s.key];o.textContent=fmt(s.key);};
+ inp.addEventListener('input',function(){state[s.key]=+inp.value;o.textContent=fmt(s.key);update();});ctrl.appendChild(l);});
+function nsteps(){return typeof spec.steps==='string'?Math.round(state[spec.steps]):spec.steps;}
 function T(type,data,dims){return new window.ort.Tensor(type,data,dims);}
-function scalar(t){return T('int64',BigInt64Array.from([BigInt(t)]),[]);}
-async function step(x,z,t,tp,eta,rows){var out=await session.run({x:T('float32',x,[rows,2]),z:T('float32',z,[rows,2]),
- t:scalar(t),t_prev:scalar(tp),eta:T('float32',Float32Array.of(eta),[])});return out.out.data;}
-async function run(x,rows,offset,keep){var taus=spec.taus[state.steps],trail=keep?[x]:null;
- for(var k=0;k+1<taus.length;k++){var z=zAt(k).subarray(offset,offset+2*rows);
-  x=await step(x,z,taus[k],taus[k+1],state.eta,rows);if(keep)trail.push(x);}return keep?trail:x;}
-var E=spec.extent,W=canvas.width,H=canvas.height,pad=30;
-function px(x){return pad+(x-E[0])/(E[1]-E[0])*(W-2*pad);} function py(y){return H-pad-(y-E[2])/(E[3]-E[2])*(H-2*pad);}
-function dx(u){return E[0]+(u-pad)/(W-2*pad)*(E[1]-E[0]);} function dy(v){return E[2]+(H-pad-v)/(H-2*pad)*(E[3]-E[2]);}
-function dots(c,a,color,r,alpha){c.fillStyle=color;c.globalAlpha=alpha;for(var i=0;i+1<a.length;i+=2){c.fillRect(px(a[i])-r,py(a[i+1])-r,2*r,2*r);}c.globalAlpha=1;}
-function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';c.strokeRect(pad,pad,W-2*pad,H-2*pad);
- dots(c,spec.ref,spec.colors.ref,1,0.35);if(pts)dots(c,pts,spec.colors.x,1.3,0.7);
- if(path){c.strokeStyle=spec.colors.path;c.lineWidth=2;c.beginPath();path.forEach(function(p,i){i?c.lineTo(px(p[0]),py(p[1])):c.moveTo(px(p[0]),py(p[1]));});c.stroke();
-  var a=path[0],b=path[path.length-1];c.fillStyle=spec.colors.path;c.beginPath();c.arc(px(b[0]),py(b[1]),4,0,7);c.fill();
-  c.beginPath();c.arc(px(a[0]),py(a[1]),7,0,7);c.lineWidth=2;c.stroke();}
- c.fillStyle='#222';c.font='13px sans-serif';c.fillText('DDIM, η = '+state.eta.toFixed(2)+', '+state.steps+' steps; drag the ringed x_T',pad,pad-10);}
-async function trajectory(){var tr=await run(start.slice(),1,2*n,true);path=tr.map(function(a){return[a[0],a[1]]});}
-async function render(full){var t0=performance.now();if(full){pts=await run(xT,n,0,false);}var t1=performance.now();
- await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;status.textContent=n+' points, '+state.steps+' steps computed in your browser in '+ms.toFixed(0)+' ms';}
+function scalar(name,v){return I[name]==='int64'?T('int64',BigInt64Array.from([BigInt(Math.round(v))]),[]):T('float32',Float32Array.of(v),[]);}
+async function call(f){var g={};session.inputNames.forEach(function(k){g[k]=f[k];});return (await session.run(g)).out.data;}
+function feed(x,z,t,tp,rows){var f={x:T('float32',x,[rows,2]),z:T('float32',z,[rows,nd])};
+ if('t' in I)f.t=scalar('t',t);if('t_prev' in I)f.t_prev=scalar('t_prev',tp);
+ for(var k in I){if(!(k in f))f[k]=scalar(k,state[k]);}return f;}
+async function run(x,rows,offset,keep){var ns=nsteps(),tm=spec.times[String(ns)],trail=keep?[x]:null;
+ for(var k=0;k<ns;k++){x=await call(feed(x,zAt(k).subarray(nd*offset,nd*(offset+rows)),tm[k],tm[k+1],rows));if(keep)trail.push(x);}
+ return keep?trail:x;}
+var W=canvas.width,H=canvas.height,pad=30,two=!!spec.start_extent;
+var Pout=two?{x:W/2+pad/2,w:W/2-1.5*pad,E:spec.extent}:{x:pad,w:W-2*pad,E:spec.extent};
+var Pin=two?{x:pad,w:W/2-1.5*pad,E:spec.start_extent}:Pout;
+function px(P,x){return P.x+(x-P.E[0])/(P.E[1]-P.E[0])*P.w;} function py(P,y){return H-pad-(y-P.E[2])/(P.E[3]-P.E[2])*(H-2*pad);}
+function dots(c,P,a,color,r,alpha){c.fillStyle=color;c.globalAlpha=alpha;for(var i=0;i+1<a.length;i+=2){c.fillRect(px(P,a[i])-r,py(P,a[i+1])-r,2*r,2*r);}c.globalAlpha=1;}
+function title(){return spec.title.replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;});}
+function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';
+ c.strokeRect(Pout.x,pad,Pout.w,H-2*pad);if(two){c.strokeRect(Pin.x,pad,Pin.w,H-2*pad);dots(c,Pin,init,spec.colors.init,1,0.35);}
+ dots(c,Pout,spec.ref,spec.colors.ref,1,0.35);if(pts)dots(c,Pout,pts,spec.colors.x,1.3,0.7);
+ if(path){var rest=two?path.slice(1):path;c.strokeStyle=spec.colors.path;c.lineWidth=2;c.beginPath();
+  rest.forEach(function(p,i){i?c.lineTo(px(Pout,p[0]),py(Pout,p[1])):c.moveTo(px(Pout,p[0]),py(Pout,p[1]));});c.stroke();
+  var a=path[0],b=path[path.length-1];c.fillStyle=spec.colors.path;if(rest.length){c.beginPath();c.arc(px(Pout,b[0]),py(Pout,b[1]),4,0,7);c.fill();}
+  c.beginPath();c.arc(px(Pin,a[0]),py(Pin,a[1]),7,0,7);c.lineWidth=2;c.stroke();}
+ c.fillStyle='#222';c.font='13px sans-serif';c.fillText(title(),pad,pad-10);}
+async function trajectory(){var tr=await run(start.slice(),1,n,true);path=tr.map(function(a){return[a[0],a[1]]});}
+async function render(full){var t0=performance.now();if(full){pts=await run(init,n,0,false);}var t1=performance.now();
+ await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;status.textContent=n+' points, '+nsteps()+' steps computed in your browser in '+ms.toFixed(0)+' ms';}
  G[root.id].frames++;}
 function update(full){if(full===undefined)full=true;if(!session)return Promise.resolve();
  if(loop){again=(again===true||full)?true:'path';return loop;}  // the running loop draws this state too
  loop=(async function(){try{await render(full);while(again){var f=again===true;again=false;await render(f);}}
   catch(e){status.textContent='live view failed: '+e.message;throw e;}finally{loop=null;}})();
  return loop;}
-function at(ev){var r=canvas.getBoundingClientRect();return[dx((ev.clientX-r.left)*W/r.width),dy((ev.clientY-r.top)*H/r.height)];}
+function at(ev){var r=canvas.getBoundingClientRect(),u=(ev.clientX-r.left)*W/r.width,v=(ev.clientY-r.top)*H/r.height;
+ return[Pin.E[0]+(u-Pin.x)/Pin.w*(Pin.E[1]-Pin.E[0]),Pin.E[2]+(H-pad-v)/(H-2*pad)*(Pin.E[3]-Pin.E[2])];}
 var dragging=false;canvas.addEventListener('pointerdown',function(ev){dragging=true;canvas.setPointerCapture(ev.pointerId);start=Float32Array.from(at(ev));update(false);});
 canvas.addEventListener('pointermove',function(ev){if(!dragging)return;start=Float32Array.from(at(ev));update(false);});
 canvas.addEventListener('pointerup',function(){dragging=false;});
 var keys={ArrowLeft:[-1,0],ArrowRight:[1,0],ArrowUp:[0,1],ArrowDown:[0,-1]};
-canvas.addEventListener('keydown',function(ev){var d=keys[ev.key];if(!d)return;ev.preventDefault();
- start=Float32Array.of(start[0]+0.1*d[0],start[1]+0.1*d[1]);update(false);});
-G[root.id]={frames:0,lastMs:null,step:function(x,z,t,tp,eta,rows){return step(Float32Array.from(x),Float32Array.from(z),t,tp,eta,rows).then(function(d){return Array.from(d)});},
- set:function(key,v){state[key]=v;shown[key]();return update();},state:state};
+canvas.addEventListener('keydown',function(ev){var d=keys[ev.key];if(!d)return;ev.preventDefault();var E=Pin.E;
+ start=Float32Array.of(start[0]+0.03*d[0]*(E[1]-E[0]),start[1]+0.03*d[1]*(E[3]-E[2]));update(false);});
+G[root.id]={frames:0,lastMs:null,state:state,get busy(){return loop!==null;},
+ step:function(f,rows){var g={};for(var k in f){g[k]=Array.isArray(f[k])?T('float32',Float32Array.from(f[k]),[rows,f[k].length/rows]):scalar(k,f[k]);}
+  return call(g).then(function(d){return Array.from(d)});},
+ set:function(key,v){state[key]=v;shown[key]();return update();}};
 G[root.id].ready=loadOrt().then(function(ort){ort.env.wasm.wasmPaths=base;ort.env.wasm.numThreads=1;ort.env.wasm.proxy=false;
  var b=atob(spec.model),u=new Uint8Array(b.length);for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);
  return ort.InferenceSession.create(u,{executionProviders:['wasm']});}).then(function(s){session=s;still.style.display='none';canvas.style.display='';return update();})

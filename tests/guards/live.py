@@ -27,9 +27,17 @@ CASES = [
                                         ref=torch.randn(30, 2, generator=torch.Generator().manual_seed(1)),
                                         extent=(-3.0, 3.0, -2.0, 2.0), n=20, max_steps=10),
          ranges={"n": (1, 5000), "max_steps": (2, 20)}),
+    Case("live.Slider", lambda: dict(key="eta", label="η", lo=0.0, hi=1.0, step=0.1, value=0.5)),
+    Case("live.sampler_demo", lambda: dict(fallback=_slider(), step=live.DDIMStep(_net(), S),
+                                           sliders=[live.Slider("eta", "η", 0.0, 1.0, 0.1, 0.5)], steps=3,
+                                           times={3: [20, 10, 5, 0]}, extent=(-3.0, 3.0, -2.0, 2.0), title="t",
+                                           alt="a", start=(0.0, 0.0), init_scale=1.0,
+                                           ref=torch.randn(30, 2, generator=torch.Generator().manual_seed(1)),
+                                           n=20, noise_dim=2),
+         ranges={"n": (1, 5000), "noise_dim": (1, 64), "init_scale": (0.0, None)}),
 ]
 EXEMPT = {
-    "export_step": "its one argument is a DDIMStep, checked by type (nothing numeric to spoil); "
+    "export_step": "its one argument is a step module, checked for input_names and example() (nothing numeric to spoil); "
                    "tests/test_live.py runs the export it makes against gencore",
     "LiveDemo": "a container of what ddim_live has checked; its export is called, and a failure "
                 "leaves the frames' view (tests/test_live.py)",
