@@ -125,7 +125,7 @@ class LiveDemo:
         uid = "gl-" + uuid.uuid4().hex[:12]
         spec = dict(self.spec, model=base64.b64encode(self.model).decode("ascii"), runtime=RUNTIME)
         data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
-        png = base64.b64encode(self.fallback.render(self.fallback.initial_index, compress=6)).decode("ascii")
+        png = base64.b64encode(self.fallback.render(self.fallback.initial_index, compress=6, palette=True)).decode("ascii")
         alt = html.escape(self.alt)
         width = 720 if spec.get("start_extent") else 504
         return (
