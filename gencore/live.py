@@ -139,6 +139,11 @@ class LiveDemo:
             f"<script>{_JS.replace('%UID%', uid)}</script>"
         )
 
+    def __getattr__(self, name):  # render, params, ...: the frames' slider answers (tests, benchmarks)
+        if name == "fallback":
+            raise AttributeError(name)
+        return getattr(self.fallback, name)
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = self.fallback._repr_mimebundle_(include, exclude)
         bundle["text/html"] = self.to_html()
@@ -313,14 +318,18 @@ function feed(x,z,t,tp,rows){var f={x:T('float32',x,[rows,2]),z:T('float32',z,[r
 async function run(x,rows,offset,keep){var ns=nsteps(),tm=spec.times[String(ns)],trail=keep?[x]:null;
  for(var k=0;k<ns;k++){x=await call(feed(x,zAt(k).subarray(nd*offset,nd*(offset+rows)),tm[k],tm[k+1],rows));if(keep)trail.push(x);}
  return keep?trail:x;}
-var W=canvas.width,H=canvas.height,pad=30,two=!!spec.start_extent;
+var W=canvas.width,H=canvas.height,pad=34,two=!!spec.start_extent;
 var Pout=two?{x:W/2+pad/2,w:W/2-1.5*pad,E:spec.extent}:{x:pad,w:W-2*pad,E:spec.extent};
 var Pin=two?{x:pad,w:W/2-1.5*pad,E:spec.start_extent}:Pout;
 function px(P,x){return P.x+(x-P.E[0])/(P.E[1]-P.E[0])*P.w;} function py(P,y){return H-pad-(y-P.E[2])/(P.E[3]-P.E[2])*(H-2*pad);}
 function dots(c,P,a,color,r,alpha){c.fillStyle=color;c.globalAlpha=alpha;for(var i=0;i+1<a.length;i+=2){c.fillRect(px(P,a[i])-r,py(P,a[i+1])-r,2*r,2*r);}c.globalAlpha=1;}
+function ticks(c,P){var E=P.E,span=Math.max(E[1]-E[0],E[3]-E[2]),d=span>12?5:span>5?2:span>2.5?1:0.5;c.fillStyle='#666';c.strokeStyle='#666';c.lineWidth=1;c.font='10px sans-serif';
+ for(var v=Math.ceil(E[0]/d)*d;v<=E[1]+1e-9;v+=d){var u=px(P,v);c.beginPath();c.moveTo(u,H-pad);c.lineTo(u,H-pad+4);c.stroke();c.textAlign='center';c.fillText(+v.toFixed(1),u,H-pad+14);}
+ for(var w=Math.ceil(E[2]/d)*d;w<=E[3]+1e-9;w+=d){var q=py(P,w);c.beginPath();c.moveTo(P.x-4,q);c.lineTo(P.x,q);c.stroke();c.textAlign='right';c.fillText(+w.toFixed(1),P.x-6,q+3);}
+ c.textAlign='left';}
 function title(){return spec.title.replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;});}
 function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';
- c.strokeRect(Pout.x,pad,Pout.w,H-2*pad);if(two){c.strokeRect(Pin.x,pad,Pin.w,H-2*pad);dots(c,Pin,init,spec.colors.init,1,0.35);}
+ c.strokeRect(Pout.x,pad,Pout.w,H-2*pad);ticks(c,Pout);if(two){c.strokeStyle='#ccc';c.strokeRect(Pin.x,pad,Pin.w,H-2*pad);ticks(c,Pin);dots(c,Pin,init,spec.colors.init,1,0.35);}
  dots(c,Pout,spec.ref,spec.colors.ref,1,0.35);if(pts)dots(c,Pout,pts,spec.colors.x,1.3,0.7);
  if(path){var rest=two?path.slice(1):path;c.strokeStyle=spec.colors.path;c.lineWidth=2;c.beginPath();
   rest.forEach(function(p,i){i?c.lineTo(px(Pout,p[0]),py(Pout,p[1])):c.moveTo(px(Pout,p[0]),py(Pout,p[1]));});c.stroke();
@@ -329,7 +338,7 @@ function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,
  c.fillStyle='#222';c.font='13px sans-serif';c.fillText(title(),pad,pad-10);}
 async function trajectory(){var tr=await run(start.slice(),1,n,true);path=tr.map(function(a){return[a[0],a[1]]});}
 async function render(full){var t0=performance.now();if(full){pts=await run(init,n,0,false);}var t1=performance.now();
- await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;status.textContent=n+' points, '+nsteps()+' steps computed in your browser in '+ms.toFixed(0)+' ms';}
+ await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;var k=nsteps();status.textContent=n+' points'+(k===1?'':', '+k+' steps')+' computed in your browser in '+ms.toFixed(0)+' ms';}
  G[root.id].frames++;}
 function update(full){if(full===undefined)full=true;if(!session)return Promise.resolve();
  if(loop){again=(again===true||full)?true:'path';return loop;}  // the running loop draws this state too

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, StepPatch
 
 from .. import reparam as R
-from .. import metrics, pixels, viz, widgets
+from .. import live_reparam, metrics, pixels, viz, widgets
 from ..experiments.reparam import ESTIMATORS, CategoricalStudy, VarianceStudy
 
 __all__ = ["inverse_cdf_slider", "chain_rule_figure", "box_muller_figure", "variance_slider",
@@ -254,7 +254,9 @@ def banana_slider(eps: torch.Tensor, bs=(0.0, 0.25, 0.5, 0.75, 1.0), s: float = 
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("Left: Gaussian noise ε ~ N(0, I); right: the same points pushed through the bending map T with "
            "b = {b}, over the exact density of x = T(ε): the larger b, the more the cloud bends into a banana.")
-    return widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2), alt=alt)
+    demo = widgets.slider(draw, figsize=(9.0, 3.8), b=widgets.Param(tuple(bs), "bend b", "{:.2f}", start=2), alt=alt)
+    # on the website: any b, computed in the reader's browser, a draggable ε (gencore.live_reparam)
+    return live_reparam.banana_live(demo, eps, s, extent, colors={"x": viz.COLORS["q"], "init": viz.COLORS["grey"]})
 
 
 def _node(ax, xy, text, random: bool):
