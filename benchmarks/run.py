@@ -52,6 +52,7 @@ import json as _json, statistics as _stats, time as _time
 from gencore.widgets import SliderDemo as _SliderDemo
 _seen, _rows = set(), []
 for _name, _obj in list(globals().items()) + [(f"Out[{_k}]", _v) for _k, _v in Out.items()]:
+    _obj = _obj.__dict__.get("fallback", _obj) if hasattr(_obj, "__dict__") else _obj  # a live demo's frames
     if not isinstance(_obj, _SliderDemo) or id(_obj) in _seen:
         continue
     _seen.add(id(_obj))
