@@ -31,7 +31,7 @@ from torch import nn
 from . import diffusion as D
 from .tensors import event_2d, in_range, positive, positive_int, validate
 
-__all__ = ["Slider", "export_step", "LiveDemo", "sampler_demo", "DDIMStep", "ddim_live", "RUNTIME"]
+__all__ = ["Slider", "export_step", "LiveDemo", "sampler_demo", "curve_demo", "DDIMStep", "ddim_live", "RUNTIME"]
 
 RUNTIME = "_static/ort/"  # onnxruntime-web, relative to the site's root (scripts/fetch_ort.sh)
 OPSET = 17
@@ -127,13 +127,14 @@ class LiveDemo:
         data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
         png = base64.b64encode(self.fallback.render(self.fallback.initial_index, compress=6, palette=True)).decode("ascii")
         alt = html.escape(self.alt)
-        width = 720 if spec.get("start_extent") else 504
+        keys = "" if spec.get("panels") else " Arrow keys move the ringed point."
+        width, height = spec.get("size") or ((720 if spec.get("start_extent") else 504), 360)
         return (
             f'<div class="gencore-live" id="{uid}" style="background:#fff;color:#222;padding:4px;max-width:{width + 56}px">'
             f'<div class="gl-controls"></div>'
             f'<img class="gl-still" alt="{alt}" src="data:image/png;base64,{png}">'
-            f'<canvas class="gl-canvas" role="img" tabindex="0" aria-label="{alt} Arrow keys move the ringed point." '
-            f'width="{width}" height="360" style="display:none;touch-action:none;cursor:crosshair;max-width:100%"></canvas>'
+            f'<canvas class="gl-canvas" role="img" tabindex="0" aria-label="{alt}{keys}" '
+            f'width="{width}" height="{height}" style="display:none;touch-action:none;cursor:crosshair;max-width:100%"></canvas>'
             f'<div class="gl-status" style="font-size:80%"></div>'
             f'<script type="application/json" class="gl-spec">{data}</script></div>'
             f"<script>{_JS.replace('%UID%', uid)}</script>"
@@ -221,6 +222,31 @@ def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, exte
     if len(spec["start"]) != 2 or not all(math.isfinite(v) for v in spec["start"]):
         raise ValueError(f"start must be a finite point (x, y); got {start!r}")
     return LiveDemo(fallback, spec, lambda: export_step(step), alt)
+
+
+def curve_demo(fallback, step: nn.Module, *, sliders, grid: torch.Tensor, columns: int, panels, alt: str,
+               size=(774, 280)) -> LiveDemo:
+    r"""A live demo of closed-form curves: ``step(x, **sliders)`` returns ``(m, columns)`` values at
+    the ``m`` points of ``grid`` (fed as ``x = (grid, 0)``), drawn as curves in ``panels``.
+
+    Each panel is ``{"extent": (x0, x1, y0, y1), "title": str, "curves": [{"col": j, "color": css,
+    "label": str, "dash": bool, "fill": bool}]}``; in a title or label, ``{cJ:D}`` prints column
+    ``J`` at the first grid point with ``D`` decimals (a constant column carries a number, such
+    as a divergence, from the graph to the page) and ``{key}`` a slider's value. No dragging.
+    """
+    validate("grid", grid, ndim=1)
+    if not torch.isfinite(grid).all() or len(grid) < 2:
+        raise ValueError(f"grid must hold at least two finite points; got {tuple(grid.shape)}")
+    in_range("columns", positive_int("columns", columns), 1, 64)
+    panels = [dict(p, extent=_box("panel extent", p["extent"])) for p in panels]
+    for p in panels:
+        if any(not 0 <= c["col"] < columns for c in p["curves"]):
+            raise ValueError(f"a curve's col must lie in 0..columns - 1 = {columns - 1}; got {[c['col'] for c in p['curves']]}")
+    x = torch.stack([grid, torch.zeros_like(grid)], -1).float()
+    demo = sampler_demo(fallback, step, sliders=sliders, steps=1, times={1: [0, 1]}, extent=panels[0]["extent"],
+                        title="", alt=alt, start=(0.0, 0.0), init=x, n=len(grid))
+    demo.spec.update(panels=panels, columns=columns, size=[int(v) for v in size])
+    return demo
 
 
 class DDIMStep(nn.Module):
@@ -323,9 +349,10 @@ var Pout=two?{x:W/2+pad/2,w:W/2-1.5*pad,E:spec.extent}:{x:pad,w:W-2*pad,E:spec.e
 var Pin=two?{x:pad,w:W/2-1.5*pad,E:spec.start_extent}:Pout;
 function px(P,x){return P.x+(x-P.E[0])/(P.E[1]-P.E[0])*P.w;} function py(P,y){return H-pad-(y-P.E[2])/(P.E[3]-P.E[2])*(H-2*pad);}
 function dots(c,P,a,color,r,alpha){c.fillStyle=color;c.globalAlpha=alpha;for(var i=0;i+1<a.length;i+=2){c.fillRect(px(P,a[i])-r,py(P,a[i+1])-r,2*r,2*r);}c.globalAlpha=1;}
-function ticks(c,P){var E=P.E,span=Math.max(E[1]-E[0],E[3]-E[2]),d=span>12?5:span>5?2:span>2.5?1:0.5;c.fillStyle='#666';c.strokeStyle='#666';c.lineWidth=1;c.font='10px sans-serif';
+function gap(span){return span>12?5:span>5?2:span>2.5?1:span>1.2?0.5:span>0.5?0.2:0.1;}
+function ticks(c,P){var E=P.E,d=gap(E[1]-E[0]),e=gap(E[3]-E[2]);c.fillStyle='#666';c.strokeStyle='#666';c.lineWidth=1;c.setLineDash([]);c.font='10px sans-serif';
  for(var v=Math.ceil(E[0]/d)*d;v<=E[1]+1e-9;v+=d){var u=px(P,v);c.beginPath();c.moveTo(u,H-pad);c.lineTo(u,H-pad+4);c.stroke();c.textAlign='center';c.fillText(+v.toFixed(1),u,H-pad+14);}
- for(var w=Math.ceil(E[2]/d)*d;w<=E[3]+1e-9;w+=d){var q=py(P,w);c.beginPath();c.moveTo(P.x-4,q);c.lineTo(P.x,q);c.stroke();c.textAlign='right';c.fillText(+w.toFixed(1),P.x-6,q+3);}
+ for(var w=Math.ceil(E[2]/e)*e;w<=E[3]+1e-9;w+=e){var q=py(P,w);c.beginPath();c.moveTo(P.x-4,q);c.lineTo(P.x,q);c.stroke();c.textAlign='right';c.fillText(+w.toFixed(1),P.x-6,q+3);}
  c.textAlign='left';}
 function title(){return spec.title.replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;});}
 function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';
@@ -337,7 +364,19 @@ function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,
   c.beginPath();c.arc(px(Pin,a[0]),py(Pin,a[1]),7,0,7);c.lineWidth=2;c.stroke();}
  c.fillStyle='#222';c.font='13px sans-serif';c.fillText(title(),pad,pad-10);}
 async function trajectory(){var tr=await run(start.slice(),1,n,true);path=tr.map(function(a){return[a[0],a[1]]});}
+function label(t){return t.replace(/\{c(\d+):(\d+)\}/g,function(m,j,d){return pts?pts[+j].toFixed(+d):'';});}
+function drawCurves(){var c=canvas.getContext('2d'),K=spec.panels.length,C=spec.columns,w=(W-pad*(K+1))/K;c.fillStyle='#fff';c.fillRect(0,0,W,H);
+ spec.panels.forEach(function(pn,j){var P={x:pad+j*(w+pad),w:w,E:pn.extent};c.strokeStyle='#ccc';c.lineWidth=1;c.strokeRect(P.x,pad,P.w,H-2*pad);ticks(c,P);
+  c.save();c.beginPath();c.rect(P.x,pad,P.w,H-2*pad);c.clip();
+  if(P.E[2]<0&&P.E[3]>0){c.strokeStyle='#222';c.lineWidth=0.6;c.beginPath();c.moveTo(P.x,py(P,0));c.lineTo(P.x+P.w,py(P,0));c.stroke();}
+  pn.curves.forEach(function(cv){function trace(){for(var i=0;i<n;i++){var u=px(P,init[2*i]),v=py(P,pts[i*C+cv.col]);i?c.lineTo(u,v):c.moveTo(u,v);}}
+   if(cv.fill){c.beginPath();trace();c.lineTo(px(P,init[2*(n-1)]),py(P,0));c.lineTo(px(P,init[0]),py(P,0));c.closePath();c.fillStyle=cv.color;c.globalAlpha=0.25;c.fill();c.globalAlpha=1;}
+   c.beginPath();trace();c.strokeStyle=cv.color;c.lineWidth=1.6;c.setLineDash(cv.dash?[6,3]:[]);c.stroke();c.setLineDash([]);});
+  c.restore();var y=pad+14;pn.curves.forEach(function(cv){if(!cv.label)return;c.strokeStyle=cv.color;c.lineWidth=1.6;c.setLineDash(cv.dash?[6,3]:[]);
+   c.beginPath();c.moveTo(P.x+6,y-4);c.lineTo(P.x+24,y-4);c.stroke();c.setLineDash([]);c.fillStyle='#222';c.font='11px sans-serif';c.fillText(label(cv.label).replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;}),P.x+28,y);y+=14;});
+  c.fillStyle='#222';c.font='12px sans-serif';c.fillText(label(pn.title).replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;}),P.x,pad-10);});}
 async function render(full){var t0=performance.now();if(full){pts=await run(init,n,0,false);}var t1=performance.now();
+ if(spec.panels){drawCurves();G[root.id].lastMs=t1-t0;status.textContent='computed in your browser in '+(t1-t0).toFixed(0)+' ms';G[root.id].frames++;return;}
  await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;var k=nsteps();status.textContent=n+' points'+(k===1?'':', '+k+' steps')+' computed in your browser in '+ms.toFixed(0)+' ms';}
  G[root.id].frames++;}
 function update(full){if(full===undefined)full=true;if(!session)return Promise.resolve();

@@ -14,7 +14,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.lines import Line2D
 
 from .. import divergences as D
-from .. import pixels, viz, widgets
+from .. import live_divergences, pixels, viz, widgets
 from ..experiments import divergences as run
 from ..experiments.divergences import XS
 
@@ -89,13 +89,15 @@ def gaussian_pair_slider(mus=None, sigmas=None) -> widgets.SliderDemo:
                 f"integrands p log(p/q) and q log(q/p), whose shaded areas are KL(p‖q) = {fwd:.3f} nats and "
                 f"KL(q‖p) = {rev:.3f} nats: the two differ unless q is p.")
 
-    return widgets.slider(
+    demo = widgets.slider(
         draw,
         figsize=(8.6, 2.9),
         mu=widgets.Param(tuple(mus), "μ of q", "{:+.2f}", start=len(mus) // 2 + 2),
         sigma=widgets.Param(tuple(sigmas), "σ of q", "{:.2f}", start=min(1, len(sigmas) - 1)),
         alt=alt,
     )
+    # on the website: any μ and σ, computed in the reader's browser (gencore.live_divergences)
+    return live_divergences.gaussian_pair_live(demo, {"p": viz.COLORS["p"], "q": viz.COLORS["q"]})
 
 
 def separation_slider(fits: run.ReverseFits) -> widgets.SliderDemo:

@@ -21,6 +21,16 @@ def _slider():
     return widgets.slider(lambda fig, a: None, a=(0, 1), alt="an empty stand-in frame at a = {a}")
 
 
+class _Curves(torch.nn.Module):
+    input_names = ("x", "eta")
+
+    def forward(self, x, eta):
+        return torch.stack([x[:, 0], eta * x[:, 0] ** 2], -1)
+
+    def example(self):
+        return torch.zeros(4, 2), torch.tensor(0.5)
+
+
 CASES = [
     Case("live.DDIMStep", lambda: dict(model=_net(), schedule=S)),
     Case("live.ddim_live", lambda: dict(fallback=_slider(), model=_net(), schedule=S,
@@ -35,6 +45,10 @@ CASES = [
                                            ref=torch.randn(30, 2, generator=torch.Generator().manual_seed(1)),
                                            n=20, noise_dim=2),
          ranges={"n": (1, 5000), "noise_dim": (1, 64), "init_scale": (0.0, None)}),
+    Case("live.curve_demo", lambda: dict(fallback=_slider(), step=_Curves(), sliders=[live.Slider("eta", "η", 0.0, 1.0, 0.1, 0.5)],
+                                         grid=torch.linspace(-1, 1, 9), columns=2, alt="a",
+                                         panels=[{"extent": (-1, 1, 0, 1), "title": "t", "curves": [{"col": 1, "color": "#000"}]}]),
+         ranges={"columns": (2, 64)}),
 ]
 EXEMPT = {
     "export_step": "its one argument is a step module, checked for input_names and example() (nothing numeric to spoil); "
