@@ -7,16 +7,8 @@
 # 14 MB against 10.6 MB here). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest=book/_static/ort
-version=1.18.0
-if [ -f "$dest/ort-wasm-simd.wasm" ] && [ "$(cat "$dest/VERSION" 2>/dev/null)" = "$version" ]; then
-  exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "onnxruntime-web@$version" >/dev/null && tar xzf "onnxruntime-web-$version.tgz")
-rm -rf "$dest" && mkdir -p "$dest"
-cp "$tmp/package/dist/ort.wasm-core.min.js" "$tmp/package/dist/ort-wasm-simd.wasm" "$dest/"
-cp "$tmp/package/package.json" "$dest/package.json"  # the package carries no LICENSE file: its licence field (MIT)
-echo "$version" > "$dest/VERSION"
-echo "onnxruntime-web $version copied into $dest ($(du -sh "$dest" | cut -f1))"
+source scripts/npm_vendor.sh
+vendor onnxruntime-web 1.18.0 book/_static/ort ort-wasm-simd.wasm || exit 0
+cp "$pkg/dist/ort.wasm-core.min.js" "$pkg/dist/ort-wasm-simd.wasm" "$dest/"
+cp "$pkg/package.json" "$dest/package.json"  # the package carries no LICENSE file: its licence field (MIT)
+vendored

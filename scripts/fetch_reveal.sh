@@ -5,20 +5,12 @@
 # speaker-notes plugin. Idempotent: does nothing when that version is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest=slides/_vendor/reveal
-version=5.2.1
-if [ -f "$dest/reveal.js" ] && [ "$(cat "$dest/VERSION" 2>/dev/null)" = "$version" ]; then
-  exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "reveal.js@$version" >/dev/null && tar xzf "reveal.js-$version.tgz")
-pkg="$tmp/package"
-rm -rf "$dest" && mkdir -p "$dest/theme/fonts" "$dest/plugin/notes"
+source scripts/npm_vendor.sh
+vendor reveal.js 5.2.1 slides/_vendor/reveal reveal.js || exit 0
+mkdir -p "$dest/theme/fonts" "$dest/plugin/notes"
 cp "$pkg/dist/reveal.js" "$pkg/dist/reveal.css" "$pkg/dist/reset.css" "$dest/"
 cp "$pkg/dist/theme/white.css" "$dest/theme/"
 cp -r "$pkg/dist/theme/fonts/source-sans-pro" "$dest/theme/fonts/"
 cp "$pkg/plugin/notes/notes.js" "$dest/plugin/notes/"
 cp "$pkg/LICENSE" "$dest/LICENSE"
-echo "$version" > "$dest/VERSION"
-echo "reveal.js $version copied into $dest"
+vendored
