@@ -181,7 +181,8 @@ def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, exte
         step: an ``nn.Module`` with ``input_names`` and ``example()`` (:func:`export_step`).
         sliders: :class:`Slider` s; a slider whose key is an input name feeds that input.
         steps: the number of steps, or the key of the slider that sets it.
-        times: ``{steps: [t_0, ..., t_steps]}`` for every reachable step count.
+        times: ``{steps: [t_0, ..., t_steps]}`` for every reachable step count (stored once
+            when every count's grid is the start of the longest).
         extent: the plotted box ``(x0, x1, y0, y1)`` of the outputs.
         start_extent: if given, the start points get a panel of their own with this box (a
             latent space on the left, the decoded points on the right).
@@ -209,6 +210,9 @@ def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, exte
         if len(grid) != int(k) + 1:
             raise ValueError(f"times[{k}] must have {int(k) + 1} entries (t_0..t_steps); got {len(grid)}")
         table[str(int(k))] = [g if isinstance(g, int) else float(g) for g in grid]
+    longest = max(table.values(), key=len)
+    if len(table) > 1 and all(grid == longest[:len(grid)] for grid in table.values()):
+        table = {"prefix": longest}  # every count's grid starts the longest one: store that once
     example = _check_step(step)
     inputs = {name: str(t.dtype).replace("torch.", "") for name, t in zip(step.input_names, example)}
     spec = {
@@ -341,7 +345,7 @@ async function call(f){var g={};session.inputNames.forEach(function(k){g[k]=f[k]
 function feed(x,z,t,tp,rows){var f={x:T('float32',x,[rows,2]),z:T('float32',z,[rows,nd])};
  if('t' in I)f.t=scalar('t',t);if('t_prev' in I)f.t_prev=scalar('t_prev',tp);
  for(var k in I){if(!(k in f))f[k]=scalar(k,state[k]);}return f;}
-async function run(x,rows,offset,keep){var ns=nsteps(),tm=spec.times[String(ns)],trail=keep?[x]:null;
+async function run(x,rows,offset,keep){var ns=nsteps(),tm=spec.times.prefix||spec.times[String(ns)],trail=keep?[x]:null;
  for(var k=0;k<ns;k++){x=await call(feed(x,zAt(k).subarray(nd*offset,nd*(offset+rows)),tm[k],tm[k+1],rows));if(keep)trail.push(x);}
  return keep?trail:x;}
 var W=canvas.width,H=canvas.height,pad=34,two=!!spec.start_extent;

@@ -2,8 +2,8 @@
 
 Usage (from the repository root, after `make book`, which builds `_build/html`):
 
-    .venv/bin/python benchmarks/site.py                # every chapter page
-    .venv/bin/python benchmarks/site.py --pages 06 09  # some of them
+    .venv/bin/python benchmarks/website.py                # every chapter page
+    .venv/bin/python benchmarks/website.py --pages 06 09  # some of them
 
 For every chapter page ``book/NN_*.html`` of the site:
 
@@ -18,7 +18,7 @@ For every chapter page ``book/NN_*.html`` of the site:
   the median of the page's own ``lastMs`` is the figure. Target: 1,000 points in ≤ 100 ms on a
   laptop-class CPU.
 
-Prints a table and writes ``benchmarks/site.json`` (``--out`` another file). The figures are
+Prints a table and writes ``benchmarks/website.json`` (``--out`` another file). The figures are
 for the machine it runs on (say which in a report).
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--site", default=str(ROOT / "_build" / "html"), help="the built site (make book)")
     parser.add_argument("--pages", nargs="*", help="chapter numbers (default: all)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "site.json"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "website.json"))
     args = parser.parse_args(argv)
     site = pathlib.Path(args.site)
     pages = sorted((site / "book").glob("[0-9][0-9]_*.html"))
