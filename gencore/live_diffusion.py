@@ -52,10 +52,12 @@ class ForwardStep(nn.Module):
 
 
 def forward_live(fallback, schedule: D.NoiseSchedule, x0: torch.Tensor, extent, colors: dict | None = None,
-                 stride: int = 10, n: int = 1000) -> LiveDemo:
+                 stride: int = 1, every: int = 10, n: int = 1000) -> LiveDemo:
     r"""The forward chain :math:`x_0 \to x_t` live: ``n`` of the data points ``x0`` noised step by step
-    to any ``t`` in ``0, stride, ..., T`` (a slider), and the noisy path of one dragged point :math:`x_0`.
+    to any ``t`` in ``0, every * stride, ..., T`` (a slider), and the noisy path of one dragged point
+    :math:`x_0` (a vertex per call, ``stride`` steps each; the page's status counts calls).
 
+    The page carries a table of the times for every slider position, so ``every`` keeps it small.
     ``fallback``: the frames' slider (notebook, print); ``extent``: the plotted box; ``colors``:
     CSS colours of ``"ref"`` (the clean data, behind), ``"x"`` (the points at ``t``) and ``"path"``.
     """
@@ -64,11 +66,14 @@ def forward_live(fallback, schedule: D.NoiseSchedule, x0: torch.Tensor, extent, 
     in_range("n", positive_int("n", n), 1, 5000)
     if schedule.T % positive_int("stride", stride):
         raise ValueError(f"stride must divide T = {schedule.T}; got {stride}")
-    step = ForwardStep(schedule, stride)
     calls = schedule.T // stride
-    slider = Slider("steps", "t", 0, calls, 1, min(calls, max(1, 100 // stride)), digits=0,
-                    labels=tuple(str(k * stride) for k in range(calls + 1)))
-    times = {k: [i * stride for i in range(k + 1)] for k in range(calls + 1)}
+    if calls % positive_int("every", every):
+        raise ValueError(f"every must divide T / stride = {calls}; got {every}")
+    step = ForwardStep(schedule, stride)
+    reach = range(0, calls + 1, every)
+    slider = Slider("steps", "t", 0, calls, every, min(calls, every * max(1, 100 // (stride * every))), digits=0,
+                    labels=None if stride == 1 else tuple(str(k * stride) for k in reach))
+    times = {k: [i * stride for i in range(k + 1)] for k in reach}
     alt = ("Samples x_t of the forward noising process (live: computed in your browser for the chosen t), "
            "starting from the two-moons data shown pale behind them, with the noisy path of one data "
            "point x_0 that you can drag.")

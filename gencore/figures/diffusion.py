@@ -37,7 +37,7 @@ def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, g
 
     Every frame's samples and density image are computed here, once; a frame only plots them.
     With ``live=True`` the website's view is live (:func:`gencore.live_diffusion.forward_live`:
-    the chain run step by step in the reader's browser to any t in steps of 10, a dragged x_0 with
+    the chain run step by step in the reader's browser to any t, a dragged x_0 with
     its noisy path); the notebook and the printed book keep this slider.
     """
     ts = ts or (0, 10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 1000)

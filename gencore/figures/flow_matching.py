@@ -62,14 +62,15 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     return fig
 
 
-def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, every: int = 4):
+def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, every: int = 5):
     """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed).
 
     ``ref``: data samples drawn in grey behind the flow. The path and the velocity on a 12 x 12
     grid at every frame's t are computed here, once (on ``x0``'s device, then copied to the host);
     a frame only moves the points and turns the arrows.
     """
-    ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
+    frames = list(range(0, n_steps + 1, every))
+    ts = [round(i / n_steps, 3) for i in frames + ([n_steps] if frames[-1] != n_steps else [])]  # t = 1 is a frame
     pts, _ = grid(EXTENT, 12, dtype=x0.dtype, device=x0.device)
     with torch.no_grad():
         _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)

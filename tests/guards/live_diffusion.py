@@ -30,8 +30,8 @@ def _points(n=30):
 CASES = [
     Case("live_diffusion.ForwardStep", lambda: dict(schedule=S, stride=5), ranges={"stride": (1, 20)}),
     Case("live_diffusion.forward_live", lambda: dict(fallback=_slider(), schedule=S, x0=_points(), extent=BOX,
-                                                     stride=5, n=20),
-         ranges={"n": (1, 5000), "stride": (1, 20)}),
+                                                     stride=5, every=2, n=20),
+         ranges={"n": (1, 5000), "stride": (1, 20), "every": (1, 4)}),
     Case("live_diffusion.ReverseStep", lambda: dict(model=_net(), schedule=S)),
     Case("live_diffusion.reverse_live", lambda: dict(fallback=_slider(), model=_net(), schedule=S, ref=_points(),
                                                      extent=BOX, steps=5, n=20),
