@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from .. import diffusion as D
-from .. import live, viz, widgets
+from .. import live, live_diffusion, viz, widgets
 from ..experiments.diffusion import EXTENT, Quality, grid_log_prob, kl_smoothed
 from ..experiments.diffusion_exact import ReverseJump
 from ..tensors import noise
@@ -32,10 +32,13 @@ def _heatmap(ax, image) -> None:
     ax.grid(False)
 
 
-def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, generator=None):
+def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, generator=None, live: bool = False):
     """Slider over ``t``: samples :math:`x_t` of the forward process beside the exact density of :math:`q(x_t)`.
 
     Every frame's samples and density image are computed here, once; a frame only plots them.
+    With ``live=True`` the website's view is live (:func:`gencore.live_diffusion.forward_live`:
+    the chain run step by step in the reader's browser to any t, a dragged x_0 with
+    its noisy path); the notebook and the printed book keep this slider.
     """
     ts = ts or (0, 10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 1000)
     eps = noise(x0.shape, x0, generator)
@@ -53,16 +56,25 @@ def forward_slider(schedule: D.NoiseSchedule, data, x0: torch.Tensor, ts=None, g
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("Left: samples x_t of the forward noising process at step t = {t}, starting from the two moons; "
            "right: the exact density q(x_t). As t grows the moons blur into one standard Gaussian.")
-    return widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3), alt=alt)
+    demo = widgets.slider(draw, figsize=(9.0, 3.4), t=widgets.Param(tuple(ts), "t", "{}", start=3), alt=alt)
+    if not live:
+        return demo
+    colors = {"ref": viz.COLORS["grey"], "x": viz.COLORS["p"], "path": viz.COLORS["aux"]}  # as the frames
+    return live_diffusion.forward_live(demo, schedule, x0, EXTENT, colors)
 
 
 def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None, n_lines: int = 8, stride: int = 10,
-                   tail: int = 100):
+                   tail: int = 100, model=None, ref: torch.Tensor | None = None):
     """Slider over ``t``: the reverse chain's states :math:`x_t` (from a DDPM ``path`` of shape
     ``(T + 1, N, 2)``, ``path[k]`` = :math:`x_{T-k}`) over the exact :math:`q(x_t)`, with a few trajectories.
 
     The densities (at ``t = 0`` the data's own) are computed here, once; a frame only plots them.
+    Given the denoiser ``model`` and data points ``ref`` too, the website's view is live
+    (:func:`gencore.live_diffusion.reverse_live`: the chain with η = 1 on 25 of the T steps,
+    stopped at any of them, a dragged x_T with its path); the notebook and print keep this slider.
     """
+    if (model is None) != (ref is None):
+        raise ValueError("a live view needs both model and ref (or neither, for the frames only)")
     T = schedule.T
     ts = ts or (1000, 600, 400, 300, 200, 150, 100, 75, 50, 25, 10, 0)
     images = _marginal_images(schedule, data, ts)
@@ -80,7 +92,11 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("Points of the reverse (denoising) chain at step t = {t}, each with a tail of its last steps, over "
            "the exact density q(x_t): going down to t = 0 they move from a Gaussian onto the two moons.")
-    return widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0), alt=alt)
+    demo = widgets.slider(draw, figsize=(5.6, 4.0), t=widgets.Param(tuple(ts), "t", "{}", start=0), alt=alt)
+    if model is None:
+        return demo
+    colors = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}
+    return live_diffusion.reverse_live(demo, model, schedule, ref, EXTENT, colors)
 
 
 def ddim_slider(runs: dict, ref: torch.Tensor, model=None, schedule: D.NoiseSchedule | None = None):

@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
 
 from .. import flow_matching as F
-from .. import metrics, pixels, viz, widgets
+from .. import live_fm, metrics, pixels, viz, widgets
 from ..data import GaussianMixture
 from ..experiments.flow_matching import sample_labeled
 from ..quadrature import grid
@@ -62,14 +62,15 @@ def paths_figure(mix: GaussianMixture, n: int = 12, generator=None):
     return fig
 
 
-def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, every: int = 2):
+def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, every: int = 5):
     """Slider over time t: the learned flow's samples at t and its velocity field (a cheap frame: precomputed).
 
     ``ref``: data samples drawn in grey behind the flow. The path and the velocity on a 12 x 12
     grid at every frame's t are computed here, once (on ``x0``'s device, then copied to the host);
     a frame only moves the points and turns the arrows.
     """
-    ts = [round(i / n_steps, 3) for i in range(0, n_steps + 1, every)]
+    frames = list(range(0, n_steps + 1, every))
+    ts = [round(i / n_steps, 3) for i in frames + ([n_steps] if frames[-1] != n_steps else [])]  # t = 1 is a frame
     pts, _ = grid(EXTENT, 12, dtype=x0.dtype, device=x0.device)
     with torch.no_grad():
         _, path = F.sample_ode(model, x0, n_steps, "midpoint", keep=True)
@@ -96,10 +97,14 @@ def flow_slider(model, ref: torch.Tensor, x0: torch.Tensor, n_steps: int = 40, e
     return widgets.slider(draw, figsize=(5.2, 3.8), t=widgets.Param(ts, "time t", "{:.2f}"), alt=alt)
 
 
-def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)):
+def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64),
+                 live: bool = False):
     """Slider over the number of Euler steps: samples and their sliced W2 to ``ref``, next to the adaptive solver's.
 
     The sliced W2 is :func:`gencore.metrics.sliced_w2` in float64, the metric of the chapter's table.
+    With ``live=True`` the website's view is live (:func:`gencore.live_fm.ode_live`: any number of
+    steps from 1 to 50, Euler or midpoint, a dragged x_0 with its ODE path, computed in the
+    reader's browser); the notebook and the printed book keep this slider.
     """
     sw = lambda x: metrics.sliced_w2(x.double(), ref.double()).item()
     f = lambda x, t: model(x.float(), t.float()).to(x)
@@ -136,7 +141,11 @@ def steps_slider(model, x0: torch.Tensor, ref: torch.Tensor, steps=(1, 2, 3, 4, 
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("Left: flow-matching samples integrated with {n} Euler steps, with their sliced W2 distance to "
            "the data; right: the adaptive rk45 solver's samples for comparison. Few steps blur the two moons.")
-    return widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"), alt=alt)
+    demo = widgets.slider(draw, figsize=(8.5, 3.2), n=widgets.Param(list(steps), "Euler steps (NFE)", "{:d}"), alt=alt)
+    if not live:
+        return demo
+    colors = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}
+    return live_fm.ode_live(demo, model, ref, EXTENT, colors)
 
 
 def nfe_figure(fm_rows, ddim_rows, floor: float):
@@ -166,10 +175,13 @@ def nfe_figure(fm_rows, ddim_rows, floor: float):
 
 
 def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tensor,
-               true: tuple[float, float] | None = None):
+               true: tuple[float, float] | None = None, model=None):
     """Slider over the guidance weight w: samples of each class under classifier-free guidance, with fidelity and spread.
 
-    ``ref``: samples of ``mix`` drawn in grey behind the guided ones.
+    ``ref``: samples of ``mix`` drawn in grey behind the guided ones. Given the conditional
+    ``model`` too, the website's view is live (:func:`gencore.live_fm.cfg_live`: any w from 0 to 6,
+    any class, a dragged start point with its path, computed in the reader's browser); the
+    notebook and the printed book keep this slider.
     """
     colors = [viz.COLORS[c] for c in ("q", "p", "q2", "aux")] + ["k"] * 8
     classes = range(len(mix.means))
@@ -208,7 +220,12 @@ def cfg_slider(samples: dict, stats: dict, mix: GaussianMixture, ref: torch.Tens
     alt = ("Left: samples of each class under classifier-free guidance with weight w = {w}, over the "
            "mixture; right: fidelity (circles) and spread (squares) against w, with this w marked: more "
            "guidance raises fidelity and lowers spread.")
-    return widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"), alt=alt)
+    demo = widgets.slider(draw, figsize=(8.5, 3.5), w=widgets.Param(sorted(samples), "guidance weight w", "{:g}"), alt=alt)
+    if model is None:
+        return demo
+    box = (1.5 * G_EXTENT[0], 1.5 * G_EXTENT[1], G_EXTENT[2], G_EXTENT[3])  # the canvas is 3:2; keep circles round
+    return live_fm.cfg_live(demo, model, len(mix.means), ref, box, {"ref": viz.COLORS["grey"], "x": viz.COLORS["p"],
+                                                                    "path": viz.COLORS["aux"]})
 
 
 def guidance_figure(panels: dict, ref: torch.Tensor):
