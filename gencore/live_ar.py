@@ -27,7 +27,7 @@ from torch import nn
 
 from . import autoregressive as A
 from .live import LiveDemo, Slider, sampler_demo
-from .live_flows import _swapped
+from .live_flows import swapped
 from .tensors import in_range, positive_int
 
 __all__ = ["gumbel_from_normal", "ARSampleStep", "ar_sampler_live"]
@@ -114,7 +114,7 @@ class ARSampleStep(nn.Module):
 
     def _params(self, part: str, i, context):
         tensors = {name: getattr(self, buf)[i] for p, name, buf in self._names if p == part}
-        with _swapped(getattr(self, part), tensors) as net:
+        with swapped(getattr(self, part), tensors) as net:
             return net(context)
 
     def _draw(self, params, eps, z, temperature):

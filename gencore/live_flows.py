@@ -5,7 +5,7 @@ sampler of ``k`` steps in :func:`gencore.live.sampler_demo`'s sense: step ``t`` 
 ``t``. :class:`FlowLayerStep` holds the parameters of every layer of one or several trained
 flows stacked along a first axis, and applies the layer that an ``int64`` index picks: the
 layer's own ``forward`` (or ``inverse``) from :mod:`gencore.flow_layers`, called with the picked
-parameters swapped in (:func:`_swapped`), so the exported graph is gencore's code.
+parameters swapped in (:func:`swapped`), so the exported graph is gencore's code.
 
 Book: ``book/05_flows.ipynb``.
 """
@@ -21,11 +21,11 @@ from . import flows as Fl
 from .live import LiveDemo, Slider, sampler_demo
 from .tensors import event_2d, in_range, positive_int
 
-__all__ = ["FlowLayerStep", "flow_layers_live"]
+__all__ = ["FlowLayerStep", "flow_layers_live", "swapped"]
 
 
 @contextlib.contextmanager
-def _swapped(module: nn.Module, tensors: dict):
+def swapped(module: nn.Module, tensors: dict):
     """Run ``module`` with its parameters and buffers named in ``tensors`` (dotted names) replaced
     by those tensors, restored on exit. (``torch.func.functional_call`` does this too, but refuses
     to run under the tracer that ``torch.onnx.export`` uses.)"""
@@ -34,15 +34,24 @@ def _swapped(module: nn.Module, tensors: dict):
         for name, value in tensors.items():
             owner_name, _, attr = name.rpartition(".")
             owner = module.get_submodule(owner_name)
-            table = owner._parameters if attr in owner._parameters else owner._buffers
-            if attr not in table:
+            params, buffers = dict(owner.named_parameters(recurse=False)), dict(owner.named_buffers(recurse=False))
+            if attr in params:  # a parameter gives way to a plain tensor attribute for the call
+                delattr(owner, attr)
+                setattr(owner, attr, value)
+                saved.append((owner, attr, params[attr], True))
+            elif attr in buffers:
+                setattr(owner, attr, value)
+                saved.append((owner, attr, buffers[attr], False))
+            else:
                 raise ValueError(f"{type(module).__name__} has no parameter or buffer {name!r}")
-            saved.append((table, attr, table[attr]))
-            table[attr] = value
         yield module
     finally:
-        for table, attr, value in reversed(saved):
-            table[attr] = value
+        for owner, attr, value, is_param in reversed(saved):
+            if is_param:
+                delattr(owner, attr)
+                owner.register_parameter(attr, value)
+            else:
+                setattr(owner, attr, value)
 
 
 class _Inverse(nn.Module):
@@ -102,7 +111,7 @@ class FlowLayerStep(nn.Module):
         layer = self.K - 1 - t if self.inverse else t
         i = layer if member is None else member * self.K + layer
         params = {name: getattr(self, buf)[i] for name, buf in self._names}
-        with _swapped(self.template, params) as layer:
+        with swapped(self.template, params) as layer:
             return layer(x)[0]
 
     def example(self, n: int = 8) -> tuple:
