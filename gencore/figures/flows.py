@@ -16,6 +16,18 @@ __all__ = ["change_of_variables_figure", "one_layer_slider", "vi_figure", "lobe_
            "coupling_layers"]
 
 
+def _canvas_box(extent, ratio: float) -> tuple:
+    """``extent`` grown about its centre along one axis to the live canvas panel's width/height ``ratio``,
+    so that a unit is as long across as up (the panel is 444 x 300 pixels, or 315 x 300 beside a second)."""
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    w, h = x1 - x0, y1 - y0
+    if w / h < ratio:
+        grow = (ratio * h - w) / 2
+        return (x0 - grow, x1 + grow, y0, y1)
+    grow = (w / ratio - h) / 2
+    return (x0, x1, y0 - grow, y1 + grow)
+
+
 def change_of_variables_figure(result: ChangeOfVariables):
     r"""The histogram of ``z`` against :math:`q_0`, and of ``x = exp(z)`` against :math:`q_0(\log x)/x`."""
     z, xs, formula = result.z, result.xs, result.formula
@@ -81,7 +93,7 @@ def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widget
     alt = ("Left: a square grid pushed through one {kind} flow layer of strength s = {s}; right: the density "
            "q₁ of the layer's output when its input is a standard Gaussian.")
     return widgets.slider(
-        draw, figsize=(8.4, 3.9),
+        draw, figsize=(8.4, 3.9), dpi=80,  # 80 dpi: its 14 frames are the bulk of the page (≤ 2 MB)
         s=widgets.Param(tuple(strengths), "strength s", "{:+.1f}", start=min(5, len(strengths) - 1)),
         kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
         alt=alt,
@@ -171,7 +183,8 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
                 f"of the {depth} planar layers trained on the chosen target, and the path of one base point, "
                 "which you can drag, through those layers.")
     return live_flows.flow_layers_live(
-        demo, [run.member(b) for b in members], names=tuple(t.upper() for t in TARGETS), extent=EXTENT,
+        demo, [run.member(b) for b in members], names=tuple(t.upper() for t in TARGETS),
+        extent=_canvas_box(EXTENT, 444 / 300),
         title="{member}: base samples after k = {k} layers; drag the ringed point", alt=live_alt,
         start=(0.5, 0.8), colors={"x": viz.COLORS["q"], "path": viz.COLORS["aux"]})
 
@@ -240,6 +253,6 @@ def coupling_layers(run: DensityRun, inverse: bool = False, ks=(0, 2, 4, 6, 8), 
     title = ("data → base: test points after k = {k} inverse layers; drag the ringed point" if inverse
              else "base → data: base samples after k = {k} layers; drag the ringed point")
     return live_flows.flow_layers_live(
-        demo, flow, extent=extent, title=title, alt=live_alt, ref=back, init=data_pts if inverse else None,
-        inverse=inverse, start=(1.0, 0.4) if inverse else (0.5, 0.8), n=n,
+        demo, flow, extent=_canvas_box(extent, 444 / 300), title=title, alt=live_alt, ref=back,
+        init=data_pts if inverse else None, inverse=inverse, start=(-0.8, 1.3) if inverse else (0.5, 0.8), n=n,
         colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
