@@ -254,5 +254,6 @@ def coupling_layers(run: DensityRun, inverse: bool = False, ks=(0, 2, 4, 6, 8), 
              else "base → data: base samples after k = {k} layers; drag the ringed point")
     return live_flows.flow_layers_live(
         demo, flow, extent=_canvas_box(extent, 444 / 300), title=title, alt=live_alt, ref=back,
-        init=data_pts if inverse else None, inverse=inverse, start=(-0.8, 1.3) if inverse else (0.5, 0.8), n=n,
+        init=data_pts if inverse else None, inverse=inverse, n=n,
+        start=tuple(data_pts[0].tolist()) if inverse else (0.5, 0.8),  # inverse: a test point, on the data
         colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
