@@ -15,12 +15,25 @@ from matplotlib import colors as mcolors
 from matplotlib.ticker import NullFormatter
 
 from .. import autoregressive as A
-from .. import metrics, pixels, viz, widgets
+from .. import live_ar, metrics, pixels, viz, widgets
+from ..tensors import in_range
 from ..experiments import autoregressive as run_ar
 from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun, NLLReport
 
-__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "bars_figure", "timing_figure", "receptive_figure",
+__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "temperature_demo", "bars_figure", "timing_figure", "receptive_figure",
            "decoding_figure"]
+
+
+def _canvas_box(extent, ratio: float) -> tuple:
+    """``extent`` grown about its centre along one axis to the live canvas panel's width/height ``ratio``,
+    so that a unit is as long across as up (the panel is 444 x 300 pixels, or 315 x 300 beside a second)."""
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    w, h = x1 - x0, y1 - y0
+    if w / h < ratio:
+        grow = (ratio * h - w) / 2
+        return (x0 - grow, x1 + grow, y0, y1)
+    grow = (w / ratio - h) / 2
+    return (x0, x1, y0 - grow, y1 + grow)
 
 
 def _device_of(model) -> torch.device:
@@ -122,8 +135,13 @@ def bins_slider(runs: dict[int, ARRun], reports: dict[int, NLLReport], mdn_repor
     return widgets.slider(draw, figsize=(8.6, 3.0), B=widgets.Param(values, "bins B", "{:d}", start=len(values) - 2), alt=alt)
 
 
-def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120) -> widgets.SliderDemo:
-    """The ordering and the number of mixture components: the learned density next to the truth."""
+def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 120, ref=None):
+    """The ordering and the number of mixture components: the learned density next to the truth.
+
+    Given ``ref`` (data points, the pale backdrop), the website's view is live
+    (:func:`gencore.live_ar.ar_sampler_live`): each fitted model sampled in the reader's browser,
+    one coordinate per step, at any temperature, with the two-step path of a dragged noise point;
+    the notebook and the printed book keep these frames."""
     truth = metrics.density_image(p.log_prob, extent, resolution).numpy()
     vmax = truth.max()
     truth = _img(p.log_prob, extent, resolution, vmax=vmax)
@@ -147,9 +165,59 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("The true density p (left) and an autoregressive mixture model's density (right), fitted with "
            "the ordering {ordering} and K = {K} Gaussian components, with KL(p‖q) in the title.")
-    return widgets.slider(draw, figsize=(7.0, 3.4),
+    demo = widgets.slider(draw, figsize=(7.0, 3.4),
                           ordering=widgets.Param(tuple(names), "ordering", "{}", start=1),
                           K=widgets.Param(Ks, "components K", "{:d}", start=0), alt=alt)
+    if ref is None:
+        return demo
+    keys = [(o, K) for o in reversed(names) for K in Ks]  # the frames' first setting (x₂ → x₁, smallest K) first
+    live_alt = ("Samples of an autoregressive mixture model fitted to the parabola data with the chosen ordering and "
+                "number of components K (live: computed in your browser at the chosen temperature), over a pale "
+                "backdrop of the data; on the left the Gaussian noise points, one of which you can drag to see its "
+                "two-step path: first coordinate, then second.")
+    return live_ar.ar_sampler_live(
+        demo, [runs[(names[o], K)].model for o, K in keys], names=tuple(f"{o}, K = {K}" for o, K in keys),
+        extent=_canvas_box(extent, 315 / 300), ref=ref, alt=live_alt,
+        title="{index}, T = {temperature}: noise (left) → sample (right)",
+        colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
+
+
+def temperature_demo(model: A.AR2D, ref: torch.Tensor, temperatures=(0.5, 1.0, 1.5), n: int = 1000,
+                     extent=EXTENT, generator: torch.Generator | None = None):
+    r"""The moons model sampled at temperature :math:`T` (:class:`gencore.live_ar.ARSampleStep`:
+    weights :math:`\propto \pi_k^{1/T}`, component scales :math:`\times\sqrt T`), over the data ``ref``.
+
+    Frames for the ``temperatures`` (``n`` samples, noise drawn with ``generator``); on the
+    website a live view for any T in [0.05, 2], with the two-step path of a dragged noise point."""
+    step = live_ar.ARSampleStep(model)
+    frames = {}
+    for T in temperatures:
+        in_range("temperature", T, 0.05, 2.0)
+        x = torch.randn(n, 2, generator=generator, dtype=torch.float32)
+        with torch.no_grad():
+            for t in (0, 1):
+                z = torch.randn(n, step.K, generator=generator, dtype=torch.float32)
+                x = step(x, z, torch.tensor(t), torch.tensor(float(T), dtype=torch.float32))
+        frames[T] = x
+    ref = ref[:n].detach().cpu()
+
+    def draw(fig, T):
+        ax = widgets.panels(fig, 1)
+        viz.samples(ax, ref, color=viz.COLORS["grey"], size=2, alpha=0.3, extent=extent)
+        viz.samples(ax, frames[T], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
+        viz.panel_title(ax, f"samples at temperature T = {T:g}")
+
+    alt = "Samples of the autoregressive moons model at temperature T = {T}, over a pale backdrop of the data."
+    demo = widgets.slider(draw, figsize=(5.6, 4.0), T=widgets.Param(tuple(temperatures), "temperature T", "{:g}",
+                                                                    start=list(temperatures).index(1.0) if 1.0 in temperatures else 0),
+                          alt=alt)
+    live_alt = ("Samples of the autoregressive moons model (live: computed in your browser at the chosen temperature), "
+                "over a pale backdrop of the data; on the left the Gaussian noise points, one of which you can drag "
+                "to see its two-step path: first x₁, then x₂.")
+    return live_ar.ar_sampler_live(
+        demo, model, extent=_canvas_box(extent, 315 / 300), ref=ref, alt=live_alt,
+        title="T = {temperature}: noise (left) → sample (right)",
+        n=n, colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
 
 
 def bars_figure(run: BarsRun, rows: list):

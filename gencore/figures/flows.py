@@ -7,12 +7,25 @@ from __future__ import annotations
 
 import torch
 
-from .. import data, viz, widgets
+from .. import data, live_flows, viz, widgets
 from ..experiments.flows import (EXTENT, TARGETS, ChangeOfVariables, DensityRun, VIRun, density_grid, lobe_members,
                                  one_layer)
 from ..quadrature import grid
 
-__all__ = ["change_of_variables_figure", "one_layer_slider", "vi_figure", "lobe_figure", "layer_slider", "coupling_figure"]
+__all__ = ["change_of_variables_figure", "one_layer_slider", "vi_figure", "lobe_figure", "layer_slider", "coupling_figure",
+           "coupling_layers"]
+
+
+def _canvas_box(extent, ratio: float) -> tuple:
+    """``extent`` grown about its centre along one axis to the live canvas panel's width/height ``ratio``,
+    so that a unit is as long across as up (the panel is 444 x 300 pixels, or 315 x 300 beside a second)."""
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    w, h = x1 - x0, y1 - y0
+    if w / h < ratio:
+        grow = (ratio * h - w) / 2
+        return (x0 - grow, x1 + grow, y0, y1)
+    grow = (w / ratio - h) / 2
+    return (x0, x1, y0 - grow, y1 + grow)
 
 
 def change_of_variables_figure(result: ChangeOfVariables):
@@ -80,7 +93,7 @@ def one_layer_slider(strengths=(-0.9, -0.6, -0.3, 0.0, 0.5, 1.0, 2.0)) -> widget
     alt = ("Left: a square grid pushed through one {kind} flow layer of strength s = {s}; right: the density "
            "q₁ of the layer's output when its input is a standard Gaussian.")
     return widgets.slider(
-        draw, figsize=(8.4, 3.9),
+        draw, figsize=(8.4, 3.9), dpi=80,  # 80 dpi: its 14 frames are the bulk of the page (≤ 2 MB)
         s=widgets.Param(tuple(strengths), "strength s", "{:+.1f}", start=min(5, len(strengths) - 1)),
         kind=widgets.Param(("planar", "radial"), "layer", "{}", start=0),
         alt=alt,
@@ -130,7 +143,12 @@ def lobe_figure(run: VIRun, kl: torch.Tensor, target: str = "u1", depth: int = 3
 
 
 def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolution: int = 80):
-    """Slider over k: the density after the first k layers of each target's trained K-layer stack."""
+    """Slider over k: the density after the first k layers of each target's trained K-layer stack.
+
+    On the website the view is live (:func:`gencore.live_flows.flow_layers_live`): any k from 0 to
+    ``depth``, 1,000 base samples pushed through the first k layers of the chosen target's flow in
+    the reader's browser, and the path of a dragged base point layer by layer; the notebook and
+    the printed book keep these frames."""
     frames = {}
     for name in TARGETS:
         flow = run.member(run.index(name, depth, True))
@@ -152,12 +170,23 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = (f"The density after the first k = {{k}} of {depth} layers of the flow trained on the target "
            f"{{target}}, beside the target density: layer by layer the Gaussian is reshaped into the target.")
-    return widgets.slider(
+    demo = widgets.slider(
         draw, figsize=(7.4, 3.7),
         target=widgets.Param(TARGETS, "target", "{}", start=0),
         k=widgets.Param(tuple(ks), "layers applied k", "{}", start=len(ks) - 1),
         alt=alt,
     )
+    members = [run.index(name, depth, True) for name in TARGETS]
+    if any(tuple(run.starts[b]) != (0.0, 0.0, 1.0) for b in members):
+        return demo  # the page draws its points from N(0, I): another base has only the frames
+    live_alt = (f"Points of the standard Gaussian base (live: computed in your browser) pushed through the first k "
+                f"of the {depth} planar layers trained on the chosen target, and the path of one base point, "
+                "which you can drag, through those layers.")
+    return live_flows.flow_layers_live(
+        demo, [run.member(b) for b in members], names=tuple(t.upper() for t in TARGETS),
+        extent=_canvas_box(EXTENT, 444 / 300),
+        title="{member}: base samples after k = {k} layers; drag the ringed point", alt=live_alt,
+        start=(0.5, 0.8), colors={"x": viz.COLORS["q"], "path": viz.COLORS["aux"]})
 
 
 def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5, 3.5, -2.5, 2.5),
@@ -181,3 +210,50 @@ def coupling_figure(run: DensityRun, entropy: float | None = None, extent=(-3.5,
     axes[3].set_ylabel("nats")
     viz.panel_title(axes[3], "held-out NLL")
     return fig
+
+
+def coupling_layers(run: DensityRun, inverse: bool = False, ks=(0, 2, 4, 6, 8), n: int = 1000,
+                    extent=(-4.0, 4.0, -3.0, 3.0), generator: torch.Generator | None = None):
+    """The trained coupling flow layer by layer: base samples after its first k layers, over the
+    test data (or, with ``inverse``, test points taken back through its last k layers, over base
+    samples). Frames for the ``ks`` values (samples drawn with ``generator``); on the website a
+    live view (:func:`gencore.live_flows.flow_layers_live`) for every k, with a dragged point's path."""
+    flow = run.flow64()
+    K = len(flow.layers)
+    if not all(isinstance(k, int) and 0 <= k <= K for k in ks):
+        raise ValueError(f"ks must be layer counts in [0, {K}]; got {ks!r}")
+    device = run.x_test.device
+    base = flow.sample_base(n, generator).cpu()
+    data_pts = run.x_test[:n].cpu().double()
+    with torch.no_grad():
+        frames = {}
+        for k in ks:
+            if inverse:  # undo the last k layers: the flow's layers k' > K - k, last first
+                x = data_pts.to(device)
+                for layer in reversed(list(flow.layers)[K - k:]):
+                    x = layer.inverse(x)[0]
+            else:
+                x = flow.forward(base.to(device), upto=k)[0]
+            frames[k] = x.cpu()
+    back, front = (base, data_pts) if inverse else (data_pts, base)
+    what = "test points taken back through the last {k} layers" if inverse else "base samples after the first {k} layers"
+
+    def draw(fig, k):
+        ax = widgets.panels(fig, 1)
+        viz.samples(ax, back, color=viz.COLORS["grey"], size=2, alpha=0.3, extent=extent)
+        viz.samples(ax, frames[k], color=viz.COLORS["q"], size=3, alpha=0.6, extent=extent)
+        viz.panel_title(ax, what.format(k=k) + f" of {K}")
+
+    backdrop = "samples of the standard Gaussian base" if inverse else "the test data"
+    alt = f"The coupling flow's {what}, over a pale backdrop of {backdrop}."
+    demo = widgets.slider(draw, figsize=(5.6, 4.0), k=widgets.Param(tuple(ks), "layers k", "{}", start=len(ks) - 1),
+                          alt=alt)
+    live_alt = (f"The trained coupling flow's {what.replace('{k}', 'k')} (live: computed in your browser for any k), "
+                f"over a pale backdrop of {backdrop}, with the path of one point, which you can drag.")
+    title = ("data → base: test points after k = {k} inverse layers; drag the ringed point" if inverse
+             else "base → data: base samples after k = {k} layers; drag the ringed point")
+    return live_flows.flow_layers_live(
+        demo, flow, extent=_canvas_box(extent, 444 / 300), title=title, alt=live_alt, ref=back,
+        init=data_pts if inverse else None, inverse=inverse, n=n,
+        start=tuple(data_pts[0].tolist()) if inverse else (0.5, 0.8),  # inverse: a test point, on the data
+        colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
