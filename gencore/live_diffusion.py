@@ -112,7 +112,7 @@ class ReverseStep(nn.Module):
 
 
 def reverse_live(fallback, model: nn.Module, schedule: D.NoiseSchedule, ref: torch.Tensor, extent,
-                 colors: dict | None = None, steps: int = 25, n: int = 1000) -> LiveDemo:
+                 colors: dict | None = None, steps: int = 20, n: int = 1000) -> LiveDemo:
     r"""The reverse chain live, stopped at any ``t`` of DDIM's sub-sequence of ``steps`` times
     (:func:`gencore.diffusion.ddim_timesteps`), with :math:`\eta = 1`: ``n`` points from
     :math:`x_T \sim \mathcal N(0, I)` down to :math:`x_t`, and the path of one dragged :math:`x_T`.

@@ -107,7 +107,7 @@ class CFGStep(nn.Module):
 
 
 def cfg_live(fallback, model: nn.Module, n_classes: int, ref: torch.Tensor, extent, colors: dict | None = None,
-             steps: int = 16, max_w: float = 6.0, n: int = 1000) -> LiveDemo:
+             steps: int = 8, max_w: float = 6.0, n: int = 1000) -> LiveDemo:
     """Classifier-free guidance live: ``n`` noise points integrated by ``steps`` midpoint steps of the
     guided velocity for any weight ``w`` in ``[0, max_w]`` and any class of ``n_classes``, with the
     path of one dragged start point. ``ref``: samples of every class, pale behind; the rest as :func:`ode_live`."""

@@ -111,7 +111,7 @@ def test_the_demos_are_one_object_for_notebook_site_and_print():
         assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
         assert bundle["image/png"] and "application/vnd.jupyter.widget-view+json" in bundle
     assert ode.spec["times"]["4"] == [0.0, 0.25, 0.5, 0.75, 1.0] and set(ode.spec["times"]) == {str(k) for k in range(1, 51)}
-    assert cfg.spec["steps"] == 16 and [s["key"] for s in cfg.spec["sliders"]] == ["w", "y"]
+    assert cfg.spec["steps"] == 8 and [s["key"] for s in cfg.spec["sliders"]] == ["w", "y"]
 
 
 def test_without_the_live_arguments_the_sliders_stay_frames():
@@ -159,7 +159,7 @@ def test_full_runs_of_1000_points_are_timed(page, record_property):
     set_slider(page, ode, "method", 0)
     ms = {"ode_8_steps": full_run_ms(page, ode, "steps", (7, 9, 8)),  # the default: 8 steps
           "ode_50_steps": full_run_ms(page, ode, "steps", (48, 49, 50)),
-          "cfg_16_midpoint_steps": full_run_ms(page, cfg, "w", (0.5, 1.5, 1.0))}
+          "cfg_8_midpoint_steps": full_run_ms(page, cfg, "w", (0.5, 1.5, 1.0))}
     for key, v in ms.items():
         record_property(f"{key}_1000_points_ms", v)
     print("\n1,000 points in headless Chromium (medians of 3): " + ", ".join(f"{k} {v:.0f} ms" for k, v in ms.items()))

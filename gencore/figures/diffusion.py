@@ -70,7 +70,7 @@ def reverse_slider(schedule: D.NoiseSchedule, data, path: torch.Tensor, ts=None,
 
     The densities (at ``t = 0`` the data's own) are computed here, once; a frame only plots them.
     Given the denoiser ``model`` and data points ``ref`` too, the website's view is live
-    (:func:`gencore.live_diffusion.reverse_live`: the chain with η = 1 on 25 of the T steps,
+    (:func:`gencore.live_diffusion.reverse_live`: the chain with η = 1 on 20 of the T steps,
     stopped at any of them, a dragged x_T with its path); the notebook and print keep this slider.
     """
     if (model is None) != (ref is None):
