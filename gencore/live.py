@@ -352,7 +352,8 @@ var W=canvas.width,H=canvas.height,pad=34,two=!!spec.start_extent;
 var Pout=two?{x:W/2+pad/2,w:W/2-1.5*pad,E:spec.extent}:{x:pad,w:W-2*pad,E:spec.extent};
 var Pin=two?{x:pad,w:W/2-1.5*pad,E:spec.start_extent}:Pout;
 function px(P,x){return P.x+(x-P.E[0])/(P.E[1]-P.E[0])*P.w;} function py(P,y){return H-pad-(y-P.E[2])/(P.E[3]-P.E[2])*(H-2*pad);}
-function dots(c,P,a,color,r,alpha){c.fillStyle=color;c.globalAlpha=alpha;for(var i=0;i+1<a.length;i+=2){c.fillRect(px(P,a[i])-r,py(P,a[i+1])-r,2*r,2*r);}c.globalAlpha=1;}
+function clip(c,P){c.save();c.beginPath();c.rect(P.x,pad,P.w,H-2*pad);c.clip();}  // nothing drawn outside its panel
+function dots(c,P,a,color,r,alpha){clip(c,P);c.fillStyle=color;c.globalAlpha=alpha;for(var i=0;i+1<a.length;i+=2){c.fillRect(px(P,a[i])-r,py(P,a[i+1])-r,2*r,2*r);}c.globalAlpha=1;c.restore();}
 function gap(span){return span>12?5:span>5?2:span>2.5?1:span>1.2?0.5:span>0.5?0.2:0.1;}
 function ticks(c,P){var E=P.E,d=gap(E[1]-E[0]),e=gap(E[3]-E[2]);c.fillStyle='#666';c.strokeStyle='#666';c.lineWidth=1;c.setLineDash([]);c.font='10px sans-serif';
  for(var v=Math.ceil(E[0]/d)*d;v<=E[1]+1e-9;v+=d){var u=px(P,v);c.beginPath();c.moveTo(u,H-pad);c.lineTo(u,H-pad+4);c.stroke();c.textAlign='center';c.fillText(+v.toFixed(1),u,H-pad+14);}
@@ -362,9 +363,9 @@ function title(){return spec.title.replace(/\{(\w+)\}/g,function(m,k){return k i
 function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';
  c.strokeRect(Pout.x,pad,Pout.w,H-2*pad);ticks(c,Pout);if(two){c.strokeStyle='#ccc';c.strokeRect(Pin.x,pad,Pin.w,H-2*pad);ticks(c,Pin);dots(c,Pin,init,spec.colors.init,1,0.35);}
  dots(c,Pout,spec.ref,spec.colors.ref,1,0.35);if(pts)dots(c,Pout,pts,spec.colors.x,1.3,0.7);
- if(path){var rest=two?path.slice(1):path;c.strokeStyle=spec.colors.path;c.lineWidth=2;c.beginPath();
+ if(path){var rest=two?path.slice(1):path;clip(c,Pout);c.strokeStyle=spec.colors.path;c.lineWidth=2;c.beginPath();
   rest.forEach(function(p,i){i?c.lineTo(px(Pout,p[0]),py(Pout,p[1])):c.moveTo(px(Pout,p[0]),py(Pout,p[1]));});c.stroke();
-  var a=path[0],b=path[path.length-1];c.fillStyle=spec.colors.path;if(rest.length){c.beginPath();c.arc(px(Pout,b[0]),py(Pout,b[1]),4,0,7);c.fill();}
+  var a=path[0],b=path[path.length-1];c.fillStyle=spec.colors.path;if(rest.length){c.beginPath();c.arc(px(Pout,b[0]),py(Pout,b[1]),4,0,7);c.fill();}c.restore();
   c.beginPath();c.arc(px(Pin,a[0]),py(Pin,a[1]),7,0,7);c.lineWidth=2;c.stroke();}
  c.fillStyle='#222';c.font='13px sans-serif';c.fillText(title(),pad,pad-10);}
 async function trajectory(){var tr=await run(start.slice(),1,n,true);path=tr.map(function(a){return[a[0],a[1]]});}
