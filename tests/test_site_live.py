@@ -26,6 +26,8 @@ CHAPTERS = sorted(p.name for p in (SITE / "book").glob("[0-9][0-9]_*.html")) if 
 def test_every_chapter_page_weighs_at_most_2_mb(name):
     weight = page_weight(SITE / "book" / name, SITE)
     assert weight["bytes"] <= PAGE_LIMIT, f"{name}: {weight['bytes'] / 1e6:.2f} MB ({weight})"
+    # nothing reads an executed chapter's ipywidgets state on the site (book/_ext/no_thebe.py)
+    assert "application/vnd.jupyter.widget-state+json" not in (SITE / "book" / name).read_text(encoding="utf-8")
 
 
 def test_the_shared_runtime_weighs_at_most_12_mb():
