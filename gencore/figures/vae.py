@@ -12,7 +12,7 @@ import math
 import contourpy  # matplotlib's own contouring library
 import torch
 
-from .. import data, pixels, viz, widgets
+from .. import data, live_vae, pixels, viz, widgets
 from ..experiments.vae import ToyRun, gap_table
 from ..linear_gaussian import LinearGaussian
 
@@ -196,8 +196,17 @@ def _decoded_lines(one, values, dim: int):
     return lines
 
 
-def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> widgets.SliderDemo:
-    """Move a point z in the latent plane; see where the decoder sends it (mean and one-σ circle)."""
+def _colors() -> dict:
+    """The live views' colours, as the frames': data blue, decoded points red, the dragged point teal."""
+    return {"ref": viz.COLORS["p"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]}
+
+
+def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None, live: bool = False):
+    """Move a point z in the latent plane; see where the decoder sends it (mean and one-σ circle).
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_vae.decoder_live`: a thousand
+    prior samples decoded in the reader's browser, any decoder noise, a draggable z); the frames
+    stay the notebook's and the printed book's view."""
     extent = _box(extent)
     one = run.model.select(index)
     values = (-2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25)
@@ -259,13 +268,19 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
     alt = ("Left: the latent plane with the data's codes μ(x) and the point z = ({z1}, {z2}); right: the data "
            "with the decoder's mean f(z), a circle of one decoder σ around it, and the curves it traces "
            "when one coordinate of z moves and the other stays fixed.")
-    return widgets.slider(draw, figsize=(9.6, 3.4),
+    demo = widgets.slider(draw, figsize=(9.6, 3.4),
                           z1=widgets.Param(values, "z₁", "{:+.2f}", start=values.index(0.75)),
                           z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)), alt=alt)
+    if not live:
+        return demo
+    return live_vae.decoder_live(demo, one, x, extent, zext=ZEXT, colors=_colors())
 
 
-def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widgets.SliderDemo:
+def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None, live: bool = False):
     """Slide over the β-VAEs (trained once): latent codes, prior samples and KL per latent dimension.
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_vae.decoder_live`: every β > 0
+    model's decoder in one exported graph, any decoder noise, a draggable latent point).
 
     ``stats`` is :func:`gencore.experiments.vae.beta_stats`: ``"kl_dims"`` ``(M, 2)``, ``"elbo"`` and
     ``"log_lik"`` ``(M,)``, ``"samples"`` ``(M, n, 2)``.
@@ -325,8 +340,12 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("For the β-VAE trained with β = {beta}: left, the codes μ(x) of the data; middle, decoded samples "
            "from the prior with the ELBO and log-likelihood; right, the KL of each latent dimension against β.")
-    return widgets.slider(draw, figsize=(11.0, 3.4),
+    demo = widgets.slider(draw, figsize=(11.0, 3.4),
                           beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)), alt=alt)
+    if not live:
+        return demo
+    return live_vae.decoder_live(demo, run.model.select(idx), x, extent, labels=tuple(f"{b:g}" for b in labels),
+                                 start_model=labels.index(1.0), zext=(-3.5, 3.5, -3.5, 3.5), colors=_colors())
 
 
 def iwae_figure(curve: dict):
