@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from . import gan_games
-from .live import LiveDemo, Slider, sampler_demo
-from .live_vae import exported
+from .live import LiveDemo, Slider, _box, sampler_demo
+from .live_vae import ONE_PANEL, TWO_PANELS, _fit, exported
 from .nn import StackedMLP
 from .tensors import in_range, positive_int, validate
 
@@ -66,6 +66,7 @@ def generator_live(fallback, generator: StackedMLP, labels, ref: torch.Tensor, e
         raise ValueError(f"labels must name each of the {generator.n_models} models; got {len(labels)}")
     in_range("start_model", positive_int("start_model", start_model, minimum=0), 0, generator.n_models - 1)
     validate("ref", ref, ndim=2, last_dim=2)
+    extent, zext = _fit(_box("extent", extent), TWO_PANELS), _fit(_box("zext", zext), TWO_PANELS)
     sliders = [Slider("model", "GAN", 0, generator.n_models - 1, 1, start_model, labels=labels, dtype="int64")]
     alt = ("Two panels. Left: a thousand noise points z drawn from N(0, I), with one ringed point that you can "
            "drag. Right: the trained generator's samples G(z), computed in your browser, over a pale backdrop "
@@ -104,12 +105,12 @@ def dirac_live(fallback, *, n: int = 400, max_steps: int = 100, lim: float = 4.0
 
     Args:
         fallback: the frames' :class:`gencore.widgets.SliderDemo` (notebook, print, failed export).
-        lim: the plotted box is ``[-lim, lim]²``; ``colors``: CSS colours (``"x"``, ``"path"``).
+        lim: the plotted box is ``[-lim, lim]`` high (wider, to the canvas's shape); ``colors``: CSS colours (``"x"``, ``"path"``).
     """
     in_range("n", positive_int("n", n), 1, 5000)
     in_range("max_steps", positive_int("max_steps", max_steps), 1, 500)
     in_range("lim", lim, 0.0, None, low_open=True)
-    sliders = [Slider("h", "step size h", 0.01, 0.5, 0.01, 0.3),
+    sliders = [Slider("h", "step size h", 0.01, 0.5, 0.01, 0.15),
                Slider("steps", "steps", 1, max_steps, 1, min(40, max_steps), digits=0),
                Slider("scheme", "scheme", 0, 1, 1, 0, labels=gan_games.SCHEMES, dtype="int64"),
                Slider("game", "game", 0, 1, 1, 0, labels=gan_games.GAMES, dtype="int64")]
@@ -117,6 +118,7 @@ def dirac_live(fallback, *, n: int = 400, max_steps: int = 100, lim: float = 4.0
            "that you can drag; its path under gradient descent-ascent, computed in your browser for the chosen "
            "step size, number of steps, scheme and game, spirals out (simultaneous) or circles (alternating).")
     return sampler_demo(fallback, DiracStep(), sliders=sliders, steps="steps",
-                        times={k: [0] * (k + 1) for k in range(1, max_steps + 1)}, extent=(-lim, lim, -lim, lim),
+                        times={k: [0] * (k + 1) for k in range(1, max_steps + 1)},
+                        extent=_fit((-lim, lim, -lim, lim), ONE_PANEL),
                         n=n, start=(1.0, 1.0), title="{scheme}, {game} game, h = {h}, {steps} steps; drag the ring",
                         alt=alt, colors=colors)

@@ -17,7 +17,7 @@ import copy
 import torch
 from torch import nn
 
-from .live import LiveDemo, Slider, sampler_demo
+from .live import LiveDemo, Slider, _box, sampler_demo
 from .tensors import in_range, positive_int, validate
 from .vae import VAE
 
@@ -40,6 +40,22 @@ def normalise_transposes(model: bytes) -> bytes:
                 perm = list(attr.ints)
                 attr.ints[:] = [p + len(perm) if p < 0 else p for p in perm]
     return graph.SerializeToString()
+
+
+# width / height of a plotting panel of gencore.live's canvas (720 x 360 with two panels, 504 x 360
+# with one, 30 px of margin): boxes are widened to it so that circles stay round
+TWO_PANELS, ONE_PANEL = 315 / 300, 444 / 300
+
+
+def _fit(box, ratio: float) -> tuple:
+    """``box`` ``(x0, x1, y0, y1)`` widened about its centre along one axis to width / height ``ratio``."""
+    x0, x1, y0, y1 = (float(v) for v in box)
+    w, h = x1 - x0, y1 - y0
+    if w / h < ratio:
+        cx, w = (x0 + x1) / 2, h * ratio
+        return (cx - w / 2, cx + w / 2, y0, y1)
+    cy, h = (y0 + y1) / 2, w / ratio
+    return (x0, x1, cy - h / 2, cy + h / 2)
 
 
 def exported(demo: LiveDemo) -> LiveDemo:
@@ -109,6 +125,7 @@ def decoder_live(fallback, vae: VAE, ref: torch.Tensor, extent, *, labels=None, 
         raise ValueError(f"vae must map a 2D latent to 2D data; got {vae.latent_dim} -> {step.vae.dec.sizes[-1]}")
     validate("ref", ref, ndim=2, last_dim=2)
     in_range("n", positive_int("n", n), 1, 5000)
+    extent, zext = _fit(_box("extent", extent), TWO_PANELS), _fit(_box("zext", zext), TWO_PANELS)
     sliders = [Slider("noise", "decoder noise λ", 0.0, 1.5, 0.01, 0.0)]
     title = "decoder means f(z)" if labels is None else "β = {model}: decoded"
     if step.many:
