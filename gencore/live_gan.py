@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from . import gan_games
-from .live import LiveDemo, Slider, _box, sampler_demo
-from .live_vae import ONE_PANEL, TWO_PANELS, _fit, exported
+from .live import LiveDemo, Slider, sampler_demo
+from .live_vae import ONE_PANEL, TWO_PANELS, exported, fit_box
 from .nn import StackedMLP
-from .tensors import in_range, positive_int, validate
+from .tensors import extent_box, in_range, positive_int, validate
 
 __all__ = ["GeneratorStep", "generator_live", "DiracStep", "dirac_live"]
 
@@ -66,7 +66,7 @@ def generator_live(fallback, generator: StackedMLP, labels, ref: torch.Tensor, e
         raise ValueError(f"labels must name each of the {generator.n_models} models; got {len(labels)}")
     in_range("start_model", positive_int("start_model", start_model, minimum=0), 0, generator.n_models - 1)
     validate("ref", ref, ndim=2, last_dim=2)
-    extent, zext = _fit(_box("extent", extent), TWO_PANELS), _fit(_box("zext", zext), TWO_PANELS)
+    extent, zext = fit_box(extent_box("extent", extent), TWO_PANELS), fit_box(extent_box("zext", zext), TWO_PANELS)
     sliders = [Slider("model", "GAN", 0, generator.n_models - 1, 1, start_model, labels=labels, dtype="int64")]
     alt = ("Two panels. Left: a thousand noise points z drawn from N(0, I), with one ringed point that you can "
            "drag. Right: the trained generator's samples G(z), computed in your browser, over a pale backdrop "
@@ -97,7 +97,7 @@ class DiracStep(nn.Module):
                 torch.tensor(1), torch.tensor(1))
 
 
-def dirac_live(fallback, *, n: int = 400, max_steps: int = 100, lim: float = 4.0,
+def dirac_live(fallback, *, n: int = 1000, max_steps: int = 100, lim: float = 4.0,
                colors: dict | None = None) -> LiveDemo:
     """Gradient descent-ascent on the Dirac GAN, live: ``n`` starting states ``(θ, ψ) ~ N(0, I)`` and
     one draggable start (whose path is drawn) after any number of steps up to ``max_steps``, for any
@@ -119,6 +119,6 @@ def dirac_live(fallback, *, n: int = 400, max_steps: int = 100, lim: float = 4.0
            "step size, number of steps, scheme and game, spirals out (simultaneous) or circles (alternating).")
     return sampler_demo(fallback, DiracStep(), sliders=sliders, steps="steps",
                         times={k: [0] * (k + 1) for k in range(1, max_steps + 1)},
-                        extent=_fit((-lim, lim, -lim, lim), ONE_PANEL),
+                        extent=fit_box((-lim, lim, -lim, lim), ONE_PANEL),
                         n=n, start=(1.0, 1.0), title="{scheme}, {game} game, h = {h}, {steps} steps; drag the ring",
                         alt=alt, colors=colors)

@@ -17,11 +17,11 @@ import copy
 import torch
 from torch import nn
 
-from .live import LiveDemo, Slider, _box, sampler_demo
-from .tensors import in_range, positive_int, validate
+from .live import LiveDemo, Slider, sampler_demo
+from .tensors import extent_box, in_range, positive, positive_int, validate
 from .vae import VAE
 
-__all__ = ["DecoderStep", "decoder_live", "normalise_transposes", "exported"]
+__all__ = ["DecoderStep", "decoder_live", "normalise_transposes", "exported", "fit_box", "TWO_PANELS", "ONE_PANEL"]
 
 
 def normalise_transposes(model: bytes) -> bytes:
@@ -47,9 +47,15 @@ def normalise_transposes(model: bytes) -> bytes:
 TWO_PANELS, ONE_PANEL = 315 / 300, 444 / 300
 
 
-def _fit(box, ratio: float) -> tuple:
-    """``box`` ``(x0, x1, y0, y1)`` widened about its centre along one axis to width / height ``ratio``."""
-    x0, x1, y0, y1 = (float(v) for v in box)
+def fit_box(box, ratio: float) -> tuple:
+    """``box`` ``(x0, x1, y0, y1)`` widened about its centre along one axis to width / height ``ratio``.
+
+    Example:
+        >>> fit_box((-1.0, 1.0, -2.0, 2.0), 1.0)
+        (-2.0, 2.0, -2.0, 2.0)
+    """
+    x0, x1, y0, y1 = extent_box("box", box)
+    positive("ratio", ratio)
     w, h = x1 - x0, y1 - y0
     if w / h < ratio:
         cx, w = (x0 + x1) / 2, h * ratio
@@ -125,7 +131,7 @@ def decoder_live(fallback, vae: VAE, ref: torch.Tensor, extent, *, labels=None, 
         raise ValueError(f"vae must map a 2D latent to 2D data; got {vae.latent_dim} -> {step.vae.dec.sizes[-1]}")
     validate("ref", ref, ndim=2, last_dim=2)
     in_range("n", positive_int("n", n), 1, 5000)
-    extent, zext = _fit(_box("extent", extent), TWO_PANELS), _fit(_box("zext", zext), TWO_PANELS)
+    extent, zext = fit_box(extent_box("extent", extent), TWO_PANELS), fit_box(extent_box("zext", zext), TWO_PANELS)
     sliders = [Slider("noise", "decoder noise λ", 0.0, 1.5, 0.01, 0.0)]
     title = "decoder means f(z)" if labels is None else "β = {model}: decoded"
     if step.many:

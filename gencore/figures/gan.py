@@ -155,7 +155,7 @@ def _panel(ax, run: GANRun, i: int, snap: int, title: str) -> _Panel:
     return _Panel(ax, {snap: _frame(run, i, snap, title)}, snap)
 
 
-def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
+def snapshot_slider(run: GANRun, i: int = 0, every: int = 5) -> widgets.SliderDemo:
     """Model ``i``'s samples over its discriminator through training, with the D loss so far."""
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:

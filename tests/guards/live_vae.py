@@ -26,6 +26,7 @@ CASES = [
     Case("live_vae.decoder_live", lambda: dict(fallback=_slider(), vae=_vae(), ref=_ref(), extent=(-3.0, 3.0, -2.0, 2.0),
                                                labels=("a", "b", "c"), start_model=1, n=20),
          ranges={"n": (1, 5000), "start_model": (0, 2)}),
+    Case("live_vae.fit_box", lambda: dict(box=(-1.0, 1.0, -2.0, 2.0), ratio=1.5), ranges={"ratio": (0.0, None)}),
 ]
 EXEMPT = {
     "normalise_transposes": "its one argument is ONNX bytes from export_step (nothing numeric to spoil); "
