@@ -22,7 +22,7 @@ from .live_vae import ONE_PANEL, TWO_PANELS, exported, fit_box
 from .nn import StackedMLP
 from .tensors import extent_box, in_range, positive_int, validate
 
-__all__ = ["GeneratorStep", "generator_live", "DiracStep", "dirac_live"]
+__all__ = ["GeneratorStep", "generator_live", "stack_models", "DiracStep", "dirac_live"]
 
 
 class GeneratorStep(nn.Module):
@@ -74,6 +74,29 @@ def generator_live(fallback, generator: StackedMLP, labels, ref: torch.Tensor, e
     return exported(sampler_demo(fallback, step, sliders=sliders, steps=1, times={1: [0, 0]}, extent=extent,
                                  start_extent=zext, ref=ref, n=n, start=(0.5, 0.5),
                                  title="{model}: G(z); drag the ringed z", alt=alt, colors=colors))
+
+
+def stack_models(nets) -> StackedMLP:
+    """One :class:`gencore.nn.StackedMLP` holding every model of ``nets`` (StackedMLPs of equal sizes
+    and activation), in order: e.g. one generator's copies at several training steps, so that
+    :class:`GeneratorStep`'s index becomes a slider over training. Float32, on the CPU.
+
+    Example:
+        >>> a = StackedMLP(2, (2, 4, 2), generator=torch.Generator().manual_seed(0))
+        >>> stack_models([a, a.select(1)]).n_models
+        3
+    """
+    nets = list(nets)
+    if not nets or not all(isinstance(n, StackedMLP) for n in nets):
+        raise ValueError("nets must be a non-empty sequence of gencore.nn.StackedMLP")
+    if any(n.sizes != nets[0].sizes or n.activation != nets[0].activation for n in nets):
+        raise ValueError("nets must share their layer sizes and activation")
+    out = StackedMLP(sum(n.n_models for n in nets), nets[0].sizes, nets[0].activation, generator=torch.Generator(),
+                     dtype=torch.float32)
+    with torch.no_grad():
+        for k, dst in enumerate(list(out.weights) + list(out.biases)):
+            dst.copy_(torch.cat([(list(n.weights) + list(n.biases))[k].detach().to("cpu", torch.float32) for n in nets]))
+    return out.requires_grad_(False)
 
 
 class DiracStep(nn.Module):

@@ -60,6 +60,20 @@ def test_the_exported_generator_agrees_with_gencore_in_onnxruntime():
     assert np.abs(outs[0] - outs[1]).max() > 1e-3  # the index is an input, not frozen by the trace
 
 
+def test_stacked_checkpoints_are_their_parts_and_an_index_picks_one():
+    early, late = _gen(1), _gen(2)
+    stack = live_gan.stack_models([early, late])
+    x = _points(64)
+    with torch.no_grad():
+        assert torch.equal(stack(x)[0], early(x)[0]) and torch.equal(stack(x)[1:], late(x))
+    session = _session(live_gan.GeneratorStep(stack))
+    out = session.run(None, {"x": x.numpy(), "model": np.array(2, np.int64)})[0]
+    with torch.no_grad():
+        assert np.abs(out - late.select(1)(x)[0].numpy()).max() <= 1e-5
+    with pytest.raises(ValueError, match="sizes"):
+        live_gan.stack_models([early, StackedMLP(1, (2, 8, 2), generator=torch.Generator().manual_seed(0))])
+
+
 def test_the_exported_dirac_step_agrees_with_gencore_in_onnxruntime():
     x = _points(scale=2.0)
     worst = 0.0
