@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from matplotlib.collections import LineCollection
 
-from .. import data, gan, metrics, pixels, viz, widgets
+from .. import data, gan, live_gan, metrics, pixels, viz, widgets
 from ..experiments.gan import MODELS, RING_BOX, GANRun, share_history
 from ..quadrature import grid
 
@@ -155,7 +155,7 @@ def _panel(ax, run: GANRun, i: int, snap: int, title: str) -> _Panel:
     return _Panel(ax, {snap: _frame(run, i, snap, title)}, snap)
 
 
-def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDemo:
+def snapshot_slider(run: GANRun, i: int = 0, every: int = 5) -> widgets.SliderDemo:
     """Model ``i``'s samples over its discriminator through training, with the D loss so far."""
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
@@ -203,8 +203,12 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 3) -> widgets.SliderDe
                           step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
 
 
-def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.SliderDemo:
-    """Slider over the ring models (loss type, and the slow discriminator) and training steps."""
+def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10, live: bool = False):
+    """Slider over the ring models (loss type, and the slow discriminator) and training steps.
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_gan.generator_live`): the
+    trained generators of the ring models of ``models`` that stay in the ring's box (not the slow
+    discriminator's, whose samples wander off), run in the reader's browser, with a draggable z."""
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
@@ -226,9 +230,16 @@ def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10) -> widgets.Sl
     alt = ("Samples of the GAN trained on a ring of modes with the {model} loss, at training step {step}, "
            "over its discriminator's output D(x), shaded from real to fake, with a dotted line where "
            "D = 1/2.")
-    return widgets.slider(draw, figsize=(5.0, 4.6),
+    demo = widgets.slider(draw, figsize=(5.0, 4.6),
                           model=widgets.Param(names, "loss", fmt="{}", start=0),
                           step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
+    if not live:
+        return demo
+    ring = [j for j in models if MODELS[j][1] == "8gaussians" and "slow" not in MODELS[j][0]]
+    ref = data.make("8gaussians").sample((1000,), generator=torch.Generator().manual_seed(0))
+    colors = {"ref": viz.COLORS["p"], "x": viz.COLORS["q2"], "path": viz.COLORS["q"], "init": viz.COLORS["grey"]}
+    return live_gan.generator_live(demo, run.generator.select(ring), [MODELS[j][0] for j in ring], ref, RING_BOX,
+                                   colors=colors)
 
 
 def oscillation_figure(run: GANRun, pairs=((0, "non-saturating, D as fast as G"),
@@ -256,9 +267,12 @@ def grid_figure(run: GANRun, models=(4, 5)):
 
 
 # ------------------------------------------------------- the Dirac GAN, W1, the density ratio, the stall
-def dirac_slider(frames: dict, lim: float = 4.0) -> widgets.SliderDemo:
+def dirac_slider(frames: dict, lim: float = 4.0, live: bool = False):
     """Slider over the step size h of :func:`gencore.experiments.gan_games.dirac_frames`: left, the
-    iterates in the (θ, ψ) plane; right, their distance from the equilibrium against the step."""
+    iterates in the (θ, ψ) plane; right, their distance from the equilibrium against the step.
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_gan.dirac_live`: any h, step
+    count, scheme and game, a cloud of starts and a draggable one, computed in the reader's browser)."""
     hs = tuple(frames)
     styles = (("simultaneous", viz.COLORS["q"], "simultaneous steps"),
               ("alternating", viz.COLORS["p"], "alternating steps"))
@@ -318,8 +332,11 @@ def dirac_slider(frames: dict, lim: float = 4.0) -> widgets.SliderDemo:
            "simultaneous iterates spiral outwards from (1, 1), while the alternating iterates stay on a closed "
            "curve near the dotted circle of the continuous dynamics. Right: the distance from the equilibrium on a "
            "log scale grows along a straight line for simultaneous steps and stays level for alternating ones.")
-    return widgets.slider(draw, figsize=(9.5, 4.4),
+    demo = widgets.slider(draw, figsize=(9.5, 4.4),
                           h=widgets.Param(hs, "step size h", fmt="{:.2f}", start=len(hs) // 2), alt=alt)
+    if not live:
+        return demo
+    return live_gan.dirac_live(demo, lim=lim, colors={"x": viz.COLORS["grey"], "path": viz.COLORS["q"]})
 
 
 def w1_figure(radii, jsd, lower, upper):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 import contourpy  # matplotlib's own contouring library
+from matplotlib.colors import BoundaryNorm
 import torch
 
-from .. import data, pixels, viz, widgets
+from .. import data, live_vae, pixels, viz, widgets
 from ..experiments.vae import ToyRun, gap_table
 from ..linear_gaussian import LinearGaussian
 
@@ -61,6 +62,9 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
     log2_r = torch.log2(fine_r).numpy()
     # contour lines computed once (not per frame), in (shift, log2 ratio) coordinates
     levels = (0.1, 0.5, 1.0, 2.0)
+    # the map in flat bands (edges at the contour levels and between): the same reading, and frames
+    # whose PNGs are a third the size of a continuous shading's (this slider's 25 frames are inlined)
+    bands = BoundaryNorm((0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), 256, extend="max")
     cgen = contourpy.contour_generator(fine_d.numpy(), log2_r, img)
     contours = [line for level in levels for line in cgen.lines(level)]
     box = (fine_d[0].item(), fine_d[-1].item(), float(log2_r[0]), float(log2_r[-1]))
@@ -93,8 +97,8 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
         ax2.set_xticks([])
         ax2.set_ylabel("nats")
         ax2.legend(loc="upper left", fontsize=8)
-        ax3.imshow(img, origin="lower", extent=box, aspect="auto", cmap=viz.DENSITY_CMAP, vmin=0, vmax=4,
-                   interpolation="bilinear")
+        ax3.imshow(img, origin="lower", extent=box, aspect="auto", cmap=viz.DENSITY_CMAP, norm=bands,
+                   interpolation="bilinear", interpolation_stage="data")
         for line in contours:
             ax3.plot(line[:, 0], line[:, 1], color="white", lw=0.7)
         marker = ax3.plot([shift], [math.log2(ratio)], "o", color=viz.COLORS["q"], ms=8, mec="white")[0]
@@ -128,7 +132,7 @@ def elbo_gap_slider(lg: LinearGaussian, x0: torch.Tensor, shifts=None, ratios=No
     alt = ("Left: the exact posterior p(z | x₀), the prior and a Gaussian q whose mean is shifted by {shift} posterior "
            "standard deviations and whose width is {ratio} times the posterior's; middle: bars showing that the ELBO plus "
            "KL(q ‖ p(z | x₀)) adds up to log p(x₀); right: that KL over both sliders, zero only at the posterior.")
-    return widgets.slider(draw, figsize=(11.0, 3.3),
+    return widgets.slider(draw, figsize=(9.4, 2.8), dpi=80,  # 25 frames inlined in the page: kept light
                           shift=widgets.Param(shifts, "shift of q's mean", "{:+.1f}",
                                               start=shifts.index(1.0) if 1.0 in shifts else None),
                           ratio=widgets.Param(ratios, "q's std ratio", "{:g}",
@@ -196,8 +200,17 @@ def _decoded_lines(one, values, dim: int):
     return lines
 
 
-def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> widgets.SliderDemo:
-    """Move a point z in the latent plane; see where the decoder sends it (mean and one-σ circle)."""
+def _colors() -> dict:
+    """The live views' colours, as the frames': data blue, decoded points red, the dragged point teal."""
+    return {"ref": viz.COLORS["p"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]}
+
+
+def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None, live: bool = False):
+    """Move a point z in the latent plane; see where the decoder sends it (mean and one-σ circle).
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_vae.decoder_live`: a thousand
+    prior samples decoded in the reader's browser, any decoder noise, a draggable z); the frames
+    stay the notebook's and the printed book's view."""
     extent = _box(extent)
     one = run.model.select(index)
     values = (-2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25)
@@ -259,13 +272,19 @@ def traversal_slider(run: ToyRun, x: torch.Tensor, index: int, extent=None) -> w
     alt = ("Left: the latent plane with the data's codes μ(x) and the point z = ({z1}, {z2}); right: the data "
            "with the decoder's mean f(z), a circle of one decoder σ around it, and the curves it traces "
            "when one coordinate of z moves and the other stays fixed.")
-    return widgets.slider(draw, figsize=(9.6, 3.4),
+    demo = widgets.slider(draw, figsize=(9.6, 3.4),
                           z1=widgets.Param(values, "z₁", "{:+.2f}", start=values.index(0.75)),
                           z2=widgets.Param(values2, "z₂", "{:+.1f}", start=values2.index(0.0)), alt=alt)
+    if not live:
+        return demo
+    return live_vae.decoder_live(demo, one, x, extent, zext=ZEXT, colors=_colors())
 
 
-def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widgets.SliderDemo:
+def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None, live: bool = False):
     """Slide over the β-VAEs (trained once): latent codes, prior samples and KL per latent dimension.
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_vae.decoder_live`: every β > 0
+    model's decoder in one exported graph, any decoder noise, a draggable latent point).
 
     ``stats`` is :func:`gencore.experiments.vae.beta_stats`: ``"kl_dims"`` ``(M, 2)``, ``"elbo"`` and
     ``"log_lik"`` ``(M,)``, ``"samples"`` ``(M, n, 2)``.
@@ -325,8 +344,12 @@ def beta_slider(run: ToyRun, x: torch.Tensor, stats: dict, extent=None) -> widge
     # the frames' text alternative for readers who cannot see them ({name}: the slider values)
     alt = ("For the β-VAE trained with β = {beta}: left, the codes μ(x) of the data; middle, decoded samples "
            "from the prior with the ELBO and log-likelihood; right, the KL of each latent dimension against β.")
-    return widgets.slider(draw, figsize=(11.0, 3.4),
+    demo = widgets.slider(draw, figsize=(11.0, 3.4),
                           beta=widgets.Param(labels, "β", "{:g}", start=labels.index(1.0)), alt=alt)
+    if not live:
+        return demo
+    return live_vae.decoder_live(demo, run.model.select(idx), x, extent, labels=tuple(f"{b:g}" for b in labels),
+                                 start_model=labels.index(1.0), zext=(-3.5, 3.5, -3.5, 3.5), colors=_colors())
 
 
 def iwae_figure(curve: dict):
