@@ -20,7 +20,7 @@ __all__ = ["temperature_slider", "chain_length_slider", "energy_slider", "models
 LIVE_COLORS = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}  # the live views' colours
 
 
-def _energy_backdrop(energy_fn, extent, rises=(0.5, 1.5, 3.0), resolution: int = 100, most: int = 1000):
+def _energy_backdrop(energy_fn, extent, rises=(1.0, 2.8, 4.0, 5.5), resolution: int = 100, most: int = 1000):
     """Points along contours of ``energy_fn`` at ``rises`` above its lowest grid value, evenly
     thinned to at most ``most``: a live view's pale backdrop (it draws points, not lines)."""
     pts, _ = grid(extent, resolution, dtype=torch.float64)
@@ -150,7 +150,7 @@ def energy_slider(run, name: str, data_x: torch.Tensor, temperatures=(0.5, 1.0, 
     # the chains start at the data, as PCD's persistent chains do; the backdrop is the same points
     x = data_x[:1000].float().cpu()
     return live_ebm.energy_live(demo, energy, x, EXTENT, ref=x, colors=LIVE_COLORS, kT=(0.2, 3.0, 1.0),
-                                eps=(0.005, 0.1, 0.02), steps=20, max_steps=300, start=(0.0, 2.5),
+                                eps=(0.005, 0.1, 0.02), steps=40, max_steps=300, start=(0.0, 2.5),
                                 what=f"the energy trained by {name}, started at the data (pale dots)")
 
 

@@ -157,7 +157,7 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
            "K = {K} steps of size ε = {eps} over contours of p, with the share of chains in the left half "
            "against p's own share in the title.")
     demo = widgets.slider(
-        draw, figsize=(10.0, 3.6),
+        draw, figsize=(9.0, 3.2), dpi=80,
         eps=widgets.Param(runs.step_sizes, "step size ε", "{:g}", start=1),
         K=widgets.Param(runs.n_steps, "steps K", "{:d}", start=2),
         alt=alt,
@@ -180,7 +180,7 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
     # The colour bar is drawn by hand in a third, narrow panel.
     dev = _device_of(model)
     pts, area = grid(extent, 120, dtype=torch.float64)
-    arrow_pts, _ = grid(extent, 17, dtype=torch.float64)
+    arrow_pts, _ = grid(extent, 15, dtype=torch.float64)
     frames = {}
     for sig in sigmas.tolist():
         p_s = S.noised_mixture(mix, sig)
@@ -200,11 +200,11 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
 
     def make(fig, image, field, err_img):
         ax1, ax2, cax = widgets.panels(fig, 3, width_ratios=[1, 1, 0.05])
-        ax1.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
+        ax1.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="nearest")
         ax1.set(xlim=extent[:2], ylim=extent[2:])
         ax1.grid(False)
         viz.arrows(ax1, arrow_pts, field, normalize=False)  # already of length one
-        ax2.imshow(err_img, origin="lower", extent=extent, aspect="equal")
+        ax2.imshow(err_img, origin="lower", extent=extent, aspect="equal", interpolation="nearest")
         for _ in range(max(len(frame[3]) for frame in frames.values())):
             ax2.plot([], [], color="white", lw=0.8)
         ax2.set(xlim=extent[:2], ylim=extent[2:])
@@ -233,7 +233,8 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
     alt = ("At noise level σ = {sigma}: left, the noised density p_σ with the learned score field s_θ(x, σ) "
            "as arrows; right, the size of that field's error against the true score ∇ log p_σ, with contours "
            "of p_σ and the Fisher divergence in the title.")
-    return widgets.slider(draw, figsize=(10.5, 3.4),
+    # nearest-neighbour pixels and 80 dpi: eight frames that the website inlines, kept light
+    return widgets.slider(draw, figsize=(9.0, 2.9), dpi=80,
                           sigma=widgets.Param(values, "noise level σ", "{:.3g}", start=len(values) - 1), alt=alt)
 
 
