@@ -139,7 +139,7 @@ def test_sliders_and_a_drag_change_both_canvases_with_no_error_and_nothing_forei
     for uid in page.uids:
         assert changes(page, uid, lambda: set_slider(page, uid, "kT", 0.3)), "moving kT did not change the canvas"
         assert changes(page, uid, lambda: set_slider(page, uid, "eps", 0.1)), "moving ε did not change the canvas"
-        assert changes(page, uid, lambda: set_slider(page, uid, "steps", 4)), "moving K did not change the canvas"
+        assert changes(page, uid, lambda: set_slider(page, uid, "steps", 7)), "moving K did not change the canvas"
         assert changes(page, uid, lambda: drag(page, uid)), "dragging the start did not change the canvas"
     assert not page.errors, page.errors
     assert not page.foreign, f"requests to another host: {page.foreign}"
