@@ -494,7 +494,7 @@ def test_sliders_take_a_model_on_the_device_and_draw_from_the_host():
         model = S.ScoreNet(2, 8, conditional=True, generator=torch.Generator().manual_seed(0), dtype=F64, device=dev)
         runs = run.langevin_runs(run.near_mixture(), (0.05, 0.2), (0, 5, 10), n_chains=30, n_paths=2, repeats=2,
                                  generator=torch.Generator().manual_seed(0), device=dev)
-        demos = [fig.sigma_slider(model, far, sigmas), fig.langevin_slider(run.near_mixture(), runs)]
+        demos = [fig.sigma_slider(model, far, sigmas), fig.langevin_slider(run.near_mixture(), runs, live=False)]
     for demo in demos:
         for k in range(len(next(iter(demo.params.values())).values)):
             index = list(demo.initial_index)

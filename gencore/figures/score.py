@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from matplotlib import colors as mcolors
 
-from .. import metrics, pixels, viz, widgets
+from .. import live_score, metrics, pixels, viz, widgets
 from .. import score as S
 from .. import score_sde as Q
 from ..data import GaussianMixture
@@ -17,7 +17,25 @@ from ..experiments.score import FAR_EXTENT, NEAR_EXTENT, LangevinRuns
 from ..quadrature import grid
 
 __all__ = ["score_figure", "fisher_vs_kl_figure", "gaussian_family_figure", "langevin_slider", "sigma_slider",
-           "plain_vs_annealed_figure", "ring_score_figure"]
+           "plain_vs_annealed_figure", "annealed_slider", "ring_score_figure"]
+
+LIVE_COLORS = {"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"]}  # the live views' colours
+
+
+def _mixture_contours(mix: GaussianMixture, extent, drops=(6, 3, 1), resolution: int = 100) -> list:
+    """Contour lines of ``log p`` of ``mix`` at ``drops`` nats below its top, as ``(M, 2)`` arrays."""
+    pts, _ = grid(extent, resolution, dtype=torch.float64)
+    lp = mix.log_prob(pts).reshape(resolution, resolution)
+    top = lp.max().item()
+    return viz.contour_lines(*pts.T.reshape(2, resolution, resolution), lp, [top - d for d in drops])
+
+
+def _backdrop(lines, most: int = 1000) -> torch.Tensor:
+    """Points along contour ``lines`` (``(M, 2)`` arrays), evenly thinned to at most ``most``: a
+    live view's pale backdrop (it draws points, not lines)."""
+    pts = np.concatenate(lines) if lines else np.zeros((0, 2))
+    keep = np.linspace(0, len(pts) - 1, min(most, len(pts))).round().astype(int) if len(pts) else []
+    return torch.as_tensor(pts[keep], dtype=torch.float32).reshape(-1, 2)
 
 
 def score_figure(mix: GaussianMixture, extent=FAR_EXTENT):
@@ -91,15 +109,18 @@ def _device_of(model) -> torch.device:
 
 
 
-def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT) -> widgets.SliderDemo:
+def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT, live: bool = True):
     """Slider over ε and K: paths over the score field (left), all chains after K steps over
-    contours of p (right)."""
+    contours of p (right).
+
+    With ``live`` (the default) the website's view is live (:func:`gencore.live_score.langevin_live`:
+    any ε in [0.01, 1], K from 10 to 1,000, the frames' uniform starts (each used by as many chains
+    as there are step sizes, with their own noise, up to 1,000 chains), a draggable start point,
+    computed in the reader's browser over dots along the same contours); the notebook and the
+    printed book keep this slider."""
     # Everything but the chains is the same in every frame: computed once here. The first frame
     # makes the artists; later frames only give the chains' artists new points.
-    pts, _ = grid(extent, 100, dtype=torch.float64)
-    lp = mix.log_prob(pts).reshape(100, 100)
-    top = lp.max().item()
-    contours = viz.contour_lines(*pts.T.reshape(2, 100, 100), lp, [top - d for d in (6, 3, 1)])
+    contours = _mixture_contours(mix, extent)
     image = _rgba(metrics.density_image(mix.log_prob, extent, 120), viz.DENSITY_CMAP)
     arrow_pts, _ = grid(extent, 15, dtype=torch.float64)
     field = S.mixture_score(mix)(arrow_pts)
@@ -135,12 +156,17 @@ def langevin_slider(mix: GaussianMixture, runs: LangevinRuns, extent=NEAR_EXTENT
     alt = ("Left: Langevin paths over the true score field of a two-mode mixture; right: all chains after "
            "K = {K} steps of size ε = {eps} over contours of p, with the share of chains in the left half "
            "against p's own share in the title.")
-    return widgets.slider(
-        draw, figsize=(10.0, 3.6),
+    demo = widgets.slider(
+        draw, figsize=(9.0, 3.2), dpi=80,
         eps=widgets.Param(runs.step_sizes, "step size ε", "{:g}", start=1),
         K=widgets.Param(runs.n_steps, "steps K", "{:d}", start=2),
         alt=alt,
     )
+    if not live:
+        return demo
+    starts = runs.samples[:, 0].reshape(-1, 2)[:1000]  # the frames' uniform starts (the same for every ε), reused
+    return live_score.langevin_live(demo, mix, starts.float().cpu(), extent, ref=_backdrop(contours),
+                                    colors=LIVE_COLORS)
 
 
 def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_EXTENT) -> widgets.SliderDemo:
@@ -154,7 +180,7 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
     # The colour bar is drawn by hand in a third, narrow panel.
     dev = _device_of(model)
     pts, area = grid(extent, 120, dtype=torch.float64)
-    arrow_pts, _ = grid(extent, 17, dtype=torch.float64)
+    arrow_pts, _ = grid(extent, 15, dtype=torch.float64)
     frames = {}
     for sig in sigmas.tolist():
         p_s = S.noised_mixture(mix, sig)
@@ -174,11 +200,11 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
 
     def make(fig, image, field, err_img):
         ax1, ax2, cax = widgets.panels(fig, 3, width_ratios=[1, 1, 0.05])
-        ax1.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
+        ax1.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="nearest")
         ax1.set(xlim=extent[:2], ylim=extent[2:])
         ax1.grid(False)
         viz.arrows(ax1, arrow_pts, field, normalize=False)  # already of length one
-        ax2.imshow(err_img, origin="lower", extent=extent, aspect="equal")
+        ax2.imshow(err_img, origin="lower", extent=extent, aspect="equal", interpolation="nearest")
         for _ in range(max(len(frame[3]) for frame in frames.values())):
             ax2.plot([], [], color="white", lw=0.8)
         ax2.set(xlim=extent[:2], ylim=extent[2:])
@@ -207,7 +233,8 @@ def sigma_slider(model, mix: GaussianMixture, sigmas: torch.Tensor, extent=FAR_E
     alt = ("At noise level σ = {sigma}: left, the noised density p_σ with the learned score field s_θ(x, σ) "
            "as arrows; right, the size of that field's error against the true score ∇ log p_σ, with contours "
            "of p_σ and the Fisher divergence in the title.")
-    return widgets.slider(draw, figsize=(10.5, 3.4),
+    # nearest-neighbour pixels and 80 dpi: eight frames that the website inlines, kept light
+    return widgets.slider(draw, figsize=(9.0, 2.9), dpi=80,
                           sigma=widgets.Param(values, "noise level σ", "{:.3g}", start=len(values) - 1), alt=alt)
 
 
@@ -221,6 +248,39 @@ def plain_vs_annealed_figure(mix: GaussianMixture, x_start, x_plain, x_annealed,
         viz.samples(ax, x[:1500], color=viz.COLORS["q"], size=3, alpha=0.5, extent=extent)
         viz.panel_title(ax, title)
     return fig
+
+
+def annealed_slider(mix: GaussianMixture, x_start, runs: dict, shares: dict, model=None, sigmas=None,
+                    extent=FAR_EXTENT):
+    """Slider over the samplers of ``runs`` (name -> end points ``(N, 2)``, from ``x_start``), over the
+    density of ``mix``, each titled with its heavy-mode share ``shares[name]``.
+
+    Given the noise-conditional ``model`` and its ``sigmas`` too, the website's view is live
+    (:func:`gencore.live_score.annealed_live`: annealed Langevin with the network for any step
+    size, steps per level and first level, a draggable start point, computed in the reader's
+    browser); the notebook and the printed book keep this slider."""
+    if (model is None) != (sigmas is None):
+        raise ValueError("a live view needs both model and sigmas (or neither, for the frames only)")
+    names = tuple(runs)
+    image = _rgba(metrics.density_image(mix.log_prob, extent, 120), "Greys")
+
+    def draw(fig, name):
+        ax = widgets.panels(fig, 1)
+        ax.imshow(image, origin="lower", extent=tuple(extent), aspect="equal", interpolation="bilinear")
+        ax.grid(False)
+        viz.samples(ax, _on_host(runs[name])[:1500], color=viz.COLORS["q"], size=3, alpha=0.5, extent=extent)
+        viz.panel_title(ax, f"{name}: left share {shares[name]:.2f}")
+
+    def alt(name):  # the frame's text alternative, with the share its title prints
+        return (f"The end points of {name} Langevin sampling from a uniform start, over the density of a two-mode "
+                f"mixture whose left mode holds 0.8 of the mass; {shares[name]:.2f} of them lie in the left mode.")
+
+    demo = widgets.slider(draw, figsize=(5.2, 3.6), name=widgets.Param(names, "sampler", "{}", start=len(names) - 1),
+                          alt=alt)
+    if model is None:
+        return demo
+    return live_score.annealed_live(demo, model, sigmas, torch.as_tensor(x_start)[:1000].float().cpu(), extent,
+                                    ref=_backdrop(_mixture_contours(mix, extent)), colors=LIVE_COLORS)
 
 
 def ring_score_figure(noised: dict, radius: float = 1.0, extent=(-2.0, 2.0, -2.0, 2.0)):
