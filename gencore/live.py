@@ -97,7 +97,32 @@ def export_step(step: nn.Module) -> bytes:
         warnings.simplefilter("ignore")
         torch.onnx.export(step, example, buf, dynamo=False, opset_version=OPSET, input_names=list(step.input_names),
                           output_names=["out"], dynamic_axes={**dynamic, "out": {0: "n"}})
-    return buf.getvalue()
+    return _single_precision(buf.getvalue())
+
+
+def _single_precision(model: bytes) -> bytes:
+    """The graph in float32 throughout: under a float64 default dtype the tracer records Python
+    numbers as float64 constants and casts around them, which onnxruntime-web's kernels do not
+    all take. Every float64 constant becomes float32 and every cast to float64 a cast to float32
+    (the inputs and outputs are float32 already; the agreement tests compare with gencore)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(model)
+    double, single = onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT
+    for node in graph.graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == double:
+                attr.i = single
+            elif attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type == double:
+                attr.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(attr.t).astype("float32"), attr.t.name))
+    for init in graph.graph.initializer:
+        if init.data_type == double:
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype("float32"), init.name))
+    for info in list(graph.graph.value_info) + list(graph.graph.output):
+        if info.type.tensor_type.elem_type == double:
+            info.type.tensor_type.elem_type = single
+    return graph.SerializeToString()
 
 
 class LiveDemo:
@@ -166,7 +191,7 @@ def _points(name: str, x, n: int) -> list:
 
 def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, extent, title: str, alt: str,
                  start, init=None, init_scale: float = 1.0, ref=None, start_extent=None, n: int = 1000,
-                 noise_dim: int = 2, colors: dict | None = None) -> LiveDemo:
+                 noise_dim: int = 2, colors: dict | None = None, per_call: int = 1) -> LiveDemo:
     r"""A live demo that runs ``step`` in the reader's browser: ``n`` points, and one dragged point's path.
 
     The page iterates ``x ← step(x, z, t=times[k], t_prev=times[k+1], **sliders)`` for
@@ -188,9 +213,11 @@ def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, exte
             latent space on the left, the decoded points on the right).
         title: the canvas title; ``{key}`` takes a slider's shown value.
         ref: a pale backdrop (the data), ``(m, 2)``.
+        per_call: how many of the sampler's steps one call of ``step`` makes (the page's count).
     """
     in_range("n", positive_int("n", n), 1, 5000)  # every point is drawn in the reader's browser
     in_range("noise_dim", positive_int("noise_dim", noise_dim), 1, 64)
+    positive_int("per_call", per_call)
     positive("init_scale", init_scale)
     sliders = list(sliders)
     if not all(isinstance(s, Slider) for s in sliders):
@@ -220,7 +247,7 @@ def sampler_demo(fallback, step: nn.Module, *, sliders, steps, times: dict, exte
         "sliders": [s.json() for s in sliders], "steps": steps if isinstance(steps, str) else int(steps), "times": table,
         "inputs": inputs, "noise_dim": noise_dim, "init": None if init is None else _points("init", init, n),
         "init_scale": float(init_scale), "ref": [] if ref is None else _points("ref", ref, n),
-        "start": [float(v) for v in start], "title": title,
+        "start": [float(v) for v in start], "title": title, "per_call": per_call,
         "colors": {"ref": "#8d99ae", "x": "#d1495b", "path": "#00798c", "init": "#8d99ae", **(colors or {})},
     }
     if len(spec["start"]) != 2 or not all(math.isfinite(v) for v in spec["start"]):
@@ -382,7 +409,7 @@ function drawCurves(){var c=canvas.getContext('2d'),K=spec.panels.length,C=spec.
   c.fillStyle='#222';c.font='12px sans-serif';c.fillText(label(pn.title).replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;}),P.x,pad-10);});}
 async function render(full){var t0=performance.now();if(full){pts=await run(init,n,0,false);}var t1=performance.now();
  if(spec.panels){drawCurves();G[root.id].lastMs=t1-t0;status.textContent='computed in your browser in '+(t1-t0).toFixed(0)+' ms';G[root.id].frames++;return;}
- await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;var k=nsteps();status.textContent=n+' points'+(k===1?'':', '+k+' steps')+' computed in your browser in '+ms.toFixed(0)+' ms';}
+ await trajectory();draw();var ms=t1-t0;if(full){G[root.id].lastMs=ms;var k=nsteps()*(spec.per_call||1);status.textContent=n+' points'+(k===1?'':', '+k+' steps')+' computed in your browser in '+ms.toFixed(0)+' ms';}
  G[root.id].frames++;}
 function update(full){if(full===undefined)full=true;if(!session)return Promise.resolve();
  if(loop){again=(again===true||full)?true:'path';return loop;}  // the running loop draws this state too

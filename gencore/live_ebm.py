@@ -20,7 +20,6 @@ Book: ``book/08_ebm.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
@@ -31,19 +30,6 @@ from .live_score import langevin_updates
 from .tensors import in_range, positive_int, validate
 
 __all__ = ["EnergyLangevinStep", "energy_live"]
-
-
-@contextlib.contextmanager
-def _float32_default():
-    """torch's default dtype float32 while a step is traced (restored after): Python numbers in the
-    traced update then become float32 constants, not float64 ones behind casts, which
-    onnxruntime-web's kernels do not all take."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
 
 
 def _gradient(energy):
@@ -121,7 +107,6 @@ def energy_live(fallback, energies, init: torch.Tensor, extent, *, names=None, r
     alt = (f"Langevin chains on {what}, computed live in your browser for the chosen temperature kT, step size and "
            "number of steps, with the chain of one starting point that you can drag.")
     title = ("{model}: " if many else "") + "Langevin at kT = {kT}, ε = {eps}, K = {steps}; drag the ringed start"
-    with _float32_default():
-        return sampler_demo(fallback, step, sliders=sliders, steps="steps", times={k: [0] * (k + 1) for k in range(1, calls + 1)},
-                            extent=extent, title=title, alt=alt, start=start, init=init, init_scale=init_scale, ref=ref, n=n,
-                            noise_dim=2 * inner, colors=colors)
+    return sampler_demo(fallback, step, sliders=sliders, steps="steps", times={k: [0] * (k + 1) for k in range(1, calls + 1)},
+                        extent=extent, title=title, alt=alt, start=start, init=init, init_scale=init_scale, ref=ref, n=n,
+                        noise_dim=2 * inner, colors=colors, per_call=inner)

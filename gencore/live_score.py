@@ -19,7 +19,6 @@ Book: ``book/07_score.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
@@ -31,19 +30,6 @@ from .live import LiveDemo, Slider, sampler_demo
 from .tensors import in_range, positive, positive_int, validate
 
 __all__ = ["langevin_updates", "LangevinStep", "AnnealedStep", "langevin_live", "annealed_live"]
-
-
-@contextlib.contextmanager
-def _float32_default():
-    """torch's default dtype float32 while a step is traced (restored after): Python numbers in the
-    traced update then become float32 constants, not float64 ones behind casts, which
-    onnxruntime-web's kernels do not all take."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
 
 
 def langevin_updates(score_fn, x: torch.Tensor, z: torch.Tensor, eps, inner: int) -> torch.Tensor:
@@ -144,10 +130,9 @@ def langevin_live(fallback, mixture: GaussianMixture, init: torch.Tensor, extent
     alt = ("Langevin chains on a two-mode mixture, computed live in your browser for the chosen step size ε and "
            "number of steps K, over a pale sample of the mixture, with the path of one starting point that you "
            "can drag.")
-    with _float32_default():
-        return sampler_demo(fallback, step, sliders=sliders, steps="steps", times={k: [0] * (k + 1) for k in range(1, calls + 1)},
-                            extent=extent, title="Langevin, ε = {eps}, K = {steps}; drag the ringed start",
-                            alt=alt, start=(2.5, 2.0), init=init, ref=ref, n=n, noise_dim=2 * inner, colors=colors)
+    return sampler_demo(fallback, step, sliders=sliders, steps="steps", times={k: [0] * (k + 1) for k in range(1, calls + 1)},
+                        extent=extent, title="Langevin, ε = {eps}, K = {steps}; drag the ringed start",
+                        alt=alt, start=(2.5, 2.0), init=init, ref=ref, n=n, noise_dim=2 * inner, colors=colors, per_call=inner)
 
 
 def annealed_live(fallback, model: nn.Module, sigmas: torch.Tensor, init: torch.Tensor, extent, *, ref=None,
@@ -169,7 +154,6 @@ def annealed_live(fallback, model: nn.Module, sigmas: torch.Tensor, init: torch.
     alt = ("Annealed Langevin sampling with the learned noise-conditional score, computed live in your browser "
            "for the chosen step size, steps per noise level and first level, over a pale sample of the data; "
            "the path of one starting point that you can drag is drawn.")
-    with _float32_default():
-        return sampler_demo(fallback, step, sliders=sliders, steps="steps", times=times, extent=extent,
-                            title="annealed Langevin from σ = {first}, ε = {eps}, {steps} steps per level",
-                            alt=alt, start=(4.5, 3.0), init=init, ref=ref, n=n, noise_dim=2 * inner, colors=colors)
+    return sampler_demo(fallback, step, sliders=sliders, steps="steps", times=times, extent=extent,
+                        title="annealed Langevin from σ = {first}, ε = {eps}, {steps} steps per level",
+                        alt=alt, start=(4.5, 3.0), init=init, ref=ref, n=n, noise_dim=2 * inner, colors=colors, per_call=inner)

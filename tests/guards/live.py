@@ -44,7 +44,7 @@ CASES = [
                                            alt="a", start=(0.0, 0.0), init_scale=1.0,
                                            ref=torch.randn(30, 2, generator=torch.Generator().manual_seed(1)),
                                            n=20, noise_dim=2),
-         ranges={"n": (1, 5000), "noise_dim": (1, 64), "init_scale": (0.0, None)}),
+         ranges={"n": (1, 5000), "noise_dim": (1, 64), "init_scale": (0.0, None), "per_call": (1, None)}),
     Case("live.curve_demo", lambda: dict(fallback=_slider(), step=_Curves(), sliders=[live.Slider("eta", "η", 0.0, 1.0, 0.1, 0.5)],
                                          grid=torch.linspace(-1, 1, 9), columns=2, alt="a",
                                          panels=[{"extent": (-1, 1, 0, 1), "title": "t", "curves": [{"col": 1, "color": "#000"}]}]),
