@@ -14,7 +14,7 @@ JOBS ?= 2
 # pytest-randomly shuffles the tests; CI fixes the order by this seed so a failure can be re-run.
 ORDER ?= 1
 
-.PHONY: setup book book-build book-student test test-seeds test-shuffled test-widgets7 test-device benchmark clean
+.PHONY: setup book book-build book-student test test-seeds test-shuffled test-widgets7 test-device benchmark benchmark-website clean
 
 setup:
 	bash scripts/setup.sh
@@ -77,6 +77,12 @@ test-widgets7:
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
+
+# The built website (make book first): each chapter page's weight and every live demo's update
+# time in headless Chromium, into benchmarks/website.json.
+benchmark-website: setup
+	bash scripts/setup.sh --browser
+	$(BIN)/python benchmarks/website.py
 
 clean:
 	rm -rf _build .venv-w7

@@ -71,6 +71,7 @@ def live_timings(url: str, page, repeats: int = 5) -> list[dict]:
                  for _ in range(repeats)]
         steps = spec["steps"] if isinstance(spec["steps"], int) else \
             page.evaluate(f"() => Math.round({api}.state['{spec['steps']}'])")
+        steps *= spec.get("per_call", 1)  # the sampler's steps (a call may make several)
         rows.append({"demo": spec["title"], "points": spec["n"], "steps": steps,
                      "update_ms": round(statistics.median(times), 1), "runs_ms": [round(t, 1) for t in times]})
     return rows

@@ -1,8 +1,9 @@
 """Chapter 1's live demo: the two KL integrands of a pair of Gaussians, computed in the browser.
 
 The step is the chapter's own mathematics traced with μ and σ of q as inputs: the densities by
-:func:`gencore.experiments.divergences.normal_log_prob`, both integrands, and both divergences
-in closed form by :func:`gencore.divergences.kl_normal` (carried to the page as constant columns).
+``torch.distributions.Normal`` (as the frames' slider draws them), both integrands, and both
+divergences in closed form by :func:`gencore.divergences.kl_normal` (carried to the page as
+constant columns).
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from torch import nn
 
 from . import divergences as D
 from . import live
-from .experiments import divergences as run
 from .tensors import in_range, positive_int
 
 __all__ = ["GaussianPairStep", "gaussian_pair_live"]
@@ -26,9 +26,10 @@ class GaussianPairStep(nn.Module):
 
     def forward(self, x, mu, sigma):
         xs = x[:, 0]
-        log_p, log_q = run.normal_log_prob(0.0, 1.0, xs), run.normal_log_prob(mu, sigma, xs)
-        p, q = log_p.exp(), log_q.exp()
         one, zero = torch.ones_like(mu), torch.zeros_like(mu)
+        log_p = torch.distributions.Normal(zero, one, validate_args=False).log_prob(xs)
+        log_q = torch.distributions.Normal(mu, sigma, validate_args=False).log_prob(xs)
+        p, q = log_p.exp(), log_q.exp()
         fwd, rev = D.kl_normal(zero, one, mu, sigma), D.kl_normal(mu, sigma, zero, one)
         return torch.stack([p, q, p * (log_p - log_q), q * (log_q - log_p), fwd.expand_as(xs), rev.expand_as(xs)], -1)
 
