@@ -17,8 +17,8 @@ import copy
 import torch
 from torch import nn
 
-from .live import LiveDemo, Slider, sampler_demo
-from .tensors import extent_box, in_range, positive, positive_int, validate
+from .live import ONE_PANEL, TWO_PANELS, LiveDemo, Slider, fit_box, sampler_demo
+from .tensors import extent_box, in_range, positive_int, validate
 from .vae import VAE
 
 __all__ = ["DecoderStep", "decoder_live", "normalise_transposes", "exported", "fit_box", "TWO_PANELS", "ONE_PANEL"]
@@ -40,28 +40,6 @@ def normalise_transposes(model: bytes) -> bytes:
                 perm = list(attr.ints)
                 attr.ints[:] = [p + len(perm) if p < 0 else p for p in perm]
     return graph.SerializeToString()
-
-
-# width / height of a plotting panel of gencore.live's canvas (720 x 360 with two panels, 504 x 360
-# with one, 30 px of margin): boxes are widened to it so that circles stay round
-TWO_PANELS, ONE_PANEL = 315 / 300, 444 / 300
-
-
-def fit_box(box, ratio: float) -> tuple:
-    """``box`` ``(x0, x1, y0, y1)`` widened about its centre along one axis to width / height ``ratio``.
-
-    Example:
-        >>> fit_box((-1.0, 1.0, -2.0, 2.0), 1.0)
-        (-2.0, 2.0, -2.0, 2.0)
-    """
-    x0, x1, y0, y1 = extent_box("box", box)
-    positive("ratio", ratio)
-    w, h = x1 - x0, y1 - y0
-    if w / h < ratio:
-        cx, w = (x0 + x1) / 2, h * ratio
-        return (cx - w / 2, cx + w / 2, y0, y1)
-    cy, h = (y0 + y1) / 2, w / ratio
-    return (x0, x1, cy - h / 2, cy + h / 2)
 
 
 def exported(demo: LiveDemo) -> LiveDemo:

@@ -24,18 +24,6 @@ __all__ = ["conditional_slider", "bins_slider", "ordering_slider", "temperature_
            "decoding_figure"]
 
 
-def _canvas_box(extent, ratio: float) -> tuple:
-    """``extent`` grown about its centre along one axis to the live canvas panel's width/height ``ratio``,
-    so that a unit is as long across as up (the panel is 444 x 300 pixels, or 315 x 300 beside a second)."""
-    x0, x1, y0, y1 = (float(v) for v in extent)
-    w, h = x1 - x0, y1 - y0
-    if w / h < ratio:
-        grow = (ratio * h - w) / 2
-        return (x0 - grow, x1 + grow, y0, y1)
-    grow = (w / ratio - h) / 2
-    return (x0, x1, y0 - grow, y1 + grow)
-
-
 def _device_of(model) -> torch.device:
     return next(model.parameters()).device
 
@@ -177,7 +165,7 @@ def ordering_slider(runs, table, p, extent=PARABOLA_EXTENT, resolution: int = 12
                 "two-step path: first coordinate, then second.")
     return live_ar.ar_sampler_live(
         demo, [runs[(names[o], K)].model for o, K in keys], names=tuple(f"{o}, K = {K}" for o, K in keys),
-        extent=_canvas_box(extent, 315 / 300), ref=ref, alt=live_alt,
+        extent=extent, ref=ref, alt=live_alt,
         title="{index}, T = {temperature}: noise (left) → sample (right)",
         colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
 
@@ -215,7 +203,7 @@ def temperature_demo(model: A.AR2D, ref: torch.Tensor, temperatures=(0.5, 1.0, 1
                 "over a pale backdrop of the data; on the left the Gaussian noise points, one of which you can drag "
                 "to see its two-step path: first x₁, then x₂.")
     return live_ar.ar_sampler_live(
-        demo, model, extent=_canvas_box(extent, 315 / 300), ref=ref, alt=live_alt,
+        demo, model, extent=extent, ref=ref, alt=live_alt,
         title="T = {temperature}: noise (left) → sample (right)",
         n=n, colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})
 

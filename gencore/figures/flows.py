@@ -16,18 +16,6 @@ __all__ = ["change_of_variables_figure", "one_layer_slider", "vi_figure", "lobe_
            "coupling_layers"]
 
 
-def _canvas_box(extent, ratio: float) -> tuple:
-    """``extent`` grown about its centre along one axis to the live canvas panel's width/height ``ratio``,
-    so that a unit is as long across as up (the panel is 444 x 300 pixels, or 315 x 300 beside a second)."""
-    x0, x1, y0, y1 = (float(v) for v in extent)
-    w, h = x1 - x0, y1 - y0
-    if w / h < ratio:
-        grow = (ratio * h - w) / 2
-        return (x0 - grow, x1 + grow, y0, y1)
-    grow = (w / ratio - h) / 2
-    return (x0, x1, y0 - grow, y1 + grow)
-
-
 def change_of_variables_figure(result: ChangeOfVariables):
     r"""The histogram of ``z`` against :math:`q_0`, and of ``x = exp(z)`` against :math:`q_0(\log x)/x`."""
     z, xs, formula = result.z, result.xs, result.formula
@@ -184,7 +172,7 @@ def layer_slider(run: VIRun, depth: int = 32, ks=(0, 1, 2, 4, 8, 16, 32), resolu
                 "which you can drag, through those layers.")
     return live_flows.flow_layers_live(
         demo, [run.member(b) for b in members], names=tuple(t.upper() for t in TARGETS),
-        extent=_canvas_box(EXTENT, 444 / 300),
+        extent=EXTENT,
         title="{member}: base samples after k = {k} layers; drag the ringed point", alt=live_alt,
         start=(0.5, 0.8), colors={"x": viz.COLORS["q"], "path": viz.COLORS["aux"]})
 
@@ -253,7 +241,7 @@ def coupling_layers(run: DensityRun, inverse: bool = False, ks=(0, 2, 4, 6, 8), 
     title = ("data → base: test points after k = {k} inverse layers; drag the ringed point" if inverse
              else "base → data: base samples after k = {k} layers; drag the ringed point")
     return live_flows.flow_layers_live(
-        demo, flow, extent=_canvas_box(extent, 444 / 300), title=title, alt=live_alt, ref=back,
+        demo, flow, extent=extent, title=title, alt=live_alt, ref=back,
         init=data_pts if inverse else None, inverse=inverse, n=n,
         start=tuple(data_pts[0].tolist()) if inverse else (0.5, 0.8),  # inverse: a test point, on the data
         colors={"ref": viz.COLORS["grey"], "x": viz.COLORS["q"], "path": viz.COLORS["aux"], "init": viz.COLORS["grey"]})

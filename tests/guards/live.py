@@ -37,6 +37,7 @@ CASES = [
                                         ref=torch.randn(30, 2, generator=torch.Generator().manual_seed(1)),
                                         extent=(-3.0, 3.0, -2.0, 2.0), n=20, max_steps=10),
          ranges={"n": (1, 5000), "max_steps": (2, 20)}),
+    Case("live.fit_box", lambda: dict(box=(-1.0, 1.0, -2.0, 2.0), ratio=1.5), ranges={"ratio": (0.0, None)}),
     Case("live.Slider", lambda: dict(key="eta", label="η", lo=0.0, hi=1.0, step=0.1, value=0.5)),
     Case("live.sampler_demo", lambda: dict(fallback=_slider(), step=live.DDIMStep(_net(), S),
                                            sliders=[live.Slider("eta", "η", 0.0, 1.0, 0.1, 0.5)], steps=3,
