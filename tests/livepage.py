@@ -127,3 +127,15 @@ def full_run_ms(page, uid: str, key: str, values) -> float:
     """The median time of full runs (all points, every step) as ``key`` takes ``values``."""
     times = [page.evaluate(f"([k, v]) => {api(uid)}.set(k, v).then(() => {api(uid)}.lastMs)", [key, v]) for v in values]
     return sorted(times)[len(times) // 2]
+
+
+def assert_both_worlds(demo) -> None:
+    """``demo`` is one object for every world: a LiveDemo that exported, whose bundle holds the live
+    view for the site (and no frames), the ipywidgets view for a notebook and a PNG for print."""
+    from gencore import live, widgets
+
+    assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
+    assert demo.error is None, demo.error
+    bundle = demo._repr_mimebundle_()
+    assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
+    assert bundle["image/png"] and "application/vnd.jupyter.widget-view+json" in bundle

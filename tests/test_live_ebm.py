@@ -21,7 +21,7 @@ from gencore import live, live_ebm as LE, mcmc, widgets
 from gencore.ebm_train import NCEModel
 from gencore.experiments import ebm as run
 from gencore.figures import ebm as figs
-from livepage import changes, full_run_ms, live_page, run_step, set_slider
+from livepage import assert_both_worlds, changes, full_run_ms, live_page, run_step, set_slider
 from livepage import drag as _drag
 
 
@@ -104,11 +104,7 @@ def _built():
 
 def test_both_demos_are_one_object_for_notebook_site_and_print():
     for demo in _built():
-        assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
-        assert demo.error is None, demo.error
-        bundle = demo._repr_mimebundle_()
-        assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
-        assert bundle["image/png"] and "application/vnd.jupyter.widget-view+json" in bundle
+        assert_both_worlds(demo)
     assert isinstance(figs.energy_slider(SimpleNamespace(model=_nets()[0]), "PCD", _points(), live=False), widgets.SliderDemo)
 
 

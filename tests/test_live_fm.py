@@ -13,7 +13,7 @@ from gencore import flow_matching as F
 from gencore import live, live_fm as L, widgets
 from gencore.experiments.flow_matching import guidance_mixture, velocity_net
 from gencore.figures import flow_matching as figs
-from livepage import api, changes, drag, full_run_ms, live_page, run_step, set_slider
+from livepage import assert_both_worlds, api, changes, drag, full_run_ms, live_page, run_step, set_slider
 
 INTERVALS = ((0.0, 0.125), (0.25, 0.5), (0.6, 0.61), (0.0, 1.0), (0.98, 1.0))
 
@@ -105,11 +105,7 @@ def _demos():
 def test_the_demos_are_one_object_for_notebook_site_and_print():
     ode, cfg = _demos()
     for demo in (ode, cfg):
-        assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
-        assert demo.error is None, demo.error
-        bundle = demo._repr_mimebundle_()
-        assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
-        assert bundle["image/png"] and "application/vnd.jupyter.widget-view+json" in bundle
+        assert_both_worlds(demo)
     assert ode.spec["times"]["4"] == [0.0, 0.25, 0.5, 0.75, 1.0] and set(ode.spec["times"]) == {str(k) for k in range(1, 51)}
     assert cfg.spec["steps"] == 8 and [s["key"] for s in cfg.spec["sliders"]] == ["w", "y"]
 

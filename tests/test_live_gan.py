@@ -15,12 +15,12 @@ import pytest
 import torch
 
 import gencore
-from gencore import gan_games, live, live_gan, live_vae, widgets
+from gencore import gan_games, live, live_gan, live_vae
 from gencore.experiments import gan as run
 from gencore.experiments import gan_games as games
 from gencore.figures import gan as figs
 from gencore.nn import StackedMLP
-from livepage import changes, drag, full_run_ms, live_page, run_step, set_slider
+from livepage import assert_both_worlds, changes, drag, full_run_ms, live_page, run_step, set_slider
 
 F32 = torch.float32
 
@@ -117,11 +117,7 @@ def test_the_chapter_calls_give_live_views_over_their_frames():
     gans, frames = _chapter()
     loss, dirac = _demos()
     for demo in (loss, dirac):
-        assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
-        assert demo.error is None, demo.error
-        bundle = demo._repr_mimebundle_()
-        assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
-        assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"]
+        assert_both_worlds(demo)
     assert loss.spec["sliders"][0]["labels"] == ["non-saturating", "saturating", "WGAN-GP"]  # the ring models in the box
     assert [s["key"] for s in dirac.spec["sliders"]] == ["h", "steps", "scheme", "game"]
     assert set(dirac.spec["times"]["prefix"]) == {0}  # the Dirac step takes no time: one grid of zeros, stored once

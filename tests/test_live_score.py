@@ -18,7 +18,7 @@ from gencore import live, live_score as LS, mcmc, widgets
 from gencore import score as S
 from gencore.experiments import score as run
 from gencore.figures import score as figs
-from livepage import changes, full_run_ms, live_page, run_step, set_slider
+from livepage import assert_both_worlds, changes, full_run_ms, live_page, run_step, set_slider
 from livepage import drag as _drag
 
 
@@ -112,11 +112,7 @@ def _demos():
 
 def test_both_demos_are_one_object_for_notebook_site_and_print():
     for demo in _demos():
-        assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
-        assert demo.error is None, demo.error
-        bundle = demo._repr_mimebundle_()
-        assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
-        assert bundle["image/png"] and "application/vnd.jupyter.widget-view+json" in bundle
+        assert_both_worlds(demo)
 
 
 def test_the_frames_alone_and_half_a_live_demo():
