@@ -50,7 +50,8 @@ class GeneratorStep(nn.Module):
 
 
 def generator_live(fallback, generator: StackedMLP, labels, ref: torch.Tensor, extent, *, start_model: int = 0,
-                   zext=(-3.0, 3.0, -3.0, 3.0), n: int = 1000, colors: dict | None = None) -> LiveDemo:
+                   zext=(-3.0, 3.0, -3.0, 3.0), n: int = 1000, colors: dict | None = None, label: str = "GAN",
+                   title: str = "{model}: G(z); drag the ringed z") -> LiveDemo:
     """Two panels: ``n`` noise points ``z ~ N(0, I)`` (left) and the samples ``G(z)`` of the generator
     the slider picks (right, over the data ``ref`` in the box ``extent``); the ringed ``z`` can be
     dragged and its sample follows.
@@ -59,6 +60,7 @@ def generator_live(fallback, generator: StackedMLP, labels, ref: torch.Tensor, e
         fallback: the frames' :class:`gencore.widgets.SliderDemo` (notebook, print, failed export).
         generator: the trained :class:`gencore.nn.StackedMLP`; ``labels``: one name per model.
         start_model: the slider's first position; ``zext``: the noise panel's box.
+        label, title: the slider's label and the canvas title (``{model}``: the slider's name).
     """
     step = GeneratorStep(generator)
     labels = tuple(str(v) for v in labels)
@@ -67,13 +69,13 @@ def generator_live(fallback, generator: StackedMLP, labels, ref: torch.Tensor, e
     in_range("start_model", positive_int("start_model", start_model, minimum=0), 0, generator.n_models - 1)
     validate("ref", ref, ndim=2, last_dim=2)
     extent, zext = fit_box(extent_box("extent", extent), TWO_PANELS), fit_box(extent_box("zext", zext), TWO_PANELS)
-    sliders = [Slider("model", "GAN", 0, generator.n_models - 1, 1, start_model, labels=labels, dtype="int64")]
+    sliders = [Slider("model", label, 0, generator.n_models - 1, 1, start_model, labels=labels, dtype="int64")]
     alt = ("Two panels. Left: a thousand noise points z drawn from N(0, I), with one ringed point that you can "
            "drag. Right: the trained generator's samples G(z), computed in your browser, over a pale backdrop "
-           "of the data, with the dragged point's sample; a slider picks the GAN.")
+           f"of the data, with the dragged point's sample; a slider picks the {label}.")
     return exported(sampler_demo(fallback, step, sliders=sliders, steps=1, times={1: [0, 0]}, extent=extent,
                                  start_extent=zext, ref=ref, n=n, start=(0.5, 0.5),
-                                 title="{model}: G(z); drag the ringed z", alt=alt, colors=colors))
+                                 title=title, alt=alt, colors=colors))
 
 
 def stack_models(nets) -> StackedMLP:

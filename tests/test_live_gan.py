@@ -124,6 +124,26 @@ def test_the_chapter_calls_give_live_views_over_their_frames():
     assert not isinstance(figs.loss_slider(gans), live.LiveDemo)  # frames unless asked
 
 
+def test_the_training_step_slider_runs_the_generator_as_it_was_at_each_snapshot():
+    """Chapter 4's snapshot slider on the site: position k is model i's generator copied at that
+    snapshot, so its samples of the run's fixed noise are the snapshot's own (kept at training)."""
+    ort = pytest.importorskip("onnxruntime")
+    gans = run.train_chapter_gans(steps=60, generator=gencore.generator(1), progress=False)  # snapshots at 0, 50, 60
+    assert len(gans.generators) == len(gans.snapshots) == 3
+    demo = figs.snapshot_slider(gans, 0, live=True, live_every=1)
+    assert_both_worlds(demo)
+    assert demo.spec["sliders"][0]["labels"] == [f"step {s[0]}" for s in gans.snapshots]
+    session = ort.InferenceSession(demo.model, providers=["CPUExecutionProvider"])
+    z = _points(64, seed=3)
+    for k, (step, samples, _) in enumerate(gans.snapshots):
+        got = session.run(None, {"x": z.numpy(), "model": np.array(k, np.int64)})[0]
+        with torch.no_grad():
+            ref = gans.generators[k].select(0)(z.unsqueeze(0))[0].numpy()
+        assert np.abs(got - ref).max() <= 1e-5, step
+    first, last = (session.run(None, {"x": z.numpy(), "model": np.array(k, np.int64)})[0] for k in (0, len(gans.snapshots) - 1))
+    assert np.abs(first - last).max() > 1e-3  # training moved the generator
+
+
 # ---- headless Chromium ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):

@@ -75,6 +75,8 @@ class GANRun:
         snapshots: ``(step, samples (M, N, 2), logits (M, R, R))`` every ``snapshot_every``
             generator steps (and at 0 and the end): generated points, and the discriminator's
             logit (the critic's value for WGAN-GP) on the ``R x R`` grid over ``extent``.
+        generators: a copy of the generator (all ``M`` models) at every snapshot, in the same
+            order: what the website's slider over training runs (:func:`gencore.live_gan.stack_models`).
         d_loss, g_loss: ``(steps, M)`` losses at every generator step.
         extents: each model's box ``(xmin, xmax, ymin, ymax)`` of its logit grid.
         seconds: wall time of the loop.
@@ -87,6 +89,7 @@ class GANRun:
     latent_dim: int
     steps: int
     snapshots: list = field(default_factory=list)
+    generators: list = field(default_factory=list)
     d_loss: torch.Tensor | None = None
     g_loss: torch.Tensor | None = None
     extents: tuple = ()
@@ -224,6 +227,7 @@ def train_gans(
         with torch.no_grad():
             logits = critic(points).reshape(n, grid_resolution, grid_resolution)
             run.snapshots.append((step, G(z_fixed).cpu(), logits.cpu()))
+            run.generators.append(G.select(list(range(G.n_models))).requires_grad_(False))
 
     d_hist, g_hist = [], []
     bar = Progress(steps, desc, progress)

@@ -155,8 +155,12 @@ def _panel(ax, run: GANRun, i: int, snap: int, title: str) -> _Panel:
     return _Panel(ax, {snap: _frame(run, i, snap, title)}, snap)
 
 
-def snapshot_slider(run: GANRun, i: int = 0, every: int = 5) -> widgets.SliderDemo:
-    """Model ``i``'s samples over its discriminator through training, with the D loss so far."""
+def snapshot_slider(run: GANRun, i: int = 0, every: int = 5, live: bool = False, live_every: int = 2):
+    """Model ``i``'s samples over its discriminator through training, with the D loss so far.
+
+    With ``live=True`` the website's view is live (:func:`gencore.live_gan.generator_live` over
+    the generator's copies at every ``live_every``-th snapshot, :func:`gencore.live_gan.stack_models`):
+    a slider over the training step and a draggable z; the notebook and print keep these frames."""
     snaps = list(range(0, len(run.snapshots), every))
     if snaps[-1] != len(run.snapshots) - 1:
         snaps.append(len(run.snapshots) - 1)
@@ -199,8 +203,19 @@ def snapshot_slider(run: GANRun, i: int = 0, every: int = 5) -> widgets.SliderDe
     alt = ("Left: the GAN's samples at training step {step} over its discriminator's output D(x), shaded from "
            "real to fake, with a dotted line where D = 1/2; right: the discriminator's loss over training with "
            "this step marked, against log 4, the loss when D is one half everywhere.")
-    return widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
+    demo = widgets.slider(lambda fig, step: draw(fig, snaps[steps.index(step)]), figsize=(9.5, 4.0),
                           step=widgets.Param(steps, "training step", fmt="{}", start=len(steps) - 1), alt=alt)
+    if not live:
+        return demo
+    kept = list(range(0, len(run.generators), live_every))
+    kept += [] if kept[-1] == len(run.generators) - 1 else [len(run.generators) - 1]
+    name, dataset = MODELS[i][0], MODELS[i][1]
+    ref = data.make(dataset).sample((1000,), generator=torch.Generator().manual_seed(0))
+    colors = {"ref": viz.COLORS["p"], "x": viz.COLORS["q2"], "path": viz.COLORS["q"], "init": viz.COLORS["grey"]}
+    stacked = live_gan.stack_models([run.generators[k].select(i) for k in kept])
+    return live_gan.generator_live(demo, stacked, [f"step {run.snapshots[k][0]}" for k in kept], ref,
+                                   run.extents[i], start_model=len(kept) - 1, colors=colors,
+                                   label="training step", title=f"{name}, {{model}}: G(z); drag the ringed z")
 
 
 def loss_slider(run: GANRun, models=(0, 1, 2, 3), every: int = 10, live: bool = False):
