@@ -34,6 +34,7 @@ from .tensors import event_2d, in_range, positive, positive_int, validate
 
 __all__ = ["Slider", "export_step", "LiveDemo", "sampler_demo", "curve_demo", "fit_box", "ONE_PANEL", "TWO_PANELS", "DDIMStep", "ddim_live", "RUNTIME"]
 
+FRAMES_MIME = "application/vnd.gencore.frames+json"  # a live demo's frames, by slider position "i,j"
 RUNTIME = "_static/ort/"  # onnxruntime-web, relative to the site's root (scripts/fetch_ort.sh)
 OPSET = 17
 
@@ -174,6 +175,10 @@ class LiveDemo:
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = self.fallback._repr_mimebundle_(include, exclude)
         bundle["text/html"] = self.to_html()
+        if self.model is not None:  # the frames, for tools reading the executed notebook (the slides):
+            # the site shows only text/html (_config.yml), so they add nothing to the page
+            bundle[FRAMES_MIME] = {",".join(map(str, k)): base64.b64encode(png).decode("ascii")
+                                   for k, png in self.fallback.render_frames().items()}
         bundle["text/plain"] = f"<live demo{'' if self.model is not None else ' (frames: export failed)'}>"
         return bundle
 

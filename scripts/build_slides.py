@@ -56,6 +56,7 @@ SITE = "../html/book"  # the website, relative to _build/slides
 CELL = re.compile(r"^cell:([0-9A-Za-z_-]+)(?:\?frame=([0-9,]+))?$")
 TOKEN = re.compile(r"\{\{(output|glue):([0-9A-Za-z_-]+)\}\}")
 SLIDER_IMG = re.compile(r'<img class="gs-frame" data-key="([0-9,]+)"[^>]*src="data:image/png;base64,([^"]+)"')
+FRAMES_MIME = "application/vnd.gencore.frames+json"  # as gencore.live writes it
 SLIDER_VALUE = re.compile(r'<input type="range"[^>]*value="([0-9]+)"')
 WEAK_ALT = re.compile(r"^(frame\b.*|image|figure|plot|)$", re.IGNORECASE)
 
@@ -140,7 +141,7 @@ def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT /
 
 def cell_png(nb, cell_id: str, frame: str | None) -> bytes:
     """The PNG that cell ``cell_id`` shows: one frame of its slider (the first one shown, or
-    ``frame``), else its image output."""
+    ``frame``; a live demo's frames come in their own output type), else its image output."""
     cells = [c for c in nb.cells if c.get("id") == cell_id]
     if not cells:
         raise DeckError(f"no cell with id {cell_id}")
@@ -153,6 +154,10 @@ def cell_png(nb, cell_id: str, frame: str | None) -> bytes:
             if key not in frames:
                 raise DeckError(f"cell {cell_id}: its slider has no frame {key!r} (it has {sorted(frames)[:4]}…)")
             return base64.b64decode(frames[key])
+        if FRAMES_MIME in data and frame is not None:  # a live demo (gencore.live): its frames ride along
+            if frame not in data[FRAMES_MIME]:
+                raise DeckError(f"cell {cell_id}: its live demo has no frame {frame!r} (it has {sorted(data[FRAMES_MIME])[:4]}…)")
+            return base64.b64decode(data[FRAMES_MIME][frame])
     for data in outputs:
         if "image/png" in data and frame is None:
             return base64.b64decode(data["image/png"])
