@@ -159,6 +159,7 @@ class LiveDemo:
         return (
             f'<div class="gencore-live" id="{uid}" style="background:#fff;color:#222;padding:4px;max-width:{width + 56}px">'
             f'<div class="gl-controls"></div>'
+            f'<div class="gl-title" style="font-size:90%;margin:6px 0 0 8px"></div>'
             f'<img class="gl-still" alt="{alt}" src="data:image/png;base64,{png}">'
             f'<canvas class="gl-canvas" role="img" tabindex="0" aria-label="{alt}{keys}" '
             f'width="{width}" height="{height}" style="display:none;touch-action:none;cursor:crosshair;max-width:100%"></canvas>'

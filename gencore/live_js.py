@@ -32,7 +32,7 @@ var n=init.length/2,nd=spec.noise_dim,noise={},I=spec.inputs;
 function zAt(k){if(!noise[k])noise[k]=gauss(1000+k,nd*(n+1));return noise[k];}
 var start=Float32Array.from(spec.start),state={},byKey={},session=null,loop=null,again=false,pts=null,path=null;
 spec.sliders.forEach(function(s){state[s.key]=s.value;byKey[s.key]=s;});
-var ctrl=root.querySelector('.gl-controls'),canvas=root.querySelector('.gl-canvas'),still=root.querySelector('.gl-still'),status=root.querySelector('.gl-status');
+var heading=root.querySelector('.gl-title'),ctrl=root.querySelector('.gl-controls'),canvas=root.querySelector('.gl-canvas'),still=root.querySelector('.gl-still'),status=root.querySelector('.gl-status');
 function fmt(key){var s=byKey[key],v=state[key];if(s.labels)return s.labels[Math.round((v-s.lo)/s.step)];return s.digits>0?v.toFixed(s.digits):String(Math.round(v));}
 var shown={};spec.sliders.forEach(function(s){var l=document.createElement('label');l.style.marginRight='1.2em';
  l.innerHTML=s.label+' <input type="range" min="'+s.lo+'" max="'+s.hi+'" step="'+s.step+'" value="'+s.value+'" aria-label="'+s.label+'"> <output></output>';
@@ -68,7 +68,7 @@ function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,
   rest.forEach(function(p,i){i?c.lineTo(px(Pout,p[0]),py(Pout,p[1])):c.moveTo(px(Pout,p[0]),py(Pout,p[1]));});c.stroke();
   var a=path[0],b=path[path.length-1];c.fillStyle=spec.colors.path;if(rest.length){c.beginPath();c.arc(px(Pout,b[0]),py(Pout,b[1]),4,0,7);c.fill();}c.restore();
   c.beginPath();c.arc(px(Pin,a[0]),py(Pin,a[1]),7,0,7);c.lineWidth=2;c.stroke();}
- c.fillStyle='#222';c.font='13px sans-serif';c.fillText(title(),pad,pad-10);}
+ if(heading)heading.textContent=title();}  // in the page, not the canvas: it stays legible on a phone
 async function trajectory(){var tr=await run(start.slice(),1,n,true);path=tr.map(function(a){return[a[0],a[1]]});}
 function label(t){return t.replace(/\{c(\d+):(\d+)\}/g,function(m,j,d){return pts?pts[+j].toFixed(+d):'';});}
 function drawCurves(){var c=canvas.getContext('2d'),K=spec.panels.length,C=spec.columns,w=(W-pad*(K+1))/K;c.fillStyle='#fff';c.fillRect(0,0,W,H);

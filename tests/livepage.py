@@ -105,6 +105,7 @@ def set_slider(page, uid: str, key: str, value) -> None:
 
 def drag(page, uid: str, frm=(0.3, 0.6), to=(0.5, 0.3)) -> None:
     """Drag the pointer over the canvas between two fractions of its box, and wait for a redraw."""
+    page.locator(f"#{uid} canvas").scroll_into_view_if_needed()  # the pointer reaches only what is in view
     box = page.locator(f"#{uid} canvas").bounding_box()
     frames = page.evaluate(f"() => {api(uid)}.frames")
     page.mouse.move(box["x"] + frm[0] * box["width"], box["y"] + frm[1] * box["height"])
