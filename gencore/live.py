@@ -174,14 +174,17 @@ class LiveDemo:
         return getattr(self.fallback, name)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        """``(data, metadata)``: the page view in ``text/html``, the frames' slider for notebooks;
+        the frames themselves ride in the metadata under ``FRAMES_MIME``, for tools reading the
+        executed notebook (the slides). The site renders data only, and only types it knows."""
         bundle = self.fallback._repr_mimebundle_(include, exclude)
         bundle["text/html"] = self.to_html()
-        if self.model is not None:  # the frames, for tools reading the executed notebook (the slides):
-            # the site shows only text/html (_config.yml), so they add nothing to the page
-            bundle[FRAMES_MIME] = {",".join(map(str, k)): base64.b64encode(png).decode("ascii")
-                                   for k, png in self.fallback.render_frames().items()}
         bundle["text/plain"] = f"<live demo{'' if self.model is not None else ' (frames: export failed)'}>"
-        return bundle
+        if self.model is None:
+            return bundle, {}
+        frames = {",".join(map(str, k)): base64.b64encode(png).decode("ascii")
+                  for k, png in self.fallback.render_frames().items()}
+        return bundle, {FRAMES_MIME: frames}
 
 
 def _box(name: str, extent) -> list:

@@ -141,12 +141,12 @@ def executed_chapter(chapter: Path, folders: list[Path], log, keep: Path = OUT /
 
 def cell_png(nb, cell_id: str, frame: str | None) -> bytes:
     """The PNG that cell ``cell_id`` shows: one frame of its slider (the first one shown, or
-    ``frame``; a live demo's frames come in their own output type), else its image output."""
+    ``frame``; a live demo's frames ride in its output's metadata), else its image output."""
     cells = [c for c in nb.cells if c.get("id") == cell_id]
     if not cells:
         raise DeckError(f"no cell with id {cell_id}")
-    outputs = [o.get("data", {}) for o in cells[0].get("outputs", [])]
-    for data in outputs:
+    outputs = [(o.get("data", {}), o.get("metadata", {})) for o in cells[0].get("outputs", [])]
+    for data, meta in outputs:
         page = "".join(data.get("text/html", ""))
         if "gencore-slider" in page:
             frames = dict(SLIDER_IMG.findall(page))
@@ -154,11 +154,11 @@ def cell_png(nb, cell_id: str, frame: str | None) -> bytes:
             if key not in frames:
                 raise DeckError(f"cell {cell_id}: its slider has no frame {key!r} (it has {sorted(frames)[:4]}…)")
             return base64.b64decode(frames[key])
-        if FRAMES_MIME in data and frame is not None:  # a live demo (gencore.live): its frames ride along
-            if frame not in data[FRAMES_MIME]:
-                raise DeckError(f"cell {cell_id}: its live demo has no frame {frame!r} (it has {sorted(data[FRAMES_MIME])[:4]}…)")
-            return base64.b64decode(data[FRAMES_MIME][frame])
-    for data in outputs:
+        if FRAMES_MIME in meta and frame is not None:  # a live demo (gencore.live): its frames ride along
+            if frame not in meta[FRAMES_MIME]:
+                raise DeckError(f"cell {cell_id}: its live demo has no frame {frame!r} (it has {sorted(meta[FRAMES_MIME])[:4]}…)")
+            return base64.b64decode(meta[FRAMES_MIME][frame])
+    for data, _ in outputs:
         if "image/png" in data and frame is None:
             return base64.b64decode(data["image/png"])
     raise DeckError(f"cell {cell_id} shows no image" + (f" with frame {frame}" if frame else ""))

@@ -57,7 +57,7 @@ def live_page(tmp_path: pathlib.Path, demos):
         assert d.model is not None, f"the demo did not export: {d.error}"
     shutil.copytree(ORT, tmp_path / "_static" / "ort", dirs_exist_ok=True)
     (tmp_path / "book").mkdir(exist_ok=True)
-    body = "".join(d._repr_mimebundle_()["text/html"] for d in demos)
+    body = "".join(d.to_html() for d in demos)
     (tmp_path / "book" / "live.html").write_text(
         '<!DOCTYPE html><html data-content_root="../"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         f"<title>live</title></head><body>{body}</body></html>", encoding="utf-8")
@@ -137,6 +137,6 @@ def assert_both_worlds(demo) -> None:
 
     assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
     assert demo.error is None, demo.error
-    bundle = demo._repr_mimebundle_()
+    bundle, _ = demo._repr_mimebundle_()
     assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
     assert bundle["image/png"] and "application/vnd.jupyter.widget-view+json" in bundle

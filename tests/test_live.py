@@ -9,6 +9,7 @@ error, and one full sampling run of 1,000 points at 20 steps is timed.
 """
 from __future__ import annotations
 
+import base64
 import functools
 
 import numpy as np
@@ -92,11 +93,26 @@ def test_the_ddim_demo_is_one_object_for_notebook_site_and_print():
     demo = _demo()
     assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
     assert demo.error is None, demo.error
-    bundle = demo._repr_mimebundle_()
+    bundle, _ = demo._repr_mimebundle_()
     assert "gencore-live" in bundle["text/html"] and "gs-frame" not in bundle["text/html"]
     assert bundle["image/png"] and "![" in bundle["text/markdown"]  # the printed book's frame
     assert "application/vnd.jupyter.widget-view+json" in bundle  # the notebook's live sliders
     assert demo.spec["times"]["20"] == D.ddim_timesteps(SCHEDULE.T, 20)
+
+
+def test_the_frames_ride_in_the_metadata_where_the_site_does_not_render_them():
+    """IPython's own formatter turns the demo into the output a notebook stores: its data holds
+    only types myst-nb renders (an unknown one is a build warning), its metadata every frame."""
+    from IPython.core.formatters import DisplayFormatter
+
+    demo = _demo()
+    data, meta = DisplayFormatter().format(demo)
+    assert set(data) <= {"text/plain", "text/html", "image/png", "text/markdown",
+                         "application/vnd.jupyter.widget-view+json"}
+    frames = meta[live.FRAMES_MIME]
+    assert set(frames) == {",".join(map(str, k)) for k in demo.fallback.render_frames()}
+    key = ",".join(map(str, demo.initial_index))
+    assert base64.b64decode(frames[key]) == demo.fallback.render_frames()[demo.initial_index]
 
 
 def test_a_failed_export_falls_back_to_the_frames():

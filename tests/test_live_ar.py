@@ -156,7 +156,7 @@ def test_chapter_10s_calls_give_live_demos_over_their_frames():
     for demo in (temperature, ordering):
         assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
         assert demo.error is None, demo.error
-        assert "gs-frame" not in demo._repr_mimebundle_()["text/html"]
+        assert "gs-frame" not in demo._repr_mimebundle_()[0]["text/html"]
     assert ordering.spec["sliders"][0]["labels"][0] == "x₂ → x₁, K = 1"  # the frames' first setting
     assert ordering.spec["noise_dim"] == 5 and temperature.spec["start_extent"] == list(live.fit_box((-3.0, 3.0, -3.0, 3.0), live.TWO_PANELS))
 

@@ -120,7 +120,7 @@ def test_chapter_5s_calls_give_live_demos_over_their_frames():
     for demo in (layers, forward, inverse):
         assert isinstance(demo, live.LiveDemo) and isinstance(demo.fallback, widgets.SliderDemo)
         assert demo.error is None, demo.error
-        html = demo._repr_mimebundle_()["text/html"]
+        html = demo._repr_mimebundle_()[0]["text/html"]
         assert "gencore-live" in html and "gs-frame" not in html
     assert [s["key"] for s in layers.spec["sliders"]] == ["member", "k"]
     assert layers.spec["sliders"][0]["labels"] == [t.upper() for t in run.TARGETS]

@@ -25,7 +25,7 @@ def demo():
 
 def test_the_chapter_call_is_live_on_the_site_and_frames_in_a_notebook(demo):
     assert isinstance(demo, live.LiveDemo) and demo.error is None, getattr(demo, "error", None)
-    bundle = demo._repr_mimebundle_()
+    bundle, _ = demo._repr_mimebundle_()
     assert "gencore-live" in bundle["text/html"] and "application/vnd.jupyter.widget-view+json" in bundle
     assert demo.render(demo.initial_index)[:4] == b"\x89PNG"  # the frames' slider answers for the rest
 
