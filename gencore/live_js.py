@@ -61,7 +61,7 @@ function ticks(c,P){var E=P.E,d=gap(E[1]-E[0]),e=gap(E[3]-E[2]);c.fillStyle='#66
  for(var w=Math.ceil(E[2]/e)*e;w<=E[3]+1e-9;w+=e){var q=py(P,w);c.beginPath();c.moveTo(P.x-4,q);c.lineTo(P.x,q);c.stroke();c.textAlign='right';c.fillText(+w.toFixed(1),P.x-6,q+3);}
  c.textAlign='left';}
 function title(){return spec.title.replace(/\{(\w+)\}/g,function(m,k){return k in state?fmt(k):m;});}
-function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';
+function draw(){var c=canvas.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,W,H);c.strokeStyle='#ccc';c.lineWidth=1;
  c.strokeRect(Pout.x,pad,Pout.w,H-2*pad);ticks(c,Pout);if(two){c.strokeStyle='#ccc';c.strokeRect(Pin.x,pad,Pin.w,H-2*pad);ticks(c,Pin);dots(c,Pin,init,spec.colors.init,1,0.35);}
  dots(c,Pout,spec.ref,spec.colors.ref,1,0.35);if(pts)dots(c,Pout,pts,spec.colors.x,1.3,0.7);
  if(path){var rest=two?path.slice(1):path;clip(c,Pout);c.strokeStyle=spec.colors.path;c.lineWidth=2;c.beginPath();

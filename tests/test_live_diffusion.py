@@ -146,7 +146,9 @@ def test_the_steps_in_chromium_agree_with_gencore(page):
 
 @pytest.mark.browser
 def test_the_slider_and_a_drag_change_each_canvas_with_no_error_and_nothing_foreign(page):
-    for uid, value in zip(page.uids, (370, 10)):
+    # the stand-in network is untrained: its reverse chain leaves the plotted box after a few steps,
+    # so the reverse demo is moved to one step, where its points are still in view
+    for uid, value in zip(page.uids, (370, 1)):
         assert changes(page, uid, lambda: set_slider(page, uid, "steps", value)), "moving t did not change the canvas"
         assert changes(page, uid, lambda: drag(page, uid)), "dragging the ringed point did not change the canvas"
         assert page.evaluate(f"() => {api(uid)}.state.steps") == value
