@@ -317,6 +317,16 @@ class BarsImages:
         count = horizontal.to(x.dtype) + vertical.to(x.dtype)
         return torch.log(count) - math.log(2) - self.side * math.log(2)
 
+    def support(self, dtype=torch.float64, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every image of positive probability, ``(M, D)`` in ``dtype`` on ``device``, and its probability
+        ``(M,)``: each of the :math:`2^{\text{side}}` on/off patterns laid out as rows and as columns, the
+        all-off and all-on images counted once (:math:`M = 2^{\text{side}+1} - 2`)."""
+        s = self.side
+        bits = (torch.arange(2 ** s, device=device)[:, None] >> torch.arange(s, device=device)) & 1
+        rows = bits[:, :, None].expand(-1, s, s)
+        images = torch.cat([rows, rows.transpose(1, 2)]).reshape(-1, s * s).unique(dim=0).to(dtype)
+        return images, self.log_prob(images).exp()
+
     def entropy(self) -> float:
         """Exact entropy in nats (the all-off and all-on images are both horizontal and vertical)."""
         s, n = self.side, 2 ** self.side

@@ -6,7 +6,9 @@ mask is of **type A** (the centre is masked too: output ``i`` must not see input
 layers use **type B** (the centre is kept: a hidden unit at ``i`` may see the unit at ``i`` of the
 previous layer, which itself saw only pixels before ``i``). Stacking such kernels leaves a
 **blind spot**: pixels above and to the right that come earlier in raster order but that no path
-of kernel offsets reaches.
+of kernel offsets reaches. What a receptive field costs is exact on a distribution whose support
+can be listed: :func:`context_floor` is the least expected NLL of any model whose factor ``i``
+reads only a given set of earlier pixels.
 
 Names and symbols: ``side`` the image's side, ``D = side**2`` pixels in raster order, pixel
 ``i = r * side + c`` at row ``r``, column ``c``.
@@ -27,7 +29,7 @@ from torch import nn
 
 from .tensors import function, one_of, positive_int, uniform, validate
 
-__all__ = ["conv_mask", "MaskedConv2d", "PixelCNN", "input_jacobian", "receptive_field", "reachable"]
+__all__ = ["conv_mask", "MaskedConv2d", "PixelCNN", "input_jacobian", "receptive_field", "reachable", "context_floor"]
 
 
 def conv_mask(kernel: int, mask_type: str = "A") -> torch.Tensor:
@@ -178,3 +180,47 @@ def reachable(side: int, pixel: int, depth: int, kernel: int = 3) -> torch.Tenso
         if 0 <= r + a < side and 0 <= c + b < side:
             field[r + a, c + b] = True
     return field
+
+
+def context_floor(support: torch.Tensor, probs: torch.Tensor, visible: torch.Tensor) -> float:
+    r""":math:`\sum_i H(X_i \mid X_{S_i})` in nats, for the discrete distribution with atoms ``support``
+    ``(M, D)`` and probabilities ``probs`` ``(M,)``, where :math:`S_i` is row ``i`` of the ``(D, D)`` booleans
+    ``visible`` (strictly lower triangular: factor ``i`` reads some of the coordinates before it).
+
+    No model :math:`q(x) = \prod_i q_i(x_i \mid x_{S_i})` has an expected NLL below it (Gibbs' inequality,
+    factor by factor), and the data's own conditionals reach it. With every :math:`S_i = \{j < i\}` it is
+    :math:`H(p)` (the chain rule).
+
+    Book: ``eq-ar-context-floor``.
+
+    Example:
+        >>> x = torch.tensor([[0.0, 0.0], [1.0, 1.0]])  # two coins that always agree
+        >>> p = torch.tensor([0.5, 0.5])
+        >>> sees = torch.tensor([[False, False], [True, False]])
+        >>> round(context_floor(x, p, sees), 4), round(context_floor(x, p, torch.zeros(2, 2, dtype=torch.bool)), 4)
+        (0.6931, 1.3863)
+    """
+    validate("support", support, ndim=2)
+    M, D = support.shape
+    validate("probs", probs, ndim=1)
+    if len(probs) != M:
+        raise ValueError(f"probs must have one entry per atom of support ({M}); got {len(probs)}")
+    if not bool((probs > 0).all()) or abs(float(probs.sum()) - 1.0) > 1e-6:
+        raise ValueError("probs must be positive and sum to one")
+    if visible.dtype != torch.bool or visible.shape != (D, D):
+        raise ValueError(f"visible must be a ({D}, {D}) boolean tensor; got {tuple(visible.shape)}, {visible.dtype}")
+    if bool(visible.cpu().triu().any()):
+        raise ValueError("visible must be strictly lower triangular: factor i may read only coordinates j < i")
+
+    def joint_entropy(columns: list[int]) -> torch.Tensor:
+        if not columns:
+            return probs.new_zeros(())
+        _, atom = support[:, columns].unique(dim=0, return_inverse=True)
+        mass = probs.new_zeros(int(atom.max()) + 1).index_add_(0, atom, probs)
+        return -(mass * mass.log()).sum()
+
+    total = probs.new_zeros(())
+    for i, row in enumerate(visible.cpu()):
+        seen = torch.nonzero(row).flatten().tolist()
+        total = total + joint_entropy(seen + [i]) - joint_entropy(seen)
+    return total.item()

@@ -399,7 +399,11 @@ def test_chapter_recipes_and_sliders_run_on_the_device_with_the_cpus_numbers():
                                  report, resolution=20),
                  fig.ordering_slider(orders, table, parabola, resolution=20)]
         fig.bars_figure(bars, samples)
-        numbers = (report, table, bars.nll_made, bars.nll_factorized, [x.cpu() for _, x in samples])
+        pcnn = run_ar.train_pixelcnns(bars, depths=(1, 2), channels=2, steps=((1e-2, 2),), batch=20, max_depth=3,
+                                      generator=g, progress=False)
+        fig.context_floor_figure(pcnn)
+        numbers = (report, table, bars.nll_made, bars.nll_factorized, [x.cpu() for _, x in samples],
+                   (pcnn.floors, pcnn.gaps, pcnn.made_gap))
         return numbers, demos
 
     on_cpu, _ = recipes()
@@ -407,6 +411,7 @@ def test_chapter_recipes_and_sliders_run_on_the_device_with_the_cpus_numbers():
         on_device, demos = recipes(dev)
     assert on_cpu[:4] == on_device[:4]
     assert all(torch.equal(a, b) for a, b in zip(on_cpu[4], on_device[4]))
+    assert on_cpu[5] == on_device[5]  # the PixelCNNs' floors and exact NLLs
     for demo in demos:  # outside the stand-in: the frames need nothing from the device
         assert demo.render(demo.initial_index)[:4] == b"\x89PNG"
 
@@ -626,3 +631,103 @@ def test_chapter_ar_flow_check():
     chk = run_ar.ar_flow_check(dim=4, generator=torch.Generator().manual_seed(3))
     assert chk["log_prob_gap"] < 1e-12 and chk["log_det_gap"] < 1e-12 and chk["round_trip"] < 1e-12
     assert chk["upper"] == 0 and chk["passes"] == dict(density=1, sampling=4)
+
+
+# ------------------------------------------------------------------ issue 18: what a PixelCNN cannot see
+def _plain_conditional_entropy(atoms, probs, i, seen):
+    """H(X_i | X_seen) in nats, from dictionaries of marginal probabilities (no torch.unique)."""
+    joint, given = {}, {}
+    for x, p in zip(atoms, probs):
+        key = tuple(x[j] for j in seen)
+        joint[key + (x[i],)] = joint.get(key + (x[i],), 0.0) + p
+        given[key] = given.get(key, 0.0) + p
+    return -sum(p * math.log(p / given[k[:-1]]) for k, p in joint.items())
+
+
+def test_bars_support_is_every_image_of_positive_probability():
+    d = A.BarsImages(3)
+    grid = torch.tensor([[(i >> k) & 1 for k in range(9)] for i in range(512)], dtype=F64)
+    lp = d.log_prob(grid)
+    images, probs = d.support()
+    assert len(images) == 2 ** 4 - 2 and probs.sum().item() == pytest.approx(1.0, abs=1e-12)
+    expected = {tuple(x.tolist()): math.exp(v) for x, v in zip(grid, lp.tolist()) if v > -math.inf}
+    assert {tuple(x.tolist()): p for x, p in zip(images, probs.tolist())} == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_context_floor_is_the_sum_of_conditional_entropies(seed):
+    from gencore import masked_conv as M
+
+    g = torch.Generator().manual_seed(seed)
+    D = 5
+    atoms = torch.tensor([[(i >> k) & 1 for k in range(D)] for i in range(2 ** D)], dtype=F64)
+    keep = torch.rand(2 ** D, generator=g) < 0.5
+    atoms, probs = atoms[keep], torch.rand(int(keep.sum()), generator=g, dtype=F64) + 0.1
+    probs = probs / probs.sum()
+    visible = (torch.rand(D, D, generator=g) < 0.5).tril(-1)
+    rows = [x.tolist() for x in atoms]
+    reference = sum(_plain_conditional_entropy(rows, probs.tolist(), i, torch.nonzero(visible[i]).flatten().tolist())
+                    for i in range(D))
+    assert M.context_floor(atoms, probs, visible) == pytest.approx(reference, abs=1e-12)
+    entropy = -(probs * probs.log()).sum().item()
+    everything = torch.ones(D, D, dtype=torch.bool).tril(-1)  # the chain rule: the floor is H(p)
+    assert M.context_floor(atoms, probs, everything) == pytest.approx(entropy, abs=1e-12)
+    nothing = torch.zeros(D, D, dtype=torch.bool)  # no context: the sum of the marginal entropies
+    marginals = sum(_plain_conditional_entropy(rows, probs.tolist(), i, []) for i in range(D))
+    assert M.context_floor(atoms, probs, nothing) == pytest.approx(marginals, abs=1e-12)
+    assert M.context_floor(atoms, probs, nothing) >= M.context_floor(atoms, probs, visible) >= entropy - 1e-12
+
+
+def test_context_floor_refuses_what_is_not_an_ordered_model():
+    from gencore import masked_conv as M
+
+    atoms, probs = torch.eye(3, dtype=F64), torch.full((3,), 1 / 3, dtype=F64)
+    with pytest.raises(ValueError, match="visible must be strictly lower triangular"):
+        M.context_floor(atoms, probs, torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"visible must be a \(3, 3\) boolean"):
+        M.context_floor(atoms, probs, torch.zeros(2, 2, dtype=torch.bool))
+    with pytest.raises(ValueError, match="probs must be positive and sum to one"):
+        M.context_floor(atoms, 2 * probs, torch.zeros(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="one entry per atom"):
+        M.context_floor(atoms, probs[:2], torch.zeros(3, 3, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_no_pixelcnn_beats_its_floor_and_exact_nll_sums_over_every_image(depth):
+    from gencore import masked_conv as M
+    from gencore.nn import build
+
+    d = A.BarsImages(3)
+    grid = torch.tensor([[(i >> k) & 1 for k in range(9)] for i in range(512)], dtype=F64)
+    p = d.log_prob(grid).exp()
+    floor = M.context_floor(*d.support(), run_ar.pixelcnn_visible(3, depth))
+    for seed in range(4):
+        net = build(lambda: M.PixelCNN(3, channels=4, layers=depth, dtype=F64), torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            brute = -(p * net.log_prob(grid)).sum().item()  # all 512 binary images, p = 0 off the data
+        assert run_ar.exact_nll(net, d) == pytest.approx(brute, abs=1e-10)
+        assert brute >= floor
+    if depth != 2:
+        return
+    x = d.sample(400, torch.Generator().manual_seed(9), F64)
+    net = build(lambda: M.PixelCNN(3, channels=8, layers=depth, dtype=F64), torch.Generator().manual_seed(5))
+    before = run_ar.exact_nll(net, d)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-2)
+    for _ in range(150):  # trained: closer to its floor, still above it
+        opt.zero_grad()
+        (-net.log_prob(x).mean()).backward()
+        opt.step()
+    assert floor <= run_ar.exact_nll(net, d) < before
+
+
+@pytest.mark.slow
+@pytest.mark.claim
+def test_page_pixelcnn_floors_flatten_at_the_blind_spot_and_every_model_sits_above_its_floor():
+    bars = run_ar.train_bars(generator=gencore.generator(0), progress=False)
+    pcnn = run_ar.train_pixelcnns(bars, depths=(2, 3, 5), generator=gencore.generator(14), progress=False)
+    floors = [pcnn.floors[L] for L in sorted(pcnn.floors)]
+    assert all(a > b + 1e-3 for a, b in zip(floors[:4], floors[1:5]))  # page: falls up to five layers
+    assert max(floors[4:]) - min(floors[4:]) < 1e-9 and floors[-1] > 0.1  # page: then flat, the blind spot's price
+    assert floors[0] > 1.0  # page: about a nat with one layer
+    assert all(pcnn.gaps[L] >= pcnn.floors[L] for L in pcnn.gaps)  # page: every trained model above its floor
+    assert pcnn.made_gap > 0

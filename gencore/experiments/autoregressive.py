@@ -21,11 +21,12 @@ from .. import masked_conv as M
 from .. import metrics
 from ..nn import build
 from ..quadrature import grid_log_prob
-from ..tensors import rng_device
+from ..tensors import positive_int, rng_device
 from ..train import History, fit
 
 __all__ = ["EXTENT", "BOX", "PARABOLA_EXTENT", "STAGES", "SHORT_STAGES", "ARRun", "fit_ar", "train_moons", "NLLReport",
-           "nll_report", "nll_reports", "true_conditional", "bins_runs", "ordering_runs", "ordering_table", "BarsRun", "train_bars",
+           "nll_report", "nll_reports", "true_conditional", "bins_runs", "ordering_runs", "ordering_table", "BarsRun", "train_bars", "exact_nll",
+           "pixelcnn_visible", "PixelCNNRun", "train_pixelcnns",
            "bars_samples", "count_passes", "sampling_times", "gallery_sampler",
            "receptive_fields", "decoding_table", "ar_flow_check"]
 
@@ -202,6 +203,7 @@ class BarsRun:
     x_test: torch.Tensor
     nll_made: float
     nll_factorized: float
+    x_train: torch.Tensor
 
 
 def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 100)), batch: int = 250,
@@ -226,7 +228,64 @@ def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 10
         fit(made_loss, made, n, lr=lr, progress=progress, desc=f"MADE (teacher forcing), lr {lr:g}")
     fit(lambda s: -fac.log_prob(x).mean(), fac, 200, lr=5e-2, progress=progress, desc="independent pixels")
     with torch.no_grad():
-        return BarsRun(d, made, fac, x_test, -made.log_prob(x_test).mean().item(), -fac.log_prob(x_test).mean().item())
+        return BarsRun(d, made, fac, x_test, -made.log_prob(x_test).mean().item(), -fac.log_prob(x_test).mean().item(), x)
+
+
+def exact_nll(model, data: A.BarsImages) -> float:
+    r"""The expected NLL :math:`\mathbb E_p[-\log q(x)] = -\sum_x p(x) \log q(x)` of ``model`` (any module with
+    ``log_prob``) under the bars distribution ``data``, summed over the data's support: exact, no test sample."""
+    w = next(model.parameters())
+    images, probs = data.support(w.dtype, w.device)
+    with torch.no_grad():
+        return -(probs * model.log_prob(images)).sum().item()
+
+
+def pixelcnn_visible(side: int, depth: int, kernel: int = 3) -> torch.Tensor:
+    """``(D, D)`` booleans: row ``i`` marks the pixels that pixel ``i``'s logit reads after ``depth`` masked layers
+    (:func:`gencore.masked_conv.reachable`)."""
+    return torch.stack([M.reachable(side, i, depth, kernel).flatten() for i in range(side * side)])
+
+
+@dataclass
+class PixelCNNRun:
+    """PixelCNNs of several depths fitted to a :class:`BarsRun`'s training images, scored exactly.
+
+    ``floors[L]``: :func:`~gencore.masked_conv.context_floor` of an ``L``-layer PixelCNN minus :math:`H(p)`
+    (nats), for ``L = 1 .. max_depth``; ``gaps[L]``: the trained ``L``-layer model's exact NLL minus
+    :math:`H(p)`; ``made_gap``: the same for the run's MADE, whose floor is :math:`H(p)` itself."""
+
+    models: dict
+    floors: dict
+    gaps: dict
+    made_gap: float
+
+
+def train_pixelcnns(bars: BarsRun, depths=(2, 4, 6), channels: int = 16, steps=((1e-2, 300), (2e-3, 75)),
+                    batch: int = 250, max_depth: int = 8, generator: torch.Generator | None = None,
+                    progress: bool = True) -> PixelCNNRun:
+    """A :class:`~gencore.masked_conv.PixelCNN` of each depth in ``depths`` (``channels`` wide), fitted by
+    maximum likelihood to ``bars.x_train`` as MADE was (Adam on minibatches of ``batch``, ``steps`` a
+    sequence of ``(learning rate, steps)`` stages), on the training images' device. Weights, then
+    minibatches, come from ``generator``, depth by depth."""
+    x, data = bars.x_train, bars.data
+    side, n = data.side, len(x)
+    for depth in depths:
+        positive_int("depths", depth)
+    positive_int("max_depth", max_depth, minimum=max(depths))
+    H = data.entropy()
+    support, probs = data.support(device=x.device)
+    floors = {L: M.context_floor(support, probs, pixelcnn_visible(side, L)) - H for L in range(1, max_depth + 1)}
+    models, gaps = {}, {}
+    for depth in depths:
+        net = build(lambda: M.PixelCNN(side, channels, depth, dtype=torch.float32, device=x.device), generator)
+
+        def loss(step, net=net):
+            idx = torch.randint(n, (batch,), generator=generator, device=rng_device(generator, x)).to(x.device)
+            return -net.log_prob(x[idx]).mean()
+        for lr, k in steps:
+            fit(loss, net, k, lr=lr, progress=progress, desc=f"PixelCNN, {depth} layers, lr {lr:g}")
+        models[depth], gaps[depth] = net, exact_nll(net, data) - H
+    return PixelCNNRun(models, floors, gaps, exact_nll(bars.made, data) - H)
 
 
 def bars_samples(run: BarsRun, n: int = 8, generator: torch.Generator | None = None) -> list:

@@ -18,9 +18,9 @@ from .. import autoregressive as A
 from .. import live_ar, metrics, pixels, viz, widgets
 from ..tensors import in_range
 from ..experiments import autoregressive as run_ar
-from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun, NLLReport
+from ..experiments.autoregressive import EXTENT, PARABOLA_EXTENT, ARRun, BarsRun, NLLReport, PixelCNNRun
 
-__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "temperature_demo", "bars_figure", "timing_figure", "receptive_figure",
+__all__ = ["conditional_slider", "bins_slider", "ordering_slider", "temperature_demo", "bars_figure", "timing_figure", "receptive_figure", "context_floor_figure",
            "decoding_figure"]
 
 
@@ -288,6 +288,31 @@ def receptive_figure(fields: dict):
         ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
         viz.panel_title(ax, f"{depth} layer{'s' if depth > 1 else ''}: reads {int((before & seen).sum())} "
                             f"of {int(before.sum())}")
+    return fig
+
+
+def context_floor_figure(run: PixelCNNRun):
+    """Nats above :math:`H(p)` against the number of masked layers: the exact floor of ``eq-ar-context-floor`` for
+    every depth (line), each trained PixelCNN's exact NLL (squares), and MADE, whose floor is :math:`H(p)`
+    itself (the zero line; its trained NLL as a dashed line)."""
+    fig, ax = viz.figure(1, width=5.2, height=3.3)
+    depths = sorted(run.floors)
+    viz.curve(ax, depths, [run.floors[L] for L in depths], role="p", marker="o",
+              label="floor: the best any PixelCNN of this depth can do")
+    trained = sorted(run.gaps)
+    ax.plot(trained, [run.gaps[L] for L in trained], ls="none", marker="s", ms=8, color=viz.COLORS["q"],
+            label="a trained PixelCNN")
+    ax.axhline(run.made_gap, color=viz.COLORS["aux"], ls="--", lw=1.5, label="trained MADE (its floor is 0)")
+    ax.axhline(0.0, color="k", lw=0.8)
+    deepest = run.floors[depths[-1]]
+    ax.annotate(f"blind spot: {deepest:.3f} nats", (depths[-1], deepest), xytext=(0, 8),
+                textcoords="offset points", ha="right", va="bottom", fontsize=9, color=viz.COLORS["p"])
+    ax.set_xticks(depths)
+    ax.set_xlabel("masked layers")
+    ax.set_ylabel("nats above H(p)")
+    ax.set_ylim(bottom=-0.05)
+    ax.legend(loc="upper right")
+    viz.panel_title(ax, "what a pixel cannot see costs nats")
     return fig
 
 
