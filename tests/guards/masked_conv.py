@@ -29,6 +29,9 @@ CASES = [
     Case("masked_conv.input_jacobian", lambda: dict(fn=_net(), x=_img())),
     Case("masked_conv.receptive_field", lambda: dict(fn=_net(), side=3, pixel=4, x=_img()),
          ranges={"side": (2, None), "pixel": (0, 8)}),
+    Case("masked_conv.context_floor", lambda: dict(support=torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]], dtype=F64),
+                                                   probs=torch.tensor([0.5, 0.25, 0.25], dtype=F64),
+                                                   visible=torch.tensor([[False, False], [True, False]]))),
     Case("masked_conv.reachable", lambda: dict(side=5, pixel=12, depth=2, kernel=3),
          ranges={"side": (2, None), "pixel": (0, 24), "depth": (1, None), "kernel": (1, None)}),
 ]
