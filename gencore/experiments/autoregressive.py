@@ -206,6 +206,16 @@ class BarsRun:
     x_train: torch.Tensor
 
 
+def _fit_minibatches(model, x: torch.Tensor, steps, batch: int, generator, progress: bool, desc: str) -> None:
+    """Maximum likelihood with teacher forcing: Adam on minibatches of ``batch`` rows of ``x`` drawn from
+    ``generator``, ``steps`` a sequence of ``(learning rate, steps)`` stages (each a fresh Adam)."""
+    def loss(step):
+        idx = torch.randint(len(x), (batch,), generator=generator, device=rng_device(generator, x)).to(x.device)
+        return -model.log_prob(x[idx]).mean()
+    for lr, n in steps:
+        fit(loss, model, n, lr=lr, progress=progress, desc=f"{desc}, lr {lr:g}")
+
+
 def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 100)), batch: int = 250,
                hidden: int = 128, generator: torch.Generator | None = None, progress: bool = True, *,
                device=None) -> BarsRun:
@@ -221,11 +231,7 @@ def train_bars(side: int = 6, n_train: int = 2000, steps=((1e-2, 300), (2e-3, 10
     made = build(lambda: A.MADE(d.dim, hidden, dtype=torch.float32, device=device), generator)
     fac = A.FactorizedBernoulli(d.dim, dtype=torch.float32, device=device)
 
-    def made_loss(step):
-        idx = torch.randint(n_train, (batch,), generator=generator, device=rng_device(generator, x)).to(x.device)
-        return -made.log_prob(x[idx]).mean()
-    for lr, n in steps:
-        fit(made_loss, made, n, lr=lr, progress=progress, desc=f"MADE (teacher forcing), lr {lr:g}")
+    _fit_minibatches(made, x, steps, batch, generator, progress, "MADE (teacher forcing)")
     fit(lambda s: -fac.log_prob(x).mean(), fac, 200, lr=5e-2, progress=progress, desc="independent pixels")
     with torch.no_grad():
         return BarsRun(d, made, fac, x_test, -made.log_prob(x_test).mean().item(), -fac.log_prob(x_test).mean().item(), x)
@@ -260,7 +266,7 @@ class PixelCNNRun:
     made_gap: float
 
 
-def train_pixelcnns(bars: BarsRun, depths=(2, 4, 6), channels: int = 16, steps=((1e-2, 300), (2e-3, 75)),
+def train_pixelcnns(bars: BarsRun, depths=(2, 3, 5), channels: int = 16, steps=((1e-2, 300), (2e-3, 75)),
                     batch: int = 250, max_depth: int = 8, generator: torch.Generator | None = None,
                     progress: bool = True) -> PixelCNNRun:
     """A :class:`~gencore.masked_conv.PixelCNN` of each depth in ``depths`` (``channels`` wide), fitted by
@@ -268,7 +274,7 @@ def train_pixelcnns(bars: BarsRun, depths=(2, 4, 6), channels: int = 16, steps=(
     sequence of ``(learning rate, steps)`` stages), on the training images' device. Weights, then
     minibatches, come from ``generator``, depth by depth."""
     x, data = bars.x_train, bars.data
-    side, n = data.side, len(x)
+    side = data.side
     for depth in depths:
         positive_int("depths", depth)
     positive_int("max_depth", max_depth, minimum=max(depths))
@@ -278,12 +284,7 @@ def train_pixelcnns(bars: BarsRun, depths=(2, 4, 6), channels: int = 16, steps=(
     models, gaps = {}, {}
     for depth in depths:
         net = build(lambda: M.PixelCNN(side, channels, depth, dtype=torch.float32, device=x.device), generator)
-
-        def loss(step, net=net):
-            idx = torch.randint(n, (batch,), generator=generator, device=rng_device(generator, x)).to(x.device)
-            return -net.log_prob(x[idx]).mean()
-        for lr, k in steps:
-            fit(loss, net, k, lr=lr, progress=progress, desc=f"PixelCNN, {depth} layers, lr {lr:g}")
+        _fit_minibatches(net, x, steps, batch, generator, progress, f"PixelCNN, {depth} layers")
         models[depth], gaps[depth] = net, exact_nll(net, data) - H
     return PixelCNNRun(models, floors, gaps, exact_nll(bars.made, data) - H)
 
