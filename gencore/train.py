@@ -25,7 +25,7 @@ from torch import nn
 
 from .tensors import positive, positive_int
 
-__all__ = ["Progress", "History", "EMA", "fit"]
+__all__ = ["Progress", "History", "EMA", "fit", "linear_decay"]
 
 
 @dataclass
@@ -248,3 +248,19 @@ def fit(
         bar.update(step, f"loss={hist.loss[-1]:.4g}", final=step == steps)
     hist.seconds = time.perf_counter() - t0
     return hist
+
+
+def linear_decay(steps: int, start: float) -> Callable[[int], float]:
+    """A learning-rate schedule for :func:`fit`: the factor 1 up to step ``start * steps``, then
+    falling linearly to 0 at step ``steps``.
+
+    Example:
+        >>> f = linear_decay(100, 0.5)
+        >>> [f(s) for s in (1, 50, 75, 100)]
+        [1.0, 1.0, 0.5, 0.0]
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    if not 0.0 <= start < 1.0:  # also rejects NaN
+        raise ValueError(f"start (the fraction of steps at the full rate) must lie in [0, 1); got {start}")
+    return lambda step: min(1.0, (steps - step) / (steps - start * steps))

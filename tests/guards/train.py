@@ -18,6 +18,7 @@ CASES = [
          ranges={"steps": (1, None), "lr": (0, None), "metric_every": (1, None), "snapshot_every": (1, None)}),
     Case("train.EMA", lambda: dict(decay=0.9), call=lambda decay: train.EMA(torch.nn.Linear(1, 1), decay),
          ranges={"decay": (0, 1)}),
+    Case("train.linear_decay", lambda: dict(steps=10, start=0.5), ranges={"steps": (1, None), "start": (0, 1)}),
 ]
 EXEMPT = {
     "Progress": "a progress line: takes a count and a text, draws nothing from its inputs to spoil",
