@@ -431,6 +431,33 @@ def test_radial_stacks_trail_planar_ones(vi):
     assert c["best"] in {t.upper() for t in ex.TARGETS} and c["best_kl"] < 0.7
 
 
+def test_the_lowest_bound_picks_the_lowest_exact_kl_without_log_z():
+    """Restarts on one target share log Z, so the Monte Carlo bound ranks them as the quadrature KL does:
+    with 2 against 8 layers (KLs far apart) the pick is the deeper flow on both targets, at no regret."""
+    configs = [(t, K, True) for t in ("u1", "u2") for K in (2, 8)]
+    run = ex.train_vi(configs, steps=150, n=256, lr=1e-2, generator=gencore.generator(0), progress=False)
+    F, kl = ex.vi_table(run, n=5_000, resolution=200, generator=gencore.generator(1))
+    picks = ex.restarts(run, F, kl)
+    for t in ("u1", "u2"):
+        assert kl[run.index(t, 2)] > kl[run.index(t, 8)] + 0.1  # far apart, by quadrature
+        assert picks[t]["pick"] == run.index(t, 8) and picks[t]["regret"] == 0
+    assert "*" in ex.restart_report(run, F, kl).splitlines()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.claim
+def test_longer_decayed_training_with_restarts_closes_the_u3_u4_gap():
+    """The chapter's second planar run: 1,200 steps, a decaying rate, three restarts per target picked
+    by the bound. Seeds 0-5 of the probe gave picks of at most 0.081 nats (single runs up to 0.22)."""
+    configs = [(t, 32, True) for t in ex.TARGETS for _ in range(3)]
+    run = ex.train_vi(configs, steps=1200, n=512, lr=1e-2, decay_start=0.5, generator=gencore.generator(3),
+                      dtype=torch.float32, progress=False)
+    F, kl = ex.vi_table(run, generator=gencore.generator(4))
+    c = ex.restart_claims(run, F, kl)
+    assert c["pick_max"] < 0.1  # "within ... nats of every target, U3 and U4 included" (issue 18: <= 0.1)
+    assert 0 <= c["regret_max"] < 0.05 and c["worst"] >= c["pick_max"]
+
+
 @pytest.mark.slow
 @pytest.mark.claim
 def test_coupling_flow_comes_close_to_the_data_entropy():
