@@ -41,17 +41,26 @@ def quality() -> list[dict]:
                       floor=round(neg_entropy, 4)),
         common | dict(metric="sliced W2 (1k samples)", value=round(sw, 4), floor=round(floor.mean, 4),
                       floor_sd=round(floor.sd, 4), floor_repeats=floor.repeats),
-        _recipe_row(x_test, neg_entropy),
-    ]
+    ] + _recipe_rows(neg_entropy)
 
 
-def _recipe_row(x_test, neg_entropy) -> dict:
-    """The chapter's last section: one β = 1 VAE by the better recipe (fresh batches, cosine decay, width 64)."""
+def _recipe_rows(neg_entropy) -> list[dict]:
+    """The chapter's last section: one β = 1 VAE by the better recipe (fresh batches, cosine decay,
+    width 64, the bound L_4 on batches of 500), at the chapter's seed and at GENCORE_SEED = 1, 2
+    (seeds shifted as gencore shifts them). Scored by importance sampling (S = 1000) on 10,000 fresh
+    points, whose average has a standard error near 0.01 nats (value_sd)."""
     moons = data.make("moons")
-    best, _ = run.train_vae(lambda n, g: moons.sample((n,), generator=g), steps=3000, lr=5e-3, hidden=64,
-                            batch=1000, generator=gencore.generator(4), progress=False)
-    with torch.no_grad():
-        ll = V.log_likelihood_is(x_test, best.encode, best.decode, 1000, gencore.generator(5))[0].mean().item()
-    return dict(model="VAE β=1, 2D latent, MLP 64x2, learned decoder scale (3000 fresh-batch Adam steps, cosine decay)",
-                dataset="moons", metric="log-lik IS S=1000, nats (floor: -H(p))", value=round(ll, 4),
-                floor=round(neg_entropy, 4))
+    rows = []
+    for seed in (0, 1, 2):
+        shift = 10007 * seed  # what GENCORE_SEED=seed adds to every seed (gencore.shifted_seed)
+        best, _ = run.train_vae(lambda n, g: moons.sample((n,), generator=g), steps=3000, lr=5e-3, hidden=64,
+                                batch=500, k=4, generator=gencore.generator(4 + shift), progress=False)
+        x = moons.sample((10_000,), generator=gencore.generator(6 + shift))
+        with torch.no_grad():
+            ll = V.log_likelihood_is(x, best.encode, best.decode, 1000, gencore.generator(5 + shift))[0]
+        rows.append(dict(model=f"VAE β=1, 2D latent, MLP 64x2, learned decoder scale (3000 fresh-batch Adam steps "
+                               f"on L_4, cosine decay; seed {seed})",
+                         dataset="moons", metric="log-lik IS S=1000, nats (floor: -H(p))",
+                         value=round(ll.mean().item(), 4), value_sd=round((ll.std() / len(ll) ** 0.5).item(), 4),
+                         floor=round(neg_entropy, 4)))
+    return rows

@@ -148,14 +148,15 @@ def latent_samples(run: ToyRun, x: torch.Tensor, vae_index: int, n: int = 2000, 
 
 
 def likelihood_table(run: ToyRun, x_test: torch.Tensor, index: int, n_samples: int = 1000, generator=None) -> dict:
-    """ELBO, importance-sampled log-likelihood, per test example averages, of model ``index``."""
+    """ELBO, importance-sampled log-likelihood, per test example averages, of model ``index``; and
+    ``log_lik_points``, the log-likelihood estimate at each test point."""
     one = run.model.select(index)
     with torch.no_grad():
         el = V.elbo(x_test, one.encode, one.decode, n_samples=64, generator=generator)[0]
         ll = V.log_likelihood_is(x_test, one.encode, one.decode, n_samples=n_samples, generator=generator)[0]
         ll1 = V.log_likelihood_is(x_test, one.encode, one.decode, n_samples=1, generator=generator)[0]
     return {"elbo": el.mean().item(), "elbo_se": (el.std() / math.sqrt(len(el))).item(),
-            "log_lik": ll.mean().item(), "log_lik_1": ll1.mean().item()}
+            "log_lik": ll.mean().item(), "log_lik_1": ll1.mean().item(), "log_lik_points": ll}
 
 
 def beta_stats(run: ToyRun, x_test: torch.Tensor, generator=None, n_elbo: int = 16, n_is: int = 128,
@@ -261,25 +262,31 @@ def cosine_decay(steps: int):
     return lambda step: 0.5 * (1.0 + math.cos(math.pi * step / steps))
 
 
-def train_vae(sample, steps: int = 3000, lr: float = 5e-3, hidden: int = 64, batch: int = 1000,
+def train_vae(sample, steps: int = 3000, lr: float = 5e-3, hidden: int = 64, batch: int = 1000, k: int = 1,
               generator: torch.Generator | None = None, dtype: torch.dtype | None = None,
               device: torch.device | str | None = None, progress: bool = True) -> tuple[V.VAE, History]:
     r"""One β = 1 VAE (2D latent, learned decoder scale) trained by the recipe of the chapter's last section.
 
     Every step draws a fresh minibatch ``sample(batch, generator)`` (a known distribution can
     hand out new data forever, so nothing is overfitted), minimizes the negative ELBO
-    (:func:`gencore.vae.beta_vae_loss`, one reparameterized sample) with fused Adam at ``lr``,
-    and decays the learning rate to zero on :func:`cosine_decay`.
+    (:func:`gencore.vae.beta_vae_loss`, one reparameterized sample) or, with ``k > 1``, the
+    negative importance-weighted bound :math:`\mathcal L_k` of Burda et al. (k reparameterized
+    samples per point, :func:`gencore.vae.log_likelihood_is`), with fused Adam at ``lr``, and
+    decays the learning rate to zero on :func:`cosine_decay`.
 
     Returns ``(model, history)``; the model's parameters no longer require gradients.
     """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k (samples per point in the bound) must be a positive int; got {k!r}")
     model = V.VAE(1, 2, 2, hidden, generator=generator, dtype=dtype).to(device)
 
     def loss(step):
         x = sample(batch, generator).to(device)
-        return V.beta_vae_loss(x, model.encode, model.decode, 1.0, generator=generator)
+        if k == 1:
+            return V.beta_vae_loss(x, model.encode, model.decode, 1.0, generator=generator)
+        return -V.log_likelihood_is(x, model.encode, model.decode, k, generator).mean()
 
     hist = fit(loss, model, steps, lr=lr, lr_schedule=cosine_decay(steps), fused=True, progress=progress,
-               desc="β = 1 VAE, cosine decay")
+               desc="β = 1 VAE, cosine decay" + (f", bound L_{k}" if k > 1 else ""))
     model.requires_grad_(False)
     return model, hist
