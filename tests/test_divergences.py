@@ -390,3 +390,21 @@ def test_f_divergence_zero_probabilities_take_the_limits():
     assert D.f_divergence(p, one_hot, "chi2") == math.inf
     with pytest.raises(ValueError, match="f"):
         D.f_divergence(p, p, "hellinger")
+
+
+def test_factorized_slider_moves_with_rho_and_its_title_floor_is_both_floors():
+    """The slider's frames differ across ρ, each alt text names its ρ, and the floor its titles print,
+    -log(1 - ρ²)/2, is both directions' floor by torch.distributions."""
+    mean, std = torch.tensor([1.0, -1.0], dtype=F64), torch.tensor([1.5, 0.7], dtype=F64)
+    rhos = [0.0, 0.5, 0.9]
+    demo = fig.factorized_slider(mean, std, rhos)
+    frames = [demo.render((i,)) for i in range(3)]
+    assert all(f[:4] == b"\x89PNG" for f in frames) and len(set(frames)) == 3
+    assert [f"{r:.2f}" in demo.alt_at((i,)) for i, r in enumerate(rhos)] == [True] * 3
+    for r in rhos:
+        cov = torch.outer(std, std) * torch.tensor([[1.0, r], [r, 1.0]], dtype=F64)
+        p = torch.distributions.MultivariateNormal(mean, cov)
+        for direction in ("forward", "reverse"):
+            q = torch.distributions.MultivariateNormal(mean, torch.diag(D.factorized_fit(cov, direction)))
+            kl = torch.distributions.kl_divergence(*((p, q) if direction == "forward" else (q, p)))
+            assert kl.item() == pytest.approx(-0.5 * math.log(1 - r * r), abs=1e-12)

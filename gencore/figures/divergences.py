@@ -18,7 +18,8 @@ from .. import live_divergences, pixels, viz, widgets
 from ..experiments import divergences as run
 from ..experiments.divergences import XS
 
-__all__ = ["gaussian_pair_slider", "separation_slider", "mle_figure", "jsd_kl_figure", "factorized_figure"]
+__all__ = ["gaussian_pair_slider", "separation_slider", "mle_figure", "jsd_kl_figure", "factorized_figure",
+           "factorized_slider"]
 
 
 def _area(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -206,6 +207,59 @@ def jsd_kl_figure(shifts, kl, jsd):
     ax.legend(loc="upper left")
     viz.panel_title(ax, "KL grows without bound; JSD saturates at log 2")
     return fig
+
+
+def factorized_slider(mean, std, rhos) -> widgets.SliderDemo:
+    """Slider over the correlation ρ of ``p = N(mean, Σ)`` (standard deviations ``std``): p's 1σ and 2σ
+    ellipses and those of its forward- and reverse-KL diagonal fits (eq-kl-factorized-fits).
+
+    Args:
+        mean, std: ``(2,)``; rhos: the correlations to offer, each in ``(-1, 1)``.
+    """
+    mean, std = mean.detach().cpu().double(), std.detach().cpu().double()
+    rhos = [float(r) for r in rhos]
+    eye, t = torch.eye(2, dtype=torch.float64), torch.linspace(0, 2 * math.pi, 120, dtype=torch.float64)
+    styles = (("p", "-", 2.0), ("q", "--", 2.0), ("q2", ":", 2.6))
+    frames = []
+    for r in rhos:
+        cov = torch.outer(std, std) * (eye + r * (1 - eye))
+        fwd, rev = D.factorized_fit(cov, "forward"), D.factorized_fit(cov, "reverse")
+        rings = [(_ring(mean, c, k, t), style, k) for c, style in zip((cov, torch.diag(fwd), torch.diag(rev)), styles)
+                 for k in (1, 2)]
+        floor = -0.5 * math.log(1 - r * r)  # both floors in 2D (eq-kl-factorized-fits)
+        title = (f"ρ = {r:.2f}: both floors {floor:.3f} nats\n"
+                 f"s² forward ({fwd[0]:.2f}, {fwd[1]:.2f}), reverse ({rev[0]:.2f}, {rev[1]:.2f})")
+        frames.append((rings, pixels.title_stamp(title)))
+    legend = pixels.legend_stamp([("p", dict(color=viz.COLORS["p"], lw=2.0)),
+                                  ("q by forward KL(p‖q)", dict(color=viz.COLORS["q"], ls="--", lw=2.0)),
+                                  ("q by reverse KL(q‖p)", dict(color=viz.COLORS["q2"], ls=":", lw=2.6))], fontsize=7)
+    made = {}
+
+    def draw(fig, rho):
+        i = min(range(len(rhos)), key=lambda j: abs(rhos[j] - rho))
+        ax = widgets.panels(fig)
+        if made.get("ax") is not ax:  # once per axes: limits, labels, the legend
+            fig.subplots_adjust(left=0.12, right=0.97, bottom=0.11, top=0.83)
+            ax.set_xlim(mean[0].item() - 4, mean[0].item() + 4)
+            ax.set_ylim(mean[1].item() - 2.5, mean[1].item() + 3.5)
+            ax.set_aspect("equal")
+            ax.set_xlabel("x₁")
+            ax.set_ylabel("x₂")
+            ax.add_artist(pixels.Stamp(*legend))
+            made.update(ax=ax, title=ax.add_artist(pixels.Stamp(*frames[0][1], outside=True)))
+        rings, title = frames[i]
+        for ring, (role, ls, lw), k in rings:
+            ax.add_artist(Line2D(ring[:, 0], ring[:, 1], color=viz.COLORS[role], ls=ls, lw=lw if k == 1 else lw / 2))
+        made["title"].show(title)
+
+    alt = ("The correlated Gaussian p (solid ellipses at one and two standard deviations) with correlation "
+           "{rho}, and its two diagonal-Gaussian fits: the forward-KL fit (dashed) is as wide as p's "
+           "marginals and covers the empty corners; the reverse-KL fit (dotted) is as narrow as p's "
+           "conditionals and stays inside p. The title gives both fits' variances and the common floor.")
+    labels = tuple(rhos)
+    return widgets.slider(draw, figsize=(4.8, 4.3), alt=alt,
+                          rho=widgets.Param(labels, "correlation ρ", "{:.2f}",
+                                            start=min(range(len(rhos)), key=lambda j: abs(rhos[j] - 0.8))))
 
 
 def _ring(mean: torch.Tensor, cov: torch.Tensor, k: float, t: torch.Tensor) -> np.ndarray:
