@@ -456,6 +456,7 @@ def test_longer_decayed_training_with_restarts_closes_the_u3_u4_gap():
     c = ex.restart_claims(run, F, kl)
     assert c["pick_max"] < 0.1  # "within ... nats of every target, U3 and U4 included" (issue 18: <= 0.1)
     assert 0 <= c["regret_max"] < 0.05 and c["worst"] >= c["pick_max"]
+    assert c["regret_phrase"].startswith("nothing" if c["regret_max"] == 0 else "at most")  # the page's phrase
 
 
 @pytest.mark.slow
