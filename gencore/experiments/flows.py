@@ -340,8 +340,10 @@ def restart_claims(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> dict:
     r = restarts(run, F, kl).values()
     regret = max(x["regret"] for x in r)
     n_best = sum(x["regret"] == 0 for x in r)
-    phrase = (f"nothing here (on all {len(r)} targets the bound picked the restart with the lowest KL)" if n_best == len(r)
-              else f"at most {regret:.3f} nats here (the bound picked the lowest KL on {n_best} of {len(r)} targets)")
+    if n_best == len(r):
+        phrase = f"nothing here (on all {len(r)} targets the bound picked the restart with the lowest KL)"
+    else:
+        phrase = f"at most {regret:.3f} nats here (the bound picked the lowest KL on {n_best} of {len(r)} targets)"
     return dict(pick_max=max(x["kl_pick"] for x in r), regret_max=regret, regret_phrase=phrase,
                 worst=max(max(x["kl"]) for x in r), n=len(run.targets))
 
