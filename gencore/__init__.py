@@ -18,8 +18,9 @@ import torch
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "device", "seed", "generator", "seed_offset", "shifted_seed", "glue"]
+__all__ = ["__version__", "SEED_STRIDE", "device", "seed", "generator", "seed_offset", "shifted_seed", "glue"]
 
+SEED_STRIDE = 10007  # GENCORE_SEED=k adds k * SEED_STRIDE to every seed the book draws (shifted_seed)
 
 
 def device() -> torch.device:
@@ -62,14 +63,14 @@ def seed_offset() -> int:
 
 
 def shifted_seed(value: int) -> int:
-    """``value`` moved by the ``GENCORE_SEED`` sweep: ``value + 10007 * seed_offset()``.
+    """``value`` moved by the ``GENCORE_SEED`` sweep: ``value + SEED_STRIDE * seed_offset()``.
 
     The stride is a prime larger than any seed the book uses, so the seeds of one sweep member
     never coincide with another member's (seed 1 at offset 0 is not seed 0 at offset 1).
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"shifted_seed: value must be a non-negative int, got {value!r}")
-    return value + 10007 * seed_offset()
+    return value + SEED_STRIDE * seed_offset()
 
 
 def seed(value: int = 0) -> torch.Generator:

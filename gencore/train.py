@@ -259,8 +259,7 @@ def linear_decay(steps: int, start: float) -> Callable[[int], float]:
         >>> [f(s) for s in (1, 50, 75, 100)]
         [1.0, 1.0, 0.5, 0.0]
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    positive_int("steps", steps)
     if not 0.0 <= start < 1.0:  # also rejects NaN
         raise ValueError(f"start (the fraction of steps at the full rate) must lie in [0, 1); got {start}")
     return lambda step: min(1.0, (steps - step) / (steps - start * steps))

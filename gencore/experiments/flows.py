@@ -320,7 +320,8 @@ def restarts(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> dict[str, dict]:
         if members:
             pick = min(members, key=lambda b: F[b].item())
             kls = [kl[b].item() for b in members]
-            out[name] = dict(kl=kls, pick=pick, kl_pick=kl[pick].item(), regret=kl[pick].item() - min(kls))
+            out[name] = dict(members=members, kl=kls, pick=pick, kl_pick=kl[pick].item(),
+                             regret=kl[pick].item() - min(kls))
     return out
 
 
@@ -328,8 +329,7 @@ def restart_report(run: VIRun, F: torch.Tensor, kl: torch.Tensor) -> str:
     """A line per target: each restart's exact KL, the one with the lowest bound marked ``*``."""
     lines = ["target   exact KL(q‖p) of each restart (* lowest bound F)"]
     for name, r in restarts(run, F, kl).items():
-        members = [b for b in range(len(run.targets)) if run.targets[b] == TARGETS.index(name)]
-        cells = [f"{k:.3f}{'*' if b == r['pick'] else ' '}" for b, k in zip(members, r["kl"])]
+        cells = [f"{k:.3f}{'*' if b == r['pick'] else ' '}" for b, k in zip(r["members"], r["kl"])]
         lines.append(f"{name.upper():<8} " + "  ".join(cells))
     return "\n".join(lines)
 

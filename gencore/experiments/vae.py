@@ -276,8 +276,7 @@ def train_vae(sample, steps: int = 3000, lr: float = 5e-3, hidden: int = 64, bat
 
     Returns ``(model, history)``; the model's parameters no longer require gradients.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k (samples per point in the bound) must be a positive int; got {k!r}")
+    tensors.positive_int("k", k)  # samples per point in the bound
     model = V.VAE(1, 2, 2, hidden, generator=generator, dtype=dtype).to(device)
 
     def loss(step):
